@@ -1,0 +1,239 @@
+//! Case folding and context-key canonicalisation (R-OPS-3, R-CTX-2, R-ACT-2).
+//!
+//! Every case-insensitive comparison in fastiam (`...IgnoreCase` operators, action matching,
+//! tag suffixes of context keys) goes through [`fold`], which is *defined* as Rust's
+//! `str::to_lowercase` (full Unicode lowercase mapping, R-OPS-3). [`fold_eq`] is the
+//! allocation-free comparison the compiled evaluator uses on the hot path; it agrees exactly with
+//! `fold(a) == fold(b)`.
+//!
+//! ```
+//! use fastiam::primitives::fold::{canonical_key, fold, fold_eq};
+//! assert_eq!(fold("PreProd"), "preprod");
+//! assert!(fold_eq("PreProd", "preprod"));
+//! assert_eq!(canonical_key("AWS:PrincipalTag/CostCenter"), "aws:principaltag/costcenter");
+//! ```
+
+/// The shared case-fold function (R-OPS-3): full Unicode lowercase, exactly
+/// `str::to_lowercase` (including the contextual final-sigma rule `Σ` → `ς`).
+///
+/// This is the only primitive that allocates; compare with [`fold_eq`] instead where possible.
+pub fn fold(s: &str) -> String {
+    s.to_lowercase()
+}
+
+/// `fold(a) == fold(b)` without allocating (R-OPS-3, R-OPS-1 `StringEqualsIgnoreCase`).
+///
+/// Compares the per-character `char::to_lowercase` streams. `str::to_lowercase` differs from
+/// that stream only for `Σ` (U+03A3, final-sigma rule, which needs Unicode properties that `std`
+/// does not expose), so when either side contains `Σ` this falls back to the allocating
+/// definition. Both-ASCII inputs take an `eq_ignore_ascii_case` fast path.
+pub fn fold_eq(a: &str, b: &str) -> bool {
+    if a.is_ascii() && b.is_ascii() {
+        return a.eq_ignore_ascii_case(b);
+    }
+    if has_capital_sigma(a) || has_capital_sigma(b) {
+        return fold(a) == fold(b);
+    }
+    lower_chars(a).eq(lower_chars(b))
+}
+
+/// Canonical form of a context-key name (R-CTX-2).
+///
+/// The part before the first `/` (prefix and base name) is lower-cased with ASCII lower-casing
+/// (non-ASCII characters there are kept as they are); the part after the first `/` (the tag
+/// suffix, which may contain further `/`) is lower-cased with [`fold`], applied to the suffix on
+/// its own. `AWS:PrincipalTag/CostCenter` → `aws:principaltag/costcenter`.
+pub fn canonical_key(key: &str) -> String {
+    match key.split_once('/') {
+        None => key.to_ascii_lowercase(),
+        Some((head, tail)) => {
+            let mut out = head.to_ascii_lowercase();
+            out.push('/');
+            out.push_str(&fold(tail));
+            out
+        }
+    }
+}
+
+/// `canonical_key(key) == key`, without allocating (R-CTX-2).
+///
+/// The head must contain no ASCII uppercase letter and every character of the suffix must be its
+/// own lowercase mapping (`Σ` never is: it always lowercases to `σ` or `ς`).
+pub fn is_canonical_key(key: &str) -> bool {
+    let (head, tail) = key.split_once('/').unwrap_or((key, ""));
+    !head.bytes().any(|b| b.is_ascii_uppercase()) && tail.chars().all(is_own_lowercase)
+}
+
+/// Whether `c` lowercases to exactly itself.
+fn is_own_lowercase(c: char) -> bool {
+    let mut lower = c.to_lowercase();
+    lower.next() == Some(c) && lower.next().is_none()
+}
+
+/// Whether `s` contains U+03A3 GREEK CAPITAL LETTER SIGMA.
+fn has_capital_sigma(s: &str) -> bool {
+    s.contains('\u{03A3}')
+}
+
+/// The per-character lowercase stream of `s` (equal to `fold(s)` when `s` has no `Σ`).
+fn lower_chars(s: &str) -> impl Iterator<Item = char> + '_ {
+    s.chars().flat_map(char::to_lowercase)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Building blocks for generated strings: ASCII, Turkish dotted I, sigmas, sharp s, Kelvin,
+    /// combining dot, word separators.
+    const ATOMS: &[&str] = &[
+        "a", "A", "k", "K", "\u{212A}", "i", "I", "\u{0130}", "\u{0307}", "\u{03A3}", "\u{03C3}",
+        "\u{03C2}", "\u{00DF}", "SS", "ss", "\u{1E9E}", " ", "/", "'", "\u{00C9}", "\u{00E9}", "1",
+    ];
+
+    /// Deterministic xorshift64 generator (no crates).
+    struct XorShift(u64);
+
+    impl XorShift {
+        fn next(&mut self) -> u64 {
+            let mut x = self.0;
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            self.0 = x;
+            x
+        }
+
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n as u64) as usize
+        }
+    }
+
+    fn random_string(rng: &mut XorShift) -> String {
+        let len = rng.below(5);
+        (0..len).map(|_| ATOMS[rng.below(ATOMS.len())]).collect()
+    }
+
+    #[test]
+    fn fold_is_to_lowercase() {
+        let cases: &[(&str, &str)] = &[
+            ("", ""),
+            ("PreProd", "preprod"),
+            ("\u{0130}", "i\u{0307}"),
+            ("\u{212A}", "k"),
+            ("\u{00DF}", "\u{00DF}"),
+            ("\u{03A3}", "\u{03C3}"),
+            ("A\u{03A3}", "a\u{03C2}"),
+            ("A\u{03A3}B", "a\u{03C3}b"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(fold(input), *want, "fold({input:?})");
+        }
+    }
+
+    #[test]
+    fn fold_eq_table() {
+        let cases: &[(&str, &str, bool)] = &[
+            ("", "", true),
+            ("PreProd", "preprod", true),
+            ("preprod", "storage", false),
+            ("k", "\u{212A}", true),
+            ("K", "\u{212A}", true),
+            ("i\u{0307}", "\u{0130}", true),
+            ("i", "\u{0130}", false),
+            ("\u{00DF}", "ss", false),
+            ("\u{00DF}", "\u{1E9E}", true),
+            ("A\u{03A3}", "a\u{03C2}", true),
+            ("A\u{03A3}", "a\u{03C3}", false),
+            ("\u{03A3}A", "\u{03C3}a", true),
+            ("\u{00C9}t\u{00E9}", "\u{00E9}T\u{00C9}", true),
+            ("abc", "abcd", false),
+        ];
+        for (a, b, want) in cases {
+            assert_eq!(fold_eq(a, b), *want, "fold_eq({a:?}, {b:?})");
+            assert_eq!(fold_eq(b, a), *want, "fold_eq({b:?}, {a:?})");
+            assert_eq!(fold(a) == fold(b), *want, "definition for ({a:?}, {b:?})");
+        }
+    }
+
+    #[test]
+    fn fold_eq_agrees_with_definition() {
+        let mut rng = XorShift(0x9E37_79B9_7F4A_7C15);
+        let mut equal_pairs = 0;
+        for _ in 0..20_000 {
+            let a = random_string(&mut rng);
+            // Bias towards equal-after-fold pairs by sometimes deriving b from a.
+            let b = match rng.below(3) {
+                0 => a.to_uppercase(),
+                1 => fold(&a),
+                _ => random_string(&mut rng),
+            };
+            let want = fold(&a) == fold(&b);
+            equal_pairs += usize::from(want);
+            assert_eq!(fold_eq(&a, &b), want, "fold_eq({a:?}, {b:?})");
+        }
+        assert!(
+            equal_pairs > 1000,
+            "generator should produce many equal pairs"
+        );
+    }
+
+    /// The premise of `fold_eq`: apart from `Σ`, `str::to_lowercase` is the per-char mapping,
+    /// whatever the neighbouring characters (checked for every Unicode scalar value).
+    #[test]
+    fn str_lowercase_is_per_char_except_capital_sigma() {
+        let mut buf = String::new();
+        for c in (0..=0x10_FFFF_u32).filter_map(char::from_u32) {
+            if c == '\u{03A3}' {
+                continue;
+            }
+            for context in ["", "A", "\u{03A3}"] {
+                buf.clear();
+                buf.push_str(context);
+                buf.push(c);
+                buf.push_str(context);
+                let per_char: String = lower_chars(&buf).collect();
+                if context != "\u{03A3}" {
+                    assert_eq!(fold(&buf), per_char, "{buf:?}");
+                }
+                buf.insert_str(0, "aws:tag/");
+                assert_eq!(
+                    is_canonical_key(&buf),
+                    canonical_key(&buf) == buf,
+                    "{buf:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn canonical_key_table() {
+        let cases: &[(&str, &str)] = &[
+            ("AWS:PrincipalTag/CostCenter", "aws:principaltag/costcenter"),
+            ("aws:SourceIp", "aws:sourceip"),
+            ("g:ResourceTag/A/B/C", "g:resourcetag/a/b/c"),
+            ("aws:RequestTag/\u{0130}", "aws:requesttag/i\u{0307}"),
+            ("aws:RequestTag/X\u{03A3}", "aws:requesttag/x\u{03C2}"),
+            ("aws:RequestTag/\u{03A3}", "aws:requesttag/\u{03C3}"),
+            ("\u{00C9}:K\u{00C9}y", "\u{00C9}:k\u{00C9}y"),
+            ("aws:TagKeys/", "aws:tagkeys/"),
+            ("", ""),
+        ];
+        for (input, want) in cases {
+            assert_eq!(canonical_key(input), *want, "canonical_key({input:?})");
+            assert!(is_canonical_key(want), "is_canonical_key({want:?})");
+        }
+    }
+
+    #[test]
+    fn is_canonical_key_agrees_with_definition() {
+        let mut rng = XorShift(0xDEAD_BEEF_CAFE_F00D);
+        for _ in 0..20_000 {
+            let key = random_string(&mut rng);
+            let want = canonical_key(&key) == key;
+            assert_eq!(is_canonical_key(&key), want, "is_canonical_key({key:?})");
+            let canon = canonical_key(&key);
+            assert_eq!(canonical_key(&canon), canon, "idempotent on {key:?}");
+        }
+    }
+}
