@@ -1,0 +1,146 @@
+//! The request context: canonical key → single or multi value (R-CTX-1..5).
+//!
+//! Keys are canonicalised once, on the way in (R-CTX-2), so both evaluators look keys up
+//! by exact comparison. Whether a key is multi-valued is a property of the key (R-CTX-3):
+//! `aws:CalledVia` is `Multi` even with one value, which is what makes an unqualified
+//! `StringEquals` on it false (R-COND-8).
+//!
+//! ```
+//! use fastiam::request::{Context, ContextValue};
+//! let mut ctx = Context::new();
+//! ctx.insert("AWS:PrincipalTag/Team", ContextValue::Single("red".into())).unwrap();
+//! ctx.insert("aws:CalledVia", ContextValue::Single("athena.amazonaws.com".into())).unwrap();
+//! assert_eq!(ctx.get("aws:principaltag/team"), Some(&ContextValue::Single("red".into())));
+//! assert!(matches!(ctx.get("aws:calledvia"), Some(ContextValue::Multi(_))));
+//! ```
+
+use std::collections::BTreeMap;
+
+use crate::primitives::canonical_key;
+
+/// One context value (R-CTX-1). Typed keys are stored as text and parsed on use.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum ContextValue {
+    Single(String),
+    /// At least one value: an empty list is normalised away (R-CTX-4).
+    Multi(Vec<String>),
+}
+
+impl ContextValue {
+    /// The values as a slice-like list (a `Single` is a one-element set, R-COND-10).
+    pub fn values(&self) -> &[String] {
+        match self {
+            ContextValue::Single(v) => std::slice::from_ref(v),
+            ContextValue::Multi(vs) => vs,
+        }
+    }
+}
+
+/// Canonical names of keys registered as multi-valued (R-CTX-3, R-HW-11).
+pub const MULTI_VALUED_KEYS: &[&str] = &[
+    "aws:calledvia",
+    "aws:principalorgpaths",
+    "aws:principalservicenameslist",
+    "aws:resourceorgpaths",
+    "aws:sourceorgpaths",
+    "aws:tagkeys",
+    "aws:vpceorgpaths",
+    "g:calledvia",
+    "g:tagkeys",
+];
+
+/// Whether a canonical key is registered as multi-valued.
+pub fn is_multi_valued(canonical: &str) -> bool {
+    MULTI_VALUED_KEYS.contains(&canonical)
+}
+
+/// Two input keys that are the same key after canonicalisation (R-CTX-2).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyCollision {
+    pub canonical: String,
+}
+
+/// A request context: canonical key → value, in key order (deterministic output).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Context {
+    entries: BTreeMap<String, ContextValue>,
+}
+
+impl Context {
+    pub fn new() -> Self {
+        Context::default()
+    }
+
+    /// Inserts a key given by a caller, canonicalising it and applying the registry:
+    /// registered multi-valued keys become `Multi`, an empty `Multi` is dropped. Rejects a
+    /// key that collides with one already given (R-CTX-2).
+    pub fn insert(&mut self, key: &str, value: ContextValue) -> Result<(), KeyCollision> {
+        let canonical = canonical_key(key);
+        if self.entries.contains_key(&canonical) {
+            return Err(KeyCollision { canonical });
+        }
+        self.set(canonical, value);
+        Ok(())
+    }
+
+    /// Sets a canonical key, replacing any value (used by derivations and hop overrides).
+    pub fn set(&mut self, canonical: String, value: ContextValue) {
+        let value = match value {
+            ContextValue::Single(v) if is_multi_valued(&canonical) => ContextValue::Multi(vec![v]),
+            ContextValue::Multi(vs) if vs.is_empty() => {
+                self.entries.remove(&canonical);
+                return;
+            }
+            other => other,
+        };
+        self.entries.insert(canonical, value);
+    }
+
+    /// Sets a single value under a canonical key.
+    pub fn set_single(&mut self, canonical: &str, value: &str) {
+        self.set(
+            canonical.to_string(),
+            ContextValue::Single(value.to_string()),
+        );
+    }
+
+    /// Sets a single value unless the key is already present.
+    pub fn set_default(&mut self, canonical: &str, value: &str) {
+        if !self.entries.contains_key(canonical) {
+            self.set_single(canonical, value);
+        }
+    }
+
+    /// Looks up a canonical key.
+    pub fn get(&self, canonical: &str) -> Option<&ContextValue> {
+        self.entries.get(canonical)
+    }
+
+    /// Whether a canonical key is present.
+    pub fn contains(&self, canonical: &str) -> bool {
+        self.entries.contains_key(canonical)
+    }
+
+    /// Removes a canonical key.
+    pub fn remove(&mut self, canonical: &str) -> Option<ContextValue> {
+        self.entries.remove(canonical)
+    }
+
+    /// Keeps only the keys for which `keep` is true.
+    pub fn retain(&mut self, mut keep: impl FnMut(&str) -> bool) {
+        self.entries.retain(|k, _| keep(k));
+    }
+
+    /// Entries in canonical key order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &ContextValue)> {
+        self.entries.iter().map(|(k, v)| (k.as_str(), v))
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}

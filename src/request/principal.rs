@@ -1,0 +1,304 @@
+//! Who is asking: the principal, parsed from an ARN / URN or given as an object
+//! (R-PRIN-3, R-CTX-6, CASES.md).
+//!
+//! The principal decides which resource-policy entries name it (and in which category),
+//! which evaluation branch applies (service principal, anonymous, root, same or cross
+//! account), and the principal context keys derived for hop 0 when the case does not give
+//! them.
+//!
+//! ```
+//! use fastiam::request::{Principal, PrincipalKind};
+//! let p = Principal::from_arn("arn:aws:sts::111122223333:assumed-role/data-reader/s1").unwrap();
+//! assert_eq!(p.kind, PrincipalKind::AssumedRole);
+//! assert_eq!(p.role_arn.as_deref(), Some("arn:aws:iam::111122223333:role/data-reader"));
+//! ```
+
+use crate::policy::Dialect;
+use crate::primitives::split_arn;
+
+/// The kind of principal (CASES.md `kind`, R-CTX-6).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PrincipalKind {
+    /// An IAM user (Huawei: an IAM user URN).
+    User,
+    /// A role session (Huawei: an assumed-agency session).
+    AssumedRole,
+    /// An STS federated user (GetFederationToken).
+    FederatedUser,
+    /// The account root user.
+    Root,
+    /// A service principal calling directly (`cloudtrail.amazonaws.com`).
+    Service,
+    /// An unauthenticated caller.
+    Anonymous,
+}
+
+impl PrincipalKind {
+    /// Parses the CASES.md spelling.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Some(match name {
+            "User" => PrincipalKind::User,
+            "AssumedRole" => PrincipalKind::AssumedRole,
+            "FederatedUser" => PrincipalKind::FederatedUser,
+            "Root" => PrincipalKind::Root,
+            "Service" => PrincipalKind::Service,
+            "Anonymous" => PrincipalKind::Anonymous,
+            _ => return None,
+        })
+    }
+}
+
+/// The principal of a request: everything evaluation needs to know about who is asking.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Principal {
+    pub kind: PrincipalKind,
+    pub dialect: Dialect,
+    /// The ARN / URN as given (`anonymous` for anonymous, the service name for services).
+    pub arn: String,
+    /// The principal's account (absent for services and anonymous callers).
+    pub account: Option<String>,
+    /// For a role session: the role's ARN (Huawei: the agency URN).
+    pub role_arn: Option<String>,
+    /// For a user: the user name; for a session: the session name.
+    pub name: Option<String>,
+    /// For a federated-user session: the IAM user that created it, when known
+    /// (`SessionParentUser`, R-PRIN-3). Not derivable from the ARN.
+    pub parent_user_arn: Option<String>,
+    /// A service-linked role session (SCPs and RCPs do not apply, R-EVAL-3).
+    pub service_linked: bool,
+    /// A principal of the organisation's management account (SCPs do not apply).
+    pub management_account: bool,
+}
+
+/// Why a principal string could not be understood.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PrincipalError(pub String);
+
+impl Principal {
+    /// Parses a principal string: an IAM/STS ARN, a service principal name, `anonymous`,
+    /// or a Huawei URN (`iam::<acct>:user:<name>`, `sts::<acct>:assumed-agency:<a>/<s>`).
+    pub fn from_arn(s: &str) -> Result<Principal, PrincipalError> {
+        if s == "anonymous" {
+            return Ok(Principal::new(
+                PrincipalKind::Anonymous,
+                Dialect::Aws,
+                s,
+                None,
+            ));
+        }
+        if s.starts_with("arn:") {
+            return aws_principal(s);
+        }
+        if s.starts_with("iam::") || s.starts_with("sts::") {
+            return huawei_principal(s);
+        }
+        if is_service_name(s) {
+            let dialect = if s.starts_with("service.") {
+                Dialect::Huawei
+            } else {
+                Dialect::Aws
+            };
+            return Ok(Principal::new(PrincipalKind::Service, dialect, s, None));
+        }
+        Err(PrincipalError(format!(
+            "`{s}` is not an IAM/STS ARN, a Huawei URN, a service principal or `anonymous`"
+        )))
+    }
+
+    fn new(kind: PrincipalKind, dialect: Dialect, arn: &str, account: Option<&str>) -> Principal {
+        Principal {
+            kind,
+            dialect,
+            arn: arn.to_string(),
+            account: account.map(str::to_string),
+            role_arn: None,
+            name: None,
+            parent_user_arn: None,
+            service_linked: false,
+            management_account: false,
+        }
+    }
+
+    /// Whether the principal is authenticated and belongs to an account.
+    pub fn is_authenticated(&self) -> bool {
+        !matches!(self.kind, PrincipalKind::Anonymous | PrincipalKind::Service)
+    }
+
+    /// The ARN that `aws:PrincipalArn` / `g:PrincipalUrn` carries (R-CTX-6): the role ARN
+    /// for a role session, the principal's own ARN otherwise.
+    pub fn principal_arn_key(&self) -> Option<&str> {
+        match self.kind {
+            PrincipalKind::Anonymous | PrincipalKind::Service => None,
+            PrincipalKind::AssumedRole if self.dialect == Dialect::Aws => {
+                self.role_arn.as_deref().or(Some(&self.arn))
+            }
+            _ => Some(&self.arn),
+        }
+    }
+}
+
+/// `name.amazonaws.com`, `service.obs`, ...: no colon, at least one dot.
+fn is_service_name(s: &str) -> bool {
+    !s.is_empty()
+        && !s.contains([':', '/', ' ', '*'])
+        && s.contains('.')
+        && !s.starts_with('.')
+        && !s.ends_with('.')
+}
+
+fn aws_principal(s: &str) -> Result<Principal, PrincipalError> {
+    let bad = || {
+        PrincipalError(format!(
+            "`{s}` is not a principal ARN (user, role session, federated user or root)"
+        ))
+    };
+    let [_, partition, service, _region, account, resource] = split_arn(s).ok_or_else(bad)?;
+    if account.is_empty() {
+        return Err(bad());
+    }
+    let mut p = Principal::new(PrincipalKind::User, Dialect::Aws, s, Some(account));
+    match (service, resource.split_once('/')) {
+        ("iam", None) if resource == "root" => p.kind = PrincipalKind::Root,
+        ("iam", Some(("user", path_and_name))) => {
+            p.kind = PrincipalKind::User;
+            p.name = path_and_name.rsplit('/').next().map(str::to_string);
+        }
+        ("iam", Some(("role", path_and_name))) => {
+            // A role ARN used as a principal: treated as a session of that role whose
+            // session name is unknown.
+            p.kind = PrincipalKind::AssumedRole;
+            p.role_arn = Some(s.to_string());
+            p.service_linked = path_and_name.starts_with("aws-service-role/");
+        }
+        ("sts", Some(("assumed-role", rest))) => {
+            let (role, session) = rest.split_once('/').ok_or_else(bad)?;
+            p.kind = PrincipalKind::AssumedRole;
+            p.role_arn = Some(format!("arn:{partition}:iam::{account}:role/{role}"));
+            p.name = Some(session.to_string());
+            p.service_linked = role.starts_with("AWSServiceRoleFor");
+        }
+        ("sts", Some(("federated-user", name))) => {
+            p.kind = PrincipalKind::FederatedUser;
+            p.name = Some(name.to_string());
+        }
+        _ => return Err(bad()),
+    }
+    Ok(p)
+}
+
+fn huawei_principal(s: &str) -> Result<Principal, PrincipalError> {
+    let bad = || {
+        PrincipalError(format!("`{s}` is not a Huawei principal URN (`iam::<account>:user:<name>` or `sts::<account>:assumed-agency:<agency>/<session>`)"))
+    };
+    let mut parts = s.splitn(4, ':');
+    let (service, _region, account, rest) = (
+        parts.next().ok_or_else(bad)?,
+        parts.next().ok_or_else(bad)?,
+        parts.next().ok_or_else(bad)?,
+        parts.next().ok_or_else(bad)?,
+    );
+    if account.is_empty() {
+        return Err(bad());
+    }
+    let mut p = Principal::new(PrincipalKind::User, Dialect::Huawei, s, Some(account));
+    match (service, rest.split_once(':')) {
+        ("iam", Some(("user", name))) => p.name = Some(name.to_string()),
+        ("iam", None) if rest == "root" => p.kind = PrincipalKind::Root,
+        ("sts", Some(("assumed-agency", agency_session))) => {
+            let (agency, session) = agency_session.split_once('/').ok_or_else(bad)?;
+            p.kind = PrincipalKind::AssumedRole;
+            p.role_arn = Some(format!("iam::{account}:agency:{agency}"));
+            p.name = Some(session.to_string());
+        }
+        _ => return Err(bad()),
+    }
+    Ok(p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_every_kind() {
+        let cases: &[(&str, PrincipalKind, Option<&str>, Option<&str>)] = &[
+            (
+                "arn:aws:iam::111122223333:user/alice",
+                PrincipalKind::User,
+                Some("111122223333"),
+                None,
+            ),
+            (
+                "arn:aws:iam::111122223333:user/path/to/bob",
+                PrincipalKind::User,
+                Some("111122223333"),
+                None,
+            ),
+            (
+                "arn:aws:iam::111122223333:root",
+                PrincipalKind::Root,
+                Some("111122223333"),
+                None,
+            ),
+            (
+                "arn:aws:sts::111122223333:assumed-role/R/s1",
+                PrincipalKind::AssumedRole,
+                Some("111122223333"),
+                Some("arn:aws:iam::111122223333:role/R"),
+            ),
+            (
+                "arn:aws:sts::111122223333:federated-user/f",
+                PrincipalKind::FederatedUser,
+                Some("111122223333"),
+                None,
+            ),
+            ("lambda.amazonaws.com", PrincipalKind::Service, None, None),
+            ("anonymous", PrincipalKind::Anonymous, None, None),
+            (
+                "iam::0a1b:user:alice",
+                PrincipalKind::User,
+                Some("0a1b"),
+                None,
+            ),
+            (
+                "sts::0a1b:assumed-agency:ag/s",
+                PrincipalKind::AssumedRole,
+                Some("0a1b"),
+                Some("iam::0a1b:agency:ag"),
+            ),
+        ];
+        for (arn, kind, account, role) in cases {
+            let p = Principal::from_arn(arn).unwrap_or_else(|e| panic!("{arn}: {e:?}"));
+            assert_eq!(p.kind, *kind, "{arn}");
+            assert_eq!(p.account.as_deref(), *account, "{arn}");
+            assert_eq!(p.role_arn.as_deref(), *role, "{arn}");
+        }
+    }
+
+    #[test]
+    fn rejects_garbage() {
+        for bad in [
+            "",
+            "alice",
+            "arn:aws:s3:::bucket",
+            "arn:aws:iam:::user/x",
+            "iam::1:group:g",
+            "*",
+        ] {
+            assert!(Principal::from_arn(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn service_linked_roles_are_recognised() {
+        let p =
+            Principal::from_arn("arn:aws:sts::111122223333:assumed-role/AWSServiceRoleForConfig/s")
+                .unwrap();
+        assert!(p.service_linked);
+        let r = Principal::from_arn(
+            "arn:aws:iam::111122223333:role/aws-service-role/config.amazonaws.com/X",
+        )
+        .unwrap();
+        assert!(r.service_linked);
+    }
+}

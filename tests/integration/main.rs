@@ -1,0 +1,9 @@
+//! The one integration-test binary: corpus cases through every engine, the command line,
+//! parse errors, parser robustness and the FAS derivation.
+
+mod cli;
+mod conformance;
+mod fas_context;
+mod parse_errors;
+mod parser_robustness;
+mod util;
