@@ -1674,26 +1674,7 @@ mod tests {
 
     // -- property-style fuzzing ---------------------------------------------
 
-    /// Deterministic xorshift64* generator.
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            let mut x = self.0;
-            x ^= x >> 12;
-            x ^= x << 25;
-            x ^= x >> 27;
-            self.0 = x;
-            x.wrapping_mul(0x2545_f491_4f6c_dd1d)
-        }
-        fn below(&mut self, n: usize) -> usize {
-            if n == 0 {
-                0
-            } else {
-                (self.next() % n as u64) as usize
-            }
-        }
-    }
+    use crate::test_rng::XorShift as Rng;
 
     /// An independent, deliberately simple recognizer for strict JSON
     /// (char-based, no spans, no values) used as an oracle for `parse`.

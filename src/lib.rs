@@ -41,3 +41,6 @@ pub mod primitives;
 pub mod reference;
 pub mod request;
 pub mod runner;
+
+#[cfg(test)]
+mod test_rng;

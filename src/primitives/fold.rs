@@ -91,23 +91,7 @@ mod tests {
         "\u{03C2}", "\u{00DF}", "SS", "ss", "\u{1E9E}", " ", "/", "'", "\u{00C9}", "\u{00E9}", "1",
     ];
 
-    /// Deterministic xorshift64 generator (no crates).
-    struct XorShift(u64);
-
-    impl XorShift {
-        fn next(&mut self) -> u64 {
-            let mut x = self.0;
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            self.0 = x;
-            x
-        }
-
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n as u64) as usize
-        }
-    }
+    use crate::test_rng::XorShift;
 
     fn random_string(rng: &mut XorShift) -> String {
         let len = rng.below(5);

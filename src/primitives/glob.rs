@@ -368,22 +368,7 @@ mod tests {
         out
     }
 
-    struct XorShift(u64);
-
-    impl XorShift {
-        fn next(&mut self) -> u64 {
-            let mut x = self.0;
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            self.0 = x;
-            x
-        }
-
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n as u64) as usize
-        }
-    }
+    use crate::test_rng::XorShift;
 
     const ALPHABET: [char; 5] = ['a', 'b', '*', '?', '\u{00E9}'];
 

@@ -174,18 +174,7 @@ mod tests {
         }
     }
 
-    struct XorShift(u64);
-
-    impl XorShift {
-        fn next(&mut self) -> u64 {
-            let mut x = self.0;
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            self.0 = x;
-            x
-        }
-    }
+    use crate::test_rng::XorShift;
 
     fn mask(prefix: u32) -> u32 {
         u32::MAX.checked_shl(32 - prefix).unwrap_or(0)

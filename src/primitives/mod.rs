@@ -84,18 +84,7 @@ mod tests {
         "QQ==",
     ];
 
-    struct XorShift(u64);
-
-    impl XorShift {
-        fn below(&mut self, n: usize) -> usize {
-            let mut x = self.0;
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            self.0 = x;
-            (x % n as u64) as usize
-        }
-    }
+    use crate::test_rng::XorShift;
 
     /// Every primitive accepts arbitrary text without panicking (no slicing inside a UTF-8
     /// character, no unchecked arithmetic on input-derived values).

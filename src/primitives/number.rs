@@ -219,18 +219,7 @@ mod tests {
         }
     }
 
-    struct XorShift(u64);
-
-    impl XorShift {
-        fn next(&mut self) -> u64 {
-            let mut x = self.0;
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            self.0 = x;
-            x
-        }
-    }
+    use crate::test_rng::XorShift;
 
     /// A random decimal text with value `m / 4` (exact in f64), in varied spellings.
     fn random_quarter(rng: &mut XorShift) -> (String, f64) {
