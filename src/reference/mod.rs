@@ -387,6 +387,13 @@ fn core_grant(
             AllowPath::ServicePrincipal,
             statements(PolicyKind::ResourceBased, Some(direct)),
         )
+    } else if p.kind == PrincipalKind::Anonymous {
+        // Only a `"*"` grant lets an anonymous caller in (T-EVAL-13).
+        let wildcard: &[Category] = &[Category::Wildcard];
+        (
+            AllowPath::ResourceDirect,
+            statements(PolicyKind::ResourceBased, Some(wildcard)),
+        )
     } else if resource_and_identity {
         // R-SIM-2a: cross-account and resource-policy-required allows take the identity
         // path, and the resource statements that granted are listed too.

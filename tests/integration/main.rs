@@ -6,4 +6,5 @@ mod conformance;
 mod fas_context;
 mod parse_errors;
 mod parser_robustness;
+mod spec_vectors;
 mod util;
