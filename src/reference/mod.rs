@@ -45,25 +45,35 @@ pub use matching::{condition_holds, Category};
 
 /// Evaluates a whole chain, hop by hop, stopping at the first hop that is not allowed.
 pub fn evaluate_chain(chain: &Chain) -> ChainDecision {
-    let mut ctx = initial_context(&chain.context, &chain.principal, chain.dialect);
-    if let Some(first) = chain.hops.first() {
+    let mut ctx = initial_context(
+        &chain.request.context,
+        &chain.request.principal,
+        chain.request.dialect,
+    );
+    if let Some(first) = chain.request.hops.first() {
         for (k, v) in first.context.iter() {
             ctx.set(k.to_string(), v.clone());
         }
     }
-    if let Some(creds) = &chain.credentials {
+    if let Some(creds) = &chain.request.credentials {
         // R-STS-5: authentication before authorisation. A window that cannot be checked
         // (no parsable current time) is not valid.
-        let now = current_time(&ctx, chain.dialect);
+        let now = current_time(&ctx, chain.request.dialect);
         if !now.is_some_and(|now| creds.valid_at(now)) {
             return ChainDecision::invalid_credentials();
         }
     }
-    let mut hops = Vec::with_capacity(chain.hops.len());
-    for (index, hop) in chain.hops.iter().enumerate() {
+    let mut hops = Vec::with_capacity(chain.request.hops.len());
+    for (index, hop) in chain.request.hops.iter().enumerate() {
         if index > 0 {
             let via = hop.via.as_deref().unwrap_or_default();
-            ctx = hop_context(&ctx, via, &hop.context, chain.dialect, &chain.options.fas);
+            ctx = hop_context(
+                &ctx,
+                via,
+                &hop.context,
+                chain.request.dialect,
+                &chain.request.options.fas,
+            );
         }
         let result = evaluate_hop(chain, index, &ctx);
         let allowed = result.decision == Decision::Allow;
@@ -130,7 +140,7 @@ impl<'a> HopWalk<'a> {
         level: Option<usize>,
         position: usize,
     ) {
-        let principal = &self.chain.principal;
+        let principal = &self.chain.request.principal;
         let has_boundary = self.chain.policies.boundary.is_some();
         for st in &policy.statements {
             let categories = match &st.principal {
@@ -191,7 +201,7 @@ impl<'a> HopWalk<'a> {
 
 /// Whether the SCP gate applies to this principal (R-EVAL-3).
 fn scp_applies(chain: &Chain) -> bool {
-    let p = &chain.principal;
+    let p = &chain.request.principal;
     !chain.policies.scp.is_empty()
         && !matches!(p.kind, PrincipalKind::Service | PrincipalKind::Anonymous)
         && !p.service_linked
@@ -200,12 +210,12 @@ fn scp_applies(chain: &Chain) -> bool {
 
 /// Whether the RCP gate applies (R-EVAL-3).
 fn rcp_applies(chain: &Chain) -> bool {
-    !chain.policies.rcp.is_empty() && !chain.principal.service_linked
+    !chain.policies.rcp.is_empty() && !chain.request.principal.service_linked
 }
 
 /// Evaluates hop `index` of `chain` in the already-derived context `ctx`.
 pub fn evaluate_hop(chain: &Chain, index: usize, ctx: &Context) -> HopDecision {
-    let hop = &chain.hops[index];
+    let hop = &chain.request.hops[index];
     if hop.requires_no_permission {
         // R-EVAL-7: authorised without evaluation.
         return HopDecision {
@@ -216,7 +226,7 @@ pub fn evaluate_hop(chain: &Chain, index: usize, ctx: &Context) -> HopDecision {
         };
     }
     let policies = &chain.policies;
-    let is_root = chain.principal.kind == PrincipalKind::Root;
+    let is_root = chain.request.principal.kind == PrincipalKind::Root;
     let mut walk = HopWalk {
         chain,
         hop,
@@ -248,7 +258,7 @@ pub fn evaluate_hop(chain: &Chain, index: usize, ctx: &Context) -> HopDecision {
     if let Some(p) = vpce {
         walk.visit(p, PolicyKind::VpcEndpoint, None, 0);
     }
-    if let Some(p) = &hop.resource_policy {
+    if let Some(p) = hop.resource_policy.and_then(|i| policies.resource.get(i)) {
         walk.visit(p, PolicyKind::ResourceBased, None, index);
     }
     for (i, p) in policies.identity.iter().enumerate() {
@@ -330,7 +340,7 @@ fn core_grant(
     has_boundary: bool,
     has_session: bool,
 ) -> (Decision, Reason, Vec<MatchedStatement>) {
-    let p = &chain.principal;
+    let p = &chain.request.principal;
     let resource_account = hop.resource_account.as_deref().or(p.account.as_deref());
     let same_account = p.is_authenticated() && p.account.as_deref() == resource_account;
     let rb_with = |cats: &[Category]| {

@@ -191,7 +191,7 @@ fn read_case(src: &Source<'_>, root: &Node<'_>, mode: Option<Mode>) -> Result<Ch
         src,
         options: &options,
     };
-    let policies = match policies_node {
+    let mut policies = match policies_node {
         Some(m) => reader.policy_set(&m.value, &top.key("policies"))?,
         None => PolicySet::default(),
     };
@@ -200,7 +200,12 @@ fn read_case(src: &Source<'_>, root: &Node<'_>, mode: Option<Mode>) -> Result<Ch
         None => Context::new(),
     };
     let chain_member = need("chain")?;
-    let hops = reader.hops(&chain_member.value, &top.key("chain"), dialect)?;
+    let hops = reader.hops(
+        &chain_member.value,
+        &top.key("chain"),
+        dialect,
+        &mut policies.resource,
+    )?;
     let credentials = match get("credentials") {
         Some(m) => Some(read_credentials(src, &m.value, &top.key("credentials"))?),
         None => None,
@@ -210,13 +215,15 @@ fn read_case(src: &Source<'_>, root: &Node<'_>, mode: Option<Mode>) -> Result<Ch
         principal.dialect = dialect;
     }
     Ok(Chain {
-        dialect,
-        principal,
+        request: Request {
+            dialect,
+            principal,
+            context,
+            hops,
+            options,
+            credentials,
+        },
         policies,
-        context,
-        hops,
-        options,
-        credentials,
     })
 }
 
@@ -527,7 +534,13 @@ impl PolicyReader<'_, '_> {
         Ok(set)
     }
 
-    fn hops(&self, node: &Node<'_>, p: &Pointer, dialect: Dialect) -> Result<Vec<Hop>, ParseError> {
+    fn hops(
+        &self,
+        node: &Node<'_>,
+        p: &Pointer,
+        dialect: Dialect,
+        resource: &mut Vec<Policy>,
+    ) -> Result<Vec<Hop>, ParseError> {
         let items = node
             .as_array()
             .ok_or_else(|| self.src.expected(node, p, "an array of hops"))?;
@@ -537,7 +550,7 @@ impl PolicyReader<'_, '_> {
         items
             .iter()
             .enumerate()
-            .map(|(i, item)| self.hop(item, &p.index(i), i, dialect))
+            .map(|(i, item)| self.hop(item, &p.index(i), i, dialect, resource))
             .collect()
     }
 
@@ -547,6 +560,7 @@ impl PolicyReader<'_, '_> {
         p: &Pointer,
         index: usize,
         dialect: Dialect,
+        resource_policies: &mut Vec<Policy>,
     ) -> Result<Hop, ParseError> {
         let members = object_members(self.src, node, p, "a hop object")?;
         let mut via = None;
@@ -565,12 +579,14 @@ impl PolicyReader<'_, '_> {
                 "resource" => resource = Some(string(self.src, &m.value, &mp)?),
                 "resource_account" => resource_account = Some(string(self.src, &m.value, &mp)?),
                 "resource_policy" => {
-                    resource_policy = Some(self.policy(
+                    let policy = self.policy(
                         &m.value,
                         &mp,
                         format!("resource[{index}]"),
                         PolicyKind::ResourceBased,
-                    )?)
+                    )?;
+                    resource_policy = Some(resource_policies.len());
+                    resource_policies.push(policy);
                 }
                 "resource_policy_required" => required = Some(boolean(self.src, &m.value, &mp)?),
                 "requires_no_permission" => no_permission = boolean(self.src, &m.value, &mp)?,

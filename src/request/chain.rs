@@ -26,6 +26,8 @@ pub struct PolicySet {
     pub rcp: Vec<Vec<Policy>>,
     /// The VPC endpoint policy hop 0 went through.
     pub vpce: Option<Policy>,
+    /// Resource policies, referred to by index from [`Hop::resource_policy`].
+    pub resource: Vec<Policy>,
 }
 
 /// One hop of a chain.
@@ -39,7 +41,8 @@ pub struct Hop {
     /// The account owning the resource (CASES.md default: from the ARN/URN, else the
     /// principal's).
     pub resource_account: Option<String>,
-    pub resource_policy: Option<Policy>,
+    /// Index of the resource's policy in [`PolicySet::resource`].
+    pub resource_policy: Option<usize>,
     /// R-EVAL-5: the resource policy must grant even within the account.
     pub resource_policy_required: bool,
     /// R-EVAL-7: the action is authorised without evaluation (extension of CASES.md).
@@ -81,17 +84,26 @@ impl Default for Options {
     }
 }
 
-/// A whole authorisation question: may this principal make this chain of requests?
+/// The request side of an authorisation question: who asks, with what context, through
+/// which hops. It holds no policy: the same request can be evaluated against a policy set
+/// walked by the reference evaluator or compiled into a program.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Chain {
+pub struct Request {
     pub dialect: Dialect,
     pub principal: Principal,
-    pub policies: PolicySet,
     /// Hop 0's given context (canonical keys), before derivations.
     pub context: Context,
     pub hops: Vec<Hop>,
     pub options: Options,
     pub credentials: Option<Credentials>,
+}
+
+/// A whole authorisation question: may this principal make this chain of requests under
+/// these policies?
+#[derive(Clone, Debug, PartialEq)]
+pub struct Chain {
+    pub request: Request,
+    pub policies: PolicySet,
 }
 
 /// The default of `resource_policy_required` (CASES.md, R-EVAL-5, R-HW-16): AWS KMS keys,

@@ -14,8 +14,6 @@
 //! assert!(matches!(ctx.get("aws:calledvia"), Some(ContextValue::Multi(_))));
 //! ```
 
-use std::collections::BTreeMap;
-
 use crate::primitives::canonical_key;
 
 /// One context value (R-CTX-1). Typed keys are stored as text and parsed on use.
@@ -60,10 +58,14 @@ pub struct KeyCollision {
     pub canonical: String,
 }
 
-/// A request context: canonical key → value, in key order (deterministic output).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// A request context: canonical key → value, sorted by key.
+///
+/// Kept as a sorted vector rather than a map so that an entry has a stable index: the
+/// compiled interpreter refers to request values by `(context, index)` in its reusable
+/// scratch space instead of borrowing them (no allocation per request).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Context {
-    entries: BTreeMap<String, ContextValue>,
+    entries: Vec<(String, ContextValue)>,
 }
 
 impl Context {
@@ -76,7 +78,7 @@ impl Context {
     /// key that collides with one already given (R-CTX-2).
     pub fn insert(&mut self, key: &str, value: ContextValue) -> Result<(), KeyCollision> {
         let canonical = canonical_key(key);
-        if self.entries.contains_key(&canonical) {
+        if self.contains(&canonical) {
             return Err(KeyCollision { canonical });
         }
         self.set(canonical, value);
@@ -88,12 +90,15 @@ impl Context {
         let value = match value {
             ContextValue::Single(v) if is_multi_valued(&canonical) => ContextValue::Multi(vec![v]),
             ContextValue::Multi(vs) if vs.is_empty() => {
-                self.entries.remove(&canonical);
+                self.remove(&canonical);
                 return;
             }
             other => other,
         };
-        self.entries.insert(canonical, value);
+        match self.position(&canonical) {
+            Ok(i) => self.entries[i].1 = value,
+            Err(i) => self.entries.insert(i, (canonical, value)),
+        }
     }
 
     /// Sets a single value under a canonical key.
@@ -106,29 +111,41 @@ impl Context {
 
     /// Sets a single value unless the key is already present.
     pub fn set_default(&mut self, canonical: &str, value: &str) {
-        if !self.entries.contains_key(canonical) {
+        if !self.contains(canonical) {
             self.set_single(canonical, value);
         }
     }
 
+    /// Where a canonical key is (`Ok`) or would be inserted (`Err`).
+    pub fn position(&self, canonical: &str) -> Result<usize, usize> {
+        self.entries
+            .binary_search_by(|(k, _)| k.as_str().cmp(canonical))
+    }
+
     /// Looks up a canonical key.
     pub fn get(&self, canonical: &str) -> Option<&ContextValue> {
-        self.entries.get(canonical)
+        self.position(canonical).ok().map(|i| &self.entries[i].1)
+    }
+
+    /// The entry at `index` (in key order).
+    pub fn entry(&self, index: usize) -> Option<(&str, &ContextValue)> {
+        self.entries.get(index).map(|(k, v)| (k.as_str(), v))
     }
 
     /// Whether a canonical key is present.
     pub fn contains(&self, canonical: &str) -> bool {
-        self.entries.contains_key(canonical)
+        self.position(canonical).is_ok()
     }
 
     /// Removes a canonical key.
     pub fn remove(&mut self, canonical: &str) -> Option<ContextValue> {
-        self.entries.remove(canonical)
+        let i = self.position(canonical).ok()?;
+        Some(self.entries.remove(i).1)
     }
 
     /// Keeps only the keys for which `keep` is true.
     pub fn retain(&mut self, mut keep: impl FnMut(&str) -> bool) {
-        self.entries.retain(|k, _| keep(k));
+        self.entries.retain(|(k, _)| keep(k));
     }
 
     /// Entries in canonical key order.

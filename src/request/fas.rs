@@ -72,114 +72,130 @@ impl Default for FasOptions {
     }
 }
 
+/// Where a principal-derived key takes its value from (R-CTX-6).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PrincipalField {
+    /// The principal's ARN / URN as given (the service name for a service principal).
+    Arn,
+    /// `aws:PrincipalArn`: the role ARN for a role session, else the ARN.
+    PrincipalArn,
+    Account,
+    /// The user name.
+    Name,
+    /// A fixed text (`"false"`, `"User"`, ...).
+    Fixed(&'static str),
+}
+
+impl Principal {
+    /// The text of a field, if the principal has it.
+    pub fn field(&self, field: PrincipalField) -> Option<&str> {
+        match field {
+            PrincipalField::Arn => Some(&self.arn),
+            PrincipalField::PrincipalArn => self.principal_arn_key(),
+            PrincipalField::Account => self.account.as_deref(),
+            PrincipalField::Name => self.name.as_deref(),
+            PrincipalField::Fixed(text) => Some(text),
+        }
+    }
+}
+
+/// One key hop 0 derives from the principal when the case does not give it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PrincipalDefault {
+    /// Canonical key.
+    pub key: &'static str,
+    pub field: PrincipalField,
+    /// The key is multi-valued: the value is a one-element list.
+    pub list: bool,
+}
+
+/// Calls `f` with every key hop 0 derives from the principal (R-FAS-4 hop-0 column,
+/// R-CTX-6, R-HW-12), in a fixed order. Shared by both evaluators; no allocation.
+pub fn for_each_principal_default(
+    p: &Principal,
+    dialect: Dialect,
+    mut f: impl FnMut(PrincipalDefault),
+) {
+    let mut emit = |key, field, list| {
+        if p.field(field).is_some() {
+            f(PrincipalDefault { key, field, list });
+        }
+    };
+    if dialect == Dialect::Huawei {
+        // R-HW-12: a direct call carries neither `g:CalledVia` nor `g:ViaService`.
+        if !p.is_authenticated() {
+            return;
+        }
+        emit("g:principalurn", PrincipalField::Arn, false);
+        emit("g:principalaccount", PrincipalField::Account, false);
+        emit("g:domainid", PrincipalField::Account, false);
+        let kind = match p.kind {
+            PrincipalKind::AssumedRole => "AssumedAgency",
+            PrincipalKind::Root => "Account",
+            _ => "User",
+        };
+        emit("g:principaltype", PrincipalField::Fixed(kind), false);
+        if p.kind == PrincipalKind::User {
+            emit("g:username", PrincipalField::Name, false);
+        }
+        return;
+    }
+    // R-FAS-4: `aws:ViaAWSService` is always present, false on a direct call (R-FAS-9).
+    emit("aws:viaawsservice", PrincipalField::Fixed("false"), false);
+    if p.kind == PrincipalKind::Service {
+        emit(
+            "aws:principalisawsservice",
+            PrincipalField::Fixed("true"),
+            false,
+        );
+        emit("aws:principalservicename", PrincipalField::Arn, false);
+        emit("aws:principalservicenameslist", PrincipalField::Arn, true);
+        return;
+    }
+    emit(
+        "aws:principalisawsservice",
+        PrincipalField::Fixed("false"),
+        false,
+    );
+    emit("aws:principalarn", PrincipalField::PrincipalArn, false);
+    emit("aws:principalaccount", PrincipalField::Account, false);
+    let kind = match p.kind {
+        PrincipalKind::Root => "Account",
+        PrincipalKind::User => "User",
+        PrincipalKind::FederatedUser => "FederatedUser",
+        PrincipalKind::AssumedRole => "AssumedRole",
+        PrincipalKind::Anonymous | PrincipalKind::Service => "Anonymous",
+    };
+    emit("aws:principaltype", PrincipalField::Fixed(kind), false);
+    match p.kind {
+        PrincipalKind::Root => emit("aws:userid", PrincipalField::Account, false),
+        PrincipalKind::Anonymous => emit("aws:userid", PrincipalField::Fixed("anonymous"), false),
+        PrincipalKind::User => emit("aws:username", PrincipalField::Name, false),
+        _ => {}
+    }
+}
+
 /// Hop 0's context: the given keys, then (only where not given) the keys AWS always sets
 /// and the principal keys of R-CTX-6. A given value always wins (CASES.md).
 pub fn initial_context(given: &Context, principal: &Principal, dialect: Dialect) -> Context {
     let mut ctx = given.clone();
-    match dialect {
-        Dialect::Aws => aws_principal_keys(&mut ctx, principal),
-        Dialect::Huawei => huawei_principal_keys(&mut ctx, principal),
-    }
+    for_each_principal_default(principal, dialect, |d| {
+        if ctx.contains(d.key) {
+            return;
+        }
+        let text = principal.field(d.field).unwrap_or_default().to_string();
+        let value = if d.list {
+            ContextValue::Multi(vec![text])
+        } else {
+            ContextValue::Single(text)
+        };
+        ctx.set(d.key.to_string(), value);
+    });
     ctx
 }
 
-fn aws_principal_keys(ctx: &mut Context, p: &Principal) {
-    // R-FAS-4: `aws:ViaAWSService` is always present, false on a direct call (R-FAS-9).
-    ctx.set_default("aws:viaawsservice", "false");
-    let is_service = p.kind == PrincipalKind::Service;
-    ctx.set_default(
-        "aws:principalisawsservice",
-        if is_service { "true" } else { "false" },
-    );
-    if is_service {
-        ctx.set_default("aws:principalservicename", &p.arn);
-        if !ctx.contains("aws:principalservicenameslist") {
-            ctx.set(
-                "aws:principalservicenameslist".into(),
-                ContextValue::Multi(vec![p.arn.clone()]),
-            );
-        }
-        return;
-    }
-    if let Some(arn) = p.principal_arn_key() {
-        ctx.set_default("aws:principalarn", arn);
-    }
-    if let Some(account) = &p.account {
-        ctx.set_default("aws:principalaccount", account);
-    }
-    let (kind, userid) = match p.kind {
-        PrincipalKind::Root => ("Account", p.account.as_deref()),
-        PrincipalKind::User => ("User", None),
-        PrincipalKind::FederatedUser => ("FederatedUser", None),
-        PrincipalKind::AssumedRole => ("AssumedRole", None),
-        PrincipalKind::Anonymous => ("Anonymous", Some("anonymous")),
-        PrincipalKind::Service => return, // handled above
-    };
-    ctx.set_default("aws:principaltype", kind);
-    if let Some(userid) = userid {
-        ctx.set_default("aws:userid", userid);
-    }
-    if p.kind == PrincipalKind::User {
-        if let Some(name) = &p.name {
-            ctx.set_default("aws:username", name);
-        }
-    }
-}
-
-fn huawei_principal_keys(ctx: &mut Context, p: &Principal) {
-    // R-HW-12: a direct call carries neither `g:CalledVia` nor `g:ViaService`.
-    if !p.is_authenticated() {
-        return;
-    }
-    ctx.set_default("g:principalurn", &p.arn);
-    if let Some(account) = &p.account {
-        ctx.set_default("g:principalaccount", account);
-        ctx.set_default("g:domainid", account);
-    }
-    let kind = match p.kind {
-        PrincipalKind::AssumedRole => "AssumedAgency",
-        PrincipalKind::Root => "Account",
-        _ => "User",
-    };
-    ctx.set_default("g:principaltype", kind);
-    if p.kind == PrincipalKind::User {
-        if let Some(name) = &p.name {
-            ctx.set_default("g:username", name);
-        }
-    }
-}
-
-/// The context of a forwarded hop made by service `via`, derived from the previous hop's
-/// context, before the hop's own keys are laid over it.
-pub fn derive_fas_context(
-    parent: &Context,
-    via: &str,
-    dialect: Dialect,
-    options: &FasOptions,
-) -> Context {
-    match dialect {
-        Dialect::Aws => derive_aws(parent, via, options),
-        Dialect::Huawei => derive_huawei(parent, via),
-    }
-}
-
-/// The full context of hop k ≥ 1: [`derive_fas_context`], then the hop's own keys,
-/// which override the derivation (CASES.md).
-pub fn hop_context(
-    parent: &Context,
-    via: &str,
-    own: &Context,
-    dialect: Dialect,
-    options: &FasOptions,
-) -> Context {
-    let mut ctx = derive_fas_context(parent, via, dialect, options);
-    for (k, v) in own.iter() {
-        ctx.set(k.to_string(), v.clone());
-    }
-    ctx
-}
-
-/// Keys of the origin's network path, removed on AWS forwarded hops (R-FAS-4).
+/// Keys of the origin's network path and of the origin request or resource, removed on
+/// AWS forwarded hops (R-FAS-4).
 const AWS_DROPPED: &[&str] = &[
     "aws:sourcevpc",
     "aws:sourcevpce",
@@ -213,49 +229,6 @@ const AWS_SESSION_SERVICE_KEYS: &[&str] = &[
     "identitystore:userid",
 ];
 
-/// Whether a non-`aws:` key is a session attribute: the listed keys, SAML keys, and
-/// web-identity provider keys (`accounts.google.com:sub`: a host name before the colon).
-fn is_session_service_key(key: &str) -> bool {
-    if AWS_SESSION_SERVICE_KEYS.contains(&key) || key.starts_with("saml:") {
-        return true;
-    }
-    key.split_once(':')
-        .is_some_and(|(prefix, _)| prefix.contains('.'))
-}
-
-fn derive_aws(parent: &Context, via: &str, options: &FasOptions) -> Context {
-    let mut ctx = parent.clone();
-    ctx.retain(|k| {
-        if k.starts_with("aws:") {
-            !AWS_DROPPED.contains(&k) && !AWS_DROPPED_PREFIXES.iter().any(|p| k.starts_with(p))
-        } else {
-            is_session_service_key(k)
-        }
-    });
-    if !options.preserve_source_ip {
-        ctx.remove("aws:sourceip");
-    }
-    let mut called_via = called_via_list(parent, "aws:calledvia");
-    if options.called_via_services.iter().any(|s| s == via) {
-        called_via.push(via.to_string());
-    }
-    set_called_via(
-        &mut ctx,
-        "aws:calledvia",
-        "aws:calledviafirst",
-        "aws:calledvialast",
-        called_via,
-    );
-    ctx.set_single("aws:viaawsservice", "true");
-    ctx.set_single("aws:principalisawsservice", "false");
-    // Long-term credentials become temporary ones on a forwarded request (T-FAS-5).
-    ctx.set_default("aws:multifactorauthpresent", "false");
-    // R-FAS-4 decisions: the service calls over TLS and names itself as the user agent.
-    ctx.set_single("aws:securetransport", "true");
-    ctx.set_single("aws:useragent", via);
-    ctx
-}
-
 /// Keys removed on Huawei forwarded hops besides every non-`g:` key (R-HW-13).
 const HUAWEI_DROPPED: &[&str] = &[
     "g:sourceip",
@@ -272,45 +245,148 @@ const HUAWEI_DROPPED: &[&str] = &[
 
 const HUAWEI_DROPPED_PREFIXES: &[&str] = &["g:requesttag/", "g:resourcetag/"];
 
-fn derive_huawei(parent: &Context, via: &str) -> Context {
+/// Whether a non-`aws:` key is a session attribute: the listed keys, SAML keys, and
+/// web-identity provider keys (`accounts.google.com:sub`: a host name before the colon).
+fn is_session_service_key(key: &str) -> bool {
+    if AWS_SESSION_SERVICE_KEYS.contains(&key) || key.starts_with("saml:") {
+        return true;
+    }
+    key.split_once(':')
+        .is_some_and(|(prefix, _)| prefix.contains('.'))
+}
+
+/// Whether a key of hop k−1 is carried to forwarded hop k (R-FAS-4, R-FAS-5, R-HW-13).
+/// The keys the forwarded hop sets itself ([`forwarded_hop_sets`], the CalledVia keys)
+/// are written afterwards either way.
+pub fn carried_to_forwarded_hop(key: &str, dialect: Dialect, options: &FasOptions) -> bool {
+    match dialect {
+        Dialect::Aws if key.starts_with("aws:") => {
+            !AWS_DROPPED.contains(&key)
+                && !AWS_DROPPED_PREFIXES.iter().any(|p| key.starts_with(p))
+                && (options.preserve_source_ip || key != "aws:sourceip")
+        }
+        Dialect::Aws => is_session_service_key(key),
+        Dialect::Huawei => {
+            key.starts_with("g:")
+                && !HUAWEI_DROPPED.contains(&key)
+                && !HUAWEI_DROPPED_PREFIXES.iter().any(|p| key.starts_with(p))
+        }
+    }
+}
+
+/// A value a forwarded hop sets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ForwardedValue {
+    /// This text, replacing any carried value.
+    Fixed(&'static str),
+    /// The forwarding service's name.
+    Via,
+    /// This text only if the key was not carried.
+    DefaultFixed(&'static str),
+}
+
+/// The keys every forwarded hop sets (R-FAS-4, R-HW-13), besides the CalledVia keys.
+pub fn forwarded_hop_sets(dialect: Dialect) -> &'static [(&'static str, ForwardedValue)] {
+    match dialect {
+        Dialect::Aws => &[
+            ("aws:viaawsservice", ForwardedValue::Fixed("true")),
+            ("aws:principalisawsservice", ForwardedValue::Fixed("false")),
+            // Long-term credentials become temporary ones on a forwarded request (T-FAS-5).
+            (
+                "aws:multifactorauthpresent",
+                ForwardedValue::DefaultFixed("false"),
+            ),
+            // R-FAS-4 decisions: the service calls over TLS and names itself as the agent.
+            ("aws:securetransport", ForwardedValue::Fixed("true")),
+            ("aws:useragent", ForwardedValue::Via),
+        ],
+        Dialect::Huawei => &[("g:viaservice", ForwardedValue::Fixed("true"))],
+    }
+}
+
+/// The CalledVia list key and its two ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CalledViaKeys {
+    pub list: &'static str,
+    pub first: &'static str,
+    pub last: &'static str,
+}
+
+/// The CalledVia keys of a dialect.
+pub fn called_via_keys(dialect: Dialect) -> CalledViaKeys {
+    match dialect {
+        Dialect::Aws => CalledViaKeys {
+            list: "aws:calledvia",
+            first: "aws:calledviafirst",
+            last: "aws:calledvialast",
+        },
+        Dialect::Huawei => CalledViaKeys {
+            list: "g:calledvia",
+            first: "g:calledviafirst",
+            last: "g:calledvialast",
+        },
+    }
+}
+
+/// Whether a hop forwarded by `via` appends `via` to the CalledVia list: AWS registry
+/// services only (R-FAS-6); every Huawei service (R-HW-13).
+pub fn appends_to_called_via(dialect: Dialect, via: &str, options: &FasOptions) -> bool {
+    match dialect {
+        Dialect::Aws => options.called_via_services.iter().any(|s| s == via),
+        Dialect::Huawei => true,
+    }
+}
+
+/// The context of a forwarded hop made by service `via`, derived from the previous hop's
+/// context, before the hop's own keys are laid over it. Built from the shared rules above,
+/// which the compiled interpreter applies to its own context representation.
+pub fn derive_fas_context(
+    parent: &Context,
+    via: &str,
+    dialect: Dialect,
+    options: &FasOptions,
+) -> Context {
+    let keys = called_via_keys(dialect);
     let mut ctx = parent.clone();
-    ctx.retain(|k| {
-        k.starts_with("g:")
-            && !HUAWEI_DROPPED.contains(&k)
-            && !HUAWEI_DROPPED_PREFIXES.iter().any(|p| k.starts_with(p))
-    });
-    let mut called_via = called_via_list(parent, "g:calledvia");
-    called_via.push(via.to_string());
-    set_called_via(
-        &mut ctx,
-        "g:calledvia",
-        "g:calledviafirst",
-        "g:calledvialast",
-        called_via,
-    );
-    ctx.set_single("g:viaservice", "true");
+    ctx.retain(|k| carried_to_forwarded_hop(k, dialect, options));
+    let mut called_via: Vec<String> = parent
+        .get(keys.list)
+        .map(|v| v.values().to_vec())
+        .unwrap_or_default();
+    if appends_to_called_via(dialect, via, options) {
+        called_via.push(via.to_string());
+    }
+    // All three absent while the list is empty (R-FAS-4).
+    ctx.remove(keys.list);
+    ctx.remove(keys.first);
+    ctx.remove(keys.last);
+    if let (Some(first), Some(last)) = (called_via.first().cloned(), called_via.last().cloned()) {
+        ctx.set_single(keys.first, &first);
+        ctx.set_single(keys.last, &last);
+        ctx.set(keys.list.to_string(), ContextValue::Multi(called_via));
+    }
+    for (key, value) in forwarded_hop_sets(dialect) {
+        match value {
+            ForwardedValue::Fixed(text) => ctx.set_single(key, text),
+            ForwardedValue::Via => ctx.set_single(key, via),
+            ForwardedValue::DefaultFixed(text) => ctx.set_default(key, text),
+        }
+    }
     ctx
 }
 
-fn called_via_list(parent: &Context, key: &str) -> Vec<String> {
-    parent
-        .get(key)
-        .map(|v| v.values().to_vec())
-        .unwrap_or_default()
-}
-
-/// Sets the list and its ends; all three absent while the list is empty (R-FAS-4).
-fn set_called_via(ctx: &mut Context, list: &str, first: &str, last: &str, values: Vec<String>) {
-    match (values.first().cloned(), values.last().cloned()) {
-        (Some(f), Some(l)) => {
-            ctx.set_single(first, &f);
-            ctx.set_single(last, &l);
-            ctx.set(list.to_string(), ContextValue::Multi(values));
-        }
-        _ => {
-            ctx.remove(list);
-            ctx.remove(first);
-            ctx.remove(last);
-        }
+/// The full context of hop k ≥ 1: [`derive_fas_context`], then the hop's own keys,
+/// which override the derivation (CASES.md).
+pub fn hop_context(
+    parent: &Context,
+    via: &str,
+    own: &Context,
+    dialect: Dialect,
+    options: &FasOptions,
+) -> Context {
+    let mut ctx = derive_fas_context(parent, via, dialect, options);
+    for (k, v) in own.iter() {
+        ctx.set(k.to_string(), v.clone());
     }
+    ctx
 }

@@ -10,10 +10,12 @@ pub mod principal;
 pub use case::{parse_case, parse_case_with, read_context, Case, CaseError, Expectation};
 pub use chain::{
     default_resource_account, default_resource_policy_required, Chain, Credentials, Hop, Options,
-    PolicySet,
+    PolicySet, Request,
 };
 pub use context::{is_multi_valued, Context, ContextValue, KeyCollision, MULTI_VALUED_KEYS};
 pub use fas::{
-    derive_fas_context, hop_context, initial_context, FasOptions, DEFAULT_CALLED_VIA_SERVICES,
+    appends_to_called_via, called_via_keys, carried_to_forwarded_hop, derive_fas_context,
+    for_each_principal_default, forwarded_hop_sets, hop_context, initial_context, CalledViaKeys,
+    FasOptions, ForwardedValue, PrincipalDefault, PrincipalField, DEFAULT_CALLED_VIA_SERVICES,
 };
 pub use principal::{Principal, PrincipalError, PrincipalKind};
