@@ -33,14 +33,19 @@
 
 #![deny(unsafe_code)]
 
+pub mod bytecode;
+pub mod compile;
 pub mod decision;
 pub mod error;
+pub mod eval;
 pub mod json;
 pub mod policy;
 pub mod primitives;
 pub mod reference;
 pub mod request;
 pub mod runner;
+pub mod table;
+pub mod workload;
 
 #[cfg(test)]
 mod test_rng;

@@ -18,9 +18,12 @@ use std::io::{self, BufRead};
 
 use serde_json::Value;
 
+use crate::compile::compile;
 use crate::decision::{error_json, ChainDecision, Decision};
+use crate::eval::Evaluator;
 use crate::policy::Mode;
 use crate::request::{parse_case_with, Chain, Expectation};
+use crate::table::{AlignedBytes, Program};
 
 /// An evaluator of chains. Every engine implements it, so that tests and the command line
 /// can compare them (R-GEN-4).
@@ -42,6 +45,65 @@ impl Engine for Reference {
 
     fn evaluate(&self, chain: &Chain) -> ChainDecision {
         crate::reference::evaluate_chain(chain)
+    }
+}
+
+/// The compiled engine: each distinct policy set is compiled once (cached by content),
+/// then every chain runs on the zero-allocation interpreter.
+#[derive(Debug, Default)]
+pub struct Compiled {
+    cache:
+        std::cell::RefCell<std::collections::HashMap<String, std::rc::Rc<Program<AlignedBytes>>>>,
+    /// Write each program to bytes and load it back (verified) before use.
+    round_trip: bool,
+}
+
+impl Compiled {
+    /// Compiles and evaluates in memory.
+    pub fn new() -> Self {
+        Compiled::default()
+    }
+
+    /// Compiles, writes the program's bytes, loads them back through the verifier, and
+    /// evaluates the loaded program (the file path, without the file).
+    pub fn round_trip() -> Self {
+        Compiled {
+            round_trip: true,
+            ..Compiled::default()
+        }
+    }
+
+    fn program(&self, set: &crate::request::PolicySet) -> std::rc::Rc<Program<AlignedBytes>> {
+        let key = format!("{set:?}");
+        if let Some(p) = self.cache.borrow().get(&key) {
+            return p.clone();
+        }
+        let mut program = compile(set).expect("policy sets of cases fit the program format");
+        if self.round_trip {
+            program =
+                Program::from_vec(program.as_bytes().to_vec()).expect("a written program loads");
+        }
+        let program = std::rc::Rc::new(program);
+        self.cache.borrow_mut().insert(key, program.clone());
+        program
+    }
+}
+
+impl Engine for Compiled {
+    fn name(&self) -> &'static str {
+        if self.round_trip {
+            "compiled-roundtrip"
+        } else {
+            "compiled"
+        }
+    }
+
+    fn evaluate(&self, chain: &Chain) -> ChainDecision {
+        let program = self.program(&chain.policies);
+        let evaluator = Evaluator::new(&program);
+        let mut scratch = evaluator.scratch();
+        let outcome = evaluator.evaluate(&chain.request, &mut scratch);
+        evaluator.decision(&outcome)
     }
 }
 

@@ -68,3 +68,46 @@ mod tests {
         }
     }
 }
+
+/// Whether `s` is base64 that [`decode_base64`] accepts, without allocating: decoded in
+/// 4-character-aligned chunks into a stack buffer (padding may only end the last chunk,
+/// so chunk-wise validity is whole-string validity). Because that decoding is one-to-one
+/// (padding required, trailing bits zero), two valid texts decode to equal bytes exactly
+/// when the texts are equal: the compiled interpreter compares `BinaryEquals` values as
+/// text (R-OPB-2).
+pub fn is_valid_base64(s: &str) -> bool {
+    const CHUNK: usize = 1024;
+    if s.len() % 4 != 0 {
+        return false;
+    }
+    let mut buf = [0u8; CHUNK / 4 * 3];
+    s.as_bytes()
+        .chunks(CHUNK)
+        .all(|chunk| STANDARD.decode_slice(chunk, &mut buf).is_ok())
+}
+
+#[cfg(test)]
+mod validity_tests {
+    use super::*;
+
+    #[test]
+    fn validity_agrees_with_decoding() {
+        let long = "QUJD".repeat(700);
+        let long_padded = format!("{}QQ==", "QUJD".repeat(300));
+        for s in [
+            "",
+            "QQ==",
+            "QR==",
+            "QUJD",
+            "QUJ",
+            "QQ=",
+            "Q===",
+            "QQ==QQ==",
+            "@@@@",
+            &long,
+            &long_padded,
+        ] {
+            assert_eq!(is_valid_base64(s), decode_base64(s).is_some(), "{s:.20}");
+        }
+    }
+}

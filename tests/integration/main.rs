@@ -3,7 +3,9 @@
 
 mod cli;
 mod conformance;
+mod differential;
 mod fas_context;
+mod generator;
 mod parse_errors;
 mod parser_robustness;
 mod spec_vectors;

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use fastiam::runner::{Engine, Reference};
+use fastiam::runner::{Compiled, Engine, Reference};
 
 /// A file under the repository's `corpus/`.
 pub fn corpus(path: &str) -> PathBuf {
@@ -20,5 +20,9 @@ pub fn read_corpus(path: &str) -> String {
 /// Every engine the differential tests compare. The reference evaluator comes first:
 /// it is the oracle.
 pub fn engines() -> Vec<Box<dyn Engine>> {
-    vec![Box::new(Reference)]
+    vec![
+        Box::new(Reference),
+        Box::new(Compiled::new()),
+        Box::new(Compiled::round_trip()),
+    ]
 }

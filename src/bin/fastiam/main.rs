@@ -11,7 +11,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use fastiam::policy::Mode;
-use fastiam::runner::{run_cases_with, Engine, Reference, Summary};
+use fastiam::runner::{run_cases_with, Compiled, Engine, Reference, Summary};
 
 #[derive(Parser)]
 #[command(
@@ -36,7 +36,7 @@ struct EvalArgs {
     #[arg(required = true)]
     files: Vec<PathBuf>,
     /// The engine that decides.
-    #[arg(long, value_enum, default_value_t = EngineName::Reference)]
+    #[arg(long, value_enum, default_value_t = EngineName::Compiled)]
     engine: EngineName,
     /// Print counts by decision to standard error (and, with cases that carry `expect`,
     /// how many agree).
@@ -62,6 +62,8 @@ enum ModeName {
 
 #[derive(Clone, Copy, ValueEnum)]
 enum EngineName {
+    /// Each distinct policy set compiled once, every chain on the zero-allocation interpreter.
+    Compiled,
     /// The tree-walking oracle.
     Reference,
 }
@@ -82,7 +84,9 @@ fn main() -> ExitCode {
 }
 
 fn eval(args: &EvalArgs) -> io::Result<ExitCode> {
+    let compiled = Compiled::new();
     let engine: &dyn Engine = match args.engine {
+        EngineName::Compiled => &compiled,
         EngineName::Reference => &Reference,
     };
     let mode = args.mode.map(|m| match m {

@@ -1,0 +1,1314 @@
+//! The zero-allocation interpreter: evaluates a whole chain against a loaded program.
+//!
+//! An [`Evaluator`] borrows a program's tables; a [`Scratch`] (one per thread, made by
+//! [`Evaluator::scratch`]) holds everything a request needs that can grow: per-key context
+//! slots, candidate statements, applied statements, the outputs. After a scratch has seen
+//! a request of a given shape, evaluating requests of that shape allocates nothing
+//! (proven by the counting-allocator test). Results stay in the scratch
+//! ([`ChainOutcome`]); [`Evaluator::decision`] turns one into the owned
+//! [`ChainDecision`] the reference evaluator returns, for comparison and output.
+//!
+//! How a hop is decided (the same procedure as [`crate::reference`], over tables):
+//! 1. **context**: each key the program knows has a slot saying where its value is — in the
+//!    case context, a hop's own context, the principal, a fixed text, a `via`, or the
+//!    CalledVia list. Hop 0 merges the sorted request context into the sorted key table in
+//!    one pass; forwarded hops apply the shared FAS rules slot by slot (R-COMP-5);
+//! 2. **candidates**: the request action is folded once and looked up in the action index;
+//!    only those statements (plus the short always-check list) are examined;
+//! 3. **applicability**: policy participation, principal, resource, then the statement's
+//!    referenced keys are checked for absence (R-SIM-4, R-COMP-3) and its conditions run;
+//! 4. **decision**: explicit deny, gates, core grant and reason, as R-EVAL-2..7, R-SIM-2a;
+//!    matched statements are statement ids, already in R-SIM-3 order.
+//!
+//! ```
+//! use fastiam::request::parse_case;
+//! use fastiam::eval::Evaluator;
+//! let case = parse_case(r#"{"id":"x","principal":"arn:aws:iam::111122223333:user/a",
+//!  "policies":{"identity":[{"Version":"2012-10-17","Statement":[{"Effect":"Allow",
+//!  "Action":"s3:Get*","Resource":"arn:aws:s3:::b/${aws:username}/*"}]}]},
+//!  "chain":[{"action":"s3:GetObject","resource":"arn:aws:s3:::b/a/x"}]}"#, "doc").unwrap();
+//! let program = fastiam::compile::compile(&case.chain.policies).unwrap();
+//! let evaluator = Evaluator::new(&program);
+//! let mut scratch = evaluator.scratch();
+//! let outcome = evaluator.evaluate(&case.chain.request, &mut scratch);
+//! assert_eq!(outcome.decision, fastiam::decision::Decision::Allow);
+//! ```
+
+use std::cmp::Ordering;
+use std::net::IpAddr;
+
+use smallvec::SmallVec;
+
+use crate::bytecode::*;
+use crate::decision::{AllowPath, ChainDecision, Decision, HopDecision, MatchedStatement, Reason};
+use crate::policy::{BaseOperator, Dialect, PolicyKind as Kind};
+use crate::primitives::{self, Piece};
+use crate::request::{
+    appends_to_called_via, called_via_keys, for_each_principal_default, forwarded_hop_sets,
+    ContextValue, ForwardedValue, Hop, Principal, PrincipalField, PrincipalKind as Who, Request,
+};
+use crate::table::{Program, ProgramView};
+
+/// Where a key's value is for the hop being evaluated. Plain data: a scratch holds no
+/// borrow of any request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Slot {
+    Absent,
+    /// Entry `entry` of context `ctx` (0: the case context; k + 1: hop k's own context).
+    Given {
+        ctx: u32,
+        entry: u32,
+    },
+    Fixed(&'static str),
+    Principal(PrincipalField),
+    /// A one-element list holding a principal field.
+    PrincipalList(PrincipalField),
+    /// The `via` of hop k.
+    Via(u32),
+    CalledVia,
+    CalledViaFirst,
+    CalledViaLast,
+}
+
+/// Statement categories of a resource-policy principal match (R-PRIN-3), as bits.
+const CAT_WILDCARD: u8 = 1;
+const CAT_DIRECT: u8 = 2;
+const CAT_ROLE: u8 = 4;
+const CAT_PARENT_USER: u8 = 8;
+const CAT_ACCOUNT: u8 = 16;
+
+/// One applicable statement of the hop being evaluated.
+#[derive(Clone, Copy, Debug)]
+struct Applied {
+    statement: StatementId,
+    categories: u8,
+}
+
+/// The result for one hop, with its lists in the scratch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HopOutcome {
+    pub decision: Decision,
+    pub reason: Reason,
+    matched: (u32, u32),
+    missing: (u32, u32),
+}
+
+/// Reusable per-thread state. Not shared between threads; make one per worker.
+#[derive(Clone, Debug, Default)]
+pub struct Scratch {
+    slots: Vec<Slot>,
+    missing_bits: Vec<u64>,
+    candidates: Vec<u32>,
+    applied: Vec<Applied>,
+    action: String,
+    fold: String,
+    text: String,
+    called_via_base: Option<(u32, u32)>,
+    called_via_hops: Vec<u32>,
+    hops: Vec<HopOutcome>,
+    matched: Vec<StatementId>,
+    missing: Vec<KeyId>,
+}
+
+/// The result of a chain, borrowed from the scratch.
+#[derive(Clone, Copy, Debug)]
+pub struct ChainOutcome<'s> {
+    pub decision: Decision,
+    pub denied_at: Option<usize>,
+    pub hops: &'s [HopOutcome],
+    matched: &'s [StatementId],
+    missing: &'s [KeyId],
+}
+
+impl<'s> ChainOutcome<'s> {
+    /// The statements that decided hop `h` (R-SIM-3 order).
+    pub fn matched(&self, h: &HopOutcome) -> &'s [StatementId] {
+        &self.matched[h.matched.0 as usize..h.matched.1 as usize]
+    }
+
+    /// The missing keys of hop `h`, sorted by name (R-SIM-4).
+    pub fn missing(&self, h: &HopOutcome) -> &'s [KeyId] {
+        &self.missing[h.missing.0 as usize..h.missing.1 as usize]
+    }
+}
+
+/// Key ids the interpreter needs by name, resolved once per evaluator.
+#[derive(Clone, Debug)]
+struct Special {
+    time: [Option<KeyId>; 2],
+    called_via: [[Option<KeyId>; 3]; 2],
+    sets: [Vec<(Option<KeyId>, ForwardedValue)>; 2],
+    federated_provider: Option<KeyId>,
+}
+
+fn dialect_index(d: Dialect) -> usize {
+    match d {
+        Dialect::Aws => 0,
+        Dialect::Huawei => 1,
+    }
+}
+
+/// Evaluates requests against one program.
+#[derive(Clone, Debug)]
+pub struct Evaluator<'p> {
+    v: ProgramView<'p>,
+    meta: MetaRec,
+    special: Special,
+}
+
+impl<'p> Evaluator<'p> {
+    /// Borrows a program's tables.
+    pub fn new<B: AsRef<[u8]>>(program: &'p Program<B>) -> Self {
+        Evaluator::from_view(program.view())
+    }
+
+    /// Evaluates with already-borrowed tables.
+    pub fn from_view(v: ProgramView<'p>) -> Self {
+        let meta = v.meta.first().copied().unwrap_or_default();
+        let mut e = Evaluator {
+            v,
+            meta,
+            special: Special {
+                time: [None; 2],
+                called_via: [[None; 3]; 2],
+                sets: [Vec::new(), Vec::new()],
+                federated_provider: None,
+            },
+        };
+        for d in [Dialect::Aws, Dialect::Huawei] {
+            let i = dialect_index(d);
+            let cv = called_via_keys(d);
+            e.special.called_via[i] = [e.key_id(cv.list), e.key_id(cv.first), e.key_id(cv.last)];
+            e.special.sets[i] = forwarded_hop_sets(d)
+                .iter()
+                .map(|(k, v)| (e.key_id(k), *v))
+                .collect();
+        }
+        e.special.time = [e.key_id("aws:currenttime"), e.key_id("g:currenttime")];
+        e.special.federated_provider = e.key_id("aws:federatedprovider");
+        e
+    }
+
+    /// The tables.
+    pub fn view(&self) -> &ProgramView<'p> {
+        &self.v
+    }
+
+    /// A scratch sized for this program.
+    pub fn scratch(&self) -> Scratch {
+        Scratch {
+            slots: vec![Slot::Absent; self.v.keys.len()],
+            missing_bits: vec![0; self.v.keys.len().div_ceil(64)],
+            candidates: Vec::with_capacity(64),
+            applied: Vec::with_capacity(64),
+            action: String::with_capacity(128),
+            fold: String::with_capacity(64),
+            text: String::with_capacity(256),
+            called_via_base: None,
+            called_via_hops: Vec::with_capacity(8),
+            hops: Vec::with_capacity(8),
+            matched: Vec::with_capacity(64),
+            missing: Vec::with_capacity(16),
+        }
+    }
+
+    #[inline]
+    fn s(&self, id: StrId) -> &'p str {
+        let r = self.v.string_index[id as usize];
+        &self.v.strings[r.start as usize..(r.start + r.len) as usize]
+    }
+
+    fn key_name(&self, k: KeyId) -> &'p str {
+        self.s(self.v.keys[k as usize].name)
+    }
+
+    /// The id of a canonical key, if the program knows it.
+    pub fn key_id(&self, name: &str) -> Option<KeyId> {
+        self.v
+            .keys
+            .binary_search_by(|k| self.s(k.name).cmp(name))
+            .ok()
+            .map(|i| i as KeyId)
+    }
+
+    /// Evaluates a chain; the result lives in `scratch` until its next use.
+    pub fn evaluate<'s>(&self, req: &Request, scratch: &'s mut Scratch) -> ChainOutcome<'s> {
+        if scratch.slots.len() != self.v.keys.len() {
+            *scratch = self.scratch();
+        }
+        scratch.hops.clear();
+        scratch.matched.clear();
+        scratch.missing.clear();
+        let denied_at = self.run(req, scratch);
+        let decision = match denied_at {
+            Some(i) => scratch
+                .hops
+                .get(i)
+                .map_or(Decision::InvalidCredentials, |h| h.decision),
+            None => Decision::Allow,
+        };
+        ChainOutcome {
+            decision,
+            denied_at,
+            hops: &scratch.hops,
+            matched: &scratch.matched,
+            missing: &scratch.missing,
+        }
+    }
+
+    fn run(&self, req: &Request, sc: &mut Scratch) -> Option<usize> {
+        self.initial_slots(req, sc);
+        if let Some(creds) = &req.credentials {
+            // R-STS-5, as the reference: no parsable time means not valid.
+            let key = self.special.time[dialect_index(req.dialect)];
+            let now = key.and_then(|k| match self.value(req, sc, k) {
+                Value::Single(t) => primitives::parse_date(t),
+                _ => None,
+            });
+            if !now.is_some_and(|now| creds.valid_at(now)) {
+                return Some(0);
+            }
+        }
+        for k in 0..req.hops.len() {
+            if k > 0 {
+                self.forward_slots(req, sc, k);
+            }
+            let outcome = self.hop(req, sc, k);
+            sc.hops.push(outcome);
+            if outcome.decision != Decision::Allow {
+                return Some(k);
+            }
+        }
+        None
+    }
+
+    // ------------------------------------------------------------------------------------
+    // Context slots
+
+    fn initial_slots(&self, req: &Request, sc: &mut Scratch) {
+        sc.slots.iter_mut().for_each(|s| *s = Slot::Absent);
+        sc.called_via_base = None;
+        sc.called_via_hops.clear();
+        // Merge the sorted case context into the sorted key table.
+        let keys = self.v.keys;
+        let (mut i, mut j) = (0, 0);
+        while let (Some(k), Some((name, _))) = (keys.get(i), req.context.entry(j)) {
+            match self.s(k.name).cmp(name) {
+                Ordering::Less => i += 1,
+                Ordering::Greater => j += 1,
+                Ordering::Equal => {
+                    sc.slots[i] = Slot::Given {
+                        ctx: 0,
+                        entry: j as u32,
+                    };
+                    i += 1;
+                    j += 1;
+                }
+            }
+        }
+        for_each_principal_default(&req.principal, req.dialect, |d| {
+            if let Some(k) = self.key_id(d.key) {
+                let slot = &mut sc.slots[k as usize];
+                if *slot == Slot::Absent {
+                    *slot = if d.list {
+                        Slot::PrincipalList(d.field)
+                    } else {
+                        Slot::Principal(d.field)
+                    };
+                }
+            }
+        });
+        if let Some(hop) = req.hops.first() {
+            self.overlay(hop, 0, sc);
+        }
+    }
+
+    /// Lays hop `k`'s own context over the slots.
+    fn overlay(&self, hop: &Hop, k: usize, sc: &mut Scratch) {
+        for (entry, (name, _)) in hop.context.iter().enumerate() {
+            if let Some(id) = self.key_id(name) {
+                sc.slots[id as usize] = Slot::Given {
+                    ctx: k as u32 + 1,
+                    entry: entry as u32,
+                };
+            }
+        }
+    }
+
+    /// Applies the shared FAS rules (R-FAS-4, R-HW-13) to derive hop `k`'s slots in place.
+    fn forward_slots(&self, req: &Request, sc: &mut Scratch, k: usize) {
+        let d = dialect_index(req.dialect);
+        let [list, first, last] = self.special.called_via[d];
+        // The parent's CalledVia list becomes the base of this hop's.
+        if let Some(list) = list {
+            match sc.slots[list as usize] {
+                Slot::Given { ctx, entry } => {
+                    sc.called_via_base = Some((ctx, entry));
+                    sc.called_via_hops.clear();
+                }
+                Slot::CalledVia => {}
+                _ => {
+                    sc.called_via_base = None;
+                    sc.called_via_hops.clear();
+                }
+            }
+        }
+        let carried = match req.dialect {
+            Dialect::Aws => KEY_CARRIED_AWS,
+            Dialect::Huawei => KEY_CARRIED_HUAWEI,
+        };
+        let preserve_ip = req.options.fas.preserve_source_ip;
+        for (slot, key) in sc.slots.iter_mut().zip(self.v.keys) {
+            let dropped_ip = key.flags & KEY_SOURCE_IP != 0 && !preserve_ip;
+            if key.flags & carried == 0 || dropped_ip {
+                *slot = Slot::Absent;
+            }
+        }
+        let hop = &req.hops[k];
+        let via = hop.via.as_deref().unwrap_or_default();
+        if appends_to_called_via(req.dialect, via, &req.options.fas) {
+            sc.called_via_hops.push(k as u32);
+        }
+        let non_empty = self.called_via_len(req, sc) > 0;
+        for (id, present) in [
+            (list, Slot::CalledVia),
+            (first, Slot::CalledViaFirst),
+            (last, Slot::CalledViaLast),
+        ] {
+            if let Some(id) = id {
+                sc.slots[id as usize] = if non_empty { present } else { Slot::Absent };
+            }
+        }
+        for (id, value) in &self.special.sets[d] {
+            let Some(id) = id else { continue };
+            let slot = &mut sc.slots[*id as usize];
+            match value {
+                ForwardedValue::Fixed(text) => *slot = Slot::Fixed(text),
+                ForwardedValue::Via => *slot = Slot::Via(k as u32),
+                ForwardedValue::DefaultFixed(text) => {
+                    if *slot == Slot::Absent {
+                        *slot = Slot::Fixed(text);
+                    }
+                }
+            }
+        }
+        self.overlay(hop, k, sc);
+    }
+
+    fn given<'r>(&self, req: &'r Request, ctx: u32, entry: u32) -> Option<&'r ContextValue> {
+        let context = if ctx == 0 {
+            &req.context
+        } else {
+            &req.hops.get(ctx as usize - 1)?.context
+        };
+        context.entry(entry as usize).map(|(_, v)| v)
+    }
+
+    fn called_via_base<'r>(&self, req: &'r Request, sc: &Scratch) -> &'r [String] {
+        sc.called_via_base
+            .and_then(|(c, e)| self.given(req, c, e))
+            .map_or(&[], |v| v.values())
+    }
+
+    fn called_via_len(&self, req: &Request, sc: &Scratch) -> usize {
+        self.called_via_base(req, sc).len() + sc.called_via_hops.len()
+    }
+
+    /// The `i`-th element of the CalledVia list.
+    fn called_via_at<'r>(&self, req: &'r Request, sc: &Scratch, i: usize) -> Option<&'r str> {
+        let base = self.called_via_base(req, sc);
+        match base.get(i) {
+            Some(s) => Some(s),
+            None => {
+                let hop = *sc.called_via_hops.get(i - base.len())?;
+                req.hops.get(hop as usize)?.via.as_deref()
+            }
+        }
+    }
+
+    /// The value of key `k` in the current hop's context.
+    fn value<'r>(&self, req: &'r Request, sc: &Scratch, k: KeyId) -> Value<'r> {
+        match sc.slots[k as usize] {
+            Slot::Absent => Value::Absent,
+            Slot::Given { ctx, entry } => match self.given(req, ctx, entry) {
+                Some(ContextValue::Single(v)) => Value::Single(v),
+                Some(ContextValue::Multi(vs)) => Value::Multi(Multi::Strings(vs)),
+                None => Value::Absent,
+            },
+            Slot::Fixed(t) => Value::Single(t),
+            Slot::Principal(f) => req.principal.field(f).map_or(Value::Absent, Value::Single),
+            Slot::PrincipalList(f) => req
+                .principal
+                .field(f)
+                .map_or(Value::Absent, |t| Value::Multi(Multi::One(t))),
+            Slot::Via(h) => req
+                .hops
+                .get(h as usize)
+                .and_then(|hop| hop.via.as_deref())
+                .map_or(Value::Absent, Value::Single),
+            Slot::CalledVia => Value::Multi(Multi::CalledVia),
+            Slot::CalledViaFirst => self
+                .called_via_at(req, sc, 0)
+                .map_or(Value::Absent, Value::Single),
+            Slot::CalledViaLast => {
+                let n = self.called_via_len(req, sc);
+                n.checked_sub(1)
+                    .and_then(|i| self.called_via_at(req, sc, i))
+                    .map_or(Value::Absent, Value::Single)
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------------------------
+    // One hop
+
+    fn hop(&self, req: &Request, sc: &mut Scratch, k: usize) -> HopOutcome {
+        let hop = &req.hops[k];
+        let matched_start = sc.matched.len() as u32;
+        let missing_start = sc.missing.len() as u32;
+        let mut out = HopOutcome {
+            decision: Decision::Allow,
+            reason: Reason::NoPermissionRequired,
+            matched: (matched_start, matched_start),
+            missing: (missing_start, missing_start),
+        };
+        if hop.requires_no_permission {
+            return out; // R-EVAL-7
+        }
+        let p = &req.principal;
+        let part = Participation {
+            scp: self.meta.scp_levels > 0
+                && !matches!(p.kind, Who::Service | Who::Anonymous)
+                && !p.service_linked
+                && !p.management_account,
+            rcp: self.meta.rcp_levels > 0 && !p.service_linked,
+            vpce: k == 0 && self.meta.has_vpce != 0,
+            resource: hop
+                .resource_policy
+                .map(|r| r as u32)
+                .filter(|r| *r < self.meta.resource_policies),
+            ceilings: p.kind != Who::Root,
+        };
+        self.collect_candidates(&hop.action, sc);
+        sc.missing_bits.iter_mut().for_each(|w| *w = 0);
+        sc.applied.clear();
+        let mut i = 0;
+        while i < sc.candidates.len() {
+            let code = sc.candidates[i];
+            let id = code >> 1;
+            let mut verified = code & 1 == 1;
+            i += 1;
+            while sc.candidates.get(i).is_some_and(|c| c >> 1 == id) {
+                verified |= sc.candidates[i] & 1 == 1;
+                i += 1;
+            }
+            self.examine(req, sc, k, id, verified, &part);
+        }
+        let (decision, reason) = self.decide(req, sc, hop, &part);
+        out.decision = decision;
+        out.reason = reason;
+        let m = &mut sc.matched[matched_start as usize..];
+        m.sort_unstable();
+        out.matched.1 = sc.matched.len() as u32;
+        for (w, word) in sc.missing_bits.iter().enumerate() {
+            let mut bits = *word;
+            while bits != 0 {
+                let b = bits.trailing_zeros();
+                sc.missing.push((w * 64) as u32 + b);
+                bits &= bits - 1;
+            }
+        }
+        out.missing.1 = sc.missing.len() as u32;
+        out
+    }
+
+    /// Candidate statements for an action, as `id << 1 | verified`, sorted.
+    fn collect_candidates(&self, action: &str, sc: &mut Scratch) {
+        sc.candidates.clear();
+        sc.action.clear();
+        primitives::fold_into(action, &mut sc.action);
+        if let Some((service, name)) = sc.action.split_once(':') {
+            if let Ok(s) = self
+                .v
+                .services
+                .binary_search_by(|r| self.s(r.name).cmp(service))
+            {
+                let svc = self.v.services[s];
+                let exact = &self.v.index_exact
+                    [svc.exact_first as usize..(svc.exact_first + svc.exact_len) as usize];
+                if let Ok(e) = exact.binary_search_by(|r| self.s(r.name).cmp(name)) {
+                    let e = exact[e];
+                    let ids = &self.v.index_statements[e.statements_first as usize
+                        ..(e.statements_first + e.statements_len) as usize];
+                    sc.candidates.extend(ids.iter().map(|id| id << 1 | 1));
+                }
+                let globs = &self.v.index_globs
+                    [svc.globs_first as usize..(svc.globs_first + svc.globs_len) as usize];
+                for g in globs {
+                    if primitives::wildcard_match(self.s(g.pattern), name) {
+                        sc.candidates.push(g.statement << 1 | 1);
+                    }
+                }
+            }
+        }
+        sc.candidates
+            .extend(self.v.index_always.iter().map(|id| id << 1));
+        sc.candidates.sort_unstable();
+    }
+
+    /// Checks statement `id` for applicability and records it (R-STMT-1, R-SIM-4).
+    fn examine(
+        &self,
+        req: &Request,
+        sc: &mut Scratch,
+        k: usize,
+        id: StatementId,
+        verified: bool,
+        part: &Participation,
+    ) {
+        let st = self.v.statements[id as usize];
+        let policy = self.v.policies[st.policy as usize];
+        let participates = match policy_kind_from_code(policy.kind) {
+            Some(Kind::Scp) => part.scp,
+            Some(Kind::Rcp) => part.rcp,
+            Some(Kind::VpcEndpoint) => part.vpce,
+            Some(Kind::ResourceBased) => part.resource == Some(policy.position),
+            Some(Kind::Identity) => true,
+            Some(Kind::PermissionsBoundary | Kind::Session) => part.ceilings,
+            None => false,
+        };
+        if !participates {
+            return;
+        }
+        let categories = if st.flags & STMT_HAS_PRINCIPAL != 0 {
+            let c = self.principal_categories(&st, req, sc);
+            if c == 0 {
+                return;
+            }
+            c
+        } else {
+            0
+        };
+        let hop = &req.hops[k];
+        if !verified && !self.action_clause(&st, &sc.action) {
+            return;
+        }
+        if !self.resource_clause(&st, &hop.resource, req, sc) {
+            return;
+        }
+        let keys =
+            &self.v.statement_keys[st.keys_first as usize..(st.keys_first + st.keys_len) as usize];
+        for key in keys {
+            if sc.slots[*key as usize] == Slot::Absent {
+                sc.missing_bits[*key as usize / 64] |= 1 << (key % 64);
+            }
+        }
+        let conditions = &self.v.conditions
+            [st.conditions_first as usize..(st.conditions_first + st.conditions_len) as usize];
+        if conditions.iter().all(|c| self.condition(c, req, sc)) {
+            sc.applied.push(Applied {
+                statement: id,
+                categories,
+            });
+        }
+    }
+
+    fn action_clause(&self, st: &StatementRec, folded: &str) -> bool {
+        let actions = &self.v.actions
+            [st.actions_first as usize..(st.actions_first + st.actions_len) as usize];
+        let any = actions.iter().any(|a| match ActionKind::from_code(a.kind) {
+            Some(ActionKind::Any) => true,
+            Some(ActionKind::Aws) => folded.split_once(':').is_some_and(|(s, n)| {
+                primitives::wildcard_match(self.s(a.a), s)
+                    && primitives::wildcard_match(self.s(a.b), n)
+            }),
+            Some(ActionKind::Huawei) => primitives::wildcard_match(self.s(a.a), folded),
+            Some(ActionKind::Never) | None => false,
+        });
+        any != (st.flags & STMT_NOT_ACTION != 0)
+    }
+
+    fn resource_clause(
+        &self,
+        st: &StatementRec,
+        resource: &str,
+        req: &Request,
+        sc: &mut Scratch,
+    ) -> bool {
+        let recs = &self.v.resources
+            [st.resources_first as usize..(st.resources_first + st.resources_len) as usize];
+        let mut any = false;
+        for r in recs {
+            let hit = match ResourceKind::from_code(r.kind) {
+                Some(ResourceKind::Any) => true,
+                Some(ResourceKind::Arn) => primitives::split_arn(resource).is_some_and(|parts| {
+                    (0..6).all(|i| self.matcher(r.a + i as u32, parts[i], req, sc))
+                }),
+                Some(ResourceKind::Urn) => primitives::split_urn(resource).is_some_and(|parts| {
+                    (0..5).all(|i| self.matcher(r.a + i as u32, parts[i], req, sc))
+                }),
+                Some(ResourceKind::Plain) => self.matcher(r.a, resource, req, sc),
+                Some(ResourceKind::Never) | None => false,
+            };
+            if hit {
+                any = true;
+                break;
+            }
+        }
+        any != (st.flags & STMT_NOT_RESOURCE != 0)
+    }
+
+    /// Whether matcher `m` accepts `text`; a pattern with an unresolvable variable accepts
+    /// nothing (R-VAR-6).
+    fn matcher(&self, m: u32, text: &str, req: &Request, sc: &mut Scratch) -> bool {
+        let m = self.v.matchers[m as usize];
+        match MatcherKind::from_code(m.kind) {
+            Some(MatcherKind::Any) => true,
+            Some(MatcherKind::Exact) => text == self.s(m.a),
+            Some(MatcherKind::Prefix) => text.starts_with(self.s(m.a)),
+            Some(MatcherKind::Suffix) => text.ends_with(self.s(m.a)),
+            Some(MatcherKind::Glob) => primitives::wildcard_match(self.s(m.a), text),
+            Some(MatcherKind::GlobFolded) => {
+                sc.fold.clear();
+                primitives::fold_into(text, &mut sc.fold);
+                primitives::wildcard_match(self.s(m.a), &sc.fold)
+            }
+            Some(MatcherKind::TokensGlob) => {
+                let mut pieces: SmallVec<[Piece<'_>; 24]> = SmallVec::new();
+                self.pieces(m, req, sc, &mut pieces) && primitives::glob_match(&pieces, text)
+            }
+            Some(MatcherKind::TokensText) => self.text_of(m, req, sc) && sc.text == text,
+            Some(MatcherKind::Never) | None => false,
+        }
+    }
+
+    /// Glob pieces of a token matcher after substitution; false if unresolvable.
+    fn pieces<'a>(
+        &'a self,
+        m: MatcherRec,
+        req: &'a Request,
+        sc: &Scratch,
+        out: &mut SmallVec<[Piece<'a>; 24]>,
+    ) -> bool {
+        for t in &self.v.tokens[m.a as usize..(m.a + m.b) as usize] {
+            match TokenKind::from_code(t.kind) {
+                Some(TokenKind::Text) => out.extend(primitives::parse_wildcards(self.s(t.a))),
+                Some(TokenKind::Literal) => out.push(Piece::Lit(self.s(t.a))),
+                Some(TokenKind::Variable) => match self.variable(t, req, sc) {
+                    Some(v) => out.push(Piece::Lit(v)),
+                    None => return false,
+                },
+                Some(TokenKind::Unresolvable) | None => return false,
+            }
+        }
+        true
+    }
+
+    /// A variable's value: a single value, else the default, else none (R-VAR-6).
+    fn variable<'a>(&'a self, t: &TokenRec, req: &'a Request, sc: &Scratch) -> Option<&'a str> {
+        match self.value(req, sc, t.a) {
+            Value::Single(v) => Some(v),
+            _ => (t.b != NONE).then(|| self.s(t.b)),
+        }
+    }
+
+    /// The literal text of a matcher into `sc.text`; false if unresolvable.
+    fn text_of(&self, m: MatcherRec, req: &Request, sc: &mut Scratch) -> bool {
+        let mut text = std::mem::take(&mut sc.text);
+        text.clear();
+        let ok = match MatcherKind::from_code(m.kind) {
+            Some(MatcherKind::Exact) => {
+                text.push_str(self.s(m.a));
+                true
+            }
+            Some(MatcherKind::TokensText | MatcherKind::TokensGlob) => {
+                let mut ok = true;
+                for t in &self.v.tokens[m.a as usize..(m.a + m.b) as usize] {
+                    match TokenKind::from_code(t.kind) {
+                        Some(TokenKind::Text | TokenKind::Literal) => text.push_str(self.s(t.a)),
+                        Some(TokenKind::Variable) => match self.variable(t, req, sc) {
+                            Some(v) => text.push_str(v),
+                            None => ok = false,
+                        },
+                        Some(TokenKind::Unresolvable) | None => ok = false,
+                    }
+                }
+                ok
+            }
+            _ => false,
+        };
+        sc.text = text;
+        ok
+    }
+
+    // ------------------------------------------------------------------------------------
+    // Principals (R-PRIN-3..5)
+
+    fn principal_categories(&self, st: &StatementRec, req: &Request, sc: &Scratch) -> u8 {
+        let p = &req.principal;
+        let entries = &self.v.principals
+            [st.principals_first as usize..(st.principals_first + st.principals_len) as usize];
+        if st.flags & STMT_NOT_PRINCIPAL != 0 {
+            let quirk = st.flags & STMT_DENY != 0 && self.meta.has_boundary != 0;
+            return if quirk || !self.exempted(entries, p) {
+                CAT_WILDCARD
+            } else {
+                0
+            };
+        }
+        let mut cats = 0;
+        for e in entries {
+            cats |= match PrincipalKind::from_code(e.kind) {
+                Some(PrincipalKind::Wildcard) => CAT_WILDCARD,
+                Some(PrincipalKind::Service) => {
+                    let v = self.s(e.value);
+                    if p.kind == Who::Service && (v == "*" || v == p.arn) {
+                        CAT_DIRECT
+                    } else {
+                        0
+                    }
+                }
+                Some(PrincipalKind::Federated) => {
+                    let provider = self
+                        .special
+                        .federated_provider
+                        .map(|k| self.value(req, sc, k));
+                    match provider {
+                        Some(Value::Single(v)) if v == self.s(e.value) => CAT_DIRECT,
+                        _ => 0,
+                    }
+                }
+                Some(PrincipalKind::Account | PrincipalKind::ObsId) => {
+                    account_category(self.s(e.value), p)
+                }
+                Some(PrincipalKind::CanonicalUser | PrincipalKind::Never) | None => 0,
+            };
+        }
+        cats
+    }
+
+    /// R-PRIN-4: exempted iff every element of the requester's identity set is listed.
+    fn exempted(&self, entries: &[PrincipalRec], p: &Principal) -> bool {
+        let listed = |s: &str| {
+            entries.iter().any(|e| {
+                matches!(
+                    PrincipalKind::from_code(e.kind),
+                    Some(PrincipalKind::Account | PrincipalKind::Service | PrincipalKind::ObsId)
+                ) && self.s(e.value) == s
+            })
+        };
+        if entries
+            .iter()
+            .any(|e| e.kind == PrincipalKind::Wildcard.code())
+        {
+            return true;
+        }
+        let account_listed = || {
+            p.account.as_deref().is_some_and(|a| {
+                entries.iter().any(|e| {
+                    matches!(
+                        PrincipalKind::from_code(e.kind),
+                        Some(PrincipalKind::Account | PrincipalKind::ObsId)
+                    ) && is_account_reference(self.s(e.value), a)
+                })
+            })
+        };
+        match p.kind {
+            Who::Anonymous => false,
+            Who::Service => listed(&p.arn),
+            Who::Root => account_listed(),
+            Who::User | Who::FederatedUser => listed(&p.arn) && account_listed(),
+            Who::AssumedRole => {
+                listed(&p.arn) && p.role_arn.as_deref().is_some_and(listed) && account_listed()
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------------------------
+    // Conditions (§7)
+
+    fn condition(&self, c: &ConditionRec, req: &Request, sc: &mut Scratch) -> bool {
+        let base = BaseOperator::ALL[c.base as usize];
+        let values =
+            &self.v.values[c.values_first as usize..(c.values_first + c.values_len) as usize];
+        let value = self.value(req, sc, c.key);
+        if base == BaseOperator::Null {
+            let present = !matches!(value, Value::Absent);
+            return values
+                .iter()
+                .any(|v| v.kind == ValueKind::Null.code() && (v.a == 1) != present);
+        }
+        let if_exists = c.if_exists == 1;
+        let for_all = c.qualifier == 1;
+        match (c.qualifier, value) {
+            (_, Value::Absent) if c.qualifier == 0 => if_exists || base.is_negated(),
+            (_, Value::Absent) => for_all || if_exists,
+            // R-COND-8: an unqualified operator on a multi-valued key is false.
+            (0, Value::Multi(_)) => false,
+            (_, Value::Single(v)) => self.value_matches(base, values, v, req, sc),
+            (_, Value::Multi(m)) => {
+                for i in 0..self.multi_len(m, req, sc) {
+                    let Some(s) = self.multi_at(m, i, req, sc) else {
+                        continue;
+                    };
+                    let hit = self.value_matches(base, values, s, req, sc);
+                    if hit != for_all {
+                        return hit;
+                    }
+                }
+                for_all
+            }
+        }
+    }
+
+    fn multi_len(&self, m: Multi<'_>, req: &Request, sc: &Scratch) -> usize {
+        match m {
+            Multi::Strings(vs) => vs.len(),
+            Multi::One(_) => 1,
+            Multi::CalledVia => self.called_via_len(req, sc),
+        }
+    }
+
+    fn multi_at<'r>(
+        &self,
+        m: Multi<'r>,
+        i: usize,
+        req: &'r Request,
+        sc: &Scratch,
+    ) -> Option<&'r str> {
+        match m {
+            Multi::Strings(vs) => vs.get(i).map(String::as_str),
+            Multi::One(s) => Some(s),
+            Multi::CalledVia => self.called_via_at(req, sc, i),
+        }
+    }
+
+    /// R-COND-7: OR for positive operators, NOR for negated ones (an `Error` makes a negated
+    /// operator false, R-OP-ERR-1).
+    fn value_matches(
+        &self,
+        base: BaseOperator,
+        values: &[ValueRec],
+        v: &str,
+        req: &Request,
+        sc: &mut Scratch,
+    ) -> bool {
+        let positive = base.positive();
+        if base.is_negated() {
+            values
+                .iter()
+                .all(|p| self.compare(positive, p, v, req, sc) == Cmp::NoMatch)
+        } else {
+            values
+                .iter()
+                .any(|p| self.compare(positive, p, v, req, sc) == Cmp::Match)
+        }
+    }
+
+    fn compare(
+        &self,
+        op: BaseOperator,
+        p: &ValueRec,
+        v: &str,
+        req: &Request,
+        sc: &mut Scratch,
+    ) -> Cmp {
+        match ValueKind::from_code(p.kind) {
+            Some(ValueKind::Matcher) => {
+                if op == BaseOperator::StringLike {
+                    return self.matcher(p.a, v, req, sc).into();
+                }
+                let m = self.v.matchers[p.a as usize];
+                if !self.text_of(m, req, sc) {
+                    return Cmp::NoMatch;
+                }
+                let t = sc.text.as_str();
+                match op {
+                    BaseOperator::StringEquals => (v == t).into(),
+                    BaseOperator::StringEqualsIgnoreCase => primitives::fold_eq(v, t).into(),
+                    BaseOperator::StringStartWith => v.starts_with(t).into(),
+                    BaseOperator::StringEndWith => v.ends_with(t).into(),
+                    _ => Cmp::Error,
+                }
+            }
+            Some(ValueKind::Bool) => match primitives::parse_bool(v) {
+                Some(b) => (b == (p.a == 1)).into(),
+                None => Cmp::Error,
+            },
+            Some(ValueKind::BoolMatcher) => {
+                let m = self.v.matchers[p.a as usize];
+                if !self.text_of(m, req, sc) {
+                    return Cmp::NoMatch;
+                }
+                match (primitives::parse_bool(v), primitives::parse_bool(&sc.text)) {
+                    (None, _) => Cmp::Error,
+                    (Some(_), None) => Cmp::NoMatch,
+                    (Some(a), Some(b)) => (a == b).into(),
+                }
+            }
+            Some(ValueKind::Number) => match (
+                primitives::parse_decimal(v),
+                primitives::parse_decimal(self.s(p.a)),
+            ) {
+                (Some(a), Some(b)) => ordered(op, a.cmp(&b)),
+                _ => Cmp::Error,
+            },
+            Some(ValueKind::Date) => match primitives::parse_date(v) {
+                Some(a) => {
+                    let b = primitives::Instant {
+                        secs: (p.a as u64 | (p.b as u64) << 32) as i64,
+                        nanos: p.c,
+                    };
+                    ordered(op, a.cmp(&b))
+                }
+                None => Cmp::Error,
+            },
+            Some(ValueKind::Cidr4) => match primitives::parse_ip(v) {
+                Some(IpAddr::V4(ip)) => {
+                    let mask = u32::MAX.checked_shl(32 - p.b).unwrap_or(0);
+                    (u32::from(ip) & mask == p.a).into()
+                }
+                Some(IpAddr::V6(_)) => Cmp::NoMatch,
+                None => Cmp::Error,
+            },
+            Some(ValueKind::Cidr6) => match primitives::parse_ip(v) {
+                Some(IpAddr::V6(ip)) => {
+                    let net = (p.a as u128) << 96
+                        | (p.b as u128) << 64
+                        | (p.c as u128) << 32
+                        | p.d as u128;
+                    let mask = u128::MAX.checked_shl(128 - p.e).unwrap_or(0);
+                    (u128::from(ip) & mask == net).into()
+                }
+                Some(IpAddr::V4(_)) => Cmp::NoMatch,
+                None => Cmp::Error,
+            },
+            Some(ValueKind::Base64) => {
+                if primitives::is_valid_base64(v) {
+                    (v == self.s(p.a)).into()
+                } else {
+                    Cmp::Error
+                }
+            }
+            Some(ValueKind::Arn) => match primitives::split_arn(v) {
+                Some(parts) => {
+                    let mut all = true;
+                    for (i, part) in parts.iter().enumerate() {
+                        let m = self.v.matchers[p.a as usize + i];
+                        if m.kind == MatcherKind::TokensGlob.code() {
+                            let mut pieces: SmallVec<[Piece<'_>; 24]> = SmallVec::new();
+                            if !self.pieces(m, req, sc, &mut pieces) {
+                                return Cmp::NoMatch;
+                            }
+                            all &= primitives::glob_match(&pieces, part);
+                        } else {
+                            all &= self.matcher(p.a + i as u32, part, req, sc);
+                        }
+                    }
+                    all.into()
+                }
+                None => Cmp::Error,
+            },
+            Some(ValueKind::Error) => Cmp::Error,
+            Some(ValueKind::Null | ValueKind::Never) | None => Cmp::NoMatch,
+        }
+    }
+
+    // ------------------------------------------------------------------------------------
+    // The decision (R-EVAL-2..7, R-SIM-2a, R-SIM-3)
+
+    fn kind_of(&self, id: StatementId) -> (Kind, u32) {
+        let policy = self.v.policies[self.v.statements[id as usize].policy as usize];
+        (
+            policy_kind_from_code(policy.kind).unwrap_or(Kind::Identity),
+            policy.level,
+        )
+    }
+
+    fn is_deny(&self, id: StatementId) -> bool {
+        self.v.statements[id as usize].flags & STMT_DENY != 0
+    }
+
+    fn decide(
+        &self,
+        req: &Request,
+        sc: &mut Scratch,
+        hop: &Hop,
+        part: &Participation,
+    ) -> (Decision, Reason) {
+        let applied = std::mem::take(&mut sc.applied);
+        let result = self.decide_applied(req, sc, hop, part, &applied);
+        sc.applied = applied;
+        result
+    }
+
+    fn decide_applied(
+        &self,
+        req: &Request,
+        sc: &mut Scratch,
+        hop: &Hop,
+        part: &Participation,
+        applied: &[Applied],
+    ) -> (Decision, Reason) {
+        // R-EVAL-2: explicit deny; statement ids are in kind order, so the first is the kind.
+        if let Some(first) = applied.iter().find(|a| self.is_deny(a.statement)) {
+            let kind = self.kind_of(first.statement).0;
+            sc.matched.extend(
+                applied
+                    .iter()
+                    .filter(|a| self.is_deny(a.statement))
+                    .map(|a| a.statement),
+            );
+            return (Decision::ExplicitDeny, Reason::ExplicitDeny(kind));
+        }
+        let allows = |kind: Kind| {
+            applied
+                .iter()
+                .filter(move |a| self.kind_of(a.statement).0 == kind)
+        };
+        let levels_allow = |kind: Kind, levels: u32| {
+            (0..levels).all(|l| allows(kind).any(|a| self.kind_of(a.statement).1 == l))
+        };
+        if part.rcp && !levels_allow(Kind::Rcp, self.meta.rcp_levels) {
+            return (Decision::ImplicitDeny, Reason::RcpNoAllow);
+        }
+        if part.scp && !levels_allow(Kind::Scp, self.meta.scp_levels) {
+            return (Decision::ImplicitDeny, Reason::ScpNoAllow);
+        }
+        if part.vpce && allows(Kind::VpcEndpoint).next().is_none() {
+            return (Decision::ImplicitDeny, Reason::VpceNoAllow);
+        }
+        let p = &req.principal;
+        let resource_account = hop.resource_account.as_deref().or(p.account.as_deref());
+        let authenticated = !matches!(p.kind, Who::Anonymous | Who::Service);
+        let same_account = authenticated && p.account.as_deref() == resource_account;
+        let rb = |cats: u8| allows(Kind::ResourceBased).any(|a| a.categories & cats != 0);
+        let id_allow_statement = allows(Kind::Identity).next().is_some();
+        let id_allow = id_allow_statement || (p.kind == Who::Root && same_account);
+        let pb_ok = self.meta.has_boundary == 0
+            || !part.ceilings
+            || allows(Kind::PermissionsBoundary).next().is_some();
+        let sp_ok =
+            self.meta.has_session == 0 || !part.ceilings || allows(Kind::Session).next().is_some();
+        let rb_direct = rb(CAT_DIRECT | CAT_WILDCARD);
+        let rb_role = rb(CAT_ROLE | CAT_PARENT_USER);
+        let rb_account = rb(CAT_ACCOUNT);
+        let rb_any = allows(Kind::ResourceBased).next().is_some();
+        let id_path = id_allow && pb_ok && sp_ok;
+        let role_path = rb_role && pb_ok && sp_ok;
+        let required = hop.resource_policy_required;
+        let allowed = match p.kind {
+            Who::Service => rb_direct,
+            Who::Anonymous => rb(CAT_WILDCARD),
+            _ if same_account && required => rb_direct || role_path || (rb_account && id_path),
+            _ if same_account => rb_direct || role_path || id_path,
+            _ => (rb_direct || rb_role || rb_account) && id_path,
+        };
+        if !allowed {
+            let reason = if required && !rb_any {
+                Reason::ResourcePolicyRequired
+            } else if !authenticated {
+                Reason::NoAllow
+            } else if !same_account {
+                if !rb_any {
+                    Reason::CrossAccountNoResourceGrant
+                } else if !id_allow {
+                    Reason::CrossAccountNoIdentityGrant
+                } else if !pb_ok {
+                    Reason::BoundaryNoAllow
+                } else {
+                    Reason::SessionPolicyNoAllow
+                }
+            } else if (id_allow || rb_role) && !pb_ok {
+                Reason::BoundaryNoAllow
+            } else if (id_allow || rb_role) && !sp_ok {
+                Reason::SessionPolicyNoAllow
+            } else {
+                Reason::NoAllow
+            };
+            return (Decision::ImplicitDeny, reason);
+        }
+        // Gate allows that were required, then the winning path's statements (R-SIM-3).
+        for kind in [Kind::Scp, Kind::Rcp, Kind::VpcEndpoint] {
+            sc.matched.extend(allows(kind).map(|a| a.statement));
+        }
+        let resources =
+            |cats: u8| allows(Kind::ResourceBased).filter(move |a| a.categories & cats != 0);
+        let ceilings = || allows(Kind::PermissionsBoundary).chain(allows(Kind::Session));
+        let resource_and_identity = !same_account || (required && !rb_direct && !role_path);
+        let path = if p.kind == Who::Service {
+            sc.matched
+                .extend(resources(CAT_DIRECT | CAT_WILDCARD).map(|a| a.statement));
+            AllowPath::ServicePrincipal
+        } else if p.kind == Who::Anonymous {
+            sc.matched
+                .extend(resources(CAT_WILDCARD).map(|a| a.statement));
+            AllowPath::ResourceDirect
+        } else if resource_and_identity {
+            sc.matched
+                .extend(allows(Kind::ResourceBased).map(|a| a.statement));
+            sc.matched
+                .extend(allows(Kind::Identity).map(|a| a.statement));
+            sc.matched.extend(ceilings().map(|a| a.statement));
+            if id_allow_statement {
+                AllowPath::Identity
+            } else {
+                AllowPath::Root
+            }
+        } else if rb_direct {
+            sc.matched
+                .extend(resources(CAT_DIRECT | CAT_WILDCARD).map(|a| a.statement));
+            AllowPath::ResourceDirect
+        } else if role_path {
+            sc.matched
+                .extend(resources(CAT_ROLE | CAT_PARENT_USER).map(|a| a.statement));
+            sc.matched.extend(ceilings().map(|a| a.statement));
+            AllowPath::ResourceRole
+        } else if id_allow_statement {
+            sc.matched
+                .extend(allows(Kind::Identity).map(|a| a.statement));
+            sc.matched.extend(ceilings().map(|a| a.statement));
+            AllowPath::Identity
+        } else {
+            sc.matched.extend(ceilings().map(|a| a.statement));
+            AllowPath::Root
+        };
+        (Decision::Allow, Reason::Allowed(path))
+    }
+
+    // ------------------------------------------------------------------------------------
+    // Owned results
+
+    /// The owned decision of an outcome (allocates: for output and comparison).
+    pub fn decision(&self, outcome: &ChainOutcome<'_>) -> ChainDecision {
+        let hops = outcome
+            .hops
+            .iter()
+            .enumerate()
+            .map(|(k, h)| HopDecision {
+                decision: h.decision,
+                reason: h.reason,
+                matched: outcome
+                    .matched(h)
+                    .iter()
+                    .map(|id| self.matched_statement(*id, k))
+                    .collect(),
+                missing: outcome
+                    .missing(h)
+                    .iter()
+                    .map(|key| self.key_name(*key).to_string())
+                    .collect(),
+            })
+            .collect();
+        ChainDecision {
+            decision: outcome.decision,
+            denied_at: outcome.denied_at,
+            hops,
+        }
+    }
+
+    fn matched_statement(&self, id: StatementId, hop: usize) -> MatchedStatement {
+        let st = self.v.statements[id as usize];
+        let policy = self.v.policies[st.policy as usize];
+        let kind = policy_kind_from_code(policy.kind).unwrap_or(Kind::Identity);
+        MatchedStatement {
+            kind,
+            level: (policy.level != NONE).then_some(policy.level as usize),
+            position: if kind == Kind::ResourceBased {
+                hop
+            } else {
+                policy.position as usize
+            },
+            statement: st.index as usize,
+            policy: self.s(policy.id).to_string(),
+            sid: (st.sid != NONE).then(|| self.s(st.sid).to_string()),
+        }
+    }
+}
+
+/// Which policies take part in a hop (R-EVAL-3, R-EVAL-6, R-FAS-3).
+struct Participation {
+    scp: bool,
+    rcp: bool,
+    vpce: bool,
+    resource: Option<u32>,
+    /// Boundary and session policies (not for the root user).
+    ceilings: bool,
+}
+
+/// One comparison's outcome (R-OP-ERR-1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Cmp {
+    Match,
+    NoMatch,
+    Error,
+}
+
+impl From<bool> for Cmp {
+    fn from(b: bool) -> Self {
+        if b {
+            Cmp::Match
+        } else {
+            Cmp::NoMatch
+        }
+    }
+}
+
+fn ordered(op: BaseOperator, ord: Ordering) -> Cmp {
+    use BaseOperator as B;
+    match op {
+        B::NumericEquals | B::DateEquals => (ord == Ordering::Equal).into(),
+        B::NumericLessThan | B::DateLessThan => (ord == Ordering::Less).into(),
+        B::NumericLessThanEquals | B::DateLessThanEquals => (ord != Ordering::Greater).into(),
+        B::NumericGreaterThan | B::DateGreaterThan => (ord == Ordering::Greater).into(),
+        B::NumericGreaterThanEquals | B::DateGreaterThanEquals => (ord != Ordering::Less).into(),
+        _ => Cmp::Error,
+    }
+}
+
+/// Whether `id` (an account id or `arn:…:iam::<acct>:root`) names account `account`.
+fn is_account_reference(id: &str, account: &str) -> bool {
+    id == account
+        || matches!(primitives::split_arn(id), Some([_, _, "iam", "", a, "root"]) if a == account)
+}
+
+/// The category under which an `AWS`/`IAM`/`ID` value names the requester (R-PRIN-3).
+fn account_category(id: &str, p: &Principal) -> u8 {
+    if matches!(p.kind, Who::Anonymous | Who::Service) {
+        return 0;
+    }
+    if p.account
+        .as_deref()
+        .is_some_and(|a| is_account_reference(id, a))
+    {
+        return CAT_ACCOUNT;
+    }
+    if p.kind == Who::AssumedRole && p.role_arn.as_deref() == Some(id) {
+        return CAT_ROLE;
+    }
+    if id == p.arn {
+        return CAT_DIRECT;
+    }
+    if p.kind == Who::FederatedUser && p.parent_user_arn.as_deref() == Some(id) {
+        return CAT_PARENT_USER;
+    }
+    0
+}
+
+/// A context value as the interpreter sees it.
+#[derive(Clone, Copy, Debug)]
+enum Value<'r> {
+    Absent,
+    Single(&'r str),
+    Multi(Multi<'r>),
+}
+
+/// The values of a multi-valued key, wherever they live.
+#[derive(Clone, Copy, Debug)]
+enum Multi<'r> {
+    Strings(&'r [String]),
+    One(&'r str),
+    /// The CalledVia list: the base list, then the `via` of the hops that appended (read
+    /// by index from the scratch).
+    CalledVia,
+}
