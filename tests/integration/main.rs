@@ -1,6 +1,7 @@
 //! The one integration-test binary: corpus cases through every engine, the command line,
 //! parse errors, parser robustness and the FAS derivation.
 
+mod allocations;
 mod cli;
 mod conformance;
 mod differential;

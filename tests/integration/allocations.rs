@@ -1,0 +1,153 @@
+//! The hot path allocates nothing: after one warm-up pass over a set of requests, a second
+//! pass through [`Evaluator::evaluate`] performs zero heap allocations. Counted with a
+//! global allocator that counts per thread, so tests running in parallel do not disturb
+//! the count. Inputs: the conformance corpus, the spec vectors and the standard workload.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::collections::HashMap;
+
+use fastiam::compile::compile;
+use fastiam::eval::Evaluator;
+use fastiam::request::{parse_case, Chain};
+use fastiam::table::{AlignedBytes, Program};
+
+use crate::util::read_corpus;
+
+struct Counting;
+
+thread_local! {
+    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
+}
+
+// SAFETY: every call is forwarded unchanged to the system allocator; the thread-local
+// counter is const-initialised, so touching it never allocates or re-enters.
+#[allow(unsafe_code)]
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.with(|c| c.set(c.get() + 1));
+        // SAFETY: same contract as our caller's.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as our caller's.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.with(|c| c.set(c.get() + 1));
+        // SAFETY: same contract as our caller's.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocations() -> u64 {
+    ALLOCATIONS.with(Cell::get)
+}
+
+/// Groups chains by policy set, compiles each set once, warms a scratch per program with
+/// every request, then counts allocations over a second pass. Returns (requests, hops).
+fn count_hot_path(chains: &[Chain]) -> (usize, usize) {
+    let mut programs: HashMap<String, (Program<AlignedBytes>, Vec<&Chain>)> = HashMap::new();
+    for chain in chains {
+        let key = format!("{:?}", chain.policies);
+        programs
+            .entry(key)
+            .or_insert_with(|| (compile(&chain.policies).unwrap(), Vec::new()))
+            .1
+            .push(chain);
+    }
+    let (mut requests, mut hops) = (0, 0);
+    for (program, group) in programs.values() {
+        let evaluator = Evaluator::new(program);
+        let mut scratch = evaluator.scratch();
+        for chain in group {
+            evaluator.evaluate(&chain.request, &mut scratch);
+        }
+        let before = allocations();
+        for chain in group {
+            let outcome = evaluator.evaluate(&chain.request, &mut scratch);
+            hops += outcome.hops.len();
+            requests += 1;
+        }
+        let during = allocations() - before;
+        assert_eq!(
+            during,
+            0,
+            "{during} allocations while evaluating {} warmed requests",
+            group.len()
+        );
+    }
+    (requests, hops)
+}
+
+fn corpus_chains(file: &str) -> Vec<Chain> {
+    read_corpus(file)
+        .lines()
+        .map(|l| parse_case(l, file).unwrap().chain)
+        .collect()
+}
+
+#[test]
+fn conformance_and_vectors_evaluate_without_allocating() {
+    let mut chains = corpus_chains("conformance/hand.jsonl");
+    chains.extend(corpus_chains("conformance/fas.jsonl"));
+    chains.extend(corpus_chains("spec/vectors.jsonl"));
+    let (requests, hops) = count_hot_path(&chains);
+    assert_eq!(requests, 44 + 129 + 169);
+    assert_eq!(
+        hops, 480,
+        "hops evaluated (chains stop at the first denied hop)"
+    );
+}
+
+#[test]
+fn standard_workload_evaluates_without_allocating() {
+    let workload = fastiam::workload::generate(2_000, 42, true);
+    let chains: Vec<Chain> = workload
+        .cases
+        .iter()
+        .map(|l| parse_case(l, "workload").unwrap().chain)
+        .collect();
+    let (requests, hops) = count_hot_path(&chains);
+    assert_eq!(requests, 2_000);
+    assert_eq!(
+        hops,
+        workload.shapes.hops() - uncounted_after_denial(&chains)
+    );
+}
+
+/// Hops after a denied hop are not evaluated (R-FAS-2); the reference tells how many.
+fn uncounted_after_denial(chains: &[Chain]) -> usize {
+    chains
+        .iter()
+        .map(|c| c.request.hops.len() - fastiam::reference::evaluate_chain(c).hops.len())
+        .sum()
+}
+
+/// The counter sees allocations (so a zero above means something), and evaluating with a
+/// fresh scratch, or converting an outcome to owned decisions, does allocate.
+#[test]
+fn the_counter_counts() {
+    let before = allocations();
+    let v: Vec<u8> = Vec::with_capacity(16);
+    drop(v);
+    assert_eq!(allocations() - before, 1);
+
+    let chain = &corpus_chains("conformance/hand.jsonl")[0];
+    let program = compile(&chain.policies).unwrap();
+    let evaluator = Evaluator::new(&program);
+    let before = allocations();
+    let mut scratch = evaluator.scratch();
+    let outcome = evaluator.evaluate(&chain.request, &mut scratch);
+    let owned = evaluator.decision(&outcome);
+    assert!(
+        allocations() - before > 3,
+        "scratch and owned decision allocate"
+    );
+    assert_eq!(owned, fastiam::reference::evaluate_chain(chain));
+}
