@@ -32,6 +32,68 @@ pub trait Engine {
     fn name(&self) -> &'static str;
     /// Evaluates one chain.
     fn evaluate(&self, chain: &Chain) -> ChainDecision;
+
+    /// Whether this engine can evaluate the chain at all; the message becomes the case's
+    /// `Error` decision.
+    fn check(&self, _chain: &Chain) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// A program compiled ahead of time (`fastiam compile`), evaluating the requests of cases
+/// that carry no policies of their own; hops name its resource policies by
+/// `resource_policy_slot`.
+pub struct OnProgram<'p> {
+    evaluator: Evaluator<'p>,
+    scratch: std::cell::RefCell<crate::eval::Scratch>,
+    resource_slots: usize,
+}
+
+impl<'p> OnProgram<'p> {
+    pub fn new<B: AsRef<[u8]>>(program: &'p Program<B>) -> Self {
+        let evaluator = Evaluator::new(program);
+        let scratch = std::cell::RefCell::new(evaluator.scratch());
+        let resource_slots = evaluator
+            .view()
+            .meta
+            .first()
+            .map_or(0, |m| m.resource_policies as usize);
+        OnProgram {
+            evaluator,
+            scratch,
+            resource_slots,
+        }
+    }
+}
+
+impl Engine for OnProgram<'_> {
+    fn name(&self) -> &'static str {
+        "program"
+    }
+
+    fn check(&self, chain: &Chain) -> Result<(), String> {
+        if chain.policies != crate::request::PolicySet::default() {
+            return Err("the case carries policies, but --program evaluates against the compiled program: remove `policies` and inline `resource_policy` (use `resource_policy_slot`)".into());
+        }
+        match chain
+            .request
+            .hops
+            .iter()
+            .position(|h| h.resource_policy.is_some_and(|s| s >= self.resource_slots))
+        {
+            Some(i) => Err(format!(
+                "hop {i}: `resource_policy_slot` is beyond the program's {} resource policies",
+                self.resource_slots
+            )),
+            None => Ok(()),
+        }
+    }
+
+    fn evaluate(&self, chain: &Chain) -> ChainDecision {
+        let mut scratch = self.scratch.borrow_mut();
+        let outcome = self.evaluator.evaluate(&chain.request, &mut scratch);
+        self.evaluator.decision(&outcome)
+    }
 }
 
 /// The reference evaluator as an [`Engine`].
@@ -286,7 +348,10 @@ pub fn evaluate_line(
     match parse_case_with(text, source, mode) {
         Ok(case) => Outcome {
             line,
-            result: Ok(engine.evaluate(&case.chain)),
+            result: engine
+                .check(&case.chain)
+                .map(|()| engine.evaluate(&case.chain))
+                .map_err(|msg| format!("{source}: {msg}")),
             id: Some(case.id),
             expect: case.expect,
         },

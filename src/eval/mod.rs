@@ -487,7 +487,8 @@ impl<'p> Evaluator<'p> {
                 .resource_policy
                 .map(|r| r as u32)
                 .filter(|r| *r < self.meta.resource_policies),
-            ceilings: p.kind != Who::Root,
+            identity: !matches!(p.kind, Who::Service | Who::Anonymous),
+            ceilings: !matches!(p.kind, Who::Service | Who::Anonymous | Who::Root),
         };
         self.collect_candidates(&hop.action, sc);
         sc.missing_bits.iter_mut().for_each(|w| *w = 0);
@@ -573,7 +574,7 @@ impl<'p> Evaluator<'p> {
             Some(Kind::Rcp) => part.rcp,
             Some(Kind::VpcEndpoint) => part.vpce,
             Some(Kind::ResourceBased) => part.resource == Some(policy.position),
-            Some(Kind::Identity) => true,
+            Some(Kind::Identity) => part.identity,
             Some(Kind::PermissionsBoundary | Kind::Session) => part.ceilings,
             None => false,
         };
@@ -581,7 +582,7 @@ impl<'p> Evaluator<'p> {
             return;
         }
         let categories = if st.flags & STMT_HAS_PRINCIPAL != 0 {
-            let c = self.principal_categories(&st, req, sc);
+            let c = self.principal_categories(&st, req, sc, part);
             if c == 0 {
                 return;
             }
@@ -744,12 +745,18 @@ impl<'p> Evaluator<'p> {
     // ------------------------------------------------------------------------------------
     // Principals (R-PRIN-3..5)
 
-    fn principal_categories(&self, st: &StatementRec, req: &Request, sc: &Scratch) -> u8 {
+    fn principal_categories(
+        &self,
+        st: &StatementRec,
+        req: &Request,
+        sc: &Scratch,
+        part: &Participation,
+    ) -> u8 {
         let p = &req.principal;
         let entries = &self.v.principals
             [st.principals_first as usize..(st.principals_first + st.principals_len) as usize];
         if st.flags & STMT_NOT_PRINCIPAL != 0 {
-            let quirk = st.flags & STMT_DENY != 0 && self.meta.has_boundary != 0;
+            let quirk = st.flags & STMT_DENY != 0 && self.meta.has_boundary != 0 && part.ceilings;
             return if quirk || !self.exempted(entries, p) {
                 CAT_WILDCARD
             } else {
@@ -1232,7 +1239,9 @@ struct Participation {
     rcp: bool,
     vpce: bool,
     resource: Option<u32>,
-    /// Boundary and session policies (not for the root user).
+    /// Identity policies (not for service principals and anonymous callers, R-FAS-9).
+    identity: bool,
+    /// Boundary and session policies (not for those, nor for the root user, R-EVAL-6).
     ceilings: bool,
 }
 

@@ -3,6 +3,7 @@
 //! See [`ast`] for what a policy means and [`parse`] for how JSON becomes that meaning.
 
 pub mod ast;
+pub mod files;
 pub mod parse;
 
 pub use ast::*;

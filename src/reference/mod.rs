@@ -23,8 +23,10 @@
 //! - policies that do not take part in a hop are not looked at at all, not even for
 //!   explicit denies or missing keys: SCPs for service principals, anonymous callers,
 //!   service-linked roles and management-account principals; RCPs for service-linked
-//!   roles; boundaries and session policies for the root user (R-EVAL-6); the VPC-endpoint
-//!   policy after hop 0 (R-FAS-3);
+//!   roles; boundaries and session policies for the root user (R-EVAL-6, which also turns
+//!   off the boundary quirk of R-PRIN-5 for root); identity, boundary and session policies
+//!   for service principals and anonymous callers, who cannot have any (R-FAS-9); the
+//!   VPC-endpoint policy after hop 0 (R-FAS-3);
 //! - the RCP levels of a case apply to the resource of every hop;
 //! - for an `Allow`, R-SIM-3's "gate Allow statements that were required" are every
 //!   applicable Allow statement of the SCP, RCP and VPC-endpoint policies that were
@@ -38,13 +40,30 @@ use crate::decision::{AllowPath, ChainDecision, Decision, HopDecision, MatchedSt
 use crate::policy::{Dialect, Effect, Policy, PolicyKind};
 use crate::primitives;
 use crate::request::{
-    hop_context, initial_context, Chain, Context, ContextValue, Hop, PrincipalKind,
+    hop_context, initial_context, Chain, Context, ContextValue, Hop, PolicySet, PrincipalKind,
+    Request,
 };
 
 pub use matching::{condition_holds, Category};
 
+/// A request and the policies it is evaluated against, borrowed.
+#[derive(Clone, Copy, Debug)]
+struct ChainRef<'a> {
+    request: &'a Request,
+    policies: &'a PolicySet,
+}
+
 /// Evaluates a whole chain, hop by hop, stopping at the first hop that is not allowed.
 pub fn evaluate_chain(chain: &Chain) -> ChainDecision {
+    evaluate(&chain.request, &chain.policies)
+}
+
+/// Evaluates a request against a policy set (hops name resource policies by index).
+pub fn evaluate(request: &Request, policies: &PolicySet) -> ChainDecision {
+    evaluate_ref(ChainRef { request, policies })
+}
+
+fn evaluate_ref(chain: ChainRef<'_>) -> ChainDecision {
     let mut ctx = initial_context(
         &chain.request.context,
         &chain.request.principal,
@@ -75,7 +94,7 @@ pub fn evaluate_chain(chain: &Chain) -> ChainDecision {
                 &chain.request.options.fas,
             );
         }
-        let result = evaluate_hop(chain, index, &ctx);
+        let result = evaluate_hop_ref(chain, index, &ctx);
         let allowed = result.decision == Decision::Allow;
         hops.push(result);
         if !allowed {
@@ -123,7 +142,7 @@ impl Applied<'_> {
 
 /// The walk over one hop's policies.
 struct HopWalk<'a> {
-    chain: &'a Chain,
+    chain: ChainRef<'a>,
     hop: &'a Hop,
     ctx: &'a Context,
     applied: Vec<Applied<'a>>,
@@ -141,7 +160,7 @@ impl<'a> HopWalk<'a> {
         position: usize,
     ) {
         let principal = &self.chain.request.principal;
-        let has_boundary = self.chain.policies.boundary.is_some();
+        let has_boundary = self.chain.policies.boundary.is_some() && has_ceilings(principal.kind);
         for st in &policy.statements {
             let categories = match &st.principal {
                 Some(clause) => {
@@ -199,8 +218,21 @@ impl<'a> HopWalk<'a> {
     }
 }
 
+/// Whether identity policies take part: a service principal or an anonymous caller has
+/// none (R-FAS-9); policies a case supplies for them are not evaluated.
+fn has_identity(kind: PrincipalKind) -> bool {
+    !matches!(kind, PrincipalKind::Service | PrincipalKind::Anonymous)
+}
+
+/// Whether a boundary and session policies take part: not for principals without
+/// identity policies, nor for the root user (R-EVAL-6). This also turns off the
+/// boundary quirk of R-PRIN-5 for them.
+fn has_ceilings(kind: PrincipalKind) -> bool {
+    has_identity(kind) && kind != PrincipalKind::Root
+}
+
 /// Whether the SCP gate applies to this principal (R-EVAL-3).
-fn scp_applies(chain: &Chain) -> bool {
+fn scp_applies(chain: ChainRef<'_>) -> bool {
     let p = &chain.request.principal;
     !chain.policies.scp.is_empty()
         && !matches!(p.kind, PrincipalKind::Service | PrincipalKind::Anonymous)
@@ -209,12 +241,23 @@ fn scp_applies(chain: &Chain) -> bool {
 }
 
 /// Whether the RCP gate applies (R-EVAL-3).
-fn rcp_applies(chain: &Chain) -> bool {
+fn rcp_applies(chain: ChainRef<'_>) -> bool {
     !chain.policies.rcp.is_empty() && !chain.request.principal.service_linked
 }
 
 /// Evaluates hop `index` of `chain` in the already-derived context `ctx`.
 pub fn evaluate_hop(chain: &Chain, index: usize, ctx: &Context) -> HopDecision {
+    evaluate_hop_ref(
+        ChainRef {
+            request: &chain.request,
+            policies: &chain.policies,
+        },
+        index,
+        ctx,
+    )
+}
+
+fn evaluate_hop_ref(chain: ChainRef<'_>, index: usize, ctx: &Context) -> HopDecision {
     let hop = &chain.request.hops[index];
     if hop.requires_no_permission {
         // R-EVAL-7: authorised without evaluation.
@@ -226,7 +269,7 @@ pub fn evaluate_hop(chain: &Chain, index: usize, ctx: &Context) -> HopDecision {
         };
     }
     let policies = &chain.policies;
-    let is_root = chain.request.principal.kind == PrincipalKind::Root;
+    let kind = chain.request.principal.kind;
     let mut walk = HopWalk {
         chain,
         hop,
@@ -261,14 +304,19 @@ pub fn evaluate_hop(chain: &Chain, index: usize, ctx: &Context) -> HopDecision {
     if let Some(p) = hop.resource_policy.and_then(|i| policies.resource.get(i)) {
         walk.visit(p, PolicyKind::ResourceBased, None, index);
     }
-    for (i, p) in policies.identity.iter().enumerate() {
+    let identity: &[Policy] = if has_identity(kind) {
+        &policies.identity
+    } else {
+        &[]
+    };
+    for (i, p) in identity.iter().enumerate() {
         walk.visit(p, PolicyKind::Identity, None, i);
     }
-    let boundary = policies.boundary.as_ref().filter(|_| !is_root);
+    let boundary = policies.boundary.as_ref().filter(|_| has_ceilings(kind));
     if let Some(p) = boundary {
         walk.visit(p, PolicyKind::PermissionsBoundary, None, 0);
     }
-    let session = policies.session.as_ref().filter(|_| !is_root);
+    let session = policies.session.as_ref().filter(|_| has_ceilings(kind));
     for (i, p) in session.into_iter().flatten().enumerate() {
         walk.visit(p, PolicyKind::Session, None, i);
     }
@@ -334,7 +382,7 @@ struct Grant {
 
 /// R-EVAL-4, R-EVAL-4a, R-EVAL-5, R-EVAL-6 and the reasons of R-SIM-2a.
 fn core_grant(
-    chain: &Chain,
+    chain: ChainRef<'_>,
     hop: &Hop,
     walk: &HopWalk<'_>,
     has_boundary: bool,

@@ -6,8 +6,9 @@
 //!
 //! Extensions to CASES.md, all optional: `options.mode` (`"strict"`/`"lenient"`,
 //! R-GEN-6), `options.huawei_policy_variables` (R-HW-17), a hop's
-//! `requires_no_permission` (R-EVAL-7), and a principal object's `parent_user_arn`
-//! (R-PRIN-3 `SessionParentUser`).
+//! `requires_no_permission` (R-EVAL-7), a hop's `resource_policy_slot` (a resource policy
+//! compiled into a program, for `fastiam eval --program`), and a principal object's
+//! `parent_user_arn` (R-PRIN-3 `SessionParentUser`).
 
 use super::chain::*;
 use super::context::{Context, ContextValue};
@@ -578,6 +579,13 @@ impl PolicyReader<'_, '_> {
                 "action" => action = Some(string(self.src, &m.value, &mp)?),
                 "resource" => resource = Some(string(self.src, &m.value, &mp)?),
                 "resource_account" => resource_account = Some(string(self.src, &m.value, &mp)?),
+                "resource_policy" if resource_policy.is_some() => {
+                    return Err(self.src.error_at(
+                        m.key_span.start as usize,
+                        &mp,
+                        ErrorKind::Conflict("resource_policy", "resource_policy_slot"),
+                    ));
+                }
                 "resource_policy" => {
                     let policy = self.policy(
                         &m.value,
@@ -590,6 +598,20 @@ impl PolicyReader<'_, '_> {
                 }
                 "resource_policy_required" => required = Some(boolean(self.src, &m.value, &mp)?),
                 "requires_no_permission" => no_permission = boolean(self.src, &m.value, &mp)?,
+                "resource_policy_slot" => {
+                    if resource_policy.is_some() {
+                        return Err(self.src.error_at(
+                            m.key_span.start as usize,
+                            &mp,
+                            ErrorKind::Conflict("resource_policy", "resource_policy_slot"),
+                        ));
+                    }
+                    let slot = m.value.as_number().and_then(|t| t.parse::<usize>().ok());
+                    resource_policy = Some(slot.ok_or_else(|| {
+                        self.src
+                            .expected(&m.value, &mp, "a resource-policy slot number")
+                    })?);
+                }
                 "context" => context = read_context(self.src, &m.value, &mp)?,
                 other => return Err(unknown(self.src, m, p, other)),
             }

@@ -278,6 +278,11 @@ impl<B: AsRef<[u8]>> Program<B> {
         &self.bytes.as_ref()[start..start + len]
     }
 
+    /// Each section's `(offset, length)` in the bytes, in directory order.
+    pub fn section_ranges(&self) -> &[(usize, usize)] {
+        &self.ranges
+    }
+
     /// The program's bytes (what a file holds).
     pub fn as_bytes(&self) -> &[u8] {
         self.bytes.as_ref()

@@ -1,29 +1,44 @@
 //! The conformance corpus (`corpus/conformance/*.jsonl`) through every engine: each case's
 //! decision, `denied_at` and every hop's decision must equal its `expect`.
 
+use fastiam::request::parse_case;
 use fastiam::runner::{run_cases, Outcome};
 
 use crate::util::{engines, read_corpus};
 
 fn check_file(name: &str, expected_cases: usize) {
     let text = read_corpus(name);
-    for engine in engines() {
+    let cases: Vec<_> = text
+        .lines()
+        .enumerate()
+        .map(|(i, l)| parse_case(l, &format!("{name}:{}", i + 1)).unwrap_or_else(|e| panic!("{e}")))
+        .collect();
+    assert_eq!(cases.len(), expected_cases, "{name}: case count");
+    let engines = engines();
+    let oracle: Vec<_> = cases
+        .iter()
+        .map(|c| engines[0].evaluate(&c.chain))
+        .collect();
+    for engine in &engines {
         let mut failures = Vec::new();
-        let mut outcomes = 0;
-        let summary = run_cases(text.as_bytes(), name, engine.as_ref(), |o: &Outcome| {
-            outcomes += 1;
-            if o.agrees() != Some(true) {
+        for (case, reference) in cases.iter().zip(&oracle) {
+            let got = engine.evaluate(&case.chain);
+            let outcome = Outcome {
+                line: 0,
+                id: Some(case.id.clone()),
+                result: Ok(got.clone()),
+                expect: case.expect.clone(),
+            };
+            if outcome.agrees() != Some(true) {
+                failures.push(format!("{}: {}", case.id, outcome.to_json()));
+            } else if got != *reference {
                 failures.push(format!(
-                    "{}: {}",
-                    o.id.as_deref().unwrap_or("?"),
-                    o.to_json()
+                    "{}: differs from the reference: {}",
+                    case.id,
+                    got.to_json(&case.id)
                 ));
             }
-        })
-        .unwrap();
-        assert_eq!(summary.cases, expected_cases, "{name}: case count");
-        assert_eq!(outcomes, expected_cases);
-        assert_eq!(summary.errors, 0, "{name}: unreadable cases");
+        }
         assert!(
             failures.is_empty(),
             "{name} with the {} engine: {} of {expected_cases} disagree:\n{}",
@@ -42,6 +57,11 @@ fn hand_cases_all_agree() {
 #[test]
 fn fas_chains_all_agree_hop_by_hop() {
     check_file("conformance/fas.jsonl", 129);
+}
+
+#[test]
+fn regressions_stay_fixed() {
+    check_file("regressions/decisions.jsonl", 5);
 }
 
 /// The expectation checker itself must be able to fail: a case whose `expect` is wrong is

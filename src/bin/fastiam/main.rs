@@ -1,17 +1,21 @@
 //! The `fastiam` command line: thin glue over the library.
 //!
-//! Exit codes: 0 every case evaluated; 1 some case lines could not be read (they got an
-//! `Error` decision, the rest were evaluated); 2 usage or I/O error; 3 with `--expect`,
-//! some decision differs from its case's `expect`.
+//! Exit codes: 0 success; 1 some case lines could not be read (they got an `Error`
+//! decision, the rest were evaluated); 2 usage, I/O, policy or program error; 3 with
+//! `--expect`, some decision differs from its case's `expect`.
 
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Instant;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use fastiam::policy::Mode;
-use fastiam::runner::{run_cases_with, Compiled, Engine, Reference, Summary};
+use fastiam::policy::files::read_policies;
+use fastiam::policy::{Mode, ParseOptions, Policy, PolicyKind};
+use fastiam::request::PolicySet;
+use fastiam::runner::{run_cases_with, Compiled, Engine, OnProgram, Reference, Summary};
+use fastiam::table::{Program, SECTION_NAMES};
 
 #[derive(Parser)]
 #[command(
@@ -28,6 +32,10 @@ struct Cli {
 enum Command {
     /// Evaluate cases (CASES.md JSON Lines): one decision line per case, in input order.
     Eval(EvalArgs),
+    /// Compile policies into a program file.
+    Compile(CompileArgs),
+    /// Load a program file (verified) and describe it: sections, sizes, load times.
+    Inspect(InspectArgs),
 }
 
 #[derive(clap::Args)]
@@ -38,6 +46,10 @@ struct EvalArgs {
     /// The engine that decides.
     #[arg(long, value_enum, default_value_t = EngineName::Compiled)]
     engine: EngineName,
+    /// Evaluate against this compiled program instead of each case's own policies (the
+    /// cases must carry none; hops name resource policies by `resource_policy_slot`).
+    #[arg(long, conflicts_with = "engine")]
+    program: Option<PathBuf>,
     /// Print counts by decision to standard error (and, with cases that carry `expect`,
     /// how many agree).
     #[arg(long)]
@@ -54,10 +66,43 @@ struct EvalArgs {
     mode: Option<ModeName>,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-enum ModeName {
-    Strict,
-    Lenient,
+#[derive(clap::Args)]
+struct CompileArgs {
+    /// Identity policies: JSON files, or directories of them.
+    identity: Vec<PathBuf>,
+    /// The permissions boundary.
+    #[arg(long)]
+    boundary: Option<PathBuf>,
+    /// Session policies (repeatable); with `--session-passed` and none, an empty list.
+    #[arg(long)]
+    session: Vec<PathBuf>,
+    /// Session policies were passed even if none is given (R-STS-3).
+    #[arg(long)]
+    session_passed: bool,
+    /// One SCP level, root first (repeatable; files or directories, comma-separated).
+    #[arg(long)]
+    scp: Vec<String>,
+    /// One RCP level, root first (repeatable; files or directories, comma-separated).
+    #[arg(long)]
+    rcp: Vec<String>,
+    /// The VPC endpoint policy.
+    #[arg(long)]
+    vpce: Option<PathBuf>,
+    /// Resource policies, in slot order (repeatable).
+    #[arg(long)]
+    resource: Vec<PathBuf>,
+    /// Loading mode (R-GEN-6).
+    #[arg(long, value_enum, default_value_t = ModeName::Strict)]
+    mode: ModeName,
+    /// The program file to write.
+    #[arg(short, long)]
+    output: PathBuf,
+}
+
+#[derive(clap::Args)]
+struct InspectArgs {
+    /// A program file.
+    file: PathBuf,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -68,10 +113,27 @@ enum EngineName {
     Reference,
 }
 
+#[derive(Clone, Copy, ValueEnum)]
+enum ModeName {
+    Strict,
+    Lenient,
+}
+
+impl ModeName {
+    fn mode(self) -> Mode {
+        match self {
+            ModeName::Strict => Mode::Strict,
+            ModeName::Lenient => Mode::Lenient,
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Eval(args) => eval(&args),
+        Command::Compile(args) => compile(&args),
+        Command::Inspect(args) => inspect(&args),
     };
     match result {
         Ok(code) => code,
@@ -83,16 +145,27 @@ fn main() -> ExitCode {
     }
 }
 
+fn other(e: impl std::fmt::Display) -> io::Error {
+    io::Error::other(e.to_string())
+}
+
+fn load_program(path: &Path) -> io::Result<Program<fastiam::table::AlignedBytes>> {
+    let name = path.display();
+    Program::read(path)
+        .map_err(|e| io::Error::new(e.kind(), format!("{name}: {e}")))?
+        .map_err(|e| other(format!("{name}: {e}")))
+}
+
 fn eval(args: &EvalArgs) -> io::Result<ExitCode> {
+    let mode = args.mode.map(ModeName::mode);
+    let loaded = args.program.as_deref().map(load_program).transpose()?;
+    let on_program = loaded.as_ref().map(OnProgram::new);
     let compiled = Compiled::new();
-    let engine: &dyn Engine = match args.engine {
-        EngineName::Compiled => &compiled,
-        EngineName::Reference => &Reference,
+    let engine: &dyn Engine = match (&on_program, args.engine) {
+        (Some(p), _) => p,
+        (None, EngineName::Compiled) => &compiled,
+        (None, EngineName::Reference) => &Reference,
     };
-    let mode = args.mode.map(|m| match m {
-        ModeName::Strict => Mode::Strict,
-        ModeName::Lenient => Mode::Lenient,
-    });
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     let mut total = Summary::default();
@@ -133,4 +206,100 @@ fn eval(args: &EvalArgs) -> io::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+fn compile(args: &CompileArgs) -> io::Result<ExitCode> {
+    let mode = args.mode.mode();
+    let started = Instant::now();
+    let read = |paths: &[PathBuf], kind: PolicyKind| -> io::Result<Vec<Policy>> {
+        let options = ParseOptions::new(kind).with_mode(mode);
+        let mut out = Vec::new();
+        for p in paths {
+            out.extend(read_policies(p, &options).map_err(other)?);
+        }
+        Ok(out)
+    };
+    let one = |path: &Option<PathBuf>, kind| -> io::Result<Option<Policy>> {
+        Ok(read(path.as_slice(), kind)?.into_iter().next())
+    };
+    let levels = |specs: &[String], kind| -> io::Result<Vec<Vec<Policy>>> {
+        specs
+            .iter()
+            .map(|level| {
+                let paths: Vec<PathBuf> = level.split(',').map(PathBuf::from).collect();
+                read(&paths, kind)
+            })
+            .collect()
+    };
+    let mut set = PolicySet {
+        identity: read(&args.identity, PolicyKind::Identity)?,
+        boundary: one(&args.boundary, PolicyKind::PermissionsBoundary)?,
+        session: None,
+        scp: levels(&args.scp, PolicyKind::Scp)?,
+        rcp: levels(&args.rcp, PolicyKind::Rcp)?,
+        vpce: one(&args.vpce, PolicyKind::VpcEndpoint)?,
+        resource: read(&args.resource, PolicyKind::ResourceBased)?,
+    };
+    if args.session_passed || !args.session.is_empty() {
+        set.session = Some(read(&args.session, PolicyKind::Session)?);
+    }
+    let parsed = started.elapsed();
+    let program = fastiam::compile::compile(&set).map_err(other)?;
+    let compiled = started.elapsed() - parsed;
+    std::fs::write(&args.output, program.as_bytes())
+        .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", args.output.display())))?;
+    let view = program.view();
+    eprintln!(
+        "compiled {} policies, {} statements into {} ({} bytes): parse {:.1} ms, compile {:.1} ms",
+        view.policies.len(),
+        view.statements.len(),
+        args.output.display(),
+        program.as_bytes().len(),
+        parsed.as_secs_f64() * 1e3,
+        compiled.as_secs_f64() * 1e3,
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn inspect(args: &InspectArgs) -> io::Result<ExitCode> {
+    let name = args.file.display();
+    let bytes =
+        std::fs::read(&args.file).map_err(|e| io::Error::new(e.kind(), format!("{name}: {e}")))?;
+    let aligned = fastiam::table::AlignedBytes::copy_from(&bytes);
+    let started = Instant::now();
+    let program = Program::from_bytes(&aligned).map_err(|e| other(format!("{name}: {e}")))?;
+    let verified = started.elapsed();
+    let file = File::open(&args.file)?;
+    let started = Instant::now();
+    // SAFETY: `Program::map` requires the file to stay unchanged while mapped; this
+    // command only reads it, and the mapping ends with this function.
+    let mapped = unsafe { Program::map(&file) }?.map_err(|e| other(format!("{name}: {e}")))?;
+    let mapped_time = started.elapsed();
+    let view = program.view();
+    println!(
+        "{name}: {} bytes, format version {}",
+        bytes.len(),
+        fastiam::table::VERSION
+    );
+    println!(
+        "  {} policies, {} statements, {} keys, {} strings; action index: {} services",
+        view.policies.len(),
+        view.statements.len(),
+        view.keys.len(),
+        view.string_index.len(),
+        view.services.len()
+    );
+    println!(
+        "  verified load from memory: {:.3} ms; memory-mapped and verified: {:.3} ms",
+        verified.as_secs_f64() * 1e3,
+        mapped_time.as_secs_f64() * 1e3
+    );
+    for (name, (_, len)) in SECTION_NAMES.iter().zip(program_ranges(&mapped)) {
+        println!("  section {name:<17} {len:>10} bytes");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn program_ranges<B: AsRef<[u8]>>(p: &Program<B>) -> Vec<(usize, usize)> {
+    p.section_ranges().to_vec()
 }
