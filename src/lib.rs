@@ -33,6 +33,7 @@
 
 #![deny(unsafe_code)]
 
+pub mod benchmark;
 pub mod bytecode;
 pub mod compile;
 pub mod decision;

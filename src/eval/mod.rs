@@ -37,6 +37,7 @@
 use std::cmp::Ordering;
 use std::net::IpAddr;
 
+use rustc_hash::FxHashMap;
 use smallvec::SmallVec;
 
 use crate::bytecode::*;
@@ -46,6 +47,7 @@ use crate::primitives::{self, Piece};
 use crate::request::{
     appends_to_called_via, called_via_keys, for_each_principal_default, forwarded_hop_sets,
     ContextValue, ForwardedValue, Hop, Principal, PrincipalField, PrincipalKind as Who, Request,
+    PRINCIPAL_DEFAULT_KEYS,
 };
 use crate::table::{Program, ProgramView};
 
@@ -139,6 +141,8 @@ struct Special {
     called_via: [[Option<KeyId>; 3]; 2],
     sets: [Vec<(Option<KeyId>, ForwardedValue)>; 2],
     federated_provider: Option<KeyId>,
+    /// Ids of [`PRINCIPAL_DEFAULT_KEYS`], by position.
+    principal_defaults: Vec<Option<KeyId>>,
 }
 
 fn dialect_index(d: Dialect) -> usize {
@@ -149,11 +153,21 @@ fn dialect_index(d: Dialect) -> usize {
 }
 
 /// Evaluates requests against one program.
+///
+/// Built once per program (it hashes the key names and the action index, so a request's
+/// strings are resolved with one hash lookup each instead of binary searches).
 #[derive(Clone, Debug)]
 pub struct Evaluator<'p> {
     v: ProgramView<'p>,
     meta: MetaRec,
     special: Special,
+    /// Key name → id.
+    key_ids: FxHashMap<&'p str, KeyId>,
+    /// Folded `service:name` → range of statement ids in `index_statements` (the file
+    /// stores service and name apart; joined once here, a request needs one lookup).
+    exact: FxHashMap<Box<str>, (u32, u32)>,
+    /// Folded service → range of `index_globs`.
+    globs: FxHashMap<&'p str, (u32, u32)>,
 }
 
 impl<'p> Evaluator<'p> {
@@ -165,6 +179,31 @@ impl<'p> Evaluator<'p> {
     /// Evaluates with already-borrowed tables.
     pub fn from_view(v: ProgramView<'p>) -> Self {
         let meta = v.meta.first().copied().unwrap_or_default();
+        let s = |id: StrId| {
+            let r = v.string_index[id as usize];
+            &v.strings[r.start as usize..(r.start + r.len) as usize]
+        };
+        let key_ids: FxHashMap<&str, KeyId> = v
+            .keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| (s(k.name), i as KeyId))
+            .collect();
+        let mut exact: FxHashMap<Box<str>, (u32, u32)> = FxHashMap::default();
+        let mut globs: FxHashMap<&str, (u32, u32)> = FxHashMap::default();
+        for svc in v.services {
+            let service = s(svc.name);
+            globs.insert(service, (svc.globs_first, svc.globs_first + svc.globs_len));
+            let entries = &v.index_exact
+                [svc.exact_first as usize..(svc.exact_first + svc.exact_len) as usize];
+            for e in entries {
+                let joined: Box<str> = format!("{service}:{}", s(e.name)).into();
+                exact.insert(
+                    joined,
+                    (e.statements_first, e.statements_first + e.statements_len),
+                );
+            }
+        }
         let mut e = Evaluator {
             v,
             meta,
@@ -173,7 +212,11 @@ impl<'p> Evaluator<'p> {
                 called_via: [[None; 3]; 2],
                 sets: [Vec::new(), Vec::new()],
                 federated_provider: None,
+                principal_defaults: Vec::new(),
             },
+            key_ids,
+            exact,
+            globs,
         };
         for d in [Dialect::Aws, Dialect::Huawei] {
             let i = dialect_index(d);
@@ -186,6 +229,7 @@ impl<'p> Evaluator<'p> {
         }
         e.special.time = [e.key_id("aws:currenttime"), e.key_id("g:currenttime")];
         e.special.federated_provider = e.key_id("aws:federatedprovider");
+        e.special.principal_defaults = PRINCIPAL_DEFAULT_KEYS.iter().map(|k| e.key_id(k)).collect();
         e
     }
 
@@ -224,11 +268,7 @@ impl<'p> Evaluator<'p> {
 
     /// The id of a canonical key, if the program knows it.
     pub fn key_id(&self, name: &str) -> Option<KeyId> {
-        self.v
-            .keys
-            .binary_search_by(|k| self.s(k.name).cmp(name))
-            .ok()
-            .map(|i| i as KeyId)
+        self.key_ids.get(name).copied()
     }
 
     /// Evaluates a chain; the result lives in `scratch` until its next use.
@@ -289,25 +329,17 @@ impl<'p> Evaluator<'p> {
         sc.slots.iter_mut().for_each(|s| *s = Slot::Absent);
         sc.called_via_base = None;
         sc.called_via_hops.clear();
-        // Merge the sorted case context into the sorted key table.
-        let keys = self.v.keys;
-        let (mut i, mut j) = (0, 0);
-        while let (Some(k), Some((name, _))) = (keys.get(i), req.context.entry(j)) {
-            match self.s(k.name).cmp(name) {
-                Ordering::Less => i += 1,
-                Ordering::Greater => j += 1,
-                Ordering::Equal => {
-                    sc.slots[i] = Slot::Given {
-                        ctx: 0,
-                        entry: j as u32,
-                    };
-                    i += 1;
-                    j += 1;
-                }
+        // Each given key is looked up once; keys the program never reads are skipped.
+        for (entry, (name, _)) in req.context.iter().enumerate() {
+            if let Some(id) = self.key_id(name) {
+                sc.slots[id as usize] = Slot::Given {
+                    ctx: 0,
+                    entry: entry as u32,
+                };
             }
         }
         for_each_principal_default(&req.principal, req.dialect, |d| {
-            if let Some(k) = self.key_id(d.key) {
+            if let Some(k) = self.special.principal_defaults[d.index] {
                 let slot = &mut sc.slots[k as usize];
                 if *slot == Slot::Absent {
                     *slot = if d.list {
@@ -491,6 +523,7 @@ impl<'p> Evaluator<'p> {
             ceilings: !matches!(p.kind, Who::Service | Who::Anonymous | Who::Root),
         };
         self.collect_candidates(&hop.action, sc);
+        let target = Target::new(&hop.resource);
         sc.missing_bits.iter_mut().for_each(|w| *w = 0);
         sc.applied.clear();
         let mut i = 0;
@@ -503,7 +536,7 @@ impl<'p> Evaluator<'p> {
                 verified |= sc.candidates[i] & 1 == 1;
                 i += 1;
             }
-            self.examine(req, sc, k, id, verified, &part);
+            self.examine(req, sc, &target, id, verified, &part);
         }
         let (decision, reason) = self.decide(req, sc, hop, &part);
         out.decision = decision;
@@ -528,24 +561,13 @@ impl<'p> Evaluator<'p> {
         sc.candidates.clear();
         sc.action.clear();
         primitives::fold_into(action, &mut sc.action);
+        if let Some(&(first, end)) = self.exact.get(sc.action.as_str()) {
+            let ids = &self.v.index_statements[first as usize..end as usize];
+            sc.candidates.extend(ids.iter().map(|id| id << 1 | 1));
+        }
         if let Some((service, name)) = sc.action.split_once(':') {
-            if let Ok(s) = self
-                .v
-                .services
-                .binary_search_by(|r| self.s(r.name).cmp(service))
-            {
-                let svc = self.v.services[s];
-                let exact = &self.v.index_exact
-                    [svc.exact_first as usize..(svc.exact_first + svc.exact_len) as usize];
-                if let Ok(e) = exact.binary_search_by(|r| self.s(r.name).cmp(name)) {
-                    let e = exact[e];
-                    let ids = &self.v.index_statements[e.statements_first as usize
-                        ..(e.statements_first + e.statements_len) as usize];
-                    sc.candidates.extend(ids.iter().map(|id| id << 1 | 1));
-                }
-                let globs = &self.v.index_globs
-                    [svc.globs_first as usize..(svc.globs_first + svc.globs_len) as usize];
-                for g in globs {
+            if let Some(&(first, end)) = self.globs.get(service) {
+                for g in &self.v.index_globs[first as usize..end as usize] {
                     if primitives::wildcard_match(self.s(g.pattern), name) {
                         sc.candidates.push(g.statement << 1 | 1);
                     }
@@ -562,7 +584,7 @@ impl<'p> Evaluator<'p> {
         &self,
         req: &Request,
         sc: &mut Scratch,
-        k: usize,
+        target: &Target<'_>,
         id: StatementId,
         verified: bool,
         part: &Participation,
@@ -590,11 +612,10 @@ impl<'p> Evaluator<'p> {
         } else {
             0
         };
-        let hop = &req.hops[k];
         if !verified && !self.action_clause(&st, &sc.action) {
             return;
         }
-        if !self.resource_clause(&st, &hop.resource, req, sc) {
+        if !self.resource_clause(&st, target, req, sc) {
             return;
         }
         let keys =
@@ -632,7 +653,7 @@ impl<'p> Evaluator<'p> {
     fn resource_clause(
         &self,
         st: &StatementRec,
-        resource: &str,
+        target: &Target<'_>,
         req: &Request,
         sc: &mut Scratch,
     ) -> bool {
@@ -642,13 +663,13 @@ impl<'p> Evaluator<'p> {
         for r in recs {
             let hit = match ResourceKind::from_code(r.kind) {
                 Some(ResourceKind::Any) => true,
-                Some(ResourceKind::Arn) => primitives::split_arn(resource).is_some_and(|parts| {
+                Some(ResourceKind::Arn) => target.arn.is_some_and(|parts| {
                     (0..6).all(|i| self.matcher(r.a + i as u32, parts[i], req, sc))
                 }),
-                Some(ResourceKind::Urn) => primitives::split_urn(resource).is_some_and(|parts| {
+                Some(ResourceKind::Urn) => target.urn.is_some_and(|parts| {
                     (0..5).all(|i| self.matcher(r.a + i as u32, parts[i], req, sc))
                 }),
-                Some(ResourceKind::Plain) => self.matcher(r.a, resource, req, sc),
+                Some(ResourceKind::Plain) => self.matcher(r.a, target.text, req, sc),
                 Some(ResourceKind::Never) | None => false,
             };
             if hit {
@@ -901,14 +922,16 @@ impl<'p> Evaluator<'p> {
         sc: &mut Scratch,
     ) -> bool {
         let positive = base.positive();
+        // The context value is parsed once for all the policy values it is compared with.
+        let parsed = Parsed::new(base, v);
         if base.is_negated() {
             values
                 .iter()
-                .all(|p| self.compare(positive, p, v, req, sc) == Cmp::NoMatch)
+                .all(|p| self.compare(positive, p, v, &parsed, req, sc) == Cmp::NoMatch)
         } else {
             values
                 .iter()
-                .any(|p| self.compare(positive, p, v, req, sc) == Cmp::Match)
+                .any(|p| self.compare(positive, p, v, &parsed, req, sc) == Cmp::Match)
         }
     }
 
@@ -917,6 +940,7 @@ impl<'p> Evaluator<'p> {
         op: BaseOperator,
         p: &ValueRec,
         v: &str,
+        parsed: &Parsed<'_>,
         req: &Request,
         sc: &mut Scratch,
     ) -> Cmp {
@@ -938,7 +962,7 @@ impl<'p> Evaluator<'p> {
                     _ => Cmp::Error,
                 }
             }
-            Some(ValueKind::Bool) => match primitives::parse_bool(v) {
+            Some(ValueKind::Bool) => match parsed.boolean {
                 Some(b) => (b == (p.a == 1)).into(),
                 None => Cmp::Error,
             },
@@ -947,20 +971,19 @@ impl<'p> Evaluator<'p> {
                 if !self.text_of(m, req, sc) {
                     return Cmp::NoMatch;
                 }
-                match (primitives::parse_bool(v), primitives::parse_bool(&sc.text)) {
+                match (parsed.boolean, primitives::parse_bool(&sc.text)) {
                     (None, _) => Cmp::Error,
                     (Some(_), None) => Cmp::NoMatch,
                     (Some(a), Some(b)) => (a == b).into(),
                 }
             }
-            Some(ValueKind::Number) => match (
-                primitives::parse_decimal(v),
-                primitives::parse_decimal(self.s(p.a)),
-            ) {
-                (Some(a), Some(b)) => ordered(op, a.cmp(&b)),
-                _ => Cmp::Error,
-            },
-            Some(ValueKind::Date) => match primitives::parse_date(v) {
+            Some(ValueKind::Number) => {
+                match (parsed.number, primitives::parse_decimal(self.s(p.a))) {
+                    (Some(a), Some(b)) => ordered(op, a.cmp(&b)),
+                    _ => Cmp::Error,
+                }
+            }
+            Some(ValueKind::Date) => match parsed.date {
                 Some(a) => {
                     let b = primitives::Instant {
                         secs: (p.a as u64 | (p.b as u64) << 32) as i64,
@@ -970,7 +993,7 @@ impl<'p> Evaluator<'p> {
                 }
                 None => Cmp::Error,
             },
-            Some(ValueKind::Cidr4) => match primitives::parse_ip(v) {
+            Some(ValueKind::Cidr4) => match parsed.ip {
                 Some(IpAddr::V4(ip)) => {
                     let mask = u32::MAX.checked_shl(32 - p.b).unwrap_or(0);
                     (u32::from(ip) & mask == p.a).into()
@@ -978,7 +1001,7 @@ impl<'p> Evaluator<'p> {
                 Some(IpAddr::V6(_)) => Cmp::NoMatch,
                 None => Cmp::Error,
             },
-            Some(ValueKind::Cidr6) => match primitives::parse_ip(v) {
+            Some(ValueKind::Cidr6) => match parsed.ip {
                 Some(IpAddr::V6(ip)) => {
                     let net = (p.a as u128) << 96
                         | (p.b as u128) << 64
@@ -991,7 +1014,7 @@ impl<'p> Evaluator<'p> {
                 None => Cmp::Error,
             },
             Some(ValueKind::Base64) => {
-                if primitives::is_valid_base64(v) {
+                if parsed.base64_valid {
                     (v == self.s(p.a)).into()
                 } else {
                     Cmp::Error
@@ -1233,6 +1256,28 @@ impl<'p> Evaluator<'p> {
     }
 }
 
+/// A hop's resource, split once for every resource pattern that looks at it.
+struct Target<'r> {
+    text: &'r str,
+    arn: Option<[&'r str; 6]>,
+    urn: Option<[&'r str; 5]>,
+}
+
+impl<'r> Target<'r> {
+    fn new(text: &'r str) -> Self {
+        let arn = primitives::split_arn(text);
+        Target {
+            text,
+            arn,
+            urn: if arn.is_none() {
+                primitives::split_urn(text)
+            } else {
+                None
+            },
+        }
+    }
+}
+
 /// Which policies take part in a hop (R-EVAL-3, R-EVAL-6, R-FAS-3).
 struct Participation {
     scp: bool,
@@ -1243,6 +1288,32 @@ struct Participation {
     identity: bool,
     /// Boundary and session policies (not for those, nor for the root user, R-EVAL-6).
     ceilings: bool,
+}
+
+/// A context value parsed for its operator's family, once per condition.
+#[derive(Default)]
+struct Parsed<'v> {
+    boolean: Option<bool>,
+    number: Option<primitives::Decimal<'v>>,
+    date: Option<primitives::Instant>,
+    ip: Option<IpAddr>,
+    base64_valid: bool,
+}
+
+impl<'v> Parsed<'v> {
+    fn new(base: BaseOperator, v: &'v str) -> Self {
+        use crate::policy::OperatorFamily as F;
+        let mut p = Parsed::default();
+        match base.family() {
+            F::Bool => p.boolean = primitives::parse_bool(v),
+            F::Numeric => p.number = primitives::parse_decimal(v),
+            F::Date => p.date = primitives::parse_date(v),
+            F::Ip => p.ip = primitives::parse_ip(v),
+            F::Binary => p.base64_valid = primitives::is_valid_base64(v),
+            F::String | F::Arn | F::Null => {}
+        }
+        p
+    }
 }
 
 /// One comparison's outcome (R-OP-ERR-1).

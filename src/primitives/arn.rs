@@ -45,11 +45,16 @@ pub fn urn_account(s: &str) -> Option<&str> {
 
 /// Splits on the first `N - 1` colons; the last part is the remainder.
 fn split_colons<const N: usize>(s: &str) -> Option<[&str; N]> {
+    // A byte scan for `:` (ASCII, so every cut is on a character boundary).
     let mut parts = [""; N];
-    let mut pieces = s.splitn(N, ':');
-    for slot in &mut parts {
-        *slot = pieces.next()?;
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for slot in parts.iter_mut().take(N - 1) {
+        let colon = start + bytes.get(start..)?.iter().position(|&b| b == b':')?;
+        *slot = s.get(start..colon)?;
+        start = colon + 1;
     }
+    parts[N - 1] = s.get(start..)?;
     Some(parts)
 }
 

@@ -27,7 +27,9 @@ pub fn fold(s: &str) -> String {
 /// takes the allocating path.
 pub fn fold_into(s: &str, out: &mut String) {
     if s.is_ascii() {
-        out.extend(s.bytes().map(|b| b.to_ascii_lowercase() as char));
+        let start = out.len();
+        out.push_str(s);
+        out[start..].make_ascii_lowercase();
     } else if s.contains('Σ') {
         out.push_str(&fold(s));
     } else {

@@ -99,11 +99,52 @@ impl Principal {
     }
 }
 
+/// Every key [`for_each_principal_default`] may emit; [`PrincipalDefault::index`] points
+/// here, so an engine can resolve them once instead of per request.
+pub const PRINCIPAL_DEFAULT_KEYS: &[&str] = &[
+    "g:principalurn",
+    "g:principalaccount",
+    "g:domainid",
+    "g:principaltype",
+    "g:username",
+    "aws:viaawsservice",
+    "aws:principalisawsservice",
+    "aws:principalservicename",
+    "aws:principalservicenameslist",
+    "aws:principalarn",
+    "aws:principalaccount",
+    "aws:principaltype",
+    "aws:userid",
+    "aws:username",
+];
+
+/// The position of `name` in [`PRINCIPAL_DEFAULT_KEYS`]; a compile error if absent.
+const fn default_key_index(name: &str) -> usize {
+    let mut i = 0;
+    while i < PRINCIPAL_DEFAULT_KEYS.len() {
+        let k = PRINCIPAL_DEFAULT_KEYS[i].as_bytes();
+        let n = name.as_bytes();
+        if k.len() == n.len() {
+            let mut j = 0;
+            while j < k.len() && k[j] == n[j] {
+                j += 1;
+            }
+            if j == k.len() {
+                return i;
+            }
+        }
+        i += 1;
+    }
+    panic!("not a principal default key")
+}
+
 /// One key hop 0 derives from the principal when the case does not give it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PrincipalDefault {
     /// Canonical key.
     pub key: &'static str,
+    /// Position of `key` in [`PRINCIPAL_DEFAULT_KEYS`].
+    pub index: usize,
     pub field: PrincipalField,
     /// The key is multi-valued: the value is a one-element list.
     pub list: bool,
@@ -116,49 +157,74 @@ pub fn for_each_principal_default(
     dialect: Dialect,
     mut f: impl FnMut(PrincipalDefault),
 ) {
-    let mut emit = |key, field, list| {
+    let mut emit = |index: usize, field, list| {
         if p.field(field).is_some() {
-            f(PrincipalDefault { key, field, list });
+            let key = PRINCIPAL_DEFAULT_KEYS[index];
+            f(PrincipalDefault {
+                key,
+                index,
+                field,
+                list,
+            });
         }
     };
+    // The index of a listed key, computed at compile time.
+    macro_rules! key {
+        ($name:literal) => {{
+            const INDEX: usize = default_key_index($name);
+            INDEX
+        }};
+    }
     if dialect == Dialect::Huawei {
         // R-HW-12: a direct call carries neither `g:CalledVia` nor `g:ViaService`.
         if !p.is_authenticated() {
             return;
         }
-        emit("g:principalurn", PrincipalField::Arn, false);
-        emit("g:principalaccount", PrincipalField::Account, false);
-        emit("g:domainid", PrincipalField::Account, false);
+        emit(key!("g:principalurn"), PrincipalField::Arn, false);
+        emit(key!("g:principalaccount"), PrincipalField::Account, false);
+        emit(key!("g:domainid"), PrincipalField::Account, false);
         let kind = match p.kind {
             PrincipalKind::AssumedRole => "AssumedAgency",
             PrincipalKind::Root => "Account",
             _ => "User",
         };
-        emit("g:principaltype", PrincipalField::Fixed(kind), false);
+        emit(key!("g:principaltype"), PrincipalField::Fixed(kind), false);
         if p.kind == PrincipalKind::User {
-            emit("g:username", PrincipalField::Name, false);
+            emit(key!("g:username"), PrincipalField::Name, false);
         }
         return;
     }
     // R-FAS-4: `aws:ViaAWSService` is always present, false on a direct call (R-FAS-9).
-    emit("aws:viaawsservice", PrincipalField::Fixed("false"), false);
-    if p.kind == PrincipalKind::Service {
-        emit(
-            "aws:principalisawsservice",
-            PrincipalField::Fixed("true"),
-            false,
-        );
-        emit("aws:principalservicename", PrincipalField::Arn, false);
-        emit("aws:principalservicenameslist", PrincipalField::Arn, true);
-        return;
-    }
     emit(
-        "aws:principalisawsservice",
+        key!("aws:viaawsservice"),
         PrincipalField::Fixed("false"),
         false,
     );
-    emit("aws:principalarn", PrincipalField::PrincipalArn, false);
-    emit("aws:principalaccount", PrincipalField::Account, false);
+    if p.kind == PrincipalKind::Service {
+        emit(
+            key!("aws:principalisawsservice"),
+            PrincipalField::Fixed("true"),
+            false,
+        );
+        emit(key!("aws:principalservicename"), PrincipalField::Arn, false);
+        emit(
+            key!("aws:principalservicenameslist"),
+            PrincipalField::Arn,
+            true,
+        );
+        return;
+    }
+    emit(
+        key!("aws:principalisawsservice"),
+        PrincipalField::Fixed("false"),
+        false,
+    );
+    emit(
+        key!("aws:principalarn"),
+        PrincipalField::PrincipalArn,
+        false,
+    );
+    emit(key!("aws:principalaccount"), PrincipalField::Account, false);
     let kind = match p.kind {
         PrincipalKind::Root => "Account",
         PrincipalKind::User => "User",
@@ -166,11 +232,19 @@ pub fn for_each_principal_default(
         PrincipalKind::AssumedRole => "AssumedRole",
         PrincipalKind::Anonymous | PrincipalKind::Service => "Anonymous",
     };
-    emit("aws:principaltype", PrincipalField::Fixed(kind), false);
+    emit(
+        key!("aws:principaltype"),
+        PrincipalField::Fixed(kind),
+        false,
+    );
     match p.kind {
-        PrincipalKind::Root => emit("aws:userid", PrincipalField::Account, false),
-        PrincipalKind::Anonymous => emit("aws:userid", PrincipalField::Fixed("anonymous"), false),
-        PrincipalKind::User => emit("aws:username", PrincipalField::Name, false),
+        PrincipalKind::Root => emit(key!("aws:userid"), PrincipalField::Account, false),
+        PrincipalKind::Anonymous => emit(
+            key!("aws:userid"),
+            PrincipalField::Fixed("anonymous"),
+            false,
+        ),
+        PrincipalKind::User => emit(key!("aws:username"), PrincipalField::Name, false),
         _ => {}
     }
 }

@@ -17,5 +17,6 @@ pub use fas::{
     appends_to_called_via, called_via_keys, carried_to_forwarded_hop, derive_fas_context,
     for_each_principal_default, forwarded_hop_sets, hop_context, initial_context, CalledViaKeys,
     FasOptions, ForwardedValue, PrincipalDefault, PrincipalField, DEFAULT_CALLED_VIA_SERVICES,
+    PRINCIPAL_DEFAULT_KEYS,
 };
 pub use principal::{Principal, PrincipalError, PrincipalKind};
