@@ -11,3 +11,4 @@ mod parse_errors;
 mod parser_robustness;
 mod spec_vectors;
 mod util;
+mod wire_format;

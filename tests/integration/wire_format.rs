@@ -1,0 +1,249 @@
+//! The program file format (FORMAT.md): hostile and corrupt bytes are clean errors, never a
+//! panic; what the verifier accepts evaluates without panicking; the golden file of
+//! format version 1 keeps loading and deciding the same, and compiling its policies today
+//! gives the same bytes (a format change must bump the version).
+
+use fastiam::compile::compile;
+use fastiam::eval::Evaluator;
+use fastiam::request::{parse_case, Case, PolicySet};
+use fastiam::runner::{Engine, Reference};
+use fastiam::table::{AlignedBytes, LoadError, Program, HEADER_LEN};
+
+use crate::util::{corpus, read_corpus};
+
+/// The cases whose policies make the golden program: every FAS chain's identity policies,
+/// SCP/RCP levels and resource policies are different, so one rich case set is taken.
+fn golden_cases() -> Vec<Case> {
+    read_corpus("programs/golden-cases.jsonl")
+        .lines()
+        .map(|l| parse_case(l, "golden-cases.jsonl").unwrap())
+        .collect()
+}
+
+fn golden_program() -> Program<AlignedBytes> {
+    let bytes = std::fs::read(corpus("programs/golden-v1.fiam")).expect("golden file");
+    Program::from_vec(bytes).expect("the version-1 golden file loads")
+}
+
+#[test]
+fn golden_file_loads_and_decides_like_the_reference() {
+    let program = golden_program();
+    let evaluator = Evaluator::new(&program);
+    let mut scratch = evaluator.scratch();
+    let cases = golden_cases();
+    assert!(cases.len() >= 5);
+    for case in &cases {
+        let got = evaluator.decision(&evaluator.evaluate(&case.chain.request, &mut scratch));
+        assert_eq!(got, Reference.evaluate(&case.chain), "{}", case.id);
+    }
+}
+
+#[test]
+fn compiling_the_golden_policies_gives_the_golden_bytes() {
+    let policies: &PolicySet = &golden_cases()[0].chain.policies;
+    let fresh = compile(policies).unwrap();
+    let golden = std::fs::read(corpus("programs/golden-v1.fiam")).unwrap();
+    assert!(
+        fresh.as_bytes() == golden.as_slice(),
+        "the compiler's output changed: if the format changed, bump VERSION, keep the old golden file \
+         refused cleanly, and regenerate with FASTIAM_WRITE_GOLDEN=1"
+    );
+}
+
+/// Regenerates the golden file (run once, on purpose, with FASTIAM_WRITE_GOLDEN=1).
+#[test]
+fn write_golden_when_asked() {
+    if std::env::var_os("FASTIAM_WRITE_GOLDEN").is_none() {
+        return;
+    }
+    let program = compile(&golden_cases()[0].chain.policies).unwrap();
+    std::fs::write(corpus("programs/golden-v1.fiam"), program.as_bytes()).unwrap();
+}
+
+fn sample_bytes() -> Vec<u8> {
+    golden_program().as_bytes().to_vec()
+}
+
+fn load(bytes: &[u8]) -> Result<Program<AlignedBytes>, LoadError> {
+    Program::from_vec(bytes.to_vec())
+}
+
+#[test]
+fn every_truncation_is_an_error() {
+    let bytes = sample_bytes();
+    for len in 0..bytes.len() {
+        // Trailing zero padding after the last section can be cut without loss.
+        let result = load(&bytes[..len]);
+        if len + 8 <= bytes.len() {
+            assert!(
+                result.is_err(),
+                "a program truncated to {len} of {} bytes loaded",
+                bytes.len()
+            );
+        }
+    }
+}
+
+#[test]
+fn flipped_bytes_never_panic_and_accepted_programs_evaluate() {
+    let bytes = sample_bytes();
+    let cases = golden_cases();
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let (mut rejected, mut accepted) = (0, 0);
+    for _ in 0..4_000 {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let mut corrupt = bytes.clone();
+        let at = (state % corrupt.len() as u64) as usize;
+        corrupt[at] ^= 1 << ((state >> 32) % 8);
+        match load(&corrupt) {
+            Err(e) => {
+                rejected += 1;
+                assert!(!e.to_string().is_empty());
+            }
+            Ok(program) => {
+                accepted += 1;
+                let evaluator = Evaluator::new(&program);
+                let mut scratch = evaluator.scratch();
+                for case in &cases {
+                    let outcome = evaluator.evaluate(&case.chain.request, &mut scratch);
+                    let _ = evaluator.decision(&outcome);
+                }
+            }
+        }
+    }
+    assert!(
+        rejected > 1_000 && accepted > 100,
+        "rejected {rejected}, accepted {accepted}"
+    );
+}
+
+fn put_u32(bytes: &mut [u8], at: usize, v: u32) {
+    bytes[at..at + 4].copy_from_slice(&v.to_le_bytes());
+}
+
+/// Directory entry `i`: (id, record size, offset, length) at HEADER_LEN + 24 i.
+fn entry(i: usize) -> usize {
+    HEADER_LEN + 24 * i
+}
+
+#[test]
+fn hostile_headers_and_directories_are_named_errors() {
+    let bytes = sample_bytes();
+    let edit = |f: &dyn Fn(&mut Vec<u8>)| {
+        let mut b = bytes.clone();
+        f(&mut b);
+        load(&b).unwrap_err()
+    };
+    assert_eq!(edit(&|b| b[0] = b'X'), LoadError::BadMagic);
+    assert_eq!(
+        edit(&|b| b[8..12].copy_from_slice(&[1, 2, 3, 4])),
+        LoadError::WrongEndianness
+    );
+    assert!(matches!(
+        edit(&|b| put_u32(b, 12, 2)),
+        LoadError::UnsupportedVersion {
+            found: 2,
+            supported: 1
+        }
+    ));
+    assert!(matches!(
+        edit(&|b| put_u32(b, 16, 3)),
+        LoadError::BadDirectory(_)
+    ));
+    assert!(matches!(
+        edit(&|b| put_u32(b, entry(4), 5)),
+        LoadError::BadDirectory(_)
+    ));
+    // The statements section claims a wrong record size, an offset past the end, an
+    // unaligned offset, a length that is not whole records.
+    assert!(matches!(
+        edit(&|b| put_u32(b, entry(4) + 4, 55)),
+        LoadError::BadSection { .. }
+    ));
+    assert!(matches!(
+        edit(&|b| b[entry(4) + 8..entry(4) + 16].copy_from_slice(&u64::MAX.to_le_bytes())),
+        LoadError::BadSection { .. }
+    ));
+    assert!(matches!(
+        edit(&|b| b[entry(4) + 8] |= 4),
+        LoadError::BadSection { .. }
+    ));
+    assert!(matches!(
+        edit(&|b| b[entry(4) + 16] |= 1),
+        LoadError::BadSection { .. }
+    ));
+    let message = edit(&|b| put_u32(b, 12, 7)).to_string();
+    assert!(
+        message.contains("version 7") && message.contains("recompile"),
+        "{message}"
+    );
+}
+
+/// Record contents that point outside their tables are caught by the verifier.
+#[test]
+fn hostile_records_are_named_errors() {
+    let bytes = sample_bytes();
+    let offset_of = |section: usize| {
+        u64::from_le_bytes(
+            bytes[entry(section) + 8..entry(section) + 16]
+                .try_into()
+                .unwrap(),
+        ) as usize
+    };
+    let statements = offset_of(4);
+    let edit = |at: usize, v: u32| {
+        let mut b = bytes.clone();
+        put_u32(&mut b, at, v);
+        load(&b).unwrap_err()
+    };
+    // statements[0].policy, .sid, .actions_first; conditions and keys likewise.
+    for (field, value) in [
+        (0usize, 9_999u32),
+        (8, 9_999_999),
+        (24, 9_999_999),
+        (48, 9_999_999),
+    ] {
+        let e = edit(statements + field, value);
+        assert!(
+            matches!(
+                e,
+                LoadError::Invalid {
+                    section: "statements",
+                    ..
+                }
+            ),
+            "{e}"
+        );
+    }
+    // Unknown flag bits.
+    let e = edit(statements + 12, 1 << 20);
+    assert!(e.to_string().contains("unknown flags"), "{e}");
+    // A string slice that starts inside the string blob's last byte range.
+    let index = offset_of(1);
+    let e = edit(index, u32::MAX - 2);
+    assert!(
+        matches!(
+            e,
+            LoadError::Invalid {
+                section: "string_index",
+                ..
+            }
+        ),
+        "{e}"
+    );
+}
+
+#[test]
+fn misaligned_bytes_are_refused_not_read() {
+    let bytes = sample_bytes();
+    let mut shifted = vec![0u8; bytes.len() + 1];
+    shifted[1..].copy_from_slice(&bytes);
+    let aligned = AlignedBytes::copy_from(&shifted);
+    let view: &[u8] = &aligned.as_ref()[1..];
+    assert_eq!(
+        Program::from_bytes(view).unwrap_err(),
+        LoadError::Misaligned
+    );
+}
