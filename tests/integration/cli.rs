@@ -142,3 +142,166 @@ fn invalid_utf8_line_is_one_error_not_the_end() {
     assert!(decisions[1].contains("not valid UTF-8"), "{}", decisions[1]);
     assert!(decisions[2].contains("\"Allow\""));
 }
+
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("fastiam-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// compile → inspect → eval --program on the golden policy set: the program's decisions
+/// equal the per-case engine's, and a case that still carries policies is an `Error` line.
+#[test]
+fn compile_inspect_and_eval_against_a_program() {
+    let dir = temp_dir("program");
+    let case: serde_json::Value = serde_json::from_str(
+        read_corpus("programs/golden-cases.jsonl")
+            .lines()
+            .next()
+            .unwrap(),
+    )
+    .unwrap();
+    let p = &case["policies"];
+    let write = |name: &str, v: &serde_json::Value| {
+        let path = dir.join(name);
+        std::fs::write(&path, v.to_string()).unwrap();
+        path
+    };
+    let identity = write("identity.json", &p["identity"][0]);
+    let boundary = write("boundary.json", &p["boundary"]);
+    let session = write("session.json", &p["session"][0]);
+    let scp0 = write("scp0.json", &p["scp"][0][0]);
+    let scp1 = write("scp1.json", &p["scp"][1][0]);
+    let rcp0 = write("rcp0.json", &p["rcp"][0][0]);
+    let bucket = write("bucket.json", &case["chain"][0]["resource_policy"]);
+    let key = write("key.json", &case["chain"][1]["resource_policy"]);
+    let program = dir.join("golden.fiam");
+    let out = fastiam()
+        .arg("compile")
+        .arg(&identity)
+        .arg("--boundary")
+        .arg(&boundary)
+        .arg("--session")
+        .arg(&session)
+        .arg("--scp")
+        .arg(&scp0)
+        .arg("--scp")
+        .arg(&scp1)
+        .arg("--rcp")
+        .arg(&rcp0)
+        .arg("--resource")
+        .arg(&bucket)
+        .arg("--resource")
+        .arg(&key)
+        .arg("-o")
+        .arg(&program)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("compiled 8 policies"));
+
+    let out = fastiam().arg("inspect").arg(&program).output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("8 policies") && text.contains("verified load"),
+        "{text}"
+    );
+
+    // The golden cases without their policies, naming the program's resource slots.
+    let mut stripped = String::new();
+    let mut with_policies = String::new();
+    for line in read_corpus("programs/golden-cases.jsonl").lines() {
+        let mut c: serde_json::Value = serde_json::from_str(line).unwrap();
+        with_policies.push_str(&c.to_string());
+        with_policies.push('\n');
+        c.as_object_mut().unwrap().remove("policies");
+        for (slot, hop) in c["chain"].as_array_mut().unwrap().iter_mut().enumerate() {
+            hop.as_object_mut().unwrap().remove("resource_policy");
+            hop["resource_policy_slot"] = serde_json::json!(slot);
+        }
+        stripped.push_str(&c.to_string());
+        stripped.push('\n');
+    }
+    let stripped_path = write("stripped.jsonl", &serde_json::Value::Null);
+    std::fs::write(&stripped_path, stripped).unwrap();
+    let full_path = dir.join("full.jsonl");
+    std::fs::write(&full_path, &with_policies).unwrap();
+    let on_program = fastiam()
+        .arg("eval")
+        .arg("--program")
+        .arg(&program)
+        .arg(&stripped_path)
+        .output()
+        .unwrap();
+    assert!(
+        on_program.status.success(),
+        "{}",
+        String::from_utf8_lossy(&on_program.stderr)
+    );
+    let per_case = fastiam().arg("eval").arg(&full_path).output().unwrap();
+    let decisions = |o: &std::process::Output| -> Vec<(String, String)> {
+        String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                (v["id"].to_string(), v["decision"].to_string())
+            })
+            .collect()
+    };
+    assert_eq!(decisions(&on_program), decisions(&per_case));
+    assert_eq!(decisions(&on_program).len(), 9);
+
+    // A case that still carries policies is refused line by line.
+    let refused = fastiam()
+        .arg("eval")
+        .arg("--program")
+        .arg(&program)
+        .arg(&full_path)
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stdout)
+        .contains("--program evaluates against the compiled program"));
+}
+
+#[test]
+fn compile_and_load_errors_name_the_file() {
+    let dir = temp_dir("errors");
+    let bad_policy = dir.join("bad.json");
+    std::fs::write(&bad_policy, "{\"Statement\": [{\"Effect\": \"allow\"}]}").unwrap();
+    let out = fastiam()
+        .arg("compile")
+        .arg(&bad_policy)
+        .arg("-o")
+        .arg(dir.join("x.fiam"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("bad.json") && err.contains("/Statement/0/Effect"),
+        "{err}"
+    );
+
+    let corrupt = dir.join("corrupt.fiam");
+    std::fs::write(&corrupt, b"FASTIAM\0garbage").unwrap();
+    for args in [vec!["inspect"], vec!["eval", "--program"]] {
+        let mut cmd = fastiam();
+        cmd.args(&args).arg(&corrupt);
+        if args.len() > 1 {
+            cmd.arg(corpus("conformance/hand.jsonl"));
+        }
+        let out = cmd.output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(
+            err.contains("corrupt.fiam") && err.contains("truncated program"),
+            "{err}"
+        );
+    }
+}
