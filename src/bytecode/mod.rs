@@ -152,10 +152,10 @@ codes! {
         Number = 3,
         /// Date: seconds `a` (low) `b` (high), nanoseconds `c`.
         Date = 4,
-        /// IPv4 network `a`, prefix length `b`.
-        Cidr4 = 5,
-        /// IPv6 network `a,b,c,d` (most significant first), prefix length `e`.
-        Cidr6 = 6,
+        /// All the CIDRs of an IP condition as a prefix table: ranges `a..a+b` (IPv4) and
+        /// `a+b..a+b+c` (IPv6) of `ip_ranges`, sorted and disjoint; `d` = 1 when the
+        /// condition also had invalid values (lenient mode: `Error`, R-OP-ERR-1).
+        IpTable = 5,
         /// Base64 in canonical form `a` (decoding is one-to-one, so equal text = equal bytes).
         Base64 = 7,
         /// ARN: matchers `a..a+6`, one per part (R-OPA-2).
@@ -346,6 +346,39 @@ pub struct GlobRec {
     pub statement: StatementId,
 }
 
+/// One address range of an IP prefix table, inclusive, as big-endian words (an IPv4
+/// range uses only the last word).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Pod, Zeroable)]
+#[repr(C)]
+pub struct IpRangeRec {
+    pub lo: [u32; 4],
+    pub hi: [u32; 4],
+}
+
+impl IpRangeRec {
+    /// The range as 128-bit numbers.
+    pub fn bounds(&self) -> (u128, u128) {
+        let n = |w: [u32; 4]| w.iter().fold(0u128, |acc, x| acc << 32 | *x as u128);
+        (n(self.lo), n(self.hi))
+    }
+
+    /// A range from 128-bit numbers.
+    pub fn new(lo: u128, hi: u128) -> Self {
+        let w = |x: u128| {
+            [
+                (x >> 96) as u32,
+                (x >> 64) as u32,
+                (x >> 32) as u32,
+                x as u32,
+            ]
+        };
+        IpRangeRec {
+            lo: w(lo),
+            hi: w(hi),
+        }
+    }
+}
+
 /// Program-wide facts about the policy set.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Pod, Zeroable)]
 #[repr(C)]
@@ -413,6 +446,7 @@ mod tests {
         assert_eq!(std::mem::size_of::<ExactRec>(), 12);
         assert_eq!(std::mem::size_of::<GlobRec>(), 8);
         assert_eq!(std::mem::size_of::<MetaRec>(), 24);
+        assert_eq!(std::mem::size_of::<IpRangeRec>(), 32);
     }
 
     #[test]

@@ -148,6 +148,7 @@ struct Compiler {
     index_exact: Vec<ExactRec>,
     index_globs: Vec<GlobRec>,
     index_statements: Vec<StatementId>,
+    ip_ranges: Vec<IpRangeRec>,
     meta: MetaRec,
 }
 
@@ -555,6 +556,11 @@ impl Compiler {
                     self.values.push(v);
                 }
             }
+            ConditionValues::Typed(texts) if base.family() == OperatorFamily::Ip => {
+                if let Some(v) = self.ip_table(texts) {
+                    self.values.push(v);
+                }
+            }
             ConditionValues::Typed(texts) => {
                 for t in texts {
                     let v = self.typed_value(base.family(), t);
@@ -613,6 +619,39 @@ impl Compiler {
         value(ValueKind::Matcher, [id, 0, 0, 0, 0])
     }
 
+    /// The CIDR prefix table of an IP condition (R-OPI-*): IPv4 and IPv6 ranges, each
+    /// sorted and merged, so a lookup is one binary search whatever the number of CIDRs.
+    /// `None` when there are no values at all (R-JSON-2: then nothing is compared).
+    fn ip_table(&mut self, texts: &[String]) -> Option<ValueRec> {
+        if texts.is_empty() {
+            return None;
+        }
+        let (mut v4, mut v6, mut invalid) = (Vec::new(), Vec::new(), false);
+        for t in texts {
+            match primitives::parse_cidr(t) {
+                Some(ipnet::IpNet::V4(n)) => v4.push((
+                    u32::from(n.network()) as u128,
+                    u32::from(n.broadcast()) as u128,
+                )),
+                Some(ipnet::IpNet::V6(n)) => {
+                    v6.push((u128::from(n.network()), u128::from(n.broadcast())))
+                }
+                None => invalid = true,
+            }
+        }
+        let first = self.ip_ranges.len() as u32;
+        let (n4, n6) = (merge_ranges(&mut v4), merge_ranges(&mut v6));
+        self.ip_ranges.extend(
+            v4.iter()
+                .chain(&v6)
+                .map(|(lo, hi)| IpRangeRec::new(*lo, *hi)),
+        );
+        Some(value(
+            ValueKind::IpTable,
+            [first, n4, n6, invalid as u32, 0],
+        ))
+    }
+
     fn push_matcher(&mut self, m: MatcherRec) -> u32 {
         self.matchers.push(m);
         self.matchers.len() as u32 - 1
@@ -633,26 +672,6 @@ impl Compiler {
                     value(
                         ValueKind::Date,
                         [secs as u32, (secs >> 32) as u32, i.nanos, 0, 0],
-                    )
-                }
-                None => error,
-            },
-            OperatorFamily::Ip => match primitives::parse_cidr(text) {
-                Some(ipnet::IpNet::V4(n)) => value(
-                    ValueKind::Cidr4,
-                    [u32::from(n.network()), n.prefix_len() as u32, 0, 0, 0],
-                ),
-                Some(ipnet::IpNet::V6(n)) => {
-                    let a = u128::from(n.network());
-                    value(
-                        ValueKind::Cidr6,
-                        [
-                            (a >> 96) as u32,
-                            (a >> 64) as u32,
-                            (a >> 32) as u32,
-                            a as u32,
-                            n.prefix_len() as u32,
-                        ],
                     )
                 }
                 None => error,
@@ -686,8 +705,23 @@ impl Compiler {
             index_statements: self.index_statements,
             index_always: self.always,
             meta: vec![self.meta],
+            ip_ranges: self.ip_ranges,
         }
     }
+}
+
+/// Sorts ranges and merges overlapping or adjacent ones; returns how many remain.
+fn merge_ranges(ranges: &mut Vec<(u128, u128)>) -> u32 {
+    ranges.sort_unstable();
+    let mut merged: Vec<(u128, u128)> = Vec::with_capacity(ranges.len());
+    for &(lo, hi) in ranges.iter() {
+        match merged.last_mut() {
+            Some(last) if lo <= last.1.saturating_add(1) => last.1 = last.1.max(hi),
+            _ => merged.push((lo, hi)),
+        }
+    }
+    *ranges = merged;
+    ranges.len() as u32
 }
 
 fn value(kind: ValueKind, p: [u32; 5]) -> ValueRec {

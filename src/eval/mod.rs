@@ -993,26 +993,26 @@ impl<'p> Evaluator<'p> {
                 }
                 None => Cmp::Error,
             },
-            Some(ValueKind::Cidr4) => match parsed.ip {
-                Some(IpAddr::V4(ip)) => {
-                    let mask = u32::MAX.checked_shl(32 - p.b).unwrap_or(0);
-                    (u32::from(ip) & mask == p.a).into()
+            Some(ValueKind::IpTable) => {
+                let Some(ip) = parsed.ip else {
+                    return Cmp::Error;
+                };
+                let (v4, v6) = self.v.ip_ranges[p.a as usize..(p.a + p.b + p.c) as usize]
+                    .split_at(p.b as usize);
+                let (table, x) = match ip {
+                    IpAddr::V4(a) => (v4, u32::from(a) as u128),
+                    IpAddr::V6(a) => (v6, u128::from(a)),
+                };
+                // The last range starting at or below the address is the only candidate.
+                let i = table.partition_point(|r| r.bounds().0 <= x);
+                let inside = i > 0 && x <= table[i - 1].bounds().1;
+                match (inside, p.d == 1) {
+                    (true, _) => Cmp::Match,
+                    // An invalid CIDR among the values is an `Error` (R-OP-ERR-1).
+                    (false, true) => Cmp::Error,
+                    (false, false) => Cmp::NoMatch,
                 }
-                Some(IpAddr::V6(_)) => Cmp::NoMatch,
-                None => Cmp::Error,
-            },
-            Some(ValueKind::Cidr6) => match parsed.ip {
-                Some(IpAddr::V6(ip)) => {
-                    let net = (p.a as u128) << 96
-                        | (p.b as u128) << 64
-                        | (p.c as u128) << 32
-                        | p.d as u128;
-                    let mask = u128::MAX.checked_shl(128 - p.e).unwrap_or(0);
-                    (u128::from(ip) & mask == net).into()
-                }
-                Some(IpAddr::V4(_)) => Cmp::NoMatch,
-                None => Cmp::Error,
-            },
+            }
             Some(ValueKind::Base64) => {
                 if parsed.base64_valid {
                     (v == self.s(p.a)).into()
@@ -1391,4 +1391,16 @@ enum Multi<'r> {
     /// The CalledVia list: the base list, then the `via` of the hops that appended (read
     /// by index from the scratch).
     CalledVia,
+}
+
+/// Programs and evaluators are shared between threads; scratches are per thread
+/// (`Send`, not shared). Checked at compile time.
+#[allow(dead_code)]
+fn _thread_safety() {
+    fn shared<T: Send + Sync>() {}
+    fn sendable<T: Send>() {}
+    shared::<Program<crate::table::AlignedBytes>>();
+    shared::<Program<memmap2::Mmap>>();
+    shared::<Evaluator<'static>>();
+    sendable::<Scratch>();
 }

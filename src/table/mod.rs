@@ -178,6 +178,7 @@ sections! {
     16 index_statements: u32,
     17 index_always: u32,
     18 meta: MetaRec,
+    19 ip_ranges: IpRangeRec,
 }
 
 fn cast<'a, T: Pod>(

@@ -290,8 +290,7 @@ fn value_fits(c: &Checker<'_, '_>, family: OperatorFamily, v: &ValueRec) -> bool
             c.str_ok(v.a) && primitives::parse_decimal(c.str(v.a)).is_some()
         }
         (OperatorFamily::Date, ValueKind::Date) => v.c < 1_000_000_000,
-        (OperatorFamily::Ip, ValueKind::Cidr4) => v.b <= 32,
-        (OperatorFamily::Ip, ValueKind::Cidr6) => v.e <= 128,
+        (OperatorFamily::Ip, ValueKind::IpTable) => ip_table_ok(c, v),
         (OperatorFamily::Binary, ValueKind::Base64) => {
             c.str_ok(v.a) && primitives::decode_base64(c.str(v.a)).is_some()
         }
@@ -302,6 +301,24 @@ fn value_fits(c: &Checker<'_, '_>, family: OperatorFamily, v: &ValueRec) -> bool
         (OperatorFamily::Null, ValueKind::Never) => true,
         _ => false,
     }
+}
+
+/// An IP prefix table: in range, IPv4 ranges within 32 bits, each family sorted and
+/// disjoint with `lo <= hi`.
+fn ip_table_ok(c: &Checker<'_, '_>, v: &ValueRec) -> bool {
+    let total = v.b as u64 + v.c as u64;
+    if v.d > 1 || v.a as u64 + total > c.v.ip_ranges.len() as u64 {
+        return false;
+    }
+    let ranges = &c.v.ip_ranges[v.a as usize..(v.a as u64 + total) as usize];
+    let (v4, v6) = ranges.split_at(v.b as usize);
+    let sorted = |rs: &[IpRangeRec], max: u128| {
+        rs.iter().enumerate().all(|(i, r)| {
+            let (lo, hi) = r.bounds();
+            lo <= hi && hi <= max && (i == 0 || rs[i - 1].bounds().1 < lo)
+        })
+    };
+    sorted(v4, u32::MAX as u128) && sorted(v6, u128::MAX)
 }
 
 fn verify_index(c: &Checker<'_, '_>) -> Result<(), LoadError> {

@@ -7,6 +7,7 @@ mod conformance;
 mod differential;
 mod fas_context;
 mod generator;
+mod ip_tables;
 mod parse_errors;
 mod parser_robustness;
 mod spec_vectors;
