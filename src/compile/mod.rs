@@ -144,6 +144,7 @@ struct Compiler {
     /// Folded service prefix → its entries.
     index: BTreeMap<String, ServiceEntries>,
     always: Vec<StatementId>,
+    not_action: Vec<StatementId>,
     services: Vec<ServiceRec>,
     index_exact: Vec<ExactRec>,
     index_globs: Vec<GlobRec>,
@@ -262,13 +263,13 @@ impl Compiler {
         for a in &st.action.patterns {
             let rec = self.action(a);
             self.actions.push(rec);
-            if !st.action.negated {
-                self.index_action(id, a);
-            }
         }
         if st.action.negated {
-            // `NotAction` (even an empty one, lenient mode) can match any action.
-            self.always.push(id);
+            self.index_not_action(id, &st.action.patterns);
+        } else {
+            for a in &st.action.patterns {
+                self.index_action(id, a);
+            }
         }
         let resources_first = self.resources.len() as u32;
         for r in &st.resource.patterns {
@@ -346,25 +347,40 @@ impl Compiler {
         }
     }
 
-    /// Puts one action pattern of statement `id` into the action index.
-    fn index_action(&mut self, id: StatementId, a: &ActionPattern) {
-        // A literal service prefix and a name glob: for AWS patterns as parsed; for Huawei
-        // whole-string globs whose text before the first `:` has no wildcard (then the
-        // whole-string glob equals "same service, glob on the rest", R-HW-5).
-        let split = match a {
-            ActionPattern::Aws { service, name } if !primitives::has_wildcard(service) => {
-                Some((service.as_str(), name.as_str()))
-            }
-            ActionPattern::Huawei(p) => p
-                .split_once(':')
-                .filter(|(service, _)| !primitives::has_wildcard(service)),
-            ActionPattern::Never => return,
-            _ => None,
-        };
-        let Some((service, name)) = split else {
+    /// A `NotAction` statement: its patterns go into the same index, where a hit means
+    /// "excluded", and the statement onto the `NotAction` list, from which it is a
+    /// candidate for every action none of its patterns matched. `NotAction: "*"` excludes
+    /// every action: never a candidate. A pattern the index cannot hold (a wildcard in the
+    /// service prefix, lenient mode) puts the statement on the always-check list instead.
+    fn index_not_action(&mut self, id: StatementId, patterns: &[ActionPattern]) {
+        if patterns.contains(&ActionPattern::Any) {
+            return;
+        }
+        if patterns
+            .iter()
+            .any(|a| split_action(a).is_none() && *a != ActionPattern::Never)
+        {
             self.always.push(id);
             return;
-        };
+        }
+        for a in patterns {
+            if let Some((service, name)) = split_action(a) {
+                self.index_entry(id, service, name);
+            }
+        }
+        self.not_action.push(id);
+    }
+
+    /// Puts one action pattern of statement `id` into the action index.
+    fn index_action(&mut self, id: StatementId, a: &ActionPattern) {
+        match (a, split_action(a)) {
+            (ActionPattern::Never, _) => {}
+            (_, Some((service, name))) => self.index_entry(id, service, name),
+            (_, None) => self.always.push(id),
+        }
+    }
+
+    fn index_entry(&mut self, id: StatementId, service: &str, name: &str) {
         let entry = self.index.entry(service.to_string()).or_default();
         if primitives::has_wildcard(name) {
             entry.globs.push((name.to_string(), id));
@@ -706,6 +722,7 @@ impl Compiler {
             index_always: self.always,
             meta: vec![self.meta],
             ip_ranges: self.ip_ranges,
+            index_not_action: self.not_action,
         }
     }
 }
@@ -722,6 +739,21 @@ fn merge_ranges(ranges: &mut Vec<(u128, u128)>) -> u32 {
     }
     *ranges = merged;
     ranges.len() as u32
+}
+
+/// A literal service prefix and a name glob: AWS patterns as parsed; Huawei whole-string
+/// globs whose text before the first `:` has no wildcard (then the whole-string glob equals
+/// "same service, glob on the rest", R-HW-5). `None` when the index cannot hold it.
+fn split_action(a: &ActionPattern) -> Option<(&str, &str)> {
+    match a {
+        ActionPattern::Aws { service, name } if !primitives::has_wildcard(service) => {
+            Some((service.as_str(), name.as_str()))
+        }
+        ActionPattern::Huawei(p) => p
+            .split_once(':')
+            .filter(|(service, _)| !primitives::has_wildcard(service)),
+        _ => None,
+    }
 }
 
 fn value(kind: ValueKind, p: [u32; 5]) -> ValueRec {

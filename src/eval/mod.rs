@@ -101,6 +101,8 @@ pub struct Scratch {
     slots: Vec<Slot>,
     missing_bits: Vec<u64>,
     candidates: Vec<u32>,
+    /// `NotAction` statements one of whose patterns matched the hop's action.
+    excluded: Vec<StatementId>,
     applied: Vec<Applied>,
     action: String,
     fold: String,
@@ -163,11 +165,11 @@ pub struct Evaluator<'p> {
     special: Special,
     /// Key name → id.
     key_ids: FxHashMap<&'p str, KeyId>,
-    /// Folded `service:name` → range of statement ids in `index_statements` (the file
-    /// stores service and name apart; joined once here, a request needs one lookup).
-    exact: FxHashMap<Box<str>, (u32, u32)>,
-    /// Folded service → range of `index_globs`.
-    globs: FxHashMap<&'p str, (u32, u32)>,
+    /// Folded `service:name` → index into `index_exact` (the file stores service and name
+    /// apart; joined once here, a request needs one lookup).
+    exact: FxHashMap<Box<str>, u32>,
+    /// Folded service → index into `services`.
+    services: FxHashMap<&'p str, u32>,
 }
 
 impl<'p> Evaluator<'p> {
@@ -183,25 +185,25 @@ impl<'p> Evaluator<'p> {
             let r = v.string_index[id as usize];
             &v.strings[r.start as usize..(r.start + r.len) as usize]
         };
-        let key_ids: FxHashMap<&str, KeyId> = v
+        let key_ids = v
             .keys
             .iter()
             .enumerate()
             .map(|(i, k)| (s(k.name), i as KeyId))
             .collect();
-        let mut exact: FxHashMap<Box<str>, (u32, u32)> = FxHashMap::default();
-        let mut globs: FxHashMap<&str, (u32, u32)> = FxHashMap::default();
+        let services = v
+            .services
+            .iter()
+            .enumerate()
+            .map(|(i, svc)| (s(svc.name), i as u32))
+            .collect();
+        let mut exact = FxHashMap::default();
         for svc in v.services {
             let service = s(svc.name);
-            globs.insert(service, (svc.globs_first, svc.globs_first + svc.globs_len));
-            let entries = &v.index_exact
-                [svc.exact_first as usize..(svc.exact_first + svc.exact_len) as usize];
-            for e in entries {
-                let joined: Box<str> = format!("{service}:{}", s(e.name)).into();
-                exact.insert(
-                    joined,
-                    (e.statements_first, e.statements_first + e.statements_len),
-                );
+            for i in svc.exact_first..svc.exact_first + svc.exact_len {
+                let joined: Box<str> =
+                    format!("{service}:{}", s(v.index_exact[i as usize].name)).into();
+                exact.insert(joined, i);
             }
         }
         let mut e = Evaluator {
@@ -216,7 +218,7 @@ impl<'p> Evaluator<'p> {
             },
             key_ids,
             exact,
-            globs,
+            services,
         };
         for d in [Dialect::Aws, Dialect::Huawei] {
             let i = dialect_index(d);
@@ -244,6 +246,7 @@ impl<'p> Evaluator<'p> {
             slots: vec![Slot::Absent; self.v.keys.len()],
             missing_bits: vec![0; self.v.keys.len().div_ceil(64)],
             candidates: Vec::with_capacity(64),
+            excluded: Vec::with_capacity(16),
             applied: Vec::with_capacity(64),
             action: String::with_capacity(128),
             fold: String::with_capacity(64),
@@ -559,19 +562,42 @@ impl<'p> Evaluator<'p> {
     /// Candidate statements for an action, as `id << 1 | verified`, sorted.
     fn collect_candidates(&self, action: &str, sc: &mut Scratch) {
         sc.candidates.clear();
+        sc.excluded.clear();
         sc.action.clear();
         primitives::fold_into(action, &mut sc.action);
-        if let Some(&(first, end)) = self.exact.get(sc.action.as_str()) {
-            let ids = &self.v.index_statements[first as usize..end as usize];
-            sc.candidates.extend(ids.iter().map(|id| id << 1 | 1));
+        let not_action =
+            |id: StatementId| self.v.statements[id as usize].flags & STMT_NOT_ACTION != 0;
+        // Index hits: a match for an `Action` statement, an exclusion for a `NotAction` one.
+        let hit = |id: StatementId, sc: &mut Scratch| {
+            if not_action(id) {
+                sc.excluded.push(id);
+            } else {
+                sc.candidates.push(id << 1 | 1);
+            }
+        };
+        if let Some(&e) = self.exact.get(sc.action.as_str()) {
+            let e = self.v.index_exact[e as usize];
+            let (first, end) = (e.statements_first, e.statements_first + e.statements_len);
+            for id in &self.v.index_statements[first as usize..end as usize] {
+                hit(*id, sc);
+            }
         }
         if let Some((service, name)) = sc.action.split_once(':') {
-            if let Some(&(first, end)) = self.globs.get(service) {
+            if let Some(&svc) = self.services.get(service) {
+                let svc = self.v.services[svc as usize];
+                let (first, end) = (svc.globs_first, svc.globs_first + svc.globs_len);
+                let name_len = name.len();
                 for g in &self.v.index_globs[first as usize..end as usize] {
+                    let name = &sc.action[sc.action.len() - name_len..];
                     if primitives::wildcard_match(self.s(g.pattern), name) {
-                        sc.candidates.push(g.statement << 1 | 1);
+                        hit(g.statement, sc);
                     }
                 }
+            }
+        }
+        for id in self.v.index_not_action {
+            if !sc.excluded.contains(id) {
+                sc.candidates.push(id << 1 | 1);
             }
         }
         sc.candidates
@@ -950,10 +976,15 @@ impl<'p> Evaluator<'p> {
                     return self.matcher(p.a, v, req, sc).into();
                 }
                 let m = self.v.matchers[p.a as usize];
-                if !self.text_of(m, req, sc) {
+                // A policy value without variables is compared in place; one with variables
+                // is substituted into the scratch text first.
+                let t = if m.kind == MatcherKind::Exact.code() {
+                    self.s(m.a)
+                } else if self.text_of(m, req, sc) {
+                    sc.text.as_str()
+                } else {
                     return Cmp::NoMatch;
-                }
-                let t = sc.text.as_str();
+                };
                 match op {
                     BaseOperator::StringEquals => (v == t).into(),
                     BaseOperator::StringEqualsIgnoreCase => primitives::fold_eq(v, t).into(),

@@ -179,6 +179,7 @@ sections! {
     17 index_always: u32,
     18 meta: MetaRec,
     19 ip_ranges: IpRangeRec,
+    20 index_not_action: u32,
 }
 
 fn cast<'a, T: Pod>(

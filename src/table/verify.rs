@@ -381,5 +381,12 @@ fn verify_index(c: &Checker<'_, '_>) -> Result<(), LoadError> {
             "unknown statement",
         )?;
     }
+    for (i, s) in v.index_not_action.iter().enumerate() {
+        let ok = v
+            .statements
+            .get(*s as usize)
+            .is_some_and(|st| st.flags & STMT_NOT_ACTION != 0);
+        c.need(ok, "index_not_action", i, "not a NotAction statement")?;
+    }
     Ok(())
 }

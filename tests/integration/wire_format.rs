@@ -90,12 +90,18 @@ fn flipped_bytes_never_panic_and_accepted_programs_evaluate() {
     let cases = golden_cases();
     let mut state = 0x9e37_79b9_7f4a_7c15u64;
     let (mut rejected, mut accepted) = (0, 0);
-    for _ in 0..4_000 {
+    // Every byte once (a bit chosen per byte), then 4,000 random flips.
+    let flips = bytes.len() + 4_000;
+    for n in 0..flips {
         state ^= state << 13;
         state ^= state >> 7;
         state ^= state << 17;
         let mut corrupt = bytes.clone();
-        let at = (state % corrupt.len() as u64) as usize;
+        let at = if n < bytes.len() {
+            n
+        } else {
+            (state % corrupt.len() as u64) as usize
+        };
         corrupt[at] ^= 1 << ((state >> 32) % 8);
         match load(&corrupt) {
             Err(e) => {
