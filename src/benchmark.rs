@@ -103,3 +103,290 @@ fn prepare_line(line: &str, key_policy: &mut Option<Policy>) -> Result<Request, 
     }
     Ok(request)
 }
+
+/// Which engines a benchmark run times.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Engines {
+    Compiled,
+    Reference,
+    Both,
+}
+
+/// What to run.
+#[derive(Clone, Debug)]
+pub struct BenchConfig {
+    pub cases: usize,
+    pub seed: u64,
+    pub threads: usize,
+    pub engines: Engines,
+    /// Minimum time per measurement.
+    pub min_time: std::time::Duration,
+}
+
+/// One engine's figures.
+#[derive(Clone, Debug)]
+pub struct EngineFigures {
+    pub engine: &'static str,
+    pub threads: usize,
+    pub chains_per_second: f64,
+    pub hops_per_second: f64,
+    pub ns_per_hop: f64,
+    /// Per-chain latency percentiles, nanoseconds (single thread, includes timer cost).
+    pub p50_ns: f64,
+    pub p99_ns: f64,
+}
+
+/// A benchmark run's report.
+#[derive(Clone, Debug)]
+pub struct BenchReport {
+    pub cases: usize,
+    pub seed: u64,
+    pub hops_in_requests: usize,
+    pub hops_evaluated: usize,
+    pub allow: usize,
+    pub explicit_deny: usize,
+    pub implicit_deny: usize,
+    pub results: Vec<EngineFigures>,
+    /// Peak resident memory of the process, bytes (from /proc; 0 where unavailable).
+    pub peak_memory_bytes: u64,
+}
+
+/// Runs the standard workload: checks that both engines agree on every chain, then times.
+pub fn run(config: &BenchConfig) -> Result<BenchReport, String> {
+    use crate::decision::Decision;
+    use crate::eval::Evaluator;
+
+    let prepared = standard(config.cases, config.seed)?;
+    let program = crate::compile::compile(&prepared.policies).map_err(|e| e.to_string())?;
+    let evaluator = Evaluator::new(&program);
+    let mut scratch = evaluator.scratch();
+    let mut report = BenchReport {
+        cases: config.cases,
+        seed: config.seed,
+        hops_in_requests: prepared.hops,
+        hops_evaluated: 0,
+        allow: 0,
+        explicit_deny: 0,
+        implicit_deny: 0,
+        results: Vec::new(),
+        peak_memory_bytes: 0,
+    };
+    // A fast wrong answer is not a result: every chain, both engines, full equality.
+    for (i, request) in prepared.requests.iter().enumerate() {
+        let outcome = evaluator.evaluate(request, &mut scratch);
+        let compiled = evaluator.decision(&outcome);
+        let oracle = crate::reference::evaluate(request, &prepared.policies);
+        if compiled != oracle {
+            return Err(format!(
+                "chain {i}: the engines disagree; compiled {compiled:?}, reference {oracle:?}"
+            ));
+        }
+        report.hops_evaluated += compiled.hops.len();
+        match compiled.decision {
+            Decision::Allow => report.allow += 1,
+            Decision::ExplicitDeny => report.explicit_deny += 1,
+            _ => report.implicit_deny += 1,
+        }
+    }
+    let hops = report.hops_evaluated;
+    if config.engines != Engines::Reference {
+        for threads in thread_counts(config.threads) {
+            let rate = throughput(&prepared.requests, threads, config.min_time, |reqs| {
+                let mut scratch = evaluator.scratch();
+                for r in reqs {
+                    std::hint::black_box(evaluator.evaluate(r, &mut scratch).decision);
+                }
+            });
+            let (p50, p99) = latencies(&prepared.requests, |r| {
+                std::hint::black_box(evaluator.evaluate(r, &mut scratch).decision);
+            });
+            report.results.push(figures(
+                "compiled", threads, rate, &prepared, hops, p50, p99,
+            ));
+        }
+    }
+    if config.engines != Engines::Compiled {
+        let rate = throughput(&prepared.requests, 1, config.min_time, |reqs| {
+            for r in reqs {
+                std::hint::black_box(crate::reference::evaluate(r, &prepared.policies).decision);
+            }
+        });
+        let (p50, p99) = latencies(&prepared.requests, |r| {
+            std::hint::black_box(crate::reference::evaluate(r, &prepared.policies).decision);
+        });
+        report
+            .results
+            .push(figures("reference", 1, rate, &prepared, hops, p50, p99));
+    }
+    report.peak_memory_bytes = peak_memory();
+    Ok(report)
+}
+
+/// 1, then each doubling up to `max`, then `max`.
+fn thread_counts(max: usize) -> Vec<usize> {
+    let mut counts = vec![1];
+    let mut n = 2;
+    while n < max {
+        counts.push(n);
+        n *= 2;
+    }
+    if max > 1 {
+        counts.push(max);
+    }
+    counts
+}
+
+fn figures(
+    engine: &'static str,
+    threads: usize,
+    chains_per_second: f64,
+    prepared: &Prepared,
+    hops: usize,
+    p50_ns: f64,
+    p99_ns: f64,
+) -> EngineFigures {
+    let hops_per_second = chains_per_second * hops as f64 / prepared.requests.len() as f64;
+    EngineFigures {
+        engine,
+        threads,
+        chains_per_second,
+        hops_per_second,
+        ns_per_hop: 1e9 / hops_per_second,
+        p50_ns,
+        p99_ns,
+    }
+}
+
+/// Chains per second over whole passes of `requests`, split across `threads`, repeated
+/// until `min_time` has passed.
+fn throughput<F>(
+    requests: &[Request],
+    threads: usize,
+    min_time: std::time::Duration,
+    work: F,
+) -> f64
+where
+    F: Fn(&[Request]) + Sync,
+{
+    let chunk = requests.len().div_ceil(threads.max(1)).max(1);
+    let started = std::time::Instant::now();
+    let mut passes = 0usize;
+    while passes == 0 || started.elapsed() < min_time {
+        std::thread::scope(|s| {
+            for part in requests.chunks(chunk) {
+                let work = &work;
+                s.spawn(move || work(part));
+            }
+        });
+        passes += 1;
+    }
+    (passes * requests.len()) as f64 / started.elapsed().as_secs_f64()
+}
+
+/// p50 and p99 of single-chain evaluation times (one pass, single thread).
+fn latencies(requests: &[Request], mut one: impl FnMut(&Request)) -> (f64, f64) {
+    let mut times: Vec<u64> = requests
+        .iter()
+        .map(|r| {
+            let t = std::time::Instant::now();
+            one(r);
+            t.elapsed().as_nanos() as u64
+        })
+        .collect();
+    times.sort_unstable();
+    let at = |q: f64| {
+        times
+            .get(((times.len() as f64 - 1.0) * q) as usize)
+            .copied()
+            .unwrap_or(0) as f64
+    };
+    (at(0.50), at(0.99))
+}
+
+/// Peak resident set size from /proc/self/status (`VmHWM`), in bytes.
+fn peak_memory() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb * 1024)
+}
+
+impl BenchReport {
+    /// The report as JSON (`fastiam bench --json`).
+    pub fn to_json(&self) -> serde_json::Value {
+        let results: Vec<serde_json::Value> = self
+            .results
+            .iter()
+            .map(|r| {
+                serde_json::json!({
+                    "engine": r.engine,
+                    "threads": r.threads,
+                    "chains_per_second": r.chains_per_second,
+                    "hops_per_second": r.hops_per_second,
+                    "ns_per_hop": r.ns_per_hop,
+                    "p50_ns_per_chain": r.p50_ns,
+                    "p99_ns_per_chain": r.p99_ns,
+                })
+            })
+            .collect();
+        serde_json::json!({
+            "workload": {"generator": "standard", "cases": self.cases, "seed": self.seed,
+                         "hops_in_requests": self.hops_in_requests, "hops_evaluated": self.hops_evaluated},
+            "decisions": {"Allow": self.allow, "ExplicitDeny": self.explicit_deny, "ImplicitDeny": self.implicit_deny},
+            "results": results,
+            "peak_memory_bytes": self.peak_memory_bytes,
+        })
+    }
+}
+
+impl std::fmt::Display for BenchReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "standard workload: {} chains (seed {}), {} hops ({} evaluated: chains stop at a denied hop)",
+            self.cases, self.seed, self.hops_in_requests, self.hops_evaluated
+        )?;
+        writeln!(
+            f,
+            "decisions (both engines, equal on every chain): Allow {}, ExplicitDeny {}, ImplicitDeny {}",
+            self.allow, self.explicit_deny, self.implicit_deny
+        )?;
+        writeln!(
+            f,
+            "{:<10} {:>7} {:>14} {:>14} {:>10} {:>12} {:>12}",
+            "engine", "threads", "chains/s", "hops/s", "ns/hop", "p50 ns/chain", "p99 ns/chain"
+        )?;
+        for r in &self.results {
+            writeln!(
+                f,
+                "{:<10} {:>7} {:>14.0} {:>14.0} {:>10.1} {:>12.0} {:>12.0}",
+                r.engine,
+                r.threads,
+                r.chains_per_second,
+                r.hops_per_second,
+                r.ns_per_hop,
+                r.p50_ns,
+                r.p99_ns
+            )?;
+        }
+        let rate = |name: &str| {
+            self.results
+                .iter()
+                .find(|r| r.engine == name && r.threads == 1)
+                .map(|r| r.hops_per_second)
+        };
+        if let (Some(c), Some(r)) = (rate("compiled"), rate("reference")) {
+            writeln!(f, "compiled / reference, one thread: {:.1}x", c / r)?;
+        }
+        write!(
+            f,
+            "peak memory: {:.1} MiB",
+            self.peak_memory_bytes as f64 / 1048576.0
+        )
+    }
+}

@@ -305,3 +305,32 @@ fn compile_and_load_errors_name_the_file() {
         );
     }
 }
+
+/// `fastiam bench` checks the engines against each other, then reports figures as JSON.
+#[test]
+fn bench_reports_agreeing_decisions_and_rates() {
+    let out = fastiam()
+        .args(["bench", "--cases", "300", "--seconds", "0.05", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["workload"]["cases"], 300);
+    let d = &v["decisions"];
+    let total = d["Allow"].as_u64().unwrap()
+        + d["ExplicitDeny"].as_u64().unwrap()
+        + d["ImplicitDeny"].as_u64().unwrap();
+    assert_eq!(total, 300);
+    let engines: Vec<&str> = v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["engine"].as_str().unwrap())
+        .collect();
+    assert_eq!(engines, ["compiled", "reference"]);
+    assert!(v["results"][0]["hops_per_second"].as_f64().unwrap() > 0.0);
+}

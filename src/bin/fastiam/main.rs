@@ -36,6 +36,37 @@ enum Command {
     Compile(CompileArgs),
     /// Load a program file (verified) and describe it: sections, sizes, load times.
     Inspect(InspectArgs),
+    /// Time the engines on the standard workload (generated in-process, deterministic).
+    Bench(BenchArgs),
+}
+
+#[derive(clap::Args)]
+struct BenchArgs {
+    /// Number of chains (cases) of the standard workload.
+    #[arg(long, default_value_t = 20_000)]
+    cases: usize,
+    /// Generator seed (42 gives the standard figures).
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Also measure with 2, 4, … up to this many threads.
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
+    /// Which engines to time.
+    #[arg(long, value_enum, default_value_t = BenchEngines::Both)]
+    engine: BenchEngines,
+    /// Minimum seconds per measurement.
+    #[arg(long, default_value_t = 2.0)]
+    seconds: f64,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum BenchEngines {
+    Compiled,
+    Reference,
+    Both,
 }
 
 #[derive(clap::Args)]
@@ -134,6 +165,7 @@ fn main() -> ExitCode {
         Command::Eval(args) => eval(&args),
         Command::Compile(args) => compile(&args),
         Command::Inspect(args) => inspect(&args),
+        Command::Bench(args) => bench(&args),
     };
     match result {
         Ok(code) => code,
@@ -302,4 +334,26 @@ fn inspect(args: &InspectArgs) -> io::Result<ExitCode> {
 
 fn program_ranges<B: AsRef<[u8]>>(p: &Program<B>) -> Vec<(usize, usize)> {
     p.section_ranges().to_vec()
+}
+
+fn bench(args: &BenchArgs) -> io::Result<ExitCode> {
+    use fastiam::benchmark::{run, BenchConfig, Engines};
+    let config = BenchConfig {
+        cases: args.cases.max(1),
+        seed: args.seed,
+        threads: args.threads.max(1),
+        engines: match args.engine {
+            BenchEngines::Compiled => Engines::Compiled,
+            BenchEngines::Reference => Engines::Reference,
+            BenchEngines::Both => Engines::Both,
+        },
+        min_time: std::time::Duration::from_secs_f64(args.seconds.max(0.01)),
+    };
+    let report = run(&config).map_err(other)?;
+    if args.json {
+        println!("{}", report.to_json());
+    } else {
+        println!("{report}");
+    }
+    Ok(ExitCode::SUCCESS)
 }
