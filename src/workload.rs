@@ -791,29 +791,6 @@ impl Case {
     }
 }
 
-/// SEMANTICS.md R-FAS-6 default `aws:CalledVia` registry (19 service principals).
-const REGISTRY: [&str; 19] = [
-    "athena.amazonaws.com",
-    "cloud9.amazonaws.com",
-    "cloudformation.amazonaws.com",
-    "databrew.amazonaws.com",
-    "dataexchange.amazonaws.com",
-    "dynamodb.amazonaws.com",
-    "kms.amazonaws.com",
-    "servicecatalog-appregistry.amazonaws.com",
-    "sqlworkbench.amazonaws.com",
-    "aoss.amazonaws.com",
-    "backup.amazonaws.com",
-    "imagebuilder.amazonaws.com",
-    "mgn.amazonaws.com",
-    "nimble.amazonaws.com",
-    "omics.amazonaws.com",
-    "ram.amazonaws.com",
-    "robomaker.amazonaws.com",
-    "ssm-guiconnect.amazonaws.com",
-    "servicecatalog.amazonaws.com",
-];
-
 /// The script's `derive_hop_context`: SEMANTICS.md R-FAS-4 for the keys this workload uses.
 fn derive_hop_context(parent: &Ctx, hop: &Hop) -> Ctx {
     const DROPPED: [&str; 8] = [
@@ -842,7 +819,7 @@ fn derive_hop_context(parent: &Ctx, hop: &Hop) -> Ctx {
         _ => Vec::new(),
     };
     let via = hop.via.expect("forwarded hops carry `via`");
-    if REGISTRY.contains(&via) {
+    if crate::request::DEFAULT_CALLED_VIA_SERVICES.contains(&via) {
         called.push(via);
     }
     if let (Some(&first), Some(&last)) = (called.first(), called.last()) {

@@ -43,7 +43,7 @@ use smallvec::SmallVec;
 use crate::bytecode::*;
 use crate::decision::{AllowPath, ChainDecision, Decision, HopDecision, MatchedStatement, Reason};
 use crate::policy::{BaseOperator, Dialect, PolicyKind as Kind};
-use crate::primitives::{self, Piece};
+use crate::primitives::{self, Comparison, Piece};
 use crate::request::{
     appends_to_called_via, called_via_keys, for_each_principal_default, forwarded_hop_sets,
     ContextValue, ForwardedValue, Hop, Principal, PrincipalField, PrincipalKind as Who, Request,
@@ -953,11 +953,11 @@ impl<'p> Evaluator<'p> {
         if base.is_negated() {
             values
                 .iter()
-                .all(|p| self.compare(positive, p, v, &parsed, req, sc) == Cmp::NoMatch)
+                .all(|p| self.compare(positive, p, v, &parsed, req, sc) == Comparison::NoMatch)
         } else {
             values
                 .iter()
-                .any(|p| self.compare(positive, p, v, &parsed, req, sc) == Cmp::Match)
+                .any(|p| self.compare(positive, p, v, &parsed, req, sc) == Comparison::Match)
         }
     }
 
@@ -969,7 +969,7 @@ impl<'p> Evaluator<'p> {
         parsed: &Parsed<'_>,
         req: &Request,
         sc: &mut Scratch,
-    ) -> Cmp {
+    ) -> Comparison {
         match ValueKind::from_code(p.kind) {
             Some(ValueKind::Matcher) => {
                 if op == BaseOperator::StringLike {
@@ -983,35 +983,35 @@ impl<'p> Evaluator<'p> {
                 } else if self.text_of(m, req, sc) {
                     sc.text.as_str()
                 } else {
-                    return Cmp::NoMatch;
+                    return Comparison::NoMatch;
                 };
                 match op {
                     BaseOperator::StringEquals => (v == t).into(),
                     BaseOperator::StringEqualsIgnoreCase => primitives::fold_eq(v, t).into(),
                     BaseOperator::StringStartWith => v.starts_with(t).into(),
                     BaseOperator::StringEndWith => v.ends_with(t).into(),
-                    _ => Cmp::Error,
+                    _ => Comparison::Error,
                 }
             }
             Some(ValueKind::Bool) => match parsed.boolean {
                 Some(b) => (b == (p.a == 1)).into(),
-                None => Cmp::Error,
+                None => Comparison::Error,
             },
             Some(ValueKind::BoolMatcher) => {
                 let m = self.v.matchers[p.a as usize];
                 if !self.text_of(m, req, sc) {
-                    return Cmp::NoMatch;
+                    return Comparison::NoMatch;
                 }
                 match (parsed.boolean, primitives::parse_bool(&sc.text)) {
-                    (None, _) => Cmp::Error,
-                    (Some(_), None) => Cmp::NoMatch,
+                    (None, _) => Comparison::Error,
+                    (Some(_), None) => Comparison::NoMatch,
                     (Some(a), Some(b)) => (a == b).into(),
                 }
             }
             Some(ValueKind::Number) => {
                 match (parsed.number, primitives::parse_decimal(self.s(p.a))) {
                     (Some(a), Some(b)) => ordered(op, a.cmp(&b)),
-                    _ => Cmp::Error,
+                    _ => Comparison::Error,
                 }
             }
             Some(ValueKind::Date) => match parsed.date {
@@ -1022,11 +1022,11 @@ impl<'p> Evaluator<'p> {
                     };
                     ordered(op, a.cmp(&b))
                 }
-                None => Cmp::Error,
+                None => Comparison::Error,
             },
             Some(ValueKind::IpTable) => {
                 let Some(ip) = parsed.ip else {
-                    return Cmp::Error;
+                    return Comparison::Error;
                 };
                 let (v4, v6) = self.v.ip_ranges[p.a as usize..(p.a + p.b + p.c) as usize]
                     .split_at(p.b as usize);
@@ -1038,17 +1038,17 @@ impl<'p> Evaluator<'p> {
                 let i = table.partition_point(|r| r.bounds().0 <= x);
                 let inside = i > 0 && x <= table[i - 1].bounds().1;
                 match (inside, p.d == 1) {
-                    (true, _) => Cmp::Match,
+                    (true, _) => Comparison::Match,
                     // An invalid CIDR among the values is an `Error` (R-OP-ERR-1).
-                    (false, true) => Cmp::Error,
-                    (false, false) => Cmp::NoMatch,
+                    (false, true) => Comparison::Error,
+                    (false, false) => Comparison::NoMatch,
                 }
             }
             Some(ValueKind::Base64) => {
                 if parsed.base64_valid {
                     (v == self.s(p.a)).into()
                 } else {
-                    Cmp::Error
+                    Comparison::Error
                 }
             }
             Some(ValueKind::Arn) => match primitives::split_arn(v) {
@@ -1059,7 +1059,7 @@ impl<'p> Evaluator<'p> {
                         if m.kind == MatcherKind::TokensGlob.code() {
                             let mut pieces: SmallVec<[Piece<'_>; 24]> = SmallVec::new();
                             if !self.pieces(m, req, sc, &mut pieces) {
-                                return Cmp::NoMatch;
+                                return Comparison::NoMatch;
                             }
                             all &= primitives::glob_match(&pieces, part);
                         } else {
@@ -1068,10 +1068,10 @@ impl<'p> Evaluator<'p> {
                     }
                     all.into()
                 }
-                None => Cmp::Error,
+                None => Comparison::Error,
             },
-            Some(ValueKind::Error) => Cmp::Error,
-            Some(ValueKind::Null | ValueKind::Never) | None => Cmp::NoMatch,
+            Some(ValueKind::Error) => Comparison::Error,
+            Some(ValueKind::Null | ValueKind::Never) | None => Comparison::NoMatch,
         }
     }
 
@@ -1347,25 +1347,7 @@ impl<'v> Parsed<'v> {
     }
 }
 
-/// One comparison's outcome (R-OP-ERR-1).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Cmp {
-    Match,
-    NoMatch,
-    Error,
-}
-
-impl From<bool> for Cmp {
-    fn from(b: bool) -> Self {
-        if b {
-            Cmp::Match
-        } else {
-            Cmp::NoMatch
-        }
-    }
-}
-
-fn ordered(op: BaseOperator, ord: Ordering) -> Cmp {
+fn ordered(op: BaseOperator, ord: Ordering) -> Comparison {
     use BaseOperator as B;
     match op {
         B::NumericEquals | B::DateEquals => (ord == Ordering::Equal).into(),
@@ -1373,7 +1355,7 @@ fn ordered(op: BaseOperator, ord: Ordering) -> Cmp {
         B::NumericLessThanEquals | B::DateLessThanEquals => (ord != Ordering::Greater).into(),
         B::NumericGreaterThan | B::DateGreaterThan => (ord == Ordering::Greater).into(),
         B::NumericGreaterThanEquals | B::DateGreaterThanEquals => (ord != Ordering::Less).into(),
-        _ => Cmp::Error,
+        _ => Comparison::Error,
     }
 }
 

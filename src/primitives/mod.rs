@@ -37,6 +37,7 @@ pub mod fold;
 pub mod glob;
 pub mod ip;
 pub mod number;
+pub mod outcome;
 
 pub use arn::{arn_account, split_arn, split_urn, urn_account};
 pub use binary::{decode_base64, is_valid_base64};
@@ -46,6 +47,7 @@ pub use fold::{canonical_key, fold, fold_eq, fold_into, is_canonical_key};
 pub use glob::{glob_match, has_wildcard, parse_wildcards, wildcard_match, Piece, WildcardPieces};
 pub use ip::{cidr_contains, parse_cidr, parse_ip};
 pub use number::{parse_decimal, Decimal};
+pub use outcome::Comparison;
 
 #[cfg(test)]
 mod tests {

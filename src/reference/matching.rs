@@ -2,7 +2,7 @@
 //! straight off the AST (R-STMT-1). Allocation is allowed here; clarity is the point.
 
 use crate::policy::*;
-use crate::primitives::{self, Piece};
+use crate::primitives::{self, Comparison, Piece};
 use crate::request::{Context, ContextValue, Principal, PrincipalKind};
 
 // ---------------------------------------------------------------------------------------
@@ -250,24 +250,6 @@ fn exempted(entries: &[PrincipalEntry], p: &Principal) -> bool {
 // ---------------------------------------------------------------------------------------
 // Conditions (§7)
 
-/// One comparison's outcome (R-OP-ERR-1).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Cmp {
-    Match,
-    NoMatch,
-    Error,
-}
-
-impl From<bool> for Cmp {
-    fn from(b: bool) -> Self {
-        if b {
-            Cmp::Match
-        } else {
-            Cmp::NoMatch
-        }
-    }
-}
-
 /// Whether every condition entry holds (R-COND-4: AND across entries).
 pub fn conditions_hold(conditions: &[Condition], ctx: &Context) -> bool {
     conditions.iter().all(|c| condition_holds(c, ctx))
@@ -307,13 +289,18 @@ fn value_matches(c: &Condition, v: &str, ctx: &Context) -> bool {
     let positive = c.operator.base.positive();
     let results = compare_all(positive, &c.values, v, ctx);
     if c.operator.base.is_negated() {
-        results.iter().all(|r| *r == Cmp::NoMatch)
+        results.iter().all(|r| *r == Comparison::NoMatch)
     } else {
-        results.contains(&Cmp::Match)
+        results.contains(&Comparison::Match)
     }
 }
 
-fn compare_all(op: BaseOperator, values: &ConditionValues, v: &str, ctx: &Context) -> Vec<Cmp> {
+fn compare_all(
+    op: BaseOperator,
+    values: &ConditionValues,
+    v: &str,
+    ctx: &Context,
+) -> Vec<Comparison> {
     match values {
         ConditionValues::Patterns(patterns) => patterns
             .iter()
@@ -330,15 +317,15 @@ fn compare_all(op: BaseOperator, values: &ConditionValues, v: &str, ctx: &Contex
 
 /// String and Bool operators; an unresolvable value never matches, which for the NOR of a
 /// negated operator counts as "not matched" (R-VAR-6).
-fn compare_pattern(op: BaseOperator, p: &Pattern, v: &str, ctx: &Context) -> Cmp {
+fn compare_pattern(op: BaseOperator, p: &Pattern, v: &str, ctx: &Context) -> Comparison {
     if op == BaseOperator::StringLike {
         return match resolve_pieces(p, ctx, true) {
             Some(pieces) => primitives::glob_match(&pieces, v).into(),
-            None => Cmp::NoMatch,
+            None => Comparison::NoMatch,
         };
     }
     let Some(text) = resolve_text(p, ctx) else {
-        return Cmp::NoMatch;
+        return Comparison::NoMatch;
     };
     match op {
         BaseOperator::StringEquals => (v == text).into(),
@@ -346,24 +333,24 @@ fn compare_pattern(op: BaseOperator, p: &Pattern, v: &str, ctx: &Context) -> Cmp
         BaseOperator::StringStartWith => v.starts_with(text.as_str()).into(),
         BaseOperator::StringEndWith => v.ends_with(text.as_str()).into(),
         BaseOperator::Bool => match (primitives::parse_bool(v), primitives::parse_bool(&text)) {
-            (None, _) => Cmp::Error,
-            (Some(_), None) => Cmp::NoMatch, // R-OPB-1: a non-boolean policy value never matches
+            (None, _) => Comparison::Error,
+            (Some(_), None) => Comparison::NoMatch, // R-OPB-1: a non-boolean policy value never matches
             (Some(a), Some(b)) => (a == b).into(),
         },
-        _ => Cmp::Error,
+        _ => Comparison::Error,
     }
 }
 
 /// ARN operators (R-OPA-1, R-OPA-2): six parts compared separately with wildcards.
-fn compare_arn(policy: Option<&[Pattern; 6]>, v: &str, ctx: &Context) -> Cmp {
+fn compare_arn(policy: Option<&[Pattern; 6]>, v: &str, ctx: &Context) -> Comparison {
     let (Some(policy), Some(parts)) = (policy, primitives::split_arn(v)) else {
-        return Cmp::Error;
+        return Comparison::Error;
     };
     let mut all = true;
     for (p, part) in policy.iter().zip(parts) {
         match resolve_pieces(p, ctx, true) {
             Some(pieces) => all &= primitives::glob_match(&pieces, part),
-            None => return Cmp::NoMatch,
+            None => return Comparison::NoMatch,
         }
     }
     all.into()
@@ -371,9 +358,9 @@ fn compare_arn(policy: Option<&[Pattern; 6]>, v: &str, ctx: &Context) -> Cmp {
 
 /// Numeric, Date, IP and Binary operators: both sides parsed with the shared primitives;
 /// either side unparsable → `Error` (R-OP-ERR-1).
-fn compare_typed(op: BaseOperator, policy: &str, v: &str) -> Cmp {
+fn compare_typed(op: BaseOperator, policy: &str, v: &str) -> Comparison {
     use std::cmp::Ordering;
-    let ordered = |ord: Ordering| -> Cmp {
+    let ordered = |ord: Ordering| -> Comparison {
         match op {
             BaseOperator::NumericEquals | BaseOperator::DateEquals => {
                 (ord == Ordering::Equal).into()
@@ -390,7 +377,7 @@ fn compare_typed(op: BaseOperator, policy: &str, v: &str) -> Cmp {
             BaseOperator::NumericGreaterThanEquals | BaseOperator::DateGreaterThanEquals => {
                 (ord != Ordering::Less).into()
             }
-            _ => Cmp::Error,
+            _ => Comparison::Error,
         }
     };
     match op.family() {
@@ -399,24 +386,24 @@ fn compare_typed(op: BaseOperator, policy: &str, v: &str) -> Cmp {
             primitives::parse_decimal(policy),
         ) {
             (Some(a), Some(b)) => ordered(a.cmp(&b)),
-            _ => Cmp::Error,
+            _ => Comparison::Error,
         },
         OperatorFamily::Date => match (primitives::parse_date(v), primitives::parse_date(policy)) {
             (Some(a), Some(b)) => ordered(a.cmp(&b)),
-            _ => Cmp::Error,
+            _ => Comparison::Error,
         },
         OperatorFamily::Ip => match (primitives::parse_ip(v), primitives::parse_cidr(policy)) {
             (Some(ip), Some(net)) => primitives::cidr_contains(&net, &ip).into(),
-            _ => Cmp::Error,
+            _ => Comparison::Error,
         },
         OperatorFamily::Binary => match (
             primitives::decode_base64(v),
             primitives::decode_base64(policy),
         ) {
             (Some(a), Some(b)) => (a == b).into(),
-            _ => Cmp::Error,
+            _ => Comparison::Error,
         },
-        _ => Cmp::Error,
+        _ => Comparison::Error,
     }
 }
 
