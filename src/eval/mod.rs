@@ -791,6 +791,10 @@ impl<'p> Evaluator<'p> {
 
     // ------------------------------------------------------------------------------------
     // Principals (R-PRIN-3..5)
+    //
+    // Written again here rather than shared with `reference::matching`: the two engines
+    // share the AST and the primitives only, so that a mistake in one principal-matching
+    // implementation shows up as a differential-test disagreement instead of in both.
 
     fn principal_categories(
         &self,

@@ -365,21 +365,13 @@ fn verify_index(c: &Checker<'_, '_>) -> Result<(), LoadError> {
             "bad pattern or statement",
         )?;
     }
-    for (i, s) in v.index_statements.iter().enumerate() {
-        c.need(
-            (*s as usize) < statements,
-            "index_statements",
-            i,
-            "unknown statement",
-        )?;
-    }
-    for (i, s) in v.index_always.iter().enumerate() {
-        c.need(
-            (*s as usize) < statements,
-            "index_always",
-            i,
-            "unknown statement",
-        )?;
+    for (section, ids) in [
+        ("index_statements", v.index_statements),
+        ("index_always", v.index_always),
+    ] {
+        for (i, s) in ids.iter().enumerate() {
+            c.need((*s as usize) < statements, section, i, "unknown statement")?;
+        }
     }
     for (i, s) in v.index_not_action.iter().enumerate() {
         let ok = v

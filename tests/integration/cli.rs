@@ -10,6 +10,15 @@ fn fastiam() -> Command {
     Command::new(env!("CARGO_BIN_EXE_fastiam"))
 }
 
+/// The first case of the hand-written corpus (an allowed one-hop chain).
+fn first_hand_case() -> String {
+    read_corpus("conformance/hand.jsonl")
+        .lines()
+        .next()
+        .unwrap()
+        .to_string()
+}
+
 /// 10,000 cases with one garbage line in the middle: 9,999 decisions and one `Error`, in
 /// order (issue acceptance list).
 #[test]
@@ -85,17 +94,11 @@ fn summary_counts_and_expectations() {
 
 #[test]
 fn disagreeing_expectation_exits_3() {
-    let line = read_corpus("conformance/hand.jsonl")
-        .lines()
-        .next()
-        .unwrap()
-        .replace(
-            r#""expect": {"decision": "Allow""#,
-            r#""expect": {"decision": "ExplicitDeny""#,
-        );
-    let dir = std::env::temp_dir().join(format!("fastiam-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("wrong.jsonl");
+    let line = first_hand_case().replace(
+        r#""expect": {"decision": "Allow""#,
+        r#""expect": {"decision": "ExplicitDeny""#,
+    );
+    let path = temp_dir("expect").join("wrong.jsonl");
     std::fs::write(&path, line).unwrap();
     let out = fastiam()
         .args(["eval", "--expect"])
@@ -118,11 +121,7 @@ fn missing_file_is_a_usage_error_naming_it() {
 
 #[test]
 fn invalid_utf8_line_is_one_error_not_the_end() {
-    let good = read_corpus("conformance/hand.jsonl")
-        .lines()
-        .next()
-        .unwrap()
-        .to_string();
+    let good = first_hand_case();
     let mut input = Vec::new();
     input.extend_from_slice(good.as_bytes());
     input.extend_from_slice(b"\n\xff\xfe garbage\n");
