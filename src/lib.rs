@@ -43,6 +43,7 @@ pub mod json;
 pub mod policy;
 pub mod primitives;
 pub mod reference;
+pub mod replay;
 pub mod request;
 pub mod runner;
 pub mod table;

@@ -10,6 +10,7 @@ mod generator;
 mod ip_tables;
 mod parse_errors;
 mod parser_robustness;
+mod replay;
 mod spec_vectors;
 mod util;
 mod wire_format;

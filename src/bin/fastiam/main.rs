@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
+mod replay;
+
 use clap::{Parser, Subcommand, ValueEnum};
 use fastiam::policy::files::read_policies;
 use fastiam::policy::{Mode, ParseOptions, Policy, PolicyKind};
@@ -38,6 +40,10 @@ enum Command {
     Inspect(InspectArgs),
     /// Time the engines on the standard workload (generated in-process, deterministic).
     Bench(BenchArgs),
+    /// Replay CloudTrail logs against policies: which recorded requests would they deny?
+    Replay(replay::ReplayArgs),
+    /// Grow synthetic CloudTrail JSON Lines of any size from real records.
+    Synth(replay::SynthArgs),
 }
 
 #[derive(clap::Args)]
@@ -166,6 +172,8 @@ fn main() -> ExitCode {
         Command::Compile(args) => compile(&args),
         Command::Inspect(args) => inspect(&args),
         Command::Bench(args) => bench(&args),
+        Command::Replay(args) => replay::replay(&args),
+        Command::Synth(args) => replay::synth(&args),
     };
     match result {
         Ok(code) => code,

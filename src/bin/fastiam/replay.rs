@@ -1,0 +1,280 @@
+//! `fastiam replay` and `fastiam synth`: glue from flags to [`fastiam::replay`].
+
+use std::fs::File;
+use std::io::{self, BufWriter, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::AtomicBool;
+use std::time::Instant;
+
+use clap::ValueEnum;
+use fastiam::policy::files::read_policies;
+use fastiam::policy::{Mode, ParseOptions, PolicyKind};
+use fastiam::replay::report::CSV_HEADER;
+use fastiam::replay::{
+    record::context_key, replay_to, source, synth, Guardrails, OutputFormat, ReplayOptions,
+    ReplayPolicies,
+};
+
+#[derive(clap::Args)]
+pub struct ReplayArgs {
+    /// CloudTrail logs: `{"Records":[…]}` files or JSON Lines, plain or gzip, or directories
+    /// of them (walked in name order).
+    #[arg(required = true)]
+    inputs: Vec<PathBuf>,
+    /// SCPs (files or directories): together they form one SCP level, next to the default
+    /// `FullAWSAccess`.
+    #[arg(long)]
+    scp: Vec<PathBuf>,
+    /// RCPs (files or directories): one RCP level, next to `RCPFullAWSAccess`.
+    #[arg(long)]
+    rcp: Vec<PathBuf>,
+    /// Leave out the default allow-alls of the SCP and RCP levels.
+    #[arg(long)]
+    exact_guardrails: bool,
+    /// Identity policies, groups, boundaries and tags: the output of
+    /// `aws iam get-account-authorization-details`. Without it the replay runs in what-if
+    /// mode: every principal is assumed allowed by its identity and resource side, and only
+    /// the guardrails can deny.
+    #[arg(long)]
+    account_data: Option<PathBuf>,
+    /// A resource policy: `ARN=FILE` (an S3 bucket's policy also covers its objects).
+    #[arg(long, value_name = "ARN=FILE")]
+    resource_policy: Vec<String>,
+    /// A context key to set on every record, for what logs do not carry
+    /// (`aws:PrincipalOrgID=o-abc123`).
+    #[arg(long, value_name = "KEY=VALUE")]
+    context: Vec<String>,
+    /// Write one line per record here.
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+    /// The format of `--output`.
+    #[arg(long, value_enum, default_value_t = Format::Json)]
+    format: Format,
+    /// Print the summary as JSON on standard output instead of the table.
+    #[arg(long)]
+    json: bool,
+    /// No progress bar.
+    #[arg(long)]
+    quiet: bool,
+    /// Worker threads (default: one per core).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Only parse the records with serde_json and count them: the baseline replay's cost
+    /// is compared with (BENCHMARKS.md).
+    #[arg(long)]
+    parse_only: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Json,
+    Csv,
+}
+
+#[derive(clap::Args)]
+pub struct SynthArgs {
+    /// Real CloudTrail logs to draw records from (as for `replay`).
+    #[arg(required = true)]
+    inputs: Vec<PathBuf>,
+    /// How many records to write.
+    #[arg(long, short = 'n')]
+    records: u64,
+    /// Generator seed.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// The JSON Lines file to write (gzip when it ends in `.gz`).
+    #[arg(short, long)]
+    output: PathBuf,
+}
+
+/// Set by Ctrl-C; workers stop between records and the partial report is printed.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+fn other(e: impl std::fmt::Display) -> io::Error {
+    io::Error::other(e.to_string())
+}
+
+fn read_level(paths: &[PathBuf], kind: PolicyKind) -> io::Result<Vec<fastiam::policy::Policy>> {
+    let options = ParseOptions::new(kind).with_mode(Mode::Strict);
+    let mut out = Vec::new();
+    for p in paths {
+        out.extend(read_policies(p, &options).map_err(other)?);
+    }
+    Ok(out)
+}
+
+pub fn replay(args: &ReplayArgs) -> io::Result<ExitCode> {
+    if let Some(n) = args.threads {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global()
+            .map_err(other)?;
+    }
+    if args.parse_only {
+        return parse_only(&args.inputs);
+    }
+    let mut guardrails = Guardrails {
+        scp: read_level(&args.scp, PolicyKind::Scp)?,
+        rcp: read_level(&args.rcp, PolicyKind::Rcp)?,
+        exact: args.exact_guardrails,
+        ..Guardrails::default()
+    };
+    for spec in &args.resource_policy {
+        let (arn, file) = spec
+            .split_once('=')
+            .ok_or_else(|| other(format!("--resource-policy `{spec}`: expected ARN=FILE")))?;
+        let options = ParseOptions::new(PolicyKind::ResourceBased);
+        for policy in read_policies(Path::new(file), &options).map_err(other)? {
+            guardrails.resource.push((arn.to_string(), policy));
+        }
+    }
+    let mut options = ReplayOptions::default();
+    for spec in &args.context {
+        let (k, v) = spec
+            .split_once('=')
+            .ok_or_else(|| other(format!("--context `{spec}`: expected KEY=VALUE")))?;
+        options
+            .map
+            .extra_context
+            .push((context_key(k), v.to_string()));
+    }
+    let policies = match &args.account_data {
+        Some(path) => ReplayPolicies::from_account_data(path, &guardrails),
+        None => ReplayPolicies::what_if(&guardrails),
+    }
+    .map_err(other)?;
+    options.output = args.output.as_ref().map(|_| match args.format {
+        Format::Json => OutputFormat::Json,
+        Format::Csv => OutputFormat::Csv,
+    });
+    options.cancel = Some(&INTERRUPTED);
+    ctrlc::set_handler(|| INTERRUPTED.store(true, std::sync::atomic::Ordering::Relaxed))
+        .map_err(other)?;
+
+    let total: u64 = source::plan(&args.inputs).0.iter().map(|u| u.bytes()).sum();
+    let bar = if args.quiet || !io::stderr().is_terminal() {
+        indicatif::ProgressBar::hidden()
+    } else {
+        let bar = indicatif::ProgressBar::new(total);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {wide_bar} {binary_bytes}/{binary_total_bytes} ({binary_bytes_per_sec}, {eta})",
+            )
+            .map_err(other)?,
+        );
+        bar
+    };
+    let mut sink: Box<dyn Write> = match &args.output {
+        Some(path) => {
+            let file = File::create(path).map_err(|e| other(format!("{}: {e}", path.display())))?;
+            let mut w = BufWriter::new(file);
+            if matches!(args.format, Format::Csv) {
+                w.write_all(CSV_HEADER.as_bytes())?;
+            }
+            Box::new(w)
+        }
+        None => Box::new(io::sink()),
+    };
+    let started = Instant::now();
+    let report = replay_to(
+        &args.inputs,
+        &policies,
+        &options,
+        &|n| bar.inc(n),
+        &mut sink,
+    )?;
+    sink.flush()?;
+    bar.finish_and_clear();
+    let elapsed = started.elapsed().as_secs_f64();
+    if args.json {
+        let mut v = report.to_json();
+        v["seconds"] = serde_json::json!(elapsed);
+        println!("{v}");
+    } else {
+        print!("{}", report.summary_table());
+        println!(
+            "\n{} records in {:.2} s ({:.0} records/s, {} threads)",
+            report.records_seen(),
+            elapsed,
+            report.records_seen() as f64 / elapsed.max(1e-9),
+            rayon::current_num_threads()
+        );
+    }
+    Ok(if report.interrupted {
+        ExitCode::from(130)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// The baseline: read and parse every record with serde_json, nothing else.
+fn parse_only(inputs: &[PathBuf]) -> io::Result<ExitCode> {
+    use rayon::prelude::*;
+    let started = Instant::now();
+    let (units, errors) = source::plan(inputs);
+    let (records, bad) = units
+        .par_iter()
+        .map(|u| {
+            let (mut ok, mut bad) = (0u64, 0u64);
+            let r = source::read_unit(u, &mut |_, parsed| {
+                match parsed {
+                    Ok(_) => ok += 1,
+                    Err(_) => bad += 1,
+                }
+                true
+            });
+            (ok, bad + u64::from(r.is_err()))
+        })
+        .reduce(|| (0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+    let elapsed = started.elapsed().as_secs_f64();
+    println!(
+        "{} records parsed, {} unreadable, in {:.2} s ({:.0} records/s, {} threads)",
+        records,
+        bad + errors.len() as u64,
+        elapsed,
+        records as f64 / elapsed.max(1e-9),
+        rayon::current_num_threads()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn synth(args: &SynthArgs) -> io::Result<ExitCode> {
+    let (units, errors) = source::plan(&args.inputs);
+    for e in &errors {
+        eprintln!("fastiam: {}: {}", e.position, e.message);
+    }
+    let mut seeds = Vec::new();
+    for unit in &units {
+        let r = source::read_unit(unit, &mut |at, parsed| {
+            match parsed {
+                Ok(v) => seeds.push(v),
+                Err(e) => eprintln!("fastiam: {at}: {e}"),
+            }
+            true
+        });
+        if let Err(e) = r {
+            eprintln!("fastiam: {}: {}", e.position, e.message);
+        }
+    }
+    let path = &args.output;
+    let file = File::create(path).map_err(|e| other(format!("{}: {e}", path.display())))?;
+    let n = if path.extension().is_some_and(|e| e == "gz") {
+        let mut gz =
+            flate2::write::GzEncoder::new(BufWriter::new(file), flate2::Compression::fast());
+        let n = synth::generate(&seeds, args.records, args.seed, &mut gz)?;
+        gz.finish()?.flush()?;
+        n
+    } else {
+        let mut out = BufWriter::new(file);
+        let n = synth::generate(&seeds, args.records, args.seed, &mut out)?;
+        out.flush()?;
+        n
+    };
+    eprintln!(
+        "{n} records written to {} (drawn from {} real ones)",
+        path.display(),
+        seeds.len()
+    );
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,451 @@
+//! Which IAM action a CloudTrail event is, and which resource it acts on.
+//!
+//! CloudTrail names an event by the service's host (`eventSource`) and the API operation
+//! (`eventName`); IAM authorises an *action*, which is usually `prefix:Operation` but not
+//! always (S3 `ListObjects` is authorised as `s3:ListBucket`, `HeadObject` as
+//! `s3:GetObject`, console sign-ins are no IAM action at all). The table that says so is data,
+//! built by `tools/build_action_map.py` from the SDK→IAM map and the service authorization
+//! reference plus hand-written exceptions, and shipped gzip-compressed in `corpus/replay/`
+//! (compiled into the binary, so replay needs no file at run time).
+//!
+//! A resource is found, in order: an ARN of the record's `resources[]` that has the shape
+//! of one of the action's resource types; else that type's ARN template filled from the
+//! record (partition, region, account, and request parameters found by the variable's name
+//! or the SDK parameter the table names for it); else `*` when the action has no resource
+//! type (IAM authorises such actions on `*`). Otherwise the record cannot be mapped, and the
+//! reason names the missing parameter.
+//!
+//! ```
+//! use fastiam::replay::ActionMap;
+//! let map = ActionMap::bundled();
+//! let entry = map.lookup("s3.amazonaws.com", "ListObjects").unwrap();
+//! assert_eq!(entry.action.as_deref(), Some("s3:ListBucket"));
+//! // Lambda's CloudTrail names carry an API version suffix.
+//! let entry = map.lookup("lambda.amazonaws.com", "GetFunction20150331v2").unwrap();
+//! assert_eq!(entry.action.as_deref(), Some("lambda:GetFunction"));
+//! ```
+
+use std::collections::HashMap;
+use std::io::Read;
+
+use crate::primitives::wildcard_match;
+
+/// The bundled event table (`corpus/replay/actions.tsv.gz`).
+const BUNDLED_ACTIONS: &[u8] = include_bytes!("../../corpus/replay/actions.tsv.gz");
+/// The bundled ARN templates (`corpus/replay/resource-types.tsv.gz`).
+const BUNDLED_TYPES: &[u8] = include_bytes!("../../corpus/replay/resource-types.tsv.gz");
+
+/// What the table says about one event.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EventEntry {
+    /// The IAM action; `None` when the event is not an authorised API call.
+    pub action: Option<String>,
+    /// The action's resource types (indexes into the map's templates), required ones first.
+    resource_types: Vec<usize>,
+    /// ARN variable → SDK parameter that fills it (`ObjectName` → `Key`).
+    hints: Vec<(String, String)>,
+    /// Where the row came from, or why the event is not an action.
+    pub note: String,
+}
+
+/// One resource type: its ARN template and the template as a glob (`${X}` → `*`).
+#[derive(Clone, Debug)]
+struct ResourceType {
+    template: String,
+    shape: String,
+}
+
+/// The event → action table.
+#[derive(Clone, Debug)]
+pub struct ActionMap {
+    /// `(event source, event name)` → entry.
+    events: HashMap<(String, String), EventEntry>,
+    types: Vec<ResourceType>,
+}
+
+/// Why the table could not be read.
+#[derive(Debug)]
+pub struct ActionMapError(pub String);
+
+impl std::fmt::Display for ActionMapError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "action table: {}", self.0)
+    }
+}
+
+impl std::error::Error for ActionMapError {}
+
+fn gunzip(bytes: &[u8], name: &str) -> Result<String, ActionMapError> {
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(bytes)
+        .read_to_string(&mut text)
+        .map_err(|e| ActionMapError(format!("{name}: {e}")))?;
+    Ok(text)
+}
+
+impl ActionMap {
+    /// The table compiled into the binary.
+    pub fn bundled() -> ActionMap {
+        // The bundled table is checked by the unit tests; failing to read it is a build defect.
+        ActionMap::from_gz(BUNDLED_ACTIONS, BUNDLED_TYPES).expect("the bundled action table reads")
+    }
+
+    /// Reads the two gzip-compressed TSV tables (format in `tools/build_action_map.py`).
+    pub fn from_gz(actions: &[u8], types: &[u8]) -> Result<ActionMap, ActionMapError> {
+        let types_text = gunzip(types, "resource-types.tsv.gz")?;
+        let mut type_index: HashMap<(String, String), usize> = HashMap::new();
+        let mut resource_types = Vec::new();
+        for (n, line) in data_lines(&types_text) {
+            let f: Vec<&str> = line.split('\t').collect();
+            let [service, name, template] = f[..] else {
+                return Err(ActionMapError(format!(
+                    "resource-types.tsv line {n}: expected 3 columns, found {}",
+                    f.len()
+                )));
+            };
+            type_index.insert(
+                (service.to_string(), name.to_string()),
+                resource_types.len(),
+            );
+            resource_types.push(ResourceType {
+                template: template.to_string(),
+                shape: template_shape(template),
+            });
+        }
+        let actions_text = gunzip(actions, "actions.tsv.gz")?;
+        let mut events = HashMap::new();
+        for (n, line) in data_lines(&actions_text) {
+            let f: Vec<&str> = line.split('\t').collect();
+            let [source, event, action, types, hints, note] = f[..] else {
+                return Err(ActionMapError(format!(
+                    "actions.tsv line {n}: expected 6 columns, found {}",
+                    f.len()
+                )));
+            };
+            let action = (action != "-").then(|| action.to_string());
+            let service = action
+                .as_deref()
+                .and_then(|a| a.split_once(':'))
+                .map_or("", |(s, _)| s);
+            let resource_types = types
+                .split(',')
+                .filter(|t| !t.is_empty())
+                .filter_map(|t| {
+                    type_index
+                        .get(&(service.to_string(), t.to_string()))
+                        .copied()
+                })
+                .collect();
+            let hints = hints
+                .split(';')
+                .filter_map(|h| h.split_once('='))
+                .map(|(v, p)| (v.to_string(), p.to_string()))
+                .collect();
+            events.insert(
+                (source.to_string(), event.to_string()),
+                EventEntry {
+                    action,
+                    resource_types,
+                    hints,
+                    note: note.to_string(),
+                },
+            );
+        }
+        Ok(ActionMap {
+            events,
+            types: resource_types,
+        })
+    }
+
+    /// The number of events the table knows.
+    pub fn len(&self) -> usize {
+        self.events.len()
+    }
+
+    /// Whether the table is empty.
+    pub fn is_empty(&self) -> bool {
+        self.events.is_empty()
+    }
+
+    /// The entry of an event; Lambda's API-version suffixes (`…20150331`, `…20150331v2`)
+    /// are dropped when the full name is unknown.
+    pub fn lookup(&self, source: &str, event: &str) -> Option<&EventEntry> {
+        let key = (source.to_string(), event.to_string());
+        if let Some(e) = self.events.get(&key) {
+            return Some(e);
+        }
+        let stripped = strip_version_suffix(event);
+        (stripped != event)
+            .then(|| self.events.get(&(source.to_string(), stripped.to_string())))
+            .flatten()
+    }
+
+    /// The resource of an event: see the module docs for the order.
+    pub fn resource(&self, entry: &EventEntry, record: &RecordFacts<'_>) -> Result<String, String> {
+        let types: Vec<&ResourceType> = entry
+            .resource_types
+            .iter()
+            .map(|&i| &self.types[i])
+            .collect();
+        if types.is_empty() {
+            return Ok("*".to_string());
+        }
+        for arn in record.resource_arns {
+            if types.iter().any(|t| wildcard_match(&t.shape, arn)) {
+                return Ok(arn.to_string());
+            }
+        }
+        let mut first_missing = None;
+        for t in &types {
+            match fill_template(&t.template, entry, record) {
+                Ok(arn) => return Ok(arn),
+                Err(missing) => {
+                    first_missing.get_or_insert(missing);
+                }
+            }
+        }
+        Err(format!(
+            "no resource ARN: the record has no `resources[]` ARN of the action's type and no request parameter `{}` for `{}`",
+            first_missing.unwrap_or_default(),
+            types[0].template
+        ))
+    }
+}
+
+/// What [`ActionMap::resource`] reads from a record.
+#[derive(Clone, Copy, Debug)]
+pub struct RecordFacts<'r> {
+    pub region: &'r str,
+    pub account: &'r str,
+    /// ARNs listed in the record's `resources[]`.
+    pub resource_arns: &'r [String],
+    /// The record's `requestParameters` (an object, or null).
+    pub parameters: &'r serde_json::Value,
+    /// The caller's IAM user name: IAM's user actions default to the caller when the
+    /// request names no user (`iam:GetUser` with no parameters).
+    pub caller_user: Option<&'r str>,
+}
+
+fn data_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    text.lines()
+        .enumerate()
+        .map(|(i, l)| (i + 1, l))
+        .filter(|(_, l)| !l.starts_with('#') && !l.is_empty())
+}
+
+/// `GetFunction20150331v2` → `GetFunction`.
+fn strip_version_suffix(event: &str) -> &str {
+    let bytes = event.as_bytes();
+    let mut end = bytes.len();
+    // Optional `v<digits>`.
+    let mut i = end;
+    while i > 0 && bytes[i - 1].is_ascii_digit() {
+        i -= 1;
+    }
+    if i < end && i > 0 && bytes[i - 1] == b'v' {
+        end = i - 1;
+    }
+    let mut j = end;
+    while j > 0 && bytes[j - 1].is_ascii_digit() {
+        j -= 1;
+    }
+    if end - j == 8 && j > 0 {
+        &event[..j]
+    } else {
+        event
+    }
+}
+
+/// An ARN template as a glob over ARNs: every `${…}` becomes `*`.
+fn template_shape(template: &str) -> String {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        out.push('*');
+        rest = match rest[start..].find('}') {
+            Some(end) => &rest[start + end + 1..],
+            None => "",
+        };
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Fills an ARN template; `Err` names the first variable the record cannot fill.
+fn fill_template(
+    template: &str,
+    entry: &EventEntry,
+    record: &RecordFacts<'_>,
+) -> Result<String, String> {
+    let mut out = String::with_capacity(template.len() + 32);
+    let mut rest = template;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let Some(end) = rest[start..].find('}') else {
+            return Err(rest.to_string());
+        };
+        let var = &rest[start + 2..start + end];
+        let value = match var {
+            "Partition" => Some("aws".to_string()),
+            "Region" => Some(record.region.to_string()),
+            "Account" => Some(record.account.to_string()),
+            _ => parameter_for(var, entry, record.parameters).or_else(|| {
+                matches!(var, "UserName" | "UserNameWithPath")
+                    .then(|| record.caller_user.map(str::to_string))
+                    .flatten()
+            }),
+        };
+        let Some(value) = value else {
+            return Err(var.to_string());
+        };
+        // A parameter that is already an ARN (a KMS key id given as an ARN, a bucket given
+        // as an access point ARN) is the resource itself.
+        if value.starts_with("arn:") {
+            return Ok(value);
+        }
+        out.push_str(&value);
+        rest = &rest[start + end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// The request parameter for an ARN variable: by the variable's name, by the SDK parameter
+/// the table names, or by the S3 spelling (`bucketName`); case-insensitive. Only a string
+/// parameter fills a variable.
+fn parameter_for(var: &str, entry: &EventEntry, params: &serde_json::Value) -> Option<String> {
+    let obj = params.as_object()?;
+    let mut names: Vec<&str> = vec![var];
+    names.extend(
+        entry
+            .hints
+            .iter()
+            .filter(|(v, _)| v == var)
+            .map(|(_, p)| p.as_str()),
+    );
+    let s3_alias = match var {
+        "BucketName" | "Bucket" => Some("bucketName"),
+        "ObjectName" | "Key" => Some("key"),
+        _ => None,
+    };
+    names.extend(s3_alias);
+    // The name with a path stripped of its variants: `UserNameWithPath` → `UserName`.
+    let without_path = var.strip_suffix("WithPath").unwrap_or(var);
+    names.push(without_path);
+    // The resource given as an ARN: `RoleNameWithPath` → `roleArn`, `KeyId` → `keyArn`.
+    let stem = without_path
+        .strip_suffix("Name")
+        .or_else(|| without_path.strip_suffix("Id"))
+        .unwrap_or(without_path);
+    let arn_name = format!("{stem}Arn");
+    names.push(&arn_name);
+    for name in names {
+        if let Some(v) = obj
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .and_then(|(_, v)| v.as_str())
+        {
+            if !v.is_empty() {
+                return Some(v.to_string());
+            }
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn facts<'a>(arns: &'a [String], params: &'a serde_json::Value) -> RecordFacts<'a> {
+        RecordFacts {
+            region: "us-east-1",
+            account: "111122223333",
+            resource_arns: arns,
+            parameters: params,
+            caller_user: Some("carol"),
+        }
+    }
+
+    #[test]
+    fn bundled_table_reads() {
+        let map = ActionMap::bundled();
+        assert!(map.len() > 20_000, "{}", map.len());
+        let kms = map.lookup("kms.amazonaws.com", "Decrypt").unwrap();
+        assert_eq!(kms.action.as_deref(), Some("kms:Decrypt"));
+        let login = map.lookup("signin.amazonaws.com", "ConsoleLogin").unwrap();
+        assert_eq!(login.action, None);
+        assert!(login.note.contains("sign-in"));
+        assert!(map.lookup("nosuch.amazonaws.com", "Nothing").is_none());
+    }
+
+    #[test]
+    fn version_suffixes() {
+        assert_eq!(
+            strip_version_suffix("ListFunctions20150331"),
+            "ListFunctions"
+        );
+        assert_eq!(strip_version_suffix("GetFunction20150331v2"), "GetFunction");
+        assert_eq!(strip_version_suffix("GetObject"), "GetObject");
+        assert_eq!(strip_version_suffix("v2"), "v2");
+    }
+
+    #[test]
+    fn resources_from_list_template_or_star() {
+        let map = ActionMap::bundled();
+        let get = map.lookup("s3.amazonaws.com", "GetObject").unwrap();
+        // From the request parameters (S3's own spelling).
+        let params = json!({"bucketName": "b", "key": "k/1.txt"});
+        assert_eq!(
+            map.resource(get, &facts(&[], &params)).unwrap(),
+            "arn:aws:s3:::b/k/1.txt"
+        );
+        // From resources[]: the object ARN, not the bucket's.
+        let arns = vec!["arn:aws:s3:::b".to_string(), "arn:aws:s3:::b/k".to_string()];
+        assert_eq!(
+            map.resource(get, &facts(&arns, &json!(null))).unwrap(),
+            "arn:aws:s3:::b/k"
+        );
+        // A key id that is already an ARN.
+        let dec = map.lookup("kms.amazonaws.com", "Decrypt").unwrap();
+        let params = json!({"keyId": "arn:aws:kms:us-east-1:111122223333:key/abc"});
+        assert_eq!(
+            map.resource(dec, &facts(&[], &params)).unwrap(),
+            "arn:aws:kms:us-east-1:111122223333:key/abc"
+        );
+        // A parameter naming the resource by ARN (sts:AssumeRole's roleArn).
+        let assume = map.lookup("sts.amazonaws.com", "AssumeRole").unwrap();
+        let params = json!({"roleArn": "arn:aws:iam::111122223333:role/x", "roleSessionName": "s"});
+        assert_eq!(
+            map.resource(assume, &facts(&[], &params)).unwrap(),
+            "arn:aws:iam::111122223333:role/x"
+        );
+        // IAM user actions default to the caller.
+        let get_user = map.lookup("iam.amazonaws.com", "GetUser").unwrap();
+        assert_eq!(
+            map.resource(get_user, &facts(&[], &json!({}))).unwrap(),
+            "arn:aws:iam::111122223333:user/carol"
+        );
+        // No resource type: `*`.
+        let describe = map
+            .lookup("ec2.amazonaws.com", "DescribeInstances")
+            .unwrap();
+        assert_eq!(
+            map.resource(describe, &facts(&[], &json!({}))).unwrap(),
+            "*"
+        );
+        // Missing parameter: the reason names it.
+        let err = map.resource(dec, &facts(&[], &json!({}))).unwrap_err();
+        assert!(err.contains("KeyId"), "{err}");
+    }
+
+    #[test]
+    fn template_shapes() {
+        assert_eq!(
+            template_shape("arn:${Partition}:s3:::${BucketName}/${ObjectName}"),
+            "arn:*:s3:::*/*"
+        );
+    }
+}

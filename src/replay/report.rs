@@ -1,0 +1,441 @@
+//! What a replay found: counts, the denied requests grouped, disagreements with the log,
+//! and one line per record for `--output`.
+//!
+//! Reports of parts of the input are merged ([`Report::merge`]), so workers count on their
+//! own and the totals do not depend on how the input was cut. Every record read ends in
+//! exactly one count: evaluated (allowed, denied, depends-on), unmappable (by class), or
+//! unreadable — `records_seen` is their sum, which the tests check.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::Write;
+
+use serde_json::json;
+
+use crate::decision::{Decision, HopDecision, Reason};
+
+use super::record::{LogOutcome, MappedRecord, Unmappable};
+use super::source::{Position, ReadError};
+
+/// How many examples of each kind a report keeps.
+const EXAMPLES: usize = 10;
+
+/// The three-valued answer for one record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Verdict {
+    Allowed,
+    Denied,
+    /// The decision read a key the log does not carry; it is the decision with the key
+    /// absent, and may differ when the key is present.
+    DependsOn,
+}
+
+impl Verdict {
+    pub fn name(self) -> &'static str {
+        match self {
+            Verdict::Allowed => "allowed",
+            Verdict::Denied => "denied",
+            Verdict::DependsOn => "depends",
+        }
+    }
+}
+
+/// `--output` formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutputFormat {
+    Json,
+    Csv,
+}
+
+/// The CSV header of `--output --format csv`.
+pub const CSV_HEADER: &str =
+    "file,position,record,principal,action,resource,via,decision,verdict,reason,matched,missing,depends_on,log\n";
+
+/// One evaluated record.
+#[derive(Clone, Debug)]
+pub struct RecordResult {
+    pub mapped: MappedRecord,
+    /// The decision of the record's hop.
+    pub decision: HopDecision,
+    pub verdict: Verdict,
+    /// Missing keys the log cannot carry.
+    pub depends_on: Vec<String>,
+}
+
+impl RecordResult {
+    /// Whether the replay contradicts the log's own outcome. In what-if mode only a
+    /// recorded success that would now be explicitly denied counts (the identity side is
+    /// assumed, so a recorded denial says nothing about the guardrails).
+    pub fn disagrees(&self, what_if: bool) -> bool {
+        match (self.mapped.log_outcome, self.verdict) {
+            (LogOutcome::Succeeded, Verdict::Denied) => {
+                !what_if || self.decision.decision == Decision::ExplicitDeny
+            }
+            (LogOutcome::Denied, Verdict::Allowed) => !what_if,
+            _ => false,
+        }
+    }
+
+    /// The statements that decided, as `policy#sid` (or `policy#index`).
+    pub fn deciders(&self) -> String {
+        if self.decision.matched.is_empty() {
+            return format!("({})", self.decision.reason);
+        }
+        self.decision
+            .matched
+            .iter()
+            .map(|m| match &m.sid {
+                Some(sid) => format!("{}#{sid}", m.policy),
+                None => format!("{}#{}", m.policy, m.statement),
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    pub fn write_line(&self, out: &mut Vec<u8>, format: OutputFormat, position: &Position) {
+        let m = &self.mapped;
+        match format {
+            OutputFormat::Json => {
+                let mut v = self.decision.to_json();
+                v["record"] = json!(m.id);
+                v["file"] = json!(position.file);
+                v["position"] = json!(position.place);
+                v["principal"] = json!(m.request.principal.arn);
+                v["action"] = json!(m.action());
+                v["resource"] = json!(m.resource());
+                v["hop"] = json!(m.hop);
+                v["via"] = json!(m.via);
+                v["verdict"] = json!(self.verdict.name());
+                v["depends_on"] = json!(self.depends_on);
+                v["log"] = json!(m.log_outcome.name());
+                v["error_code"] = json!(m.error_code);
+                let _ = writeln!(out, "{v}");
+            }
+            OutputFormat::Csv => {
+                let missing = self.decision.missing.join(" ");
+                let depends = self.depends_on.join(" ");
+                let reason = self.decision.reason.to_string();
+                write_csv_row(
+                    out,
+                    &[
+                        &position.file,
+                        &position.place,
+                        &m.id,
+                        &m.request.principal.arn,
+                        m.action(),
+                        m.resource(),
+                        m.via.as_deref().unwrap_or(""),
+                        self.decision.decision.name(),
+                        self.verdict.name(),
+                        &reason,
+                        &self.deciders(),
+                        &missing,
+                        &depends,
+                        m.log_outcome.name(),
+                    ],
+                );
+            }
+        }
+    }
+}
+
+/// Writes one CSV row (RFC 4180 quoting).
+pub fn write_csv_row(out: &mut Vec<u8>, fields: &[&str]) {
+    for (i, f) in fields.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        if f.contains([',', '"', '\n', '\r']) {
+            out.push(b'"');
+            out.extend_from_slice(f.replace('"', "\"\"").as_bytes());
+            out.push(b'"');
+        } else {
+            out.extend_from_slice(f.as_bytes());
+        }
+    }
+    out.push(b'\n');
+}
+
+/// Counts of one population (all records, or forwarded ones).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub allowed: u64,
+    pub explicit_deny: u64,
+    pub implicit_deny: u64,
+    pub depends_on: u64,
+}
+
+impl Counts {
+    fn add(&mut self, r: &RecordResult) {
+        match (r.verdict, r.decision.decision) {
+            (Verdict::DependsOn, _) => self.depends_on += 1,
+            (Verdict::Allowed, _) => self.allowed += 1,
+            (Verdict::Denied, Decision::ExplicitDeny) => self.explicit_deny += 1,
+            (Verdict::Denied, _) => self.implicit_deny += 1,
+        }
+    }
+
+    fn merge(&mut self, o: &Counts) {
+        self.allowed += o.allowed;
+        self.explicit_deny += o.explicit_deny;
+        self.implicit_deny += o.implicit_deny;
+        self.depends_on += o.depends_on;
+    }
+
+    pub fn total(&self) -> u64 {
+        self.allowed + self.explicit_deny + self.implicit_deny + self.depends_on
+    }
+}
+
+/// A count with a few examples (`file: place` of records).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Examples {
+    pub count: u64,
+    pub examples: Vec<String>,
+}
+
+impl Examples {
+    fn add(&mut self, example: String) {
+        self.count += 1;
+        if self.examples.len() < EXAMPLES {
+            self.examples.push(example);
+        }
+    }
+
+    fn merge(&mut self, o: Examples) {
+        self.count += o.count;
+        for e in o.examples {
+            if self.examples.len() < EXAMPLES {
+                self.examples.push(e);
+            }
+        }
+    }
+}
+
+/// The result of a replay (or of part of one).
+#[derive(Clone, Debug, Default)]
+pub struct Report {
+    pub what_if: bool,
+    /// Records (and whole files) that could not be read.
+    pub unreadable: Examples,
+    /// Unmappable records by class.
+    pub unmappable: BTreeMap<String, Examples>,
+    pub all: Counts,
+    pub forwarded: Counts,
+    /// Denied records by (principal, action, deciding statements).
+    pub denied: BTreeMap<(String, String, String), u64>,
+    /// Depends-on records by key.
+    pub depends: BTreeMap<String, u64>,
+    /// Records where the replay contradicts the log.
+    pub disagreements: Examples,
+    /// Forwarded services seen (`via` → records).
+    pub via: BTreeMap<String, u64>,
+    /// The run was stopped before the end of the input.
+    pub interrupted: bool,
+}
+
+impl Report {
+    pub fn new(what_if: bool) -> Report {
+        Report {
+            what_if,
+            ..Report::default()
+        }
+    }
+
+    /// Every record this report accounts for.
+    pub fn records_seen(&self) -> u64 {
+        self.unreadable.count
+            + self.unmappable.values().map(|e| e.count).sum::<u64>()
+            + self.all.total()
+    }
+
+    pub fn unmappable_total(&self) -> u64 {
+        self.unmappable.values().map(|e| e.count).sum()
+    }
+
+    pub fn add_read_error(&mut self, e: &ReadError) {
+        self.unreadable
+            .add(format!("{}: {}", e.position, e.message));
+    }
+
+    pub fn add_unmappable(&mut self, at: &Position, u: &Unmappable) {
+        self.unmappable
+            .entry(u.class.to_string())
+            .or_default()
+            .add(format!("{at}: {}", u.reason));
+    }
+
+    pub fn add_result(&mut self, r: &RecordResult) {
+        self.all.add(r);
+        if let Some(via) = &r.mapped.via {
+            self.forwarded.add(r);
+            *self.via.entry(via.clone()).or_default() += 1;
+        }
+        match r.verdict {
+            Verdict::Denied => {
+                let key = (
+                    r.mapped.request.principal.arn.clone(),
+                    r.mapped.action().to_string(),
+                    r.deciders(),
+                );
+                *self.denied.entry(key).or_default() += 1;
+            }
+            Verdict::DependsOn => {
+                for k in &r.depends_on {
+                    *self.depends.entry(k.clone()).or_default() += 1;
+                }
+            }
+            Verdict::Allowed => {}
+        }
+        if r.disagrees(self.what_if) {
+            self.disagreements.add(format!(
+                "{} {} {} on {}: log {}, replay {} ({})",
+                r.mapped.id,
+                r.mapped.request.principal.arn,
+                r.mapped.action(),
+                r.mapped.resource(),
+                r.mapped.log_outcome.name(),
+                r.decision.decision.name(),
+                r.deciders()
+            ));
+        }
+    }
+
+    pub fn merge(&mut self, o: Report) {
+        self.unreadable.merge(o.unreadable);
+        for (k, v) in o.unmappable {
+            self.unmappable.entry(k).or_default().merge(v);
+        }
+        self.all.merge(&o.all);
+        self.forwarded.merge(&o.forwarded);
+        for (k, v) in o.denied {
+            *self.denied.entry(k).or_default() += v;
+        }
+        for (k, v) in o.depends {
+            *self.depends.entry(k).or_default() += v;
+        }
+        for (k, v) in o.via {
+            *self.via.entry(k).or_default() += v;
+        }
+        self.disagreements.merge(o.disagreements);
+        self.interrupted |= o.interrupted;
+    }
+
+    /// The terminal summary.
+    pub fn summary_table(&self) -> String {
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "{} records{}{}",
+            self.records_seen(),
+            if self.what_if {
+                " (what-if: identity and resource side assumed allowed; only guardrails deny)"
+            } else {
+                ""
+            },
+            if self.interrupted {
+                " — INTERRUPTED, partial report"
+            } else {
+                ""
+            }
+        );
+        let _ = writeln!(s, "\n  {:<28}{:>10}{:>12}", "", "all", "forwarded");
+        let rows = [
+            ("allowed", self.all.allowed, self.forwarded.allowed),
+            (
+                "explicitly denied",
+                self.all.explicit_deny,
+                self.forwarded.explicit_deny,
+            ),
+            (
+                "implicitly denied",
+                self.all.implicit_deny,
+                self.forwarded.implicit_deny,
+            ),
+            (
+                "depends on unlogged keys",
+                self.all.depends_on,
+                self.forwarded.depends_on,
+            ),
+        ];
+        for (name, a, f) in rows {
+            let _ = writeln!(s, "  {name:<28}{a:>10}{f:>12}");
+        }
+        let _ = writeln!(s, "  {:<28}{:>10}", "unmappable", self.unmappable_total());
+        let _ = writeln!(s, "  {:<28}{:>10}", "unreadable", self.unreadable.count);
+        if !self.via.is_empty() {
+            let _ = writeln!(s, "\nForwarded calls by service:");
+            for (via, n) in &self.via {
+                let _ = writeln!(s, "  {n:>8}  {via}");
+            }
+        }
+        if !self.denied.is_empty() {
+            let _ = writeln!(s, "\nDenied, by principal, action and deciding statement:");
+            let mut groups: Vec<_> = self.denied.iter().collect();
+            groups.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+            for ((p, a, d), n) in groups.iter().take(25) {
+                let _ = writeln!(s, "  {n:>8}  {p}  {a}  {d}");
+            }
+            if groups.len() > 25 {
+                let _ = writeln!(s, "  … {} more groups (use --output)", groups.len() - 25);
+            }
+        }
+        if !self.depends.is_empty() {
+            let _ = writeln!(s, "\nDecisions that depend on keys the log does not carry:");
+            for (k, n) in &self.depends {
+                let _ = writeln!(s, "  {n:>8}  {k}");
+            }
+        }
+        let label = if self.what_if {
+            "Recorded successes the guardrails would now explicitly deny"
+        } else {
+            "Records where the replay contradicts the log's outcome"
+        };
+        let _ = writeln!(s, "\n{label}: {}", self.disagreements.count);
+        for e in &self.disagreements.examples {
+            let _ = writeln!(s, "  {e}");
+        }
+        if !self.unmappable.is_empty() {
+            let _ = writeln!(s, "\nUnmappable records, by class (first examples):");
+            for (class, e) in &self.unmappable {
+                let _ = writeln!(s, "  {:>8}  {class}", e.count);
+                for ex in e.examples.iter().take(3) {
+                    let _ = writeln!(s, "            {ex}");
+                }
+            }
+        }
+        if self.unreadable.count > 0 {
+            let _ = writeln!(s, "\nUnreadable ({}):", self.unreadable.count);
+            for ex in &self.unreadable.examples {
+                let _ = writeln!(s, "  {ex}");
+            }
+        }
+        s
+    }
+
+    /// The report as JSON (`--json`).
+    pub fn to_json(&self) -> serde_json::Value {
+        let counts = |c: &Counts| {
+            json!({"allowed": c.allowed, "explicit_deny": c.explicit_deny,
+                   "implicit_deny": c.implicit_deny, "depends_on": c.depends_on})
+        };
+        json!({
+            "what_if": self.what_if,
+            "interrupted": self.interrupted,
+            "records": self.records_seen(),
+            "all": counts(&self.all),
+            "forwarded": counts(&self.forwarded),
+            "unmappable": self.unmappable.iter().map(|(k, v)| (k.clone(), json!({"count": v.count, "examples": v.examples}))).collect::<serde_json::Map<_, _>>(),
+            "unreadable": {"count": self.unreadable.count, "examples": self.unreadable.examples},
+            "denied": self.denied.iter().map(|((p, a, d), n)| json!({"principal": p, "action": a, "deciders": d, "count": n})).collect::<Vec<_>>(),
+            "depends_on": self.depends,
+            "via": self.via,
+            "disagreements": {"count": self.disagreements.count, "examples": self.disagreements.examples},
+        })
+    }
+}
+
+/// The reason spelled for reports.
+pub fn reason_name(r: Reason) -> String {
+    r.to_string()
+}
