@@ -265,7 +265,8 @@ impl<'p> Evaluator<'p> {
         &self.v.strings[r.start as usize..(r.start + r.len) as usize]
     }
 
-    fn key_name(&self, k: KeyId) -> &'p str {
+    /// The canonical name of a key id (from [`ChainOutcome::missing`]).
+    pub fn key_name(&self, k: KeyId) -> &'p str {
         self.s(self.v.keys[k as usize].name)
     }
 

@@ -58,8 +58,8 @@ struct ResourceType {
 /// The event → action table.
 #[derive(Clone, Debug)]
 pub struct ActionMap {
-    /// `(event source, event name)` → entry.
-    events: HashMap<(String, String), EventEntry>,
+    /// Event source → event name → entry (nested, so a lookup borrows and allocates nothing).
+    events: HashMap<String, HashMap<String, EventEntry>>,
     types: Vec<ResourceType>,
 }
 
@@ -113,7 +113,7 @@ impl ActionMap {
             });
         }
         let actions_text = gunzip(actions, "actions.tsv.gz")?;
-        let mut events = HashMap::new();
+        let mut events: HashMap<String, HashMap<String, EventEntry>> = HashMap::new();
         for (n, line) in data_lines(&actions_text) {
             let f: Vec<&str> = line.split('\t').collect();
             let [source, event, action, types, hints, note] = f[..] else {
@@ -141,8 +141,8 @@ impl ActionMap {
                 .filter_map(|h| h.split_once('='))
                 .map(|(v, p)| (v.to_string(), p.to_string()))
                 .collect();
-            events.insert(
-                (source.to_string(), event.to_string()),
+            events.entry(source.to_string()).or_default().insert(
+                event.to_string(),
                 EventEntry {
                     action,
                     resource_types,
@@ -159,7 +159,7 @@ impl ActionMap {
 
     /// The number of events the table knows.
     pub fn len(&self) -> usize {
-        self.events.len()
+        self.events.values().map(HashMap::len).sum()
     }
 
     /// Whether the table is empty.
@@ -170,14 +170,10 @@ impl ActionMap {
     /// The entry of an event; Lambda's API-version suffixes (`…20150331`, `…20150331v2`)
     /// are dropped when the full name is unknown.
     pub fn lookup(&self, source: &str, event: &str) -> Option<&EventEntry> {
-        let key = (source.to_string(), event.to_string());
-        if let Some(e) = self.events.get(&key) {
-            return Some(e);
-        }
-        let stripped = strip_version_suffix(event);
-        (stripped != event)
-            .then(|| self.events.get(&(source.to_string(), stripped.to_string())))
-            .flatten()
+        let events = self.events.get(source)?;
+        events
+            .get(event)
+            .or_else(|| events.get(strip_version_suffix(event)))
     }
 
     /// The resource of an event: see the module docs for the order.

@@ -152,7 +152,13 @@ fn run_unit(
                 return true;
             }
         };
-        let result = evaluate_record(mapped, policies, evaluators, worker);
+        let result = evaluate_record(
+            mapped,
+            options.output.is_some(),
+            policies,
+            evaluators,
+            worker,
+        );
         match result {
             Ok(r) => {
                 if let Some(format) = options.output {
@@ -224,6 +230,7 @@ fn write_error_line(
 /// Evaluates one mapped record with the compiled engine.
 fn evaluate_record(
     mut mapped: MappedRecord,
+    options_output: bool,
     policies: &ReplayPolicies,
     evaluators: &[Evaluator<'_>],
     worker: &mut Worker,
@@ -267,15 +274,12 @@ fn evaluate_record(
         });
     };
     let decision = h.decision;
-    let owned = evaluator.decision(&outcome);
-    let Some(hop_decision) = owned.hops.into_iter().nth(hop) else {
-        unreachable!("the outcome has hop {hop}");
-    };
-    let depends_on: Vec<String> = hop_decision
-        .missing
+    let depends_on: Vec<String> = outcome
+        .missing(h)
         .iter()
+        .map(|k| evaluator.key_name(*k))
         .filter(|k| !mapped.knows(k))
-        .cloned()
+        .map(str::to_string)
         .collect();
     let verdict = if !depends_on.is_empty() {
         Verdict::DependsOn
@@ -283,6 +287,23 @@ fn evaluate_record(
         Verdict::Allowed
     } else {
         Verdict::Denied
+    };
+    // The owned explanation (statement names, missing keys) costs allocations: only for
+    // records that are reported one by one.
+    let explained = options_output || verdict != Verdict::Allowed;
+    let hop_decision = if explained {
+        let owned = evaluator.decision(&outcome);
+        let Some(hop_decision) = owned.hops.into_iter().nth(hop) else {
+            unreachable!("the outcome has hop {hop}");
+        };
+        hop_decision
+    } else {
+        crate::decision::HopDecision {
+            decision,
+            reason: h.reason,
+            matched: Vec::new(),
+            missing: Vec::new(),
+        }
     };
     Ok(RecordResult {
         mapped,

@@ -65,8 +65,9 @@ pub struct MappedRecord {
     pub hop: usize,
     /// The forwarding service of a forwarded call.
     pub via: Option<String>,
-    /// Canonical keys whose presence or absence the record determines (module docs).
-    pub known_keys: Vec<String>,
+    /// Canonical keys whose presence or absence this record determines, besides
+    /// `ALWAYS_KNOWN` and the principal keys (module docs).
+    pub known_keys: Vec<std::borrow::Cow<'static, str>>,
     /// Whether every `aws:PrincipalTag/…` key is known (the principal's tags were given).
     pub principal_tags_known: bool,
     pub log_outcome: LogOutcome,
@@ -87,6 +88,8 @@ impl MappedRecord {
     /// Whether the record determines `key` (canonical).
     pub fn knows(&self, key: &str) -> bool {
         (self.principal_tags_known && key.starts_with("aws:principaltag/"))
+            || ALWAYS_KNOWN.contains(&key)
+            || PRINCIPAL_DEFAULT_KEYS.contains(&key)
             || self.known_keys.iter().any(|k| k == key)
     }
 }
@@ -279,11 +282,7 @@ pub fn map_record(
 
     // The principal's session: hop 0's context, carried to forwarded hops as session keys.
     let mut session = Context::new();
-    let mut known: Vec<String> = ALWAYS_KNOWN
-        .iter()
-        .chain(PRINCIPAL_DEFAULT_KEYS)
-        .map(|k| k.to_string())
-        .collect();
+    let mut known: Vec<std::borrow::Cow<'static, str>> = Vec::new();
     let attributes = identity
         .get("sessionContext")
         .and_then(|s| s.get("attributes"));
@@ -373,10 +372,8 @@ pub fn map_record(
     }
     for (k, v) in &options.extra_context {
         call.set_single(k, v);
-        known.push(k.clone());
+        known.push(k.clone().into());
     }
-    known.sort();
-    known.dedup();
 
     let dialect = Dialect::Aws;
     let error_code = str_at(record, &["errorCode"]).map(str::to_string);

@@ -55,7 +55,8 @@ pub const CSV_HEADER: &str =
 #[derive(Clone, Debug)]
 pub struct RecordResult {
     pub mapped: MappedRecord,
-    /// The decision of the record's hop.
+    /// The decision of the record's hop; its statements and missing keys are filled for
+    /// denied and depends-on records, and for every record when `--output` is on.
     pub decision: HopDecision,
     pub verdict: Verdict,
     /// Missing keys the log cannot carry.
