@@ -128,7 +128,8 @@ pub struct BenchConfig {
 pub struct EngineFigures {
     pub engine: &'static str,
     pub threads: usize,
-    pub chains_per_second: f64,
+    /// Chain decisions per second (one decision per chain, whatever its length).
+    pub decisions_per_second: f64,
     pub hops_per_second: f64,
     pub ns_per_hop: f64,
     /// Per-chain latency percentiles, nanoseconds (single thread, includes timer cost).
@@ -196,7 +197,7 @@ pub fn run(config: &BenchConfig) -> Result<BenchReport, String> {
                 for r in reqs {
                     std::hint::black_box(evaluator.evaluate(r, &mut scratch).decision);
                 }
-            });
+            })?;
             let (p50, p99) = latencies(&prepared.requests, |r| {
                 std::hint::black_box(evaluator.evaluate(r, &mut scratch).decision);
             });
@@ -210,7 +211,7 @@ pub fn run(config: &BenchConfig) -> Result<BenchReport, String> {
             for r in reqs {
                 std::hint::black_box(crate::reference::evaluate(r, &prepared.policies).decision);
             }
-        });
+        })?;
         let (p50, p99) = latencies(&prepared.requests, |r| {
             std::hint::black_box(crate::reference::evaluate(r, &prepared.policies).decision);
         });
@@ -239,17 +240,17 @@ fn thread_counts(max: usize) -> Vec<usize> {
 fn figures(
     engine: &'static str,
     threads: usize,
-    chains_per_second: f64,
+    decisions_per_second: f64,
     prepared: &Prepared,
     hops: usize,
     p50_ns: f64,
     p99_ns: f64,
 ) -> EngineFigures {
-    let hops_per_second = chains_per_second * hops as f64 / prepared.requests.len() as f64;
+    let hops_per_second = decisions_per_second * hops as f64 / prepared.requests.len() as f64;
     EngineFigures {
         engine,
         threads,
-        chains_per_second,
+        decisions_per_second,
         hops_per_second,
         ns_per_hop: 1e9 / hops_per_second,
         p50_ns,
@@ -257,30 +258,31 @@ fn figures(
     }
 }
 
-/// Chains per second over whole passes of `requests`, split across `threads`, repeated
-/// until `min_time` has passed.
+/// Chains per second over whole passes of `requests`, split into one part per thread of a
+/// rayon pool of `threads`, repeated until `min_time` has passed. `work` makes its own
+/// scratch per part, so each worker evaluates with its own.
 fn throughput<F>(
     requests: &[Request],
     threads: usize,
     min_time: std::time::Duration,
     work: F,
-) -> f64
+) -> Result<f64, String>
 where
     F: Fn(&[Request]) + Sync,
 {
+    use rayon::prelude::*;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.max(1))
+        .build()
+        .map_err(|e| format!("thread pool of {threads}: {e}"))?;
     let chunk = requests.len().div_ceil(threads.max(1)).max(1);
     let started = std::time::Instant::now();
     let mut passes = 0usize;
     while passes == 0 || started.elapsed() < min_time {
-        std::thread::scope(|s| {
-            for part in requests.chunks(chunk) {
-                let work = &work;
-                s.spawn(move || work(part));
-            }
-        });
+        pool.install(|| requests.par_chunks(chunk).for_each(&work));
         passes += 1;
     }
-    (passes * requests.len()) as f64 / started.elapsed().as_secs_f64()
+    Ok((passes * requests.len()) as f64 / started.elapsed().as_secs_f64())
 }
 
 /// p50 and p99 of single-chain evaluation times (one pass, single thread).
@@ -326,7 +328,7 @@ impl BenchReport {
                 serde_json::json!({
                     "engine": r.engine,
                     "threads": r.threads,
-                    "chains_per_second": r.chains_per_second,
+                    "decisions_per_second": r.decisions_per_second,
                     "hops_per_second": r.hops_per_second,
                     "ns_per_hop": r.ns_per_hop,
                     "p50_ns_per_chain": r.p50_ns,
@@ -359,7 +361,7 @@ impl std::fmt::Display for BenchReport {
         writeln!(
             f,
             "{:<10} {:>7} {:>14} {:>14} {:>10} {:>12} {:>12}",
-            "engine", "threads", "chains/s", "hops/s", "ns/hop", "p50 ns/chain", "p99 ns/chain"
+            "engine", "threads", "decisions/s", "hops/s", "ns/hop", "p50 ns/chain", "p99 ns/chain"
         )?;
         for r in &self.results {
             writeln!(
@@ -367,7 +369,7 @@ impl std::fmt::Display for BenchReport {
                 "{:<10} {:>7} {:>14.0} {:>14.0} {:>10.1} {:>12.0} {:>12.0}",
                 r.engine,
                 r.threads,
-                r.chains_per_second,
+                r.decisions_per_second,
                 r.hops_per_second,
                 r.ns_per_hop,
                 r.p50_ns,
