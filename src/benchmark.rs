@@ -12,6 +12,8 @@
 //! assert_eq!(prepared.policies.identity.len(), 3);
 //! ```
 
+pub mod scaling;
+
 use crate::policy::{parse_policy, ParseOptions, Policy, PolicyKind};
 use crate::request::{parse_case, PolicySet, Request};
 use crate::workload;
@@ -154,41 +156,24 @@ pub struct BenchReport {
 
 /// Runs the standard workload: checks that both engines agree on every chain, then times.
 pub fn run(config: &BenchConfig) -> Result<BenchReport, String> {
-    use crate::decision::Decision;
     use crate::eval::Evaluator;
 
     let prepared = standard(config.cases, config.seed)?;
     let program = crate::compile::compile(&prepared.policies).map_err(|e| e.to_string())?;
     let evaluator = Evaluator::new(&program);
     let mut scratch = evaluator.scratch();
+    let checked = check(&prepared, &evaluator)?;
     let mut report = BenchReport {
         cases: config.cases,
         seed: config.seed,
         hops_in_requests: prepared.hops,
-        hops_evaluated: 0,
-        allow: 0,
-        explicit_deny: 0,
-        implicit_deny: 0,
+        hops_evaluated: checked.hops_evaluated,
+        allow: checked.decisions[0],
+        explicit_deny: checked.decisions[1],
+        implicit_deny: checked.decisions[2],
         results: Vec::new(),
         peak_memory_bytes: 0,
     };
-    // A fast wrong answer is not a result: every chain, both engines, full equality.
-    for (i, request) in prepared.requests.iter().enumerate() {
-        let outcome = evaluator.evaluate(request, &mut scratch);
-        let compiled = evaluator.decision(&outcome);
-        let oracle = crate::reference::evaluate(request, &prepared.policies);
-        if compiled != oracle {
-            return Err(format!(
-                "chain {i}: the engines disagree; compiled {compiled:?}, reference {oracle:?}"
-            ));
-        }
-        report.hops_evaluated += compiled.hops.len();
-        match compiled.decision {
-            Decision::Allow => report.allow += 1,
-            Decision::ExplicitDeny => report.explicit_deny += 1,
-            _ => report.implicit_deny += 1,
-        }
-    }
     let hops = report.hops_evaluated;
     if config.engines != Engines::Reference {
         for threads in thread_counts(config.threads) {
@@ -221,6 +206,42 @@ pub fn run(config: &BenchConfig) -> Result<BenchReport, String> {
     }
     report.peak_memory_bytes = peak_memory();
     Ok(report)
+}
+
+/// What [`check`] found: both engines gave these results on every chain.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Checked {
+    /// Hops evaluated (a chain stops at its first denied hop).
+    pub hops_evaluated: usize,
+    /// Chain decisions: Allow, ExplicitDeny, ImplicitDeny (InvalidCredentials counts as
+    /// ImplicitDeny; no generated workload has credentials).
+    pub decisions: [usize; 3],
+}
+
+/// A fast wrong answer is not a result: evaluates every chain with the compiled engine and
+/// the reference evaluator, fails on the first difference (decision, reason, matched
+/// statements, missing keys), and counts the decisions.
+pub fn check(prepared: &Prepared, evaluator: &crate::eval::Evaluator) -> Result<Checked, String> {
+    use crate::decision::Decision;
+    let mut scratch = evaluator.scratch();
+    let mut checked = Checked::default();
+    for (i, request) in prepared.requests.iter().enumerate() {
+        let outcome = evaluator.evaluate(request, &mut scratch);
+        let compiled = evaluator.decision(&outcome);
+        let oracle = crate::reference::evaluate(request, &prepared.policies);
+        if compiled != oracle {
+            return Err(format!(
+                "chain {i}: the engines disagree; compiled {compiled:?}, reference {oracle:?}"
+            ));
+        }
+        checked.hops_evaluated += compiled.hops.len();
+        checked.decisions[match compiled.decision {
+            Decision::Allow => 0,
+            Decision::ExplicitDeny => 1,
+            _ => 2,
+        }] += 1;
+    }
+    Ok(checked)
 }
 
 /// 1, then each doubling up to `max`, then `max`.

@@ -48,5 +48,4 @@ pub mod runner;
 pub mod table;
 pub mod workload;
 
-#[cfg(test)]
 mod test_rng;
