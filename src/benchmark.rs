@@ -6,6 +6,10 @@
 //! slot 0 that every KMS hop names, so each engine evaluates exactly the requests of the
 //! cases against exactly their policies, without re-reading them per request.
 //!
+//! [`check`] is the gate every benchmark passes before timing (both engines, every chain,
+//! full equality); [`run`] is `fastiam bench`; [`scaling`] builds the workloads of the
+//! scaling curves (policy-set size, chain length).
+//!
 //! ```
 //! let prepared = fastiam::benchmark::standard(200, 42).unwrap();
 //! assert_eq!(prepared.requests.len(), 200);
