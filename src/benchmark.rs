@@ -6,11 +6,17 @@
 //! slot 0 that every KMS hop names, so each engine evaluates exactly the requests of the
 //! cases against exactly their policies, without re-reading them per request.
 //!
+//! [`check`] is the gate every benchmark passes before timing (both engines, every chain,
+//! full equality); [`run`] is `fastiam bench`; [`scaling`] builds the workloads of the
+//! scaling curves (policy-set size, chain length).
+//!
 //! ```
 //! let prepared = fastiam::benchmark::standard(200, 42).unwrap();
 //! assert_eq!(prepared.requests.len(), 200);
 //! assert_eq!(prepared.policies.identity.len(), 3);
 //! ```
+
+pub mod scaling;
 
 use crate::policy::{parse_policy, ParseOptions, Policy, PolicyKind};
 use crate::request::{parse_case, PolicySet, Request};
@@ -128,7 +134,8 @@ pub struct BenchConfig {
 pub struct EngineFigures {
     pub engine: &'static str,
     pub threads: usize,
-    pub chains_per_second: f64,
+    /// Chain decisions per second (one decision per chain, whatever its length).
+    pub decisions_per_second: f64,
     pub hops_per_second: f64,
     pub ns_per_hop: f64,
     /// Per-chain latency percentiles, nanoseconds (single thread, includes timer cost).
@@ -153,41 +160,24 @@ pub struct BenchReport {
 
 /// Runs the standard workload: checks that both engines agree on every chain, then times.
 pub fn run(config: &BenchConfig) -> Result<BenchReport, String> {
-    use crate::decision::Decision;
     use crate::eval::Evaluator;
 
     let prepared = standard(config.cases, config.seed)?;
     let program = crate::compile::compile(&prepared.policies).map_err(|e| e.to_string())?;
     let evaluator = Evaluator::new(&program);
     let mut scratch = evaluator.scratch();
+    let checked = check(&prepared, &evaluator)?;
     let mut report = BenchReport {
         cases: config.cases,
         seed: config.seed,
         hops_in_requests: prepared.hops,
-        hops_evaluated: 0,
-        allow: 0,
-        explicit_deny: 0,
-        implicit_deny: 0,
+        hops_evaluated: checked.hops_evaluated,
+        allow: checked.decisions[0],
+        explicit_deny: checked.decisions[1],
+        implicit_deny: checked.decisions[2],
         results: Vec::new(),
         peak_memory_bytes: 0,
     };
-    // A fast wrong answer is not a result: every chain, both engines, full equality.
-    for (i, request) in prepared.requests.iter().enumerate() {
-        let outcome = evaluator.evaluate(request, &mut scratch);
-        let compiled = evaluator.decision(&outcome);
-        let oracle = crate::reference::evaluate(request, &prepared.policies);
-        if compiled != oracle {
-            return Err(format!(
-                "chain {i}: the engines disagree; compiled {compiled:?}, reference {oracle:?}"
-            ));
-        }
-        report.hops_evaluated += compiled.hops.len();
-        match compiled.decision {
-            Decision::Allow => report.allow += 1,
-            Decision::ExplicitDeny => report.explicit_deny += 1,
-            _ => report.implicit_deny += 1,
-        }
-    }
     let hops = report.hops_evaluated;
     if config.engines != Engines::Reference {
         for threads in thread_counts(config.threads) {
@@ -196,7 +186,7 @@ pub fn run(config: &BenchConfig) -> Result<BenchReport, String> {
                 for r in reqs {
                     std::hint::black_box(evaluator.evaluate(r, &mut scratch).decision);
                 }
-            });
+            })?;
             let (p50, p99) = latencies(&prepared.requests, |r| {
                 std::hint::black_box(evaluator.evaluate(r, &mut scratch).decision);
             });
@@ -210,7 +200,7 @@ pub fn run(config: &BenchConfig) -> Result<BenchReport, String> {
             for r in reqs {
                 std::hint::black_box(crate::reference::evaluate(r, &prepared.policies).decision);
             }
-        });
+        })?;
         let (p50, p99) = latencies(&prepared.requests, |r| {
             std::hint::black_box(crate::reference::evaluate(r, &prepared.policies).decision);
         });
@@ -220,6 +210,42 @@ pub fn run(config: &BenchConfig) -> Result<BenchReport, String> {
     }
     report.peak_memory_bytes = peak_memory();
     Ok(report)
+}
+
+/// What [`check`] found: both engines gave these results on every chain.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Checked {
+    /// Hops evaluated (a chain stops at its first denied hop).
+    pub hops_evaluated: usize,
+    /// Chain decisions: Allow, ExplicitDeny, ImplicitDeny (InvalidCredentials counts as
+    /// ImplicitDeny; no generated workload has credentials).
+    pub decisions: [usize; 3],
+}
+
+/// A fast wrong answer is not a result: evaluates every chain with the compiled engine and
+/// the reference evaluator, fails on the first difference (decision, reason, matched
+/// statements, missing keys), and counts the decisions.
+pub fn check(prepared: &Prepared, evaluator: &crate::eval::Evaluator) -> Result<Checked, String> {
+    use crate::decision::Decision;
+    let mut scratch = evaluator.scratch();
+    let mut checked = Checked::default();
+    for (i, request) in prepared.requests.iter().enumerate() {
+        let outcome = evaluator.evaluate(request, &mut scratch);
+        let compiled = evaluator.decision(&outcome);
+        let oracle = crate::reference::evaluate(request, &prepared.policies);
+        if compiled != oracle {
+            return Err(format!(
+                "chain {i}: the engines disagree; compiled {compiled:?}, reference {oracle:?}"
+            ));
+        }
+        checked.hops_evaluated += compiled.hops.len();
+        checked.decisions[match compiled.decision {
+            Decision::Allow => 0,
+            Decision::ExplicitDeny => 1,
+            _ => 2,
+        }] += 1;
+    }
+    Ok(checked)
 }
 
 /// 1, then each doubling up to `max`, then `max`.
@@ -239,17 +265,17 @@ fn thread_counts(max: usize) -> Vec<usize> {
 fn figures(
     engine: &'static str,
     threads: usize,
-    chains_per_second: f64,
+    decisions_per_second: f64,
     prepared: &Prepared,
     hops: usize,
     p50_ns: f64,
     p99_ns: f64,
 ) -> EngineFigures {
-    let hops_per_second = chains_per_second * hops as f64 / prepared.requests.len() as f64;
+    let hops_per_second = decisions_per_second * hops as f64 / prepared.requests.len() as f64;
     EngineFigures {
         engine,
         threads,
-        chains_per_second,
+        decisions_per_second,
         hops_per_second,
         ns_per_hop: 1e9 / hops_per_second,
         p50_ns,
@@ -257,30 +283,31 @@ fn figures(
     }
 }
 
-/// Chains per second over whole passes of `requests`, split across `threads`, repeated
-/// until `min_time` has passed.
+/// Chains per second over whole passes of `requests`, split into one part per thread of a
+/// rayon pool of `threads`, repeated until `min_time` has passed. `work` makes its own
+/// scratch per part, so each worker evaluates with its own.
 fn throughput<F>(
     requests: &[Request],
     threads: usize,
     min_time: std::time::Duration,
     work: F,
-) -> f64
+) -> Result<f64, String>
 where
     F: Fn(&[Request]) + Sync,
 {
+    use rayon::prelude::*;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.max(1))
+        .build()
+        .map_err(|e| format!("thread pool of {threads}: {e}"))?;
     let chunk = requests.len().div_ceil(threads.max(1)).max(1);
     let started = std::time::Instant::now();
     let mut passes = 0usize;
     while passes == 0 || started.elapsed() < min_time {
-        std::thread::scope(|s| {
-            for part in requests.chunks(chunk) {
-                let work = &work;
-                s.spawn(move || work(part));
-            }
-        });
+        pool.install(|| requests.par_chunks(chunk).for_each(&work));
         passes += 1;
     }
-    (passes * requests.len()) as f64 / started.elapsed().as_secs_f64()
+    Ok((passes * requests.len()) as f64 / started.elapsed().as_secs_f64())
 }
 
 /// p50 and p99 of single-chain evaluation times (one pass, single thread).
@@ -326,7 +353,7 @@ impl BenchReport {
                 serde_json::json!({
                     "engine": r.engine,
                     "threads": r.threads,
-                    "chains_per_second": r.chains_per_second,
+                    "decisions_per_second": r.decisions_per_second,
                     "hops_per_second": r.hops_per_second,
                     "ns_per_hop": r.ns_per_hop,
                     "p50_ns_per_chain": r.p50_ns,
@@ -359,7 +386,7 @@ impl std::fmt::Display for BenchReport {
         writeln!(
             f,
             "{:<10} {:>7} {:>14} {:>14} {:>10} {:>12} {:>12}",
-            "engine", "threads", "chains/s", "hops/s", "ns/hop", "p50 ns/chain", "p99 ns/chain"
+            "engine", "threads", "decisions/s", "hops/s", "ns/hop", "p50 ns/chain", "p99 ns/chain"
         )?;
         for r in &self.results {
             writeln!(
@@ -367,7 +394,7 @@ impl std::fmt::Display for BenchReport {
                 "{:<10} {:>7} {:>14.0} {:>14.0} {:>10.1} {:>12.0} {:>12.0}",
                 r.engine,
                 r.threads,
-                r.chains_per_second,
+                r.decisions_per_second,
                 r.hops_per_second,
                 r.ns_per_hop,
                 r.p50_ns,

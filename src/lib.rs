@@ -49,5 +49,4 @@ pub mod runner;
 pub mod table;
 pub mod workload;
 
-#[cfg(test)]
 mod test_rng;

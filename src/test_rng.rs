@@ -1,5 +1,5 @@
-//! The deterministic generator the unit tests share (xorshift64): no crates, and a failing
-//! seed reproduces exactly.
+//! The deterministic generator the unit tests and the scaling workloads share
+//! (xorshift64): no crates, and a seed reproduces exactly.
 
 /// xorshift64; the state must not be zero.
 pub(crate) struct XorShift(pub(crate) u64);

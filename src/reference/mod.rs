@@ -40,7 +40,7 @@ use crate::decision::{AllowPath, ChainDecision, Decision, HopDecision, MatchedSt
 use crate::policy::{Dialect, Effect, Policy, PolicyKind};
 use crate::primitives;
 use crate::request::{
-    hop_context, initial_context, Chain, Context, ContextValue, Hop, PolicySet, PrincipalKind,
+    first_hop_context, hop_context, Chain, Context, ContextValue, Hop, PolicySet, PrincipalKind,
     Request,
 };
 
@@ -64,16 +64,7 @@ pub fn evaluate(request: &Request, policies: &PolicySet) -> ChainDecision {
 }
 
 fn evaluate_ref(chain: ChainRef<'_>) -> ChainDecision {
-    let mut ctx = initial_context(
-        &chain.request.context,
-        &chain.request.principal,
-        chain.request.dialect,
-    );
-    if let Some(first) = chain.request.hops.first() {
-        for (k, v) in first.context.iter() {
-            ctx.set(k.to_string(), v.clone());
-        }
-    }
+    let mut ctx = first_hop_context(chain.request);
     if let Some(creds) = &chain.request.credentials {
         // R-STS-5: authentication before authorisation. A window that cannot be checked
         // (no parsable current time) is not valid.

@@ -23,6 +23,7 @@
 //! assert_eq!(hop1.get("aws:viaawsservice"), Some(&ContextValue::Single("true".into())));
 //! ```
 
+use super::chain::Request;
 use super::context::{Context, ContextValue};
 use super::principal::{Principal, PrincipalKind};
 use crate::policy::Dialect;
@@ -463,4 +464,40 @@ pub fn hop_context(
         ctx.set(k.to_string(), v.clone());
     }
     ctx
+}
+
+/// Hop 0's full context: [`initial_context`], then hop 0's own keys laid over it.
+pub fn first_hop_context(request: &Request) -> Context {
+    let mut ctx = initial_context(&request.context, &request.principal, request.dialect);
+    if let Some(first) = request.hops.first() {
+        for (k, v) in first.context.iter() {
+            ctx.set(k.to_string(), v.clone());
+        }
+    }
+    ctx
+}
+
+/// The context of every hop of a request, in order: [`first_hop_context`], then
+/// [`hop_context`] from each hop to the next.
+///
+/// For engines with no chain model (Cedar, a flat IAM simulator), which are handed one
+/// request per hop: the contexts are the ones the reference evaluator derives, so such an
+/// engine sees exactly what fastiam's engines see. Every hop is derived, also after a hop
+/// that a chain evaluator would stop at.
+pub fn chain_contexts(request: &Request) -> Vec<Context> {
+    let mut contexts: Vec<Context> = Vec::with_capacity(request.hops.len());
+    for hop in &request.hops {
+        let ctx = match contexts.last() {
+            None => first_hop_context(request),
+            Some(parent) => hop_context(
+                parent,
+                hop.via.as_deref().unwrap_or_default(),
+                &hop.context,
+                request.dialect,
+                &request.options.fas,
+            ),
+        };
+        contexts.push(ctx);
+    }
+    contexts
 }

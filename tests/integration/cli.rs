@@ -305,11 +305,21 @@ fn compile_and_load_errors_name_the_file() {
     }
 }
 
-/// `fastiam bench` checks the engines against each other, then reports figures as JSON.
+/// `fastiam bench` checks the engines against each other, then reports figures as JSON:
+/// decisions/s, hops/s, ns/hop, p50/p99 per chain for each thread count, peak memory.
 #[test]
 fn bench_reports_agreeing_decisions_and_rates() {
     let out = fastiam()
-        .args(["bench", "--cases", "300", "--seconds", "0.05", "--json"])
+        .args([
+            "bench",
+            "--cases",
+            "300",
+            "--seconds",
+            "0.05",
+            "--threads",
+            "2",
+            "--json",
+        ])
         .output()
         .unwrap();
     assert!(
@@ -330,6 +340,16 @@ fn bench_reports_agreeing_decisions_and_rates() {
         .iter()
         .map(|r| r["engine"].as_str().unwrap())
         .collect();
-    assert_eq!(engines, ["compiled", "reference"]);
-    assert!(v["results"][0]["hops_per_second"].as_f64().unwrap() > 0.0);
+    assert_eq!(engines, ["compiled", "compiled", "reference"]);
+    for (r, threads) in v["results"].as_array().unwrap().iter().zip([1, 2, 1]) {
+        assert_eq!(r["threads"], threads);
+        for field in ["decisions_per_second", "hops_per_second", "ns_per_hop"] {
+            assert!(r[field].as_f64().unwrap() > 0.0, "{field}: {r}");
+        }
+        let (p50, p99) = (&r["p50_ns_per_chain"], &r["p99_ns_per_chain"]);
+        assert!(p50.as_f64().unwrap() <= p99.as_f64().unwrap(), "{r}");
+    }
+    if cfg!(target_os = "linux") {
+        assert!(v["peak_memory_bytes"].as_u64().unwrap() > 0);
+    }
 }

@@ -221,3 +221,40 @@ fn context_keys_are_canonical_and_collisions_refused() {
         .unwrap();
     assert!(!ctx.contains("aws:tagkeys"));
 }
+
+/// `chain_contexts` (the library's derivation, handed to engines with no chain model)
+/// equals the per-hop contexts the workload generator writes with `--flat` — an
+/// independent port of the shared script's R-FAS-4 reading — on every hop of 2,000
+/// standard chains, also after a hop that a chain evaluator would stop at.
+#[test]
+fn chain_contexts_equal_the_workload_flat_hops() {
+    use fastiam::request::chain_contexts;
+    let prepared = fastiam::benchmark::standard(2_000, 42).unwrap();
+    let mut flat: Vec<Context> = Vec::new();
+    fastiam::workload::generate_each_flat(
+        2_000,
+        42,
+        false,
+        |_| {},
+        |line| {
+            let hop: serde_json::Value = serde_json::from_str(line).unwrap();
+            let mut ctx = Context::new();
+            for (k, v) in hop["context"].as_object().unwrap() {
+                let value = match v {
+                    serde_json::Value::Array(vs) => ContextValue::Multi(
+                        vs.iter().map(|x| x.as_str().unwrap().to_string()).collect(),
+                    ),
+                    other => ContextValue::Single(other.as_str().unwrap().to_string()),
+                };
+                ctx.insert(k, value).unwrap();
+            }
+            flat.push(ctx);
+        },
+    );
+    let derived: Vec<Context> = prepared.requests.iter().flat_map(chain_contexts).collect();
+    assert_eq!(derived.len(), prepared.hops);
+    assert_eq!(derived.len(), flat.len());
+    for (i, (d, f)) in derived.iter().zip(&flat).enumerate() {
+        assert_eq!(d, f, "hop {i}");
+    }
+}

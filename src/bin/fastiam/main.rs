@@ -54,7 +54,8 @@ struct BenchArgs {
     /// Generator seed (42 gives the standard figures).
     #[arg(long, default_value_t = 42)]
     seed: u64,
-    /// Also measure with 2, 4, … up to this many threads.
+    /// Also measure with 2, 4, … up to this many threads (a rayon pool; each worker
+    /// evaluates with its own scratch).
     #[arg(long, default_value_t = 1)]
     threads: usize,
     /// Which engines to time.

@@ -1,0 +1,327 @@
+//! fastiam's scaling curves, measured and drawn: nanoseconds per hop as the policy set grows
+//! (10, 100, 1,000, 10,000 statements of real AWS managed policies) and as chains grow (1 to
+//! 5 hops), for the compiled engine and the reference evaluator.
+//!
+//! Why a program of its own: the curves are pictures committed under `docs/`, and drawing
+//! them needs `plotters`, which `cargo test` on fastiam should never build; so this is a
+//! crate apart (own `[workspace]` and lock file), like `benches/cedar-compare`. The
+//! workloads and the timing are fastiam's own (`fastiam::benchmark::scaling`): every
+//! workload is first checked (compiled = reference on every chain), then timed in rounds
+//! interleaved across the sizes, and each point is the median over the rounds.
+//!
+//! Usage: `cargo run --release -- [--out DIR] [--rounds R] [--seconds T] [--requests N]
+//! [--chains N]` (defaults `../../docs`, 5, 0.5, 2,000, 2,000). Writes
+//! `scaling-statements.{csv,svg}` and `scaling-chains.{csv,svg}` to DIR and prints the
+//! points.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use fastiam::benchmark::scaling::{self, Point};
+use plotters::prelude::*;
+
+/// The statement counts of the first curve.
+const SIZES: [usize; 4] = [10, 100, 1_000, 10_000];
+
+struct Args {
+    out: PathBuf,
+    rounds: usize,
+    min_time: Duration,
+    requests: usize,
+    chains: usize,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut args = Args {
+        out: root.join("docs"),
+        rounds: 5,
+        min_time: Duration::from_millis(500),
+        requests: 2_000,
+        chains: 2_000,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let value = it.next().ok_or(format!("{flag} needs a value"))?;
+        let number = || {
+            value
+                .parse::<usize>()
+                .map_err(|_| format!("{flag}: expected a whole number, found `{value}`"))
+        };
+        match flag.as_str() {
+            "--out" => args.out = PathBuf::from(&value),
+            "--rounds" => args.rounds = number()?.max(1),
+            "--requests" => args.requests = number()?.max(1),
+            "--chains" => args.chains = number()?.max(1),
+            "--seconds" => {
+                let s: f64 = value.parse().map_err(|_| "--seconds: a number")?;
+                args.min_time = Duration::from_secs_f64(s.max(0.01));
+            }
+            other => return Err(format!("unknown argument `{other}`")),
+        }
+    }
+    Ok(args)
+}
+
+/// The managed policies bundled in the repository (`corpus/managed/`).
+fn managed_documents() -> Result<Vec<(String, String)>, String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../corpus/managed/policies.tsv.gz");
+    let file = std::fs::File::open(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(file)
+        .read_to_string(&mut text)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    scaling::read_managed_tsv(&text)
+}
+
+fn csv(points: &[Point], x_name: &str) -> String {
+    let mut out = format!(
+        "{x_name},requests,hops_evaluated,allow,explicit_deny,implicit_deny,compiled_ns_per_hop,reference_ns_per_hop,compiled_ns_per_hop_rounds\n"
+    );
+    for p in points {
+        let rounds: Vec<String> = p
+            .compiled_rounds
+            .iter()
+            .map(|r| format!("{r:.1}"))
+            .collect();
+        out.push_str(&format!(
+            "{},{},{},{},{},{},{:.1},{},{}\n",
+            p.x,
+            p.requests,
+            p.hops_evaluated,
+            p.decisions[0],
+            p.decisions[1],
+            p.decisions[2],
+            p.compiled_ns_per_hop,
+            p.reference_ns_per_hop
+                .map_or(String::new(), |r| format!("{r:.1}")),
+            rounds.join(" ")
+        ));
+    }
+    out
+}
+
+fn print(title: &str, x_name: &str, points: &[Point]) {
+    println!("{title}");
+    println!(
+        "{x_name:>10} {:>9} {:>22} {:>14} {:>16} {:>12}",
+        "requests", "decisions A/ED/ID", "compiled ns/hop", "reference ns/hop", "ref/compiled"
+    );
+    for p in points {
+        let reference = p.reference_ns_per_hop.unwrap_or(f64::NAN);
+        println!(
+            "{:>10} {:>9} {:>22} {:>14.1} {:>16.1} {:>11.1}x",
+            p.x,
+            p.requests,
+            format!("{}/{}/{}", p.decisions[0], p.decisions[1], p.decisions[2]),
+            p.compiled_ns_per_hop,
+            reference,
+            reference / p.compiled_ns_per_hop
+        );
+    }
+}
+
+type Draw = Result<(), Box<dyn std::error::Error>>;
+
+/// ns/hop against statements, both axes logarithmic, with the line a cost proportional to
+/// the number of statements would follow from the first compiled point.
+fn draw_statements(points: &[Point], path: &Path) -> Draw {
+    let root = SVGBackend::new(path, (760, 480)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let ys = points
+        .iter()
+        .flat_map(|p| [Some(p.compiled_ns_per_hop), p.reference_ns_per_hop])
+        .flatten();
+    let (lo, hi) = ys.fold((f64::INFINITY, 0.0f64), |(l, h), y| (l.min(y), h.max(y)));
+    let mut chart = ChartBuilder::on(&root)
+        .caption(
+            "fastiam: cost per hop by policy-set size (AWS managed policies)",
+            ("sans-serif", 18),
+        )
+        .margin(16)
+        .x_label_area_size(44)
+        .y_label_area_size(72)
+        .build_cartesian_2d(
+            (8f64..12_500f64).log_scale(),
+            ((lo / 2.0)..(hi * 2.0)).log_scale(),
+        )?;
+    chart
+        .configure_mesh()
+        .x_desc("statements in the policy set")
+        .y_desc("ns per hop (one thread, median)")
+        .x_label_formatter(&|x| format!("{x:.0}"))
+        .y_label_formatter(&|y| format!("{y:.0}"))
+        .draw()?;
+    let first = &points[0];
+    let linear: Vec<(f64, f64)> = points
+        .iter()
+        .map(|p| {
+            (
+                p.x as f64,
+                first.compiled_ns_per_hop * p.x as f64 / first.x as f64,
+            )
+        })
+        .filter(|(_, y)| *y <= hi * 2.0)
+        .collect();
+    chart
+        .draw_series(LineSeries::new(linear, BLACK.mix(0.35)))?
+        .label("linear growth from 10 statements")
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK.mix(0.35)));
+    engines(&mut chart, points)?;
+    root.present()?;
+    Ok(())
+}
+
+/// ns/hop against hops per chain.
+fn draw_chains(points: &[Point], path: &Path) -> Draw {
+    let root = SVGBackend::new(path, (760, 480)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let hi = points
+        .iter()
+        .flat_map(|p| [Some(p.compiled_ns_per_hop), p.reference_ns_per_hop])
+        .flatten()
+        .fold(0.0f64, f64::max);
+    let mut chart = ChartBuilder::on(&root)
+        .caption(
+            "fastiam: cost per hop by chain length (standard policies)",
+            ("sans-serif", 18),
+        )
+        .margin(16)
+        .x_label_area_size(44)
+        .y_label_area_size(72)
+        .build_cartesian_2d(0.5f64..5.5f64, 0f64..(hi * 1.15))?;
+    chart
+        .configure_mesh()
+        .x_desc("hops per chain (every hop allowed, so every hop evaluated)")
+        .y_desc("ns per hop (one thread, median)")
+        .x_labels(5)
+        .x_label_formatter(&|x| format!("{x:.0}"))
+        .y_label_formatter(&|y| format!("{y:.0}"))
+        .draw()?;
+    engines(&mut chart, points)?;
+    root.present()?;
+    Ok(())
+}
+
+fn series<'a, DB, X, Y>(
+    chart: &mut ChartContext<'a, DB, Cartesian2d<X, Y>>,
+    points: &[Point],
+    y: impl Fn(&Point) -> Option<f64>,
+    color: RGBColor,
+    label: &str,
+) -> Draw
+where
+    DB: DrawingBackend + 'a,
+    DB::ErrorType: 'static,
+    X: Ranged<ValueType = f64>,
+    Y: Ranged<ValueType = f64>,
+{
+    let data: Vec<(f64, f64)> = points
+        .iter()
+        .filter_map(|p| y(p).map(|v| (p.x as f64, v)))
+        .collect();
+    chart
+        .draw_series(LineSeries::new(data.clone(), color.stroke_width(2)))?
+        .label(label)
+        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
+    chart.draw_series(data.into_iter().map(|p| Circle::new(p, 4, color.filled())))?;
+    Ok(())
+}
+
+/// Both engines' series, and the legend.
+fn engines<'a, DB, X, Y>(
+    chart: &mut ChartContext<'a, DB, Cartesian2d<X, Y>>,
+    points: &[Point],
+) -> Draw
+where
+    DB: DrawingBackend + 'a,
+    DB::ErrorType: 'static,
+    X: Ranged<ValueType = f64>,
+    Y: Ranged<ValueType = f64>,
+{
+    series(
+        chart,
+        points,
+        |p| Some(p.compiled_ns_per_hop),
+        BLUE,
+        "compiled",
+    )?;
+    series(
+        chart,
+        points,
+        |p| p.reference_ns_per_hop,
+        RED,
+        "reference evaluator",
+    )?;
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK.mix(0.3))
+        .draw()?;
+    Ok(())
+}
+
+fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
+    let policies = scaling::parse_managed(&managed_documents()?, 42)?;
+    let total: usize = policies.iter().map(|p| p.statements.len()).sum();
+    let workloads = SIZES
+        .iter()
+        .map(|&n| Ok((n, scaling::statements(&policies, n, args.requests, 42)?)))
+        .collect::<Result<Vec<_>, String>>()?;
+    let by_size = scaling::measure(&workloads, args.rounds, args.min_time, true)?;
+    let workloads = (1..=scaling::MAX_CHAIN)
+        .map(|k| Ok((k, scaling::chains(k, args.chains, 42)?)))
+        .collect::<Result<Vec<_>, String>>()?;
+    let by_length = scaling::measure(&workloads, args.rounds, args.min_time, true)?;
+
+    std::fs::create_dir_all(&args.out)?;
+    std::fs::write(
+        args.out.join("scaling-statements.csv"),
+        csv(&by_size, "statements"),
+    )?;
+    std::fs::write(
+        args.out.join("scaling-chains.csv"),
+        csv(&by_length, "hops_per_chain"),
+    )?;
+    draw_statements(&by_size, &args.out.join("scaling-statements.svg"))?;
+    draw_chains(&by_length, &args.out.join("scaling-chains.svg"))?;
+
+    println!(
+        "{} rounds, at least {:.1} s per engine and point, one thread; medians. Managed corpus: {} policies, {total} statements.",
+        args.rounds,
+        args.min_time.as_secs_f64(),
+        policies.len()
+    );
+    print(
+        "cost per hop by policy-set size (one-hop requests)",
+        "statements",
+        &by_size,
+    );
+    let (first, last) = (&by_size[0], &by_size[by_size.len() - 1]);
+    println!(
+        "compiled: {}x the statements, {:.2}x the cost per hop",
+        last.x / first.x,
+        last.compiled_ns_per_hop / first.compiled_ns_per_hop
+    );
+    print(
+        "cost per hop by chain length (every hop allowed)",
+        "hops",
+        &by_length,
+    );
+    println!("written to {}", args.out.display());
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let result = parse_args().map_err(Into::into).and_then(|args| run(&args));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("curves: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
