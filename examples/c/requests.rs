@@ -7,7 +7,7 @@
 //! are escapes, and `\N` alone is an absent string. Numbers are decimal.
 //!
 //! ```text
-//! fastiam-requests 1
+//! fastiam-requests  1
 //! program     PATH                               (later requests use this program file)
 //! request     aws|huawei  PRINCIPAL-ARN          (starts a request)
 //! principal   KIND ACCOUNT ROLE-ARN PARENT-USER SERVICE-LINKED MANAGEMENT   (overrides)
@@ -34,8 +34,8 @@ use fastiam::decision::{Decision, Reason};
 use fastiam::eval::{ChainOutcome, Evaluator};
 use fastiam::policy::Dialect;
 use fastiam::request::{
-    default_resource_account, default_resource_policy_required, Context, ContextValue,
-    Principal, PrincipalKind, Request, DEFAULT_CALLED_VIA_SERVICES,
+    default_resource_account, default_resource_policy_required, Context, ContextValue, Principal,
+    PrincipalKind, Request, DEFAULT_CALLED_VIA_SERVICES,
 };
 
 /// The Rust API's answer for one request, as the file records it.
@@ -143,7 +143,7 @@ fn ids(ids: &[u32]) -> String {
 
 impl<W: Write> RequestsWriter<W> {
     pub fn new(mut out: W) -> io::Result<Self> {
-        writeln!(out, "fastiam-requests 1")?;
+        writeln!(out, "fastiam-requests\t1")?;
         Ok(RequestsWriter { out })
     }
 
@@ -174,7 +174,10 @@ impl<W: Write> RequestsWriter<W> {
         writeln!(self.out, "request\t{dialect}\t{}", escape(&p.arn)?)?;
         let mut parsed = Principal::from_arn(&p.arn)
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.0))?;
-        if !matches!(parsed.kind, PrincipalKind::Anonymous | PrincipalKind::Service) {
+        if !matches!(
+            parsed.kind,
+            PrincipalKind::Anonymous | PrincipalKind::Service
+        ) {
             parsed.dialect = request.dialect;
         }
         if parsed != *p {
@@ -214,7 +217,11 @@ impl<W: Write> RequestsWriter<W> {
             let date = |t: Option<fastiam::primitives::Instant>| {
                 t.map_or("\\N".to_string(), |t| {
                     format!("{}", t.secs)
-                        + &(if t.nanos == 0 { String::new() } else { "?".into() })
+                        + &(if t.nanos == 0 {
+                            String::new()
+                        } else {
+                            "?".into()
+                        })
                 })
             };
             let (issued, expires) = (date(creds.issued), date(creds.expires));

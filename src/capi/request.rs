@@ -4,10 +4,10 @@
 //! ([`fastiam_request`]); nothing needs to be NUL-terminated and nothing is retained after
 //! the call. The interpreter takes a [`Request`] of owned strings, so each call copies the
 //! strings into a [`RequestBuilder`] that lives in the caller's scratch and keeps every
-//! buffer between calls: strings are cleared and refilled, hops and context entries are
-//! kept (spares on a free list when a request has fewer). Once a scratch has held a request
-//! at least as large, building the next one allocates nothing (the guarantee and its
-//! limits are in `include/fastiam.h`, at `fastiam_evaluate`).
+//! buffer between calls: strings are cleared and refilled, and hops, context entries,
+//! value lists and strings a request does not use go to spare lists for the next. Once
+//! the scratch has grown to the requests it sees, building one allocates nothing (the
+//! guarantee and its limits are in `include/fastiam.h`, at `fastiam_evaluate`).
 //!
 //! Context keys are canonicalised (R-CTX-2) into per-position buffers, their positions
 //! sorted, and the entries filled in key order, so that the same request always lands in
@@ -305,15 +305,38 @@ fn flag(value: u32, field: Field) -> Result<Option<bool>, Error> {
     }
 }
 
-/// Sets an optional text field, reusing its buffer when it has one.
-fn set_optional(field: &mut Option<String>, value: Option<&str>) {
-    match (field.as_mut(), value) {
-        (Some(buf), Some(v)) => {
-            buf.clear();
-            buf.push_str(v);
+/// Buffers not used by the current request, kept for the next: a request with fewer hops,
+/// entries or values, or an absent optional field, hands its buffers here instead of
+/// freeing them, and a later request takes them back. The lists only grow to the most
+/// the scratch has needed at once.
+#[derive(Debug, Default)]
+struct Spares {
+    hops: Vec<Hop>,
+    entries: Vec<(String, ContextValue)>,
+    strings: Vec<String>,
+    lists: Vec<Vec<String>>,
+}
+
+impl Spares {
+    fn string(&mut self, value: &str) -> String {
+        let mut buf = self.strings.pop().unwrap_or_default();
+        set_text(&mut buf, value);
+        buf
+    }
+
+    fn keep_list(&mut self, mut list: Vec<String>) {
+        self.strings.append(&mut list);
+        self.lists.push(list);
+    }
+
+    /// Sets an optional text field, reusing its buffer or a spare one.
+    fn set_optional(&mut self, field: &mut Option<String>, value: Option<&str>) {
+        match (field.as_mut(), value) {
+            (Some(buf), Some(v)) => set_text(buf, v),
+            (None, Some(v)) => *field = Some(self.string(v)),
+            (Some(_), None) => self.strings.extend(field.take()),
+            (None, None) => {}
         }
-        (None, Some(v)) => *field = Some(v.to_string()),
-        (_, None) => *field = None,
     }
 }
 
@@ -340,10 +363,7 @@ fn empty_hop() -> Hop {
 #[derive(Debug)]
 pub(crate) struct RequestBuilder {
     request: Request,
-    /// Hops not used by the current request, buffers kept.
-    spare_hops: Vec<Hop>,
-    /// Context entries not used by the current request, buffers kept.
-    spare_entries: Vec<(String, ContextValue)>,
+    spares: Spares,
     /// Canonical keys of the context being built, by the caller's position.
     keys: Vec<String>,
     /// Positions of the context being built, in key order.
@@ -365,8 +385,7 @@ impl RequestBuilder {
                 options: Default::default(),
                 credentials: None,
             },
-            spare_hops: Vec::new(),
-            spare_entries: Vec::new(),
+            spares: Spares::default(),
             keys: Vec::with_capacity(16),
             order: Vec::with_capacity(16),
             default_services: true,
@@ -399,15 +418,14 @@ impl RequestBuilder {
         self.principal(input, &c.principal, dialect, at.name("principal"))?;
         let RequestBuilder {
             request,
-            spare_hops,
-            spare_entries,
+            spares,
             keys,
             order,
             default_services,
         } = self;
         let mut contexts = ContextBuilder {
             input,
-            spare: spare_entries,
+            spares,
             keys,
             order,
         };
@@ -422,12 +440,11 @@ impl RequestBuilder {
             ));
         }
         while request.hops.len() > hops.len() {
-            spare_hops.extend(request.hops.pop());
+            contexts.spares.hops.extend(request.hops.pop());
         }
         while request.hops.len() < hops.len() {
-            request
-                .hops
-                .push(spare_hops.pop().unwrap_or_else(empty_hop));
+            let hop = contexts.spares.hops.pop().unwrap_or_else(empty_hop);
+            request.hops.push(hop);
         }
         for (k, (hop, ch)) in request.hops.iter_mut().zip(hops).enumerate() {
             let hop_at = at.name("hops").index(k);
@@ -491,7 +508,10 @@ impl RequestBuilder {
         dialect: Dialect,
         at: Field,
     ) -> Result<(), Error> {
-        let p = &mut self.request.principal;
+        let RequestBuilder {
+            request, spares, ..
+        } = self;
+        let p = &mut request.principal;
         let arn = input.text(c.arn, at.name("arn"))?;
         p.parse_into(arn)
             .map_err(|e| Error::invalid(at.name("arn"), format!("is not a principal: {}", e.0)))?;
@@ -511,14 +531,14 @@ impl RequestBuilder {
             }
         };
         if let Some(account) = input.optional_text(c.account, at.name("account"))? {
-            set_optional(&mut p.account, Some(account));
+            spares.set_optional(&mut p.account, Some(account));
         }
         if let Some(role) = input.optional_text(c.role_arn, at.name("role_arn"))? {
-            set_optional(&mut p.role_arn, Some(role));
+            spares.set_optional(&mut p.role_arn, Some(role));
         }
         let parent = input.optional_text(c.parent_user_arn, at.name("parent_user_arn"))?;
         if let Some(parent) = parent {
-            set_optional(&mut p.parent_user_arn, Some(parent));
+            spares.set_optional(&mut p.parent_user_arn, Some(parent));
         }
         if let Some(yes) = flag(c.service_linked, at.name("service_linked"))? {
             p.service_linked = yes;
@@ -553,14 +573,14 @@ fn build_hop(
             ))
         }
         (1.., None) => return Err(Error::null(at.name("via"))),
-        _ => set_optional(&mut hop.via, via),
+        _ => contexts.spares.set_optional(&mut hop.via, via),
     }
     let action = input.text(c.action, at.name("action"))?;
     let resource = input.text(c.resource, at.name("resource"))?;
     set_text(&mut hop.action, action);
     set_text(&mut hop.resource, resource);
     let account = input.optional_text(c.resource_account, at.name("resource_account"))?;
-    set_optional(
+    contexts.spares.set_optional(
         &mut hop.resource_account,
         account.or_else(|| default_resource_account_str(resource)),
     );
@@ -610,7 +630,7 @@ fn date(
 /// The buffers for building contexts, borrowed from the [`RequestBuilder`].
 struct ContextBuilder<'b> {
     input: Vouched<'b>,
-    spare: &'b mut Vec<(String, ContextValue)>,
+    spares: &'b mut Spares,
     keys: &'b mut Vec<String>,
     order: &'b mut Vec<u32>,
 }
@@ -659,7 +679,7 @@ impl ContextBuilder<'_> {
             let i = i as usize;
             match fill(
                 self.input,
-                self.spare,
+                self.spares,
                 &mut out,
                 filled,
                 &keys[i],
@@ -675,7 +695,7 @@ impl ContextBuilder<'_> {
             }
         }
         // Entries past `filled` go back to the spares, buffers kept.
-        self.spare.extend(out.drain(filled..));
+        self.spares.entries.extend(out.drain(filled..));
         *ctx = Context::from_canonical_entries(out);
         result
     }
@@ -686,7 +706,7 @@ impl ContextBuilder<'_> {
 /// (R-CTX-4).
 fn fill(
     input: Vouched<'_>,
-    spare: &mut Vec<(String, ContextValue)>,
+    spares: &mut Spares,
     out: &mut Vec<(String, ContextValue)>,
     at_index: usize,
     key: &str,
@@ -713,7 +733,8 @@ fn fill(
         return Ok(false);
     }
     if out.len() == at_index {
-        let entry = spare
+        let entry = spares
+            .entries
             .pop()
             .unwrap_or_else(|| (String::new(), ContextValue::Single(String::new())));
         out.push(entry);
@@ -721,27 +742,37 @@ fn fill(
     let (k, v) = &mut out[at_index];
     let vat = at.name("values");
     if multi {
-        if !matches!(v, ContextValue::Multi(_)) {
-            *v = ContextValue::Multi(Vec::with_capacity(values.len()));
+        if let ContextValue::Single(_) = v {
+            let list = spares.lists.pop().unwrap_or_default();
+            if let ContextValue::Single(old) = std::mem::replace(v, ContextValue::Multi(list)) {
+                spares.strings.push(old);
+            }
         }
         let ContextValue::Multi(list) = v else {
-            unreachable!("set just above")
+            unreachable!("made a list just above")
         };
-        list.truncate(values.len());
+        while list.len() > values.len() {
+            spares.strings.extend(list.pop());
+        }
         for (j, value) in values.iter().enumerate() {
             // On error `out[at_index]` is left half written; the caller moves it to the
             // spares, out of the context.
             let value = input.text(*value, vat.index(j))?;
             match list.get_mut(j) {
                 Some(buf) => set_text(buf, value),
-                None => list.push(value.to_string()),
+                None => list.push(spares.string(value)),
             }
         }
     } else {
         let value = input.text(values[0], vat.index(0))?;
         match v {
             ContextValue::Single(buf) => set_text(buf, value),
-            _ => *v = ContextValue::Single(value.to_string()),
+            ContextValue::Multi(_) => {
+                let single = ContextValue::Single(spares.string(value));
+                if let ContextValue::Multi(old) = std::mem::replace(v, single) {
+                    spares.keep_list(old);
+                }
+            }
         }
     }
     set_text(k, key);

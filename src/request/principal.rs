@@ -86,10 +86,12 @@ impl Principal {
     /// As [`Principal::from_arn`], overwriting `self` and reusing its string buffers: a
     /// caller that parses one principal per request (the C ABI's scratch) allocates only
     /// when a field needs more room than it had, or was absent before. On error `self` is
-    /// left holding some principal; overwrite it before use.
+    /// unchanged.
     pub fn parse_into(&mut self, s: &str) -> Result<(), PrincipalError> {
         if s == "anonymous" {
             self.reset(PrincipalKind::Anonymous, Dialect::Aws, s, None);
+            self.role_arn = None;
+            self.name = None;
             return Ok(());
         }
         if s.starts_with("arn:") {
@@ -105,6 +107,8 @@ impl Principal {
                 Dialect::Aws
             };
             self.reset(PrincipalKind::Service, dialect, s, None);
+            self.role_arn = None;
+            self.name = None;
             return Ok(());
         }
         Err(PrincipalError(format!(
@@ -126,15 +130,15 @@ impl Principal {
         }
     }
 
-    /// Makes `self` equal to `Principal::new(kind, dialect, arn, account)`, keeping buffers.
+    /// Makes `self` equal to `Principal::new(kind, dialect, arn, account)`, keeping buffers,
+    /// except `role_arn` and `name`, which the caller sets (once each, so that a buffer
+    /// dropped is never one that is needed again).
     fn reset(&mut self, kind: PrincipalKind, dialect: Dialect, arn: &str, account: Option<&str>) {
         self.kind = kind;
         self.dialect = dialect;
         self.arn.clear();
         self.arn.push_str(arn);
         set_field(&mut self.account, account);
-        self.role_arn = None;
-        self.name = None;
         self.parent_user_arn = None;
         self.service_linked = false;
         self.management_account = false;
@@ -196,23 +200,30 @@ fn aws_principal(s: &str, p: &mut Principal) -> Result<(), PrincipalError> {
     if account.is_empty() {
         return Err(bad());
     }
-    p.reset(PrincipalKind::User, Dialect::Aws, s, Some(account));
-    match (service, resource.split_once('/')) {
-        ("iam", None) if resource == "root" => p.kind = PrincipalKind::Root,
+    // Checked before `p` is touched; then every field is set exactly once.
+    let parts = resource.split_once('/');
+    match (service, parts) {
+        ("iam", None) if resource == "root" => {
+            p.reset(PrincipalKind::Root, Dialect::Aws, s, Some(account));
+            p.role_arn = None;
+            p.name = None;
+        }
         ("iam", Some(("user", path_and_name))) => {
-            p.kind = PrincipalKind::User;
+            p.reset(PrincipalKind::User, Dialect::Aws, s, Some(account));
+            p.role_arn = None;
             set_field(&mut p.name, path_and_name.rsplit('/').next());
         }
         ("iam", Some(("role", path_and_name))) => {
             // A role ARN used as a principal: treated as a session of that role whose
             // session name is unknown.
-            p.kind = PrincipalKind::AssumedRole;
+            p.reset(PrincipalKind::AssumedRole, Dialect::Aws, s, Some(account));
             set_field(&mut p.role_arn, Some(s));
+            p.name = None;
             p.service_linked = path_and_name.starts_with("aws-service-role/");
         }
         ("sts", Some(("assumed-role", rest))) => {
             let (role, session) = rest.split_once('/').ok_or_else(bad)?;
-            p.kind = PrincipalKind::AssumedRole;
+            p.reset(PrincipalKind::AssumedRole, Dialect::Aws, s, Some(account));
             set_joined(
                 &mut p.role_arn,
                 &["arn:", partition, ":iam::", account, ":role/", role],
@@ -221,7 +232,8 @@ fn aws_principal(s: &str, p: &mut Principal) -> Result<(), PrincipalError> {
             p.service_linked = role.starts_with("AWSServiceRoleFor");
         }
         ("sts", Some(("federated-user", name))) => {
-            p.kind = PrincipalKind::FederatedUser;
+            p.reset(PrincipalKind::FederatedUser, Dialect::Aws, s, Some(account));
+            p.role_arn = None;
             set_field(&mut p.name, Some(name));
         }
         _ => return Err(bad()),
@@ -243,13 +255,25 @@ fn huawei_principal(s: &str, p: &mut Principal) -> Result<(), PrincipalError> {
     if account.is_empty() {
         return Err(bad());
     }
-    p.reset(PrincipalKind::User, Dialect::Huawei, s, Some(account));
     match (service, rest.split_once(':')) {
-        ("iam", Some(("user", name))) => set_field(&mut p.name, Some(name)),
-        ("iam", None) if rest == "root" => p.kind = PrincipalKind::Root,
+        ("iam", Some(("user", name))) => {
+            p.reset(PrincipalKind::User, Dialect::Huawei, s, Some(account));
+            p.role_arn = None;
+            set_field(&mut p.name, Some(name));
+        }
+        ("iam", None) if rest == "root" => {
+            p.reset(PrincipalKind::Root, Dialect::Huawei, s, Some(account));
+            p.role_arn = None;
+            p.name = None;
+        }
         ("sts", Some(("assumed-agency", agency_session))) => {
             let (agency, session) = agency_session.split_once('/').ok_or_else(bad)?;
-            p.kind = PrincipalKind::AssumedRole;
+            p.reset(
+                PrincipalKind::AssumedRole,
+                Dialect::Huawei,
+                s,
+                Some(account),
+            );
             set_joined(&mut p.role_arn, &["iam::", account, ":agency:", agency]);
             set_field(&mut p.name, Some(session));
         }

@@ -4,4 +4,6 @@
 //! and from Rust: hostile program bytes, field-naming errors, out-parameters untouched on
 //! failure, no allocation once warm.
 
+mod c;
 mod header;
+mod rust;
