@@ -75,6 +75,13 @@ pub fn canonical_key(key: &str) -> String {
 /// suffix holds `Σ`, as [`fold_into`]): the C ABI canonicalises every request key into a
 /// reused buffer.
 pub fn canonical_key_into(key: &str, out: &mut String) {
+    if key.is_ascii() {
+        // Head and suffix both lower-case by ASCII rules then: one copy, one pass.
+        let start = out.len();
+        out.push_str(key);
+        out[start..].make_ascii_lowercase();
+        return;
+    }
     let (head, tail) = match key.split_once('/') {
         None => (key, None),
         Some((head, tail)) => (head, Some(tail)),
