@@ -71,9 +71,15 @@
 //!
 //! How a request gets in without allocating: the interpreter takes an owned
 //! [`crate::request::Request`]; the scratch keeps one and refills its buffers on every call
-//! ([`request`] module docs). Passing the C structs to the interpreter directly would need
-//! a second request representation throughout `eval/`; the copy costs a few percent of an
-//! evaluation (BENCHMARKS.md, "C ABI overhead").
+//! ([`request`] module docs). That copy is not where the cost is: interpreting a caller's
+//! request is — checking every string, canonicalising the context keys (R-CTX-2) and
+//! checking them for collisions, parsing the principal's ARN, deriving the hop defaults —
+//! work a Rust caller does once when it builds a `Request`. Per standard-workload chain
+//! that is about 8,800 instructions next to the evaluation's 6,400 (BENCHMARKS.md, "C ABI
+//! overhead"). A borrowed request form for the interpreter would save only the copies
+//! (some 800), and was not worth a second request representation throughout `eval/`.
+//! Dropping the entries of keys the program never reads was tried and is slower: the hash
+//! lookup costs more than the copy it saves.
 
 // The C names are the ABI: `fastiam_program`, not `FastiamProgram`.
 #![allow(non_camel_case_types)]
