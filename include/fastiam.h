@@ -10,9 +10,12 @@
  *   out-parameters were written; any other code means nothing was written, and
  *   fastiam_error_message gives a readable message (per thread: the calling thread's most
  *   recent failed call).
- * - Pointers are checked: a NULL where something is required, a bad length, a string that
- *   is not UTF-8, a hostile program file, an out-of-range field are result codes, never a
- *   crash. Panics inside fastiam are caught and returned as FASTIAM_RESULT_PANIC.
+ * - Pointers are checked: a NULL where something is required, a bad length, a misaligned
+ *   struct, a string that is not UTF-8, a hostile program file, an out-of-range field are
+ *   result codes, never a crash. Panics inside fastiam are caught and returned as
+ *   FASTIAM_RESULT_PANIC (in a library built with Cargo's default panic = "unwind"; a build
+ *   with panic = "abort" aborts the process instead). What cannot be checked is a pointer
+ *   that is non-NULL but does not point where its length says: that is the caller's part.
  *
  * Ownership and lifetimes
  * - fastiam_program and fastiam_scratch are opaque handles owned by the caller from a

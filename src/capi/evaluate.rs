@@ -439,7 +439,18 @@ pub unsafe extern "C" fn fastiam_evaluate(
         // other thread uses during the call.
         let scratch =
             unsafe { scratch.as_mut() }.ok_or_else(|| Error::null(Field::root("scratch")))?;
-        // SAFETY: NULL is checked; otherwise the caller guarantees an initialised request.
+        let aligned = [
+            (request.is_aligned(), "request"),
+            (outcome.is_aligned(), "outcome"),
+        ];
+        if let Some((_, name)) = aligned.iter().find(|(ok, _)| !ok) {
+            return Err(Error::invalid(
+                Field::root(name),
+                "is not aligned for its type",
+            ));
+        }
+        // SAFETY: NULL and alignment are checked; otherwise the caller guarantees an
+        // initialised request.
         let request =
             unsafe { request.as_ref() }.ok_or_else(|| Error::null(Field::root("request")))?;
         if outcome.is_null() {

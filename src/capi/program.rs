@@ -146,7 +146,14 @@ pub unsafe extern "C" fn fastiam_program_open(
         if path.is_null() {
             return Err(Error::null(field));
         }
-        // SAFETY: non-NULL, and the caller guarantees `path_len` readable bytes.
+        if path_len > isize::MAX as usize {
+            return Err(Error::invalid(
+                Field::root("path_len"),
+                format!("is {path_len}"),
+            ));
+        }
+        // SAFETY: non-NULL, at most isize::MAX bytes, and the caller guarantees `path_len`
+        // readable bytes.
         let bytes = unsafe { std::slice::from_raw_parts(path.cast::<u8>(), path_len) };
         let path = path_from_bytes(bytes, field)?;
         let io = |error| Error::io(path.display().to_string(), error);

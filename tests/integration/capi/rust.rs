@@ -605,3 +605,44 @@ fn warm_evaluation_through_the_abi_does_not_allocate() {
         "allocations in a second pass over 2,000 workload requests"
     );
 }
+
+/// A misaligned request or outcome pointer is refused before anything is read through it.
+#[test]
+fn misaligned_structs_are_refused() {
+    let golden = std::fs::read(crate::util::corpus("programs/golden-v1.fiam")).unwrap();
+    let loaded = Loaded::new(&golden);
+    let request = std::mem::MaybeUninit::<fastiam_request>::zeroed();
+    let mut buf = vec![0u8; std::mem::size_of::<fastiam_outcome>() * 2 + 16];
+    let misaligned_out = buf.as_mut_ptr().wrapping_add(1).cast::<fastiam_outcome>();
+    let misaligned_req = (request.as_ptr() as *const u8)
+        .wrapping_add(1)
+        .cast::<fastiam_request>();
+    let mut out = std::mem::MaybeUninit::<fastiam_outcome>::zeroed();
+    // SAFETY: the pointers are checked for alignment before any read or write.
+    unsafe {
+        let rc = fastiam_evaluate(
+            loaded.program,
+            loaded.scratch,
+            misaligned_req,
+            out.as_mut_ptr(),
+        );
+        assert_eq!(rc, fastiam_result::InvalidArgument);
+        assert!(
+            message().contains("`request` is not aligned"),
+            "{}",
+            message()
+        );
+        let rc = fastiam_evaluate(
+            loaded.program,
+            loaded.scratch,
+            request.as_ptr(),
+            misaligned_out,
+        );
+        assert_eq!(rc, fastiam_result::InvalidArgument);
+        assert!(
+            message().contains("`outcome` is not aligned"),
+            "{}",
+            message()
+        );
+    }
+}
