@@ -3,8 +3,8 @@
 //! from many threads, and through the error paths; `examples/c/minimal.c` as the README
 //! shows it. `.ci/run` runs the same C test under valgrind (the ignored test below).
 //!
-//! The programs link `libfastiam.so` from the target directory this test binary was built
-//! in (cargo builds the library's cdylib with it).
+//! The programs link the `libfastiam.so` cargo built next to this test binary (in
+//! `target/<profile>/deps`: the library's cdylib is built with it).
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -22,12 +22,21 @@ use crate::util::read_corpus;
 pub(crate) mod requests;
 use requests::{Expected, RequestsWriter};
 
-/// `target/<profile>`: where cargo put `libfastiam.so` and this test's `deps/`.
-fn profile_dir() -> PathBuf {
+/// `target/<profile>/deps`: where this test binary is, and where cargo put the
+/// `libfastiam.so` it built with it (`cargo test` alone does not copy it up to
+/// `target/<profile>`, and a copy there may be from an older `cargo build`).
+fn deps_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("the test binary's path");
     exe.parent()
-        .and_then(Path::parent)
         .expect("target/<profile>/deps/<test>")
+        .to_path_buf()
+}
+
+/// `target/<profile>`.
+fn profile_dir() -> PathBuf {
+    deps_dir()
+        .parent()
+        .expect("target/<profile>/deps")
         .to_path_buf()
 }
 
@@ -68,7 +77,7 @@ pub fn compile_c(sources: &[&str], out: &Path) {
         .opt_level(1)
         .debug(true)
         .get_compiler();
-    let lib = profile_dir();
+    let lib = deps_dir();
     assert!(
         lib.join("libfastiam.so").exists(),
         "{} has no libfastiam.so: is `cdylib` among the crate types?",
