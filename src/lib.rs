@@ -35,6 +35,7 @@
 
 pub mod benchmark;
 pub mod bytecode;
+pub mod capi;
 pub mod compile;
 pub mod decision;
 pub mod error;

@@ -71,6 +71,30 @@ pub fn canonical_key(key: &str) -> String {
     }
 }
 
+/// Appends `canonical_key(key)` to `out`, allocating only when `out` must grow (or the tag
+/// suffix holds `Σ`, as [`fold_into`]): the C ABI canonicalises every request key into a
+/// reused buffer.
+pub fn canonical_key_into(key: &str, out: &mut String) {
+    if key.is_ascii() {
+        // Head and suffix both lower-case by ASCII rules then: one copy, one pass.
+        let start = out.len();
+        out.push_str(key);
+        out[start..].make_ascii_lowercase();
+        return;
+    }
+    let (head, tail) = match key.split_once('/') {
+        None => (key, None),
+        Some((head, tail)) => (head, Some(tail)),
+    };
+    let start = out.len();
+    out.push_str(head);
+    out[start..].make_ascii_lowercase();
+    if let Some(tail) = tail {
+        out.push('/');
+        fold_into(tail, out);
+    }
+}
+
 /// `canonical_key(key) == key`, without allocating (R-CTX-2).
 ///
 /// The head must contain no ASCII uppercase letter and every character of the suffix must be its
@@ -221,6 +245,9 @@ mod tests {
         ];
         for (input, want) in cases {
             assert_eq!(canonical_key(input), *want, "canonical_key({input:?})");
+            let mut into = String::new();
+            canonical_key_into(input, &mut into);
+            assert_eq!(into, *want, "canonical_key_into({input:?})");
             assert!(is_canonical_key(want), "is_canonical_key({want:?})");
         }
     }
@@ -234,6 +261,13 @@ mod tests {
             assert_eq!(is_canonical_key(&key), want, "is_canonical_key({key:?})");
             let canon = canonical_key(&key);
             assert_eq!(canonical_key(&canon), canon, "idempotent on {key:?}");
+            let mut into = String::from("prefix");
+            canonical_key_into(&key, &mut into);
+            assert_eq!(
+                into,
+                format!("prefix{canon}"),
+                "canonical_key_into({key:?})"
+            );
         }
     }
 }

@@ -43,7 +43,7 @@ pub use arn::{arn_account, split_arn, split_urn, urn_account};
 pub use binary::{decode_base64, is_valid_base64};
 pub use boolean::parse_bool;
 pub use date::{parse_date, Instant};
-pub use fold::{canonical_key, fold, fold_eq, fold_into, is_canonical_key};
+pub use fold::{canonical_key, canonical_key_into, fold, fold_eq, fold_into, is_canonical_key};
 pub use glob::{glob_match, has_wildcard, parse_wildcards, wildcard_match, Piece, WildcardPieces};
 pub use ip::{cidr_contains, parse_cidr, parse_ip};
 pub use number::{parse_decimal, Decimal};

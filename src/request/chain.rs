@@ -127,8 +127,13 @@ pub fn default_resource_policy_required(dialect: Dialect, action: &str, resource
 /// The default resource account (CASES.md): the ARN's account field, or a Huawei URN's
 /// account part when neither empty nor `*`; `None` means the principal's account.
 pub fn default_resource_account(resource: &str) -> Option<String> {
+    default_resource_account_str(resource).map(str::to_string)
+}
+
+/// [`default_resource_account`] borrowed from `resource`, without allocating.
+pub fn default_resource_account_str(resource: &str) -> Option<&str> {
     if resource.starts_with("arn:") {
-        return primitives::arn_account(resource).map(str::to_string);
+        return primitives::arn_account(resource);
     }
-    primitives::urn_account(resource).map(str::to_string)
+    primitives::urn_account(resource)
 }

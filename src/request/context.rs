@@ -143,6 +143,34 @@ impl Context {
         Some(self.entries.remove(i).1)
     }
 
+    /// Empties the context and hands back its entries, in key order, so that a caller
+    /// rebuilding a context for every request can reuse their buffers and give them back
+    /// with [`Context::from_canonical_entries`] (the C ABI's scratch does).
+    pub fn take_entries(&mut self) -> Vec<(String, ContextValue)> {
+        std::mem::take(&mut self.entries)
+    }
+
+    /// A context from entries already in the form [`Context::insert`] produces: canonical
+    /// keys (R-CTX-2) in strictly increasing order, registered multi-valued keys as
+    /// `Multi` (R-CTX-3), no empty `Multi` (R-CTX-4).
+    ///
+    /// The form is checked only in debug builds: this is a per-request path. Entries not in
+    /// this form make lookups miss keys; they cannot cause memory unsafety.
+    pub fn from_canonical_entries(entries: Vec<(String, ContextValue)>) -> Context {
+        debug_assert!(
+            entries.windows(2).all(|w| w[0].0 < w[1].0),
+            "keys strictly increasing"
+        );
+        debug_assert!(entries.iter().all(|(k, v)| {
+            crate::primitives::fold::is_canonical_key(k)
+                && match v {
+                    ContextValue::Single(_) => !is_multi_valued(k),
+                    ContextValue::Multi(vs) => !vs.is_empty(),
+                }
+        }));
+        Context { entries }
+    }
+
     /// Keeps only the keys for which `keep` is true.
     pub fn retain(&mut self, mut keep: impl FnMut(&str) -> bool) {
         self.entries.retain(|(k, _)| keep(k));

@@ -78,19 +78,27 @@ impl Principal {
     /// Parses a principal string: an IAM/STS ARN, a service principal name, `anonymous`,
     /// or a Huawei URN (`iam::<acct>:user:<name>`, `sts::<acct>:assumed-agency:<a>/<s>`).
     pub fn from_arn(s: &str) -> Result<Principal, PrincipalError> {
+        let mut p = Principal::new(PrincipalKind::Anonymous, Dialect::Aws, "", None);
+        p.parse_into(s)?;
+        Ok(p)
+    }
+
+    /// As [`Principal::from_arn`], overwriting `self` and reusing its string buffers: a
+    /// caller that parses one principal per request (the C ABI's scratch) allocates only
+    /// when a field needs more room than it had, or was absent before. On error `self` is
+    /// unchanged.
+    pub fn parse_into(&mut self, s: &str) -> Result<(), PrincipalError> {
         if s == "anonymous" {
-            return Ok(Principal::new(
-                PrincipalKind::Anonymous,
-                Dialect::Aws,
-                s,
-                None,
-            ));
+            self.reset(PrincipalKind::Anonymous, Dialect::Aws, s, None);
+            self.role_arn = None;
+            self.name = None;
+            return Ok(());
         }
         if s.starts_with("arn:") {
-            return aws_principal(s);
+            return aws_principal(s, self);
         }
         if s.starts_with("iam::") || s.starts_with("sts::") {
-            return huawei_principal(s);
+            return huawei_principal(s, self);
         }
         if is_service_name(s) {
             let dialect = if s.starts_with("service.") {
@@ -98,7 +106,10 @@ impl Principal {
             } else {
                 Dialect::Aws
             };
-            return Ok(Principal::new(PrincipalKind::Service, dialect, s, None));
+            self.reset(PrincipalKind::Service, dialect, s, None);
+            self.role_arn = None;
+            self.name = None;
+            return Ok(());
         }
         Err(PrincipalError(format!(
             "`{s}` is not an IAM/STS ARN, a Huawei URN, a service principal or `anonymous`"
@@ -117,6 +128,20 @@ impl Principal {
             service_linked: false,
             management_account: false,
         }
+    }
+
+    /// Makes `self` equal to `Principal::new(kind, dialect, arn, account)`, keeping buffers,
+    /// except `role_arn` and `name`, which the caller sets (once each, so that a buffer
+    /// dropped is never one that is needed again).
+    fn reset(&mut self, kind: PrincipalKind, dialect: Dialect, arn: &str, account: Option<&str>) {
+        self.kind = kind;
+        self.dialect = dialect;
+        self.arn.clear();
+        self.arn.push_str(arn);
+        set_field(&mut self.account, account);
+        self.parent_user_arn = None;
+        self.service_linked = false;
+        self.management_account = false;
     }
 
     /// Whether the principal is authenticated and belongs to an account.
@@ -146,7 +171,26 @@ fn is_service_name(s: &str) -> bool {
         && !s.ends_with('.')
 }
 
-fn aws_principal(s: &str) -> Result<Principal, PrincipalError> {
+/// Sets an optional text field to `value`, reusing the field's buffer when it has one.
+fn set_field(field: &mut Option<String>, value: Option<&str>) {
+    match (field.as_mut(), value) {
+        (Some(buf), Some(v)) => {
+            buf.clear();
+            buf.push_str(v);
+        }
+        (None, Some(v)) => *field = Some(v.to_string()),
+        (_, None) => *field = None,
+    }
+}
+
+/// Sets an optional text field to the concatenation of `parts`, reusing its buffer.
+fn set_joined(field: &mut Option<String>, parts: &[&str]) {
+    let buf = field.get_or_insert_with(String::new);
+    buf.clear();
+    parts.iter().for_each(|part| buf.push_str(part));
+}
+
+fn aws_principal(s: &str, p: &mut Principal) -> Result<(), PrincipalError> {
     let bad = || {
         PrincipalError(format!(
             "`{s}` is not a principal ARN (user, role session, federated user or root)"
@@ -156,37 +200,48 @@ fn aws_principal(s: &str) -> Result<Principal, PrincipalError> {
     if account.is_empty() {
         return Err(bad());
     }
-    let mut p = Principal::new(PrincipalKind::User, Dialect::Aws, s, Some(account));
-    match (service, resource.split_once('/')) {
-        ("iam", None) if resource == "root" => p.kind = PrincipalKind::Root,
+    // Checked before `p` is touched; then every field is set exactly once.
+    let parts = resource.split_once('/');
+    match (service, parts) {
+        ("iam", None) if resource == "root" => {
+            p.reset(PrincipalKind::Root, Dialect::Aws, s, Some(account));
+            p.role_arn = None;
+            p.name = None;
+        }
         ("iam", Some(("user", path_and_name))) => {
-            p.kind = PrincipalKind::User;
-            p.name = path_and_name.rsplit('/').next().map(str::to_string);
+            p.reset(PrincipalKind::User, Dialect::Aws, s, Some(account));
+            p.role_arn = None;
+            set_field(&mut p.name, path_and_name.rsplit('/').next());
         }
         ("iam", Some(("role", path_and_name))) => {
             // A role ARN used as a principal: treated as a session of that role whose
             // session name is unknown.
-            p.kind = PrincipalKind::AssumedRole;
-            p.role_arn = Some(s.to_string());
+            p.reset(PrincipalKind::AssumedRole, Dialect::Aws, s, Some(account));
+            set_field(&mut p.role_arn, Some(s));
+            p.name = None;
             p.service_linked = path_and_name.starts_with("aws-service-role/");
         }
         ("sts", Some(("assumed-role", rest))) => {
             let (role, session) = rest.split_once('/').ok_or_else(bad)?;
-            p.kind = PrincipalKind::AssumedRole;
-            p.role_arn = Some(format!("arn:{partition}:iam::{account}:role/{role}"));
-            p.name = Some(session.to_string());
+            p.reset(PrincipalKind::AssumedRole, Dialect::Aws, s, Some(account));
+            set_joined(
+                &mut p.role_arn,
+                &["arn:", partition, ":iam::", account, ":role/", role],
+            );
+            set_field(&mut p.name, Some(session));
             p.service_linked = role.starts_with("AWSServiceRoleFor");
         }
         ("sts", Some(("federated-user", name))) => {
-            p.kind = PrincipalKind::FederatedUser;
-            p.name = Some(name.to_string());
+            p.reset(PrincipalKind::FederatedUser, Dialect::Aws, s, Some(account));
+            p.role_arn = None;
+            set_field(&mut p.name, Some(name));
         }
         _ => return Err(bad()),
     }
-    Ok(p)
+    Ok(())
 }
 
-fn huawei_principal(s: &str) -> Result<Principal, PrincipalError> {
+fn huawei_principal(s: &str, p: &mut Principal) -> Result<(), PrincipalError> {
     let bad = || {
         PrincipalError(format!("`{s}` is not a Huawei principal URN (`iam::<account>:user:<name>` or `sts::<account>:assumed-agency:<agency>/<session>`)"))
     };
@@ -200,19 +255,31 @@ fn huawei_principal(s: &str) -> Result<Principal, PrincipalError> {
     if account.is_empty() {
         return Err(bad());
     }
-    let mut p = Principal::new(PrincipalKind::User, Dialect::Huawei, s, Some(account));
     match (service, rest.split_once(':')) {
-        ("iam", Some(("user", name))) => p.name = Some(name.to_string()),
-        ("iam", None) if rest == "root" => p.kind = PrincipalKind::Root,
+        ("iam", Some(("user", name))) => {
+            p.reset(PrincipalKind::User, Dialect::Huawei, s, Some(account));
+            p.role_arn = None;
+            set_field(&mut p.name, Some(name));
+        }
+        ("iam", None) if rest == "root" => {
+            p.reset(PrincipalKind::Root, Dialect::Huawei, s, Some(account));
+            p.role_arn = None;
+            p.name = None;
+        }
         ("sts", Some(("assumed-agency", agency_session))) => {
             let (agency, session) = agency_session.split_once('/').ok_or_else(bad)?;
-            p.kind = PrincipalKind::AssumedRole;
-            p.role_arn = Some(format!("iam::{account}:agency:{agency}"));
-            p.name = Some(session.to_string());
+            p.reset(
+                PrincipalKind::AssumedRole,
+                Dialect::Huawei,
+                s,
+                Some(account),
+            );
+            set_joined(&mut p.role_arn, &["iam::", account, ":agency:", agency]);
+            set_field(&mut p.name, Some(session));
         }
         _ => return Err(bad()),
     }
-    Ok(p)
+    Ok(())
 }
 
 #[cfg(test)]
@@ -300,5 +367,35 @@ mod tests {
         )
         .unwrap();
         assert!(r.service_linked);
+    }
+
+    #[test]
+    fn parse_into_equals_from_arn_whatever_came_before() {
+        let arns = [
+            "arn:aws:iam::111122223333:user/path/to/bob",
+            "arn:aws:sts::111122223333:assumed-role/R/s1",
+            "arn:aws:iam::111122223333:root",
+            "arn:aws:iam::111122223333:role/aws-service-role/x/Y",
+            "arn:aws:sts::111122223333:federated-user/f",
+            "lambda.amazonaws.com",
+            "service.obs",
+            "anonymous",
+            "iam::0a1b:user:alice",
+            "sts::0a1b:assumed-agency:ag/s",
+            "iam::0a1b:root",
+        ];
+        for before in arns {
+            for after in arns {
+                let mut p = Principal::from_arn(before).unwrap();
+                p.parent_user_arn = Some("arn:aws:iam::1:user/x".into());
+                p.management_account = true;
+                p.parse_into(after).unwrap();
+                assert_eq!(
+                    p,
+                    Principal::from_arn(after).unwrap(),
+                    "{before} then {after}"
+                );
+            }
+        }
     }
 }

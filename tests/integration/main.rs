@@ -2,6 +2,7 @@
 //! parse errors, parser robustness and the FAS derivation.
 
 mod allocations;
+mod capi;
 mod cli;
 mod conformance;
 mod differential;
