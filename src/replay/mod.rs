@@ -246,21 +246,21 @@ fn evaluate_record(
         })?;
     let prepared = &policies.sets()[index];
     for (key, value) in &prepared.tags {
-        record::set_default(&mut mapped.request.context, key, value.clone());
+        mapped.request.context.set_default(key, value);
     }
     mapped.principal_tags_known = prepared.tags_known;
     let hop = mapped.hop;
-    let resource = mapped.request.hops[hop].resource.clone();
-    if let Some(i) = prepared.resource_policy(&resource) {
-        mapped.request.hops[hop].resource_policy = Some(i);
+    let dialect = mapped.request.dialect;
+    let target = &mut mapped.request.hops[hop];
+    if let Some(i) = prepared.resource_policy(&target.resource) {
+        target.resource_policy = Some(i);
         // A key policy given for a KMS key must grant (R-EVAL-5); the what-if allow-all
         // resource policy grants anyway.
-        mapped.request.hops[hop].resource_policy_required =
-            crate::request::default_resource_policy_required(
-                mapped.request.dialect,
-                &mapped.request.hops[hop].action,
-                &resource,
-            );
+        target.resource_policy_required = crate::request::default_resource_policy_required(
+            dialect,
+            &target.action,
+            &target.resource,
+        );
     }
     let evaluator = &evaluators[index];
     let scratch = worker.scratches[index].get_or_insert_with(|| evaluator.scratch());

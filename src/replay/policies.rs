@@ -29,7 +29,8 @@ use serde_json::Value;
 
 use crate::compile::compile;
 use crate::policy::{parse_policy, Mode, ParseOptions, Policy, PolicyKind};
-use crate::request::{ContextValue, PolicySet};
+use crate::primitives::canonical_key;
+use crate::request::PolicySet;
 use crate::table::{AlignedBytes, Program};
 
 /// An allow-all identity or guardrail statement.
@@ -120,7 +121,8 @@ pub struct Prepared {
     pub resource_index: Vec<(String, usize)>,
     /// The index of the allow-all resource policy (what-if mode).
     pub allow_all_resource: Option<usize>,
-    pub tags: Vec<(String, ContextValue)>,
+    /// `aws:PrincipalTag/…` keys (canonical) and their values.
+    pub tags: Vec<(String, String)>,
     /// Whether the principal's tags are known (account data given).
     pub tags_known: bool,
 }
@@ -279,12 +281,7 @@ fn prepare(
         tags: side
             .tags
             .iter()
-            .map(|(k, v)| {
-                (
-                    format!("aws:PrincipalTag/{k}"),
-                    ContextValue::Single(v.clone()),
-                )
-            })
+            .map(|(k, v)| (canonical_key(&format!("aws:PrincipalTag/{k}")), v.clone()))
             .collect(),
         tags_known: !what_if,
     })

@@ -26,10 +26,10 @@
 use serde_json::Value;
 
 use crate::policy::Dialect;
-use crate::primitives::{canonical_key, parse_date};
+use crate::primitives::parse_date;
 use crate::request::{
-    default_resource_account, Context, ContextValue, Hop, Options, Principal, PrincipalKind,
-    Request, PRINCIPAL_DEFAULT_KEYS,
+    default_resource_account, Context, Hop, Options, Principal, PrincipalKind, Request,
+    PRINCIPAL_DEFAULT_KEYS,
 };
 
 use super::actions::{ActionMap, RecordFacts};
@@ -398,8 +398,8 @@ pub fn map_record(
     let (context, hops, hop) = match &via {
         None => {
             let mut context = session;
-            for (k, v) in call.iter() {
-                context.set(k.to_string(), v.clone());
+            for (k, v) in call.take_entries() {
+                context.set(k, v);
             }
             (context, vec![recorded_hop], 0)
         }
@@ -489,18 +489,5 @@ fn principal_of(
             "unknown-principal",
             format!("userIdentity type `{other}` is not mapped (users, roles, federated users, root, services and anonymous are)"),
         )),
-    }
-}
-
-/// The canonical form of a `--context` key.
-pub fn context_key(key: &str) -> String {
-    canonical_key(key)
-}
-
-/// Sets `value` unless the key is there (for principal tags from the account data).
-pub fn set_default(context: &mut Context, key: &str, value: ContextValue) {
-    let key = canonical_key(key);
-    if !context.contains(&key) {
-        context.set(key, value);
     }
 }

@@ -12,7 +12,7 @@ use std::io::Write;
 
 use serde_json::json;
 
-use crate::decision::{Decision, HopDecision, Reason};
+use crate::decision::{Decision, HopDecision};
 
 use super::record::{LogOutcome, MappedRecord, Unmappable};
 use super::source::{Position, ReadError};
@@ -434,9 +434,4 @@ impl Report {
             "disagreements": {"count": self.disagreements.count, "examples": self.disagreements.examples},
         })
     }
-}
-
-/// The reason spelled for reports.
-pub fn reason_name(r: Reason) -> String {
-    r.to_string()
 }

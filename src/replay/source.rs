@@ -235,12 +235,13 @@ pub fn read_unit(
             Ok(true)
         }
         Unit::File { path, .. } => {
-            let mut raw = File::open(path).map_err(|e| whole_file_error(e.to_string()))?;
-            let mut magic = [0u8; 2];
-            let n =
-                read_prefix(&mut raw, &mut magic).map_err(|e| whole_file_error(e.to_string()))?;
-            let raw = File::open(path).map_err(|e| whole_file_error(e.to_string()))?;
-            let reader: Box<dyn Read> = if n == 2 && magic == [0x1f, 0x8b] {
+            let file = File::open(path).map_err(|e| whole_file_error(e.to_string()))?;
+            let mut raw = BufReader::new(file);
+            let gzip = raw
+                .fill_buf()
+                .map_err(|e| whole_file_error(e.to_string()))?
+                .starts_with(&[0x1f, 0x8b]);
+            let reader: Box<dyn Read> = if gzip {
                 Box::new(flate2::read::MultiGzDecoder::new(raw))
             } else {
                 Box::new(raw)
@@ -261,17 +262,6 @@ pub fn read_unit(
             }
         }
     }
-}
-
-fn read_prefix(r: &mut File, buf: &mut [u8; 2]) -> std::io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        match r.read(&mut buf[n..])? {
-            0 => break,
-            k => n += k,
-        }
-    }
-    Ok(n)
 }
 
 /// A delivery file (`{"Records": [...]}`), a bare array of records, or one record.

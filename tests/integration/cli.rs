@@ -6,7 +6,7 @@ use std::process::{Command, Stdio};
 
 use crate::util::{corpus, read_corpus};
 
-fn fastiam() -> Command {
+pub(crate) fn fastiam() -> Command {
     Command::new(env!("CARGO_BIN_EXE_fastiam"))
 }
 

@@ -3,7 +3,6 @@
 
 use std::io::Write;
 use std::path::PathBuf;
-use std::process::Command;
 
 use fastiam::policy::{parse_policy, ParseOptions, PolicyKind};
 use fastiam::replay::{
@@ -12,6 +11,7 @@ use fastiam::replay::{
 };
 use serde_json::Value;
 
+use crate::cli::fastiam;
 use crate::util::corpus;
 
 const SCP: &str = "replay/policies/network-perimeter-iam-users-scp.json";
@@ -374,7 +374,7 @@ fn account_data_mode_uses_each_identitys_policies() {
 
 #[test]
 fn main_job_command_prints_the_report() {
-    let out = Command::new(env!("CARGO_BIN_EXE_fastiam"))
+    let out = fastiam()
         .args(["replay", "--quiet", "--scp"])
         .arg(corpus(SCP))
         .arg(logs())

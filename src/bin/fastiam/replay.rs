@@ -10,10 +10,10 @@ use std::time::Instant;
 use clap::ValueEnum;
 use fastiam::policy::files::read_policies;
 use fastiam::policy::{Mode, ParseOptions, PolicyKind};
+use fastiam::primitives::canonical_key;
 use fastiam::replay::report::CSV_HEADER;
 use fastiam::replay::{
-    record::context_key, replay_to, source, synth, Guardrails, OutputFormat, ReplayOptions,
-    ReplayPolicies,
+    replay_to, source, synth, Guardrails, OutputFormat, ReplayOptions, ReplayPolicies,
 };
 
 #[derive(clap::Args)]
@@ -137,7 +137,7 @@ pub fn replay(args: &ReplayArgs) -> io::Result<ExitCode> {
         options
             .map
             .extra_context
-            .push((context_key(k), v.to_string()));
+            .push((canonical_key(k), v.to_string()));
     }
     let policies = match &args.account_data {
         Some(path) => ReplayPolicies::from_account_data(path, &guardrails),
