@@ -1,0 +1,175 @@
+//! A read-only string → value table for the names a request brings: context keys, actions,
+//! services.
+//!
+//! Every chain looks up each of its context keys and its hops' actions here, so a lookup is
+//! built to touch as little as possible. A name is read once, as four words: its first
+//! sixteen and last sixteen bytes (overlapping below 32 bytes; shorter names in overlapping
+//! pieces). Two of
+//! them and the length are the hash; all four and the length are the whole comparison for a
+//! name of up to 32 bytes (nearly every key: `aws:principaltag/project` is 24), since a slot
+//! stores the same four words, so a lookup reads no name but the one it is given. Longer
+//! names compare their middle bytes as well. Open addressing with linear probing, at most
+//! half full.
+//!
+//! Measured against `FxHashMap<&str, _>` on the standard workload: a third fewer
+//! instructions for the chain's key lookups (BENCHMARKS.md), with no call to `memcmp`.
+//!
+//! ```text
+//! let table = StrTable::new([("aws:sourceip", 3u32), ("aws:calledvia", 7)]);
+//! assert_eq!(table.get("aws:calledvia"), Some(7));
+//! assert_eq!(table.get("aws:calledvi"), None);
+//! ```
+
+/// A name's four words: for a name of `n` ≥ 16 bytes, bytes `0..8`, `8..16`, `n-16..n-8`
+/// and `n-8..n` (overlapping below 32 bytes); shorter names are read in overlapping pieces
+/// without copying (with `n`, which the table also compares, the words fix the name).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Words([u64; 4]);
+
+impl Words {
+    #[inline]
+    fn of(b: &[u8]) -> Words {
+        let n = b.len();
+        let u64_at = |at: usize| u64::from_le_bytes(b[at..at + 8].try_into().expect("8 bytes"));
+        let u32_at = |at: usize| u32::from_le_bytes(b[at..at + 4].try_into().expect("4 bytes"));
+        if n >= 16 {
+            Words([u64_at(0), u64_at(8), u64_at(n - 16), u64_at(n - 8)])
+        } else if n >= 8 {
+            Words([u64_at(0), u64_at(n - 8), 0, 0])
+        } else if n >= 4 {
+            Words([
+                u64::from(u32_at(0)) | u64::from(u32_at(n - 4)) << 32,
+                0,
+                0,
+                0,
+            ])
+        } else {
+            let byte = |i: usize| b.get(i).map_or(0, |&c| u64::from(c));
+            Words([byte(0) | byte(1) << 8 | byte(2) << 16, 0, 0, 0])
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+struct Slot<V> {
+    words: Words,
+    /// `usize::MAX` for an empty slot.
+    len: usize,
+    /// Where the name starts in [`StrTable::names`] (read only for names over 32 bytes).
+    start: usize,
+    value: V,
+}
+
+/// A fixed set of names and their values; see the module docs.
+#[derive(Clone, Debug)]
+pub(crate) struct StrTable<V> {
+    slots: Vec<Slot<V>>,
+    /// `64 - log2(slots.len())`: the hash's top bits pick the first slot.
+    shift: u32,
+    names: String,
+}
+
+impl<V: Copy + Default> StrTable<V> {
+    /// A table of `entries`; a name given twice keeps its first value.
+    pub(crate) fn new<'a>(entries: impl IntoIterator<Item = (&'a str, V)>) -> Self {
+        let entries: Vec<(&str, V)> = entries.into_iter().collect();
+        let capacity = (entries.len() * 2).next_power_of_two().max(8);
+        let empty = Slot {
+            words: Words::default(),
+            len: usize::MAX,
+            start: 0,
+            value: V::default(),
+        };
+        let mut table = StrTable {
+            slots: vec![empty; capacity],
+            shift: 64 - capacity.trailing_zeros(),
+            names: String::new(),
+        };
+        for (name, value) in entries {
+            if table.get(name).is_some() {
+                continue;
+            }
+            let words = Words::of(name.as_bytes());
+            let mut i = table.first_slot(&words, name.len());
+            while table.slots[i].len != usize::MAX {
+                i = (i + 1) & (capacity - 1);
+            }
+            table.slots[i] = Slot {
+                words,
+                len: name.len(),
+                start: table.names.len(),
+                value,
+            };
+            table.names.push_str(name);
+        }
+        table
+    }
+
+    #[inline]
+    fn first_slot(&self, w: &Words, len: usize) -> usize {
+        let h = (w.0[0] ^ w.0[3].rotate_left(29) ^ len as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        (h >> self.shift) as usize
+    }
+
+    /// The value of `name`, if the table has it.
+    #[inline]
+    pub(crate) fn get(&self, name: &str) -> Option<V> {
+        let b = name.as_bytes();
+        let n = b.len();
+        let words = Words::of(b);
+        let mask = self.slots.len() - 1;
+        let mut i = self.first_slot(&words, n);
+        loop {
+            let slot = &self.slots[i & mask];
+            if slot.len == usize::MAX {
+                return None;
+            }
+            if slot.words == words
+                && slot.len == n
+                && (n <= 32
+                    || self.names.as_bytes()[slot.start + 16..slot.start + n - 16] == b[16..n - 16])
+            {
+                return Some(slot.value);
+            }
+            i += 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_rng::XorShift;
+
+    /// Against a `HashMap` on names that share prefixes, suffixes and lengths (the cases
+    /// the hash alone cannot tell apart), including absent ones.
+    #[test]
+    fn agrees_with_hash_map() {
+        let mut rng = XorShift(0xfeed);
+        let alphabet = b"aa:/bz";
+        let mut names = Vec::new();
+        for _ in 0..400 {
+            let len = rng.below(60);
+            let mut s = String::from(if rng.below(2) == 0 { "aws:" } else { "" });
+            s.extend((0..len).map(|_| alphabet[rng.below(alphabet.len())] as char));
+            names.push(s);
+        }
+        let (present, absent) = names.split_at(200);
+        let table = StrTable::new(present.iter().enumerate().map(|(i, s)| (s.as_str(), i)));
+        let mut map = std::collections::HashMap::new();
+        for (i, s) in present.iter().enumerate() {
+            map.entry(s.as_str()).or_insert(i);
+        }
+        for s in names.iter() {
+            assert_eq!(table.get(s), map.get(s.as_str()).copied(), "{s:?}");
+        }
+        assert!(absent.iter().any(|s| !map.contains_key(s.as_str())));
+        assert_eq!(table.get(""), map.get("").copied());
+    }
+
+    #[test]
+    fn empty_table_finds_nothing() {
+        let table: StrTable<u32> = StrTable::new([]);
+        assert_eq!(table.get("aws:sourceip"), None);
+    }
+}
