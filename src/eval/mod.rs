@@ -179,6 +179,10 @@ pub struct Evaluator<'p> {
     /// case-sensitive, and a literal segment holds no `:`, so equal heads mean equal
     /// segments).
     arn_heads: Vec<Option<Box<str>>>,
+    /// Per token: the range of `text_pieces` holding a `Text` token's wildcard pieces, parsed
+    /// once here rather than on every match of a pattern with policy variables.
+    token_pieces: Vec<(u32, u32)>,
+    text_pieces: Vec<Piece<'p>>,
 }
 
 impl<'p> Evaluator<'p> {
@@ -217,6 +221,18 @@ impl<'p> Evaluator<'p> {
             }
         }
         let exact = StrTable::new(joined.iter().map(|(name, i)| (name.as_str(), *i)));
+        let mut text_pieces = Vec::new();
+        let token_pieces = v
+            .tokens
+            .iter()
+            .map(|t| {
+                let first = text_pieces.len() as u32;
+                if TokenKind::from_code(t.kind) == Some(TokenKind::Text) {
+                    text_pieces.extend(primitives::parse_wildcards(s(t.a)));
+                }
+                (first, text_pieces.len() as u32)
+            })
+            .collect();
         let arn_heads = v
             .resources
             .iter()
@@ -250,6 +266,8 @@ impl<'p> Evaluator<'p> {
             exact,
             services,
             arn_heads,
+            token_pieces,
+            text_pieces,
         };
         for d in [Dialect::Aws, Dialect::Huawei] {
             let i = dialect_index(d);
@@ -779,9 +797,15 @@ impl<'p> Evaluator<'p> {
         sc: &Scratch,
         out: &mut SmallVec<[Piece<'a>; 24]>,
     ) -> bool {
-        for t in &self.v.tokens[m.a as usize..(m.a + m.b) as usize] {
+        let range = m.a as usize..(m.a + m.b) as usize;
+        for (t, &(first, end)) in self.v.tokens[range.clone()]
+            .iter()
+            .zip(&self.token_pieces[range])
+        {
             match TokenKind::from_code(t.kind) {
-                Some(TokenKind::Text) => out.extend(primitives::parse_wildcards(self.s(t.a))),
+                Some(TokenKind::Text) => {
+                    out.extend_from_slice(&self.text_pieces[first as usize..end as usize])
+                }
                 Some(TokenKind::Literal) => out.push(Piece::Lit(self.s(t.a))),
                 Some(TokenKind::Variable) => match self.variable(t, req, sc) {
                     Some(v) => out.push(Piece::Lit(v)),
