@@ -114,7 +114,7 @@ pub struct Scratch {
     hops: Vec<HopOutcome>,
     matched: Vec<StatementId>,
     missing: Vec<KeyId>,
-    last_date: DateMemo,
+    memo: ParseMemo,
 }
 
 /// The result of a chain, borrowed from the scratch.
@@ -305,7 +305,7 @@ impl<'p> Evaluator<'p> {
             hops: Vec::with_capacity(8),
             matched: Vec::with_capacity(64),
             missing: Vec::with_capacity(16),
-            last_date: DateMemo::default(),
+            memo: ParseMemo::default(),
         }
     }
 
@@ -1018,7 +1018,7 @@ impl<'p> Evaluator<'p> {
     ) -> bool {
         let positive = base.positive();
         // The context value is parsed once for all the policy values it is compared with.
-        let parsed = Parsed::new(base, v, &mut sc.last_date);
+        let parsed = Parsed::new(base, v, &mut sc.memo);
         if base.is_negated() {
             values
                 .iter()
@@ -1443,14 +1443,14 @@ struct Parsed<'v> {
 }
 
 impl<'v> Parsed<'v> {
-    fn new(base: BaseOperator, v: &'v str, dates: &mut DateMemo) -> Self {
+    fn new(base: BaseOperator, v: &'v str, memo: &mut ParseMemo) -> Self {
         use crate::policy::OperatorFamily as F;
         let mut p = Parsed::default();
         match base.family() {
             F::Bool => p.boolean = primitives::parse_bool(v),
             F::Numeric => p.number = primitives::parse_decimal(v),
-            F::Date => p.date = dates.parse(v),
-            F::Ip => p.ip = primitives::parse_ip(v),
+            F::Date => p.date = memo.date.parse(v, primitives::parse_date),
+            F::Ip => p.ip = memo.ip.parse(v, primitives::parse_ip),
             F::Binary => p.base64_valid = primitives::is_valid_base64(v),
             F::String | F::Arn | F::Null => {}
         }
@@ -1458,25 +1458,45 @@ impl<'v> Parsed<'v> {
     }
 }
 
-/// The last date a scratch parsed, keyed by its text: a workload's time conditions read
-/// `aws:CurrentTime` on nearly every hop, and requests of the same second carry the same
-/// text, which then costs a 20-byte comparison instead of a parse (R-OPD-2). Keyed by
-/// content, never by address, so a hit is always the parse's own answer.
+/// The last date and the last IP address a scratch parsed, keyed by their text.
+///
+/// A hop's conditions often read the same key twice (`aws:SourceIp` in an `IpAddress` allow
+/// and a `NotIpAddress` deny), each hop of a chain reads the same `aws:CurrentTime`, and
+/// requests of the same second carry the same time text: a repeat costs a comparison of at
+/// most 48 bytes instead of a parse (R-OPD-2, R-OPI-1). Keyed by content, never by address,
+/// so a hit is always the parse's own answer.
 #[derive(Clone, Debug, Default)]
-struct DateMemo {
-    text: [u8; 32],
-    /// Length of `text`; 0 when empty (an empty string is not a date and is not memoised).
-    len: usize,
-    value: Option<primitives::Instant>,
+struct ParseMemo {
+    date: Memo<primitives::Instant>,
+    ip: Memo<IpAddr>,
 }
 
-impl DateMemo {
-    fn parse(&mut self, v: &str) -> Option<primitives::Instant> {
+/// One remembered parse; see [`ParseMemo`].
+#[derive(Clone, Debug)]
+struct Memo<T> {
+    text: [u8; 48],
+    /// Length of `text`; 0 when empty (an empty string is never remembered).
+    len: usize,
+    value: Option<T>,
+}
+
+impl<T> Default for Memo<T> {
+    fn default() -> Self {
+        Memo {
+            text: [0; 48],
+            len: 0,
+            value: None,
+        }
+    }
+}
+
+impl<T: Copy> Memo<T> {
+    fn parse(&mut self, v: &str, parse: impl Fn(&str) -> Option<T>) -> Option<T> {
         let b = v.as_bytes();
         if b.len() == self.len && self.text.get(..b.len()) == Some(b) {
             return self.value;
         }
-        let value = primitives::parse_date(v);
+        let value = parse(v);
         if (1..=self.text.len()).contains(&b.len()) {
             self.text[..b.len()].copy_from_slice(b);
             self.len = b.len();
@@ -1555,4 +1575,46 @@ fn _thread_safety() {
     shared::<Program<memmap2::Mmap>>();
     shared::<Evaluator<'static>>();
     sendable::<Scratch>();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A remembered parse answers as the parse itself, whatever the order of texts: repeats,
+    /// texts that differ in one byte or in length, the empty text and texts too long to keep.
+    #[test]
+    fn parse_memo_answers_as_the_parse() {
+        let long = format!("{}Z", "2".repeat(60));
+        let texts = [
+            "2026-05-01T12:00:00Z",
+            "2026-05-01T12:00:00Z",
+            "2026-05-01T12:00:01Z",
+            "",
+            "2026-05-01T12:00:01Z",
+            "10.0.0.1",
+            "10.0.0.1",
+            "10.0.0.10",
+            "2001:db8::1",
+            "1700000000",
+            &long,
+            &long,
+            "2026-05-01",
+            "not a date",
+            "not a date",
+        ];
+        let mut memo = ParseMemo::default();
+        for t in texts {
+            assert_eq!(
+                memo.date.parse(t, primitives::parse_date),
+                primitives::parse_date(t),
+                "{t:?}"
+            );
+            assert_eq!(
+                memo.ip.parse(t, primitives::parse_ip),
+                primitives::parse_ip(t),
+                "{t:?}"
+            );
+        }
+    }
 }
