@@ -86,6 +86,12 @@ const CAT_ACCOUNT: u8 = 16;
 struct Applied {
     statement: StatementId,
     categories: u8,
+    /// The statement's policy kind and level and whether it denies, copied here from the
+    /// tables `examine` has already read: the decision scans the applied list once per
+    /// policy kind, and would otherwise read two records per element per scan.
+    kind: Kind,
+    level: u32,
+    deny: bool,
 }
 
 /// The result for one hop, with its lists in the scratch.
@@ -321,6 +327,7 @@ impl<'p> Evaluator<'p> {
     }
 
     /// The id of a canonical key, if the program knows it.
+    #[inline]
     pub fn key_id(&self, name: &str) -> Option<KeyId> {
         self.key_ids.get(name)
     }
@@ -669,14 +676,16 @@ impl<'p> Evaluator<'p> {
     ) {
         let st = self.v.statements[id as usize];
         let policy = self.v.policies[st.policy as usize];
-        let participates = match policy_kind_from_code(policy.kind) {
-            Some(Kind::Scp) => part.scp,
-            Some(Kind::Rcp) => part.rcp,
-            Some(Kind::VpcEndpoint) => part.vpce,
-            Some(Kind::ResourceBased) => part.resource == Some(policy.position),
-            Some(Kind::Identity) => part.identity,
-            Some(Kind::PermissionsBoundary | Kind::Session) => part.ceilings,
-            None => false,
+        let Some(kind) = policy_kind_from_code(policy.kind) else {
+            return;
+        };
+        let participates = match kind {
+            Kind::Scp => part.scp,
+            Kind::Rcp => part.rcp,
+            Kind::VpcEndpoint => part.vpce,
+            Kind::ResourceBased => part.resource == Some(policy.position),
+            Kind::Identity => part.identity,
+            Kind::PermissionsBoundary | Kind::Session => part.ceilings,
         };
         if !participates {
             return;
@@ -709,6 +718,9 @@ impl<'p> Evaluator<'p> {
             sc.applied.push(Applied {
                 statement: id,
                 categories,
+                kind,
+                level: policy.level,
+                deny: st.flags & STMT_DENY != 0,
             });
         }
     }
@@ -1147,18 +1159,6 @@ impl<'p> Evaluator<'p> {
     // ------------------------------------------------------------------------------------
     // The decision (R-EVAL-2..7, R-SIM-2a, R-SIM-3)
 
-    fn kind_of(&self, id: StatementId) -> (Kind, u32) {
-        let policy = self.v.policies[self.v.statements[id as usize].policy as usize];
-        (
-            policy_kind_from_code(policy.kind).unwrap_or(Kind::Identity),
-            policy.level,
-        )
-    }
-
-    fn is_deny(&self, id: StatementId) -> bool {
-        self.v.statements[id as usize].flags & STMT_DENY != 0
-    }
-
     fn decide(
         &self,
         req: &Request,
@@ -1181,24 +1181,15 @@ impl<'p> Evaluator<'p> {
         applied: &[Applied],
     ) -> (Decision, Reason) {
         // R-EVAL-2: explicit deny; statement ids are in kind order, so the first is the kind.
-        if let Some(first) = applied.iter().find(|a| self.is_deny(a.statement)) {
-            let kind = self.kind_of(first.statement).0;
-            sc.matched.extend(
-                applied
-                    .iter()
-                    .filter(|a| self.is_deny(a.statement))
-                    .map(|a| a.statement),
-            );
+        if let Some(first) = applied.iter().find(|a| a.deny) {
+            let kind = first.kind;
+            sc.matched
+                .extend(applied.iter().filter(|a| a.deny).map(|a| a.statement));
             return (Decision::ExplicitDeny, Reason::ExplicitDeny(kind));
         }
-        let allows = |kind: Kind| {
-            applied
-                .iter()
-                .filter(move |a| self.kind_of(a.statement).0 == kind)
-        };
-        let levels_allow = |kind: Kind, levels: u32| {
-            (0..levels).all(|l| allows(kind).any(|a| self.kind_of(a.statement).1 == l))
-        };
+        let allows = |kind: Kind| applied.iter().filter(move |a| a.kind == kind);
+        let levels_allow =
+            |kind: Kind, levels: u32| (0..levels).all(|l| allows(kind).any(|a| a.level == l));
         if part.rcp && !levels_allow(Kind::Rcp, self.meta.rcp_levels) {
             return (Decision::ImplicitDeny, Reason::RcpNoAllow);
         }

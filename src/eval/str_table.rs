@@ -27,7 +27,7 @@
 struct Words([u64; 4]);
 
 impl Words {
-    #[inline]
+    #[inline(always)]
     fn of(b: &[u8]) -> Words {
         let n = b.len();
         let u64_at = |at: usize| u64::from_le_bytes(b[at..at + 8].try_into().expect("8 bytes"));
@@ -112,7 +112,7 @@ impl<V: Copy + Default> StrTable<V> {
     }
 
     /// The value of `name`, if the table has it.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn get(&self, name: &str) -> Option<V> {
         let b = name.as_bytes();
         let n = b.len();
