@@ -1,8 +1,11 @@
 //! `wildcard_match` and `glob_match` against an obviously correct exponential matcher over
-//! chars (R-OPS-3, R-OPS-4): the first byte splits the input into pattern and text.
+//! chars (R-OPS-3, R-OPS-4): the first byte splits the input into pattern and text. Also the
+//! word-at-a-time ARN and URN splitters (R-RES-2, R-HW-6) against `str::splitn` on the input.
 #![no_main]
 
-use fastiam::primitives::{glob_match, parse_wildcards, wildcard_match, Piece};
+use fastiam::primitives::{
+    glob_match, parse_wildcards, split_arn, split_urn, wildcard_match, Piece,
+};
 use libfuzzer_sys::fuzz_target;
 
 fn naive(p: &[char], t: &[char]) -> bool {
@@ -21,6 +24,10 @@ fuzz_target!(|data: &[u8]| {
     let Ok(s) = std::str::from_utf8(rest) else {
         return;
     };
+    let urn: Option<[&str; 5]> = s.splitn(5, ':').collect::<Vec<_>>().try_into().ok();
+    assert_eq!(split_urn(s), urn, "{s:?}");
+    let arn: Option<[&str; 6]> = s.splitn(6, ':').collect::<Vec<_>>().try_into().ok();
+    assert_eq!(split_arn(s), arn.filter(|_| s.starts_with("arn:")), "{s:?}");
     let at = (split as usize).min(s.len());
     let Some((pattern, text)) = s.get(..at).zip(s.get(at..)) else {
         return;
