@@ -178,23 +178,36 @@ impl ActionMap {
 
     /// The resource of an event: see the module docs for the order.
     pub fn resource(&self, entry: &EventEntry, record: &RecordFacts<'_>) -> Result<String, String> {
-        let types: Vec<&ResourceType> = entry
-            .resource_types
-            .iter()
-            .map(|&i| &self.types[i])
-            .collect();
-        if types.is_empty() {
-            return Ok("*".to_string());
-        }
+        let mut out = String::new();
+        self.resource_into(entry, record, &mut out)?;
+        Ok(out)
+    }
+
+    /// [`ActionMap::resource`] written into `out` (cleared first), so that a caller mapping
+    /// many records reuses one buffer; only the error path allocates.
+    pub fn resource_into(
+        &self,
+        entry: &EventEntry,
+        record: &RecordFacts<'_>,
+        out: &mut String,
+    ) -> Result<(), String> {
+        out.clear();
+        let types = || entry.resource_types.iter().map(|&i| &self.types[i]);
+        let Some(first) = types().next() else {
+            out.push('*');
+            return Ok(());
+        };
         for arn in record.resource_arns {
-            if types.iter().any(|t| wildcard_match(&t.shape, arn)) {
-                return Ok(arn.to_string());
+            if types().any(|t| wildcard_match(&t.shape, arn)) {
+                out.push_str(arn);
+                return Ok(());
             }
         }
         let mut first_missing = None;
-        for t in &types {
-            match fill_template(&t.template, entry, record) {
-                Ok(arn) => return Ok(arn),
+        for t in types() {
+            out.clear();
+            match fill_template(&t.template, entry, record, out) {
+                Ok(()) => return Ok(()),
                 Err(missing) => {
                     first_missing.get_or_insert(missing);
                 }
@@ -203,7 +216,7 @@ impl ActionMap {
         Err(format!(
             "no resource ARN: the record has no `resources[]` ARN of the action's type and no request parameter `{}` for `{}`",
             first_missing.unwrap_or_default(),
-            types[0].template
+            first.template
         ))
     }
 }
@@ -214,7 +227,7 @@ pub struct RecordFacts<'r> {
     pub region: &'r str,
     pub account: &'r str,
     /// ARNs listed in the record's `resources[]`.
-    pub resource_arns: &'r [String],
+    pub resource_arns: &'r [&'r str],
     /// The record's `requestParameters` (an object, or null).
     pub parameters: &'r serde_json::Value,
     /// The caller's IAM user name: IAM's user actions default to the caller when the
@@ -268,86 +281,97 @@ fn template_shape(template: &str) -> String {
     out
 }
 
-/// Fills an ARN template; `Err` names the first variable the record cannot fill.
-fn fill_template(
-    template: &str,
+/// Fills an ARN template into `out`; `Err` names the first variable the record cannot
+/// fill.
+fn fill_template<'t>(
+    template: &'t str,
     entry: &EventEntry,
     record: &RecordFacts<'_>,
-) -> Result<String, String> {
-    let mut out = String::with_capacity(template.len() + 32);
+    out: &mut String,
+) -> Result<(), &'t str> {
     let mut rest = template;
     while let Some(start) = rest.find("${") {
         out.push_str(&rest[..start]);
         let Some(end) = rest[start..].find('}') else {
-            return Err(rest.to_string());
+            return Err(rest);
         };
         let var = &rest[start + 2..start + end];
         let value = match var {
-            "Partition" => Some("aws".to_string()),
-            "Region" => Some(record.region.to_string()),
-            "Account" => Some(record.account.to_string()),
+            "Partition" => Some("aws"),
+            "Region" => Some(record.region),
+            "Account" => Some(record.account),
             _ => parameter_for(var, entry, record.parameters).or_else(|| {
                 matches!(var, "UserName" | "UserNameWithPath")
-                    .then(|| record.caller_user.map(str::to_string))
+                    .then_some(record.caller_user)
                     .flatten()
             }),
         };
         let Some(value) = value else {
-            return Err(var.to_string());
+            return Err(var);
         };
         // A parameter that is already an ARN (a KMS key id given as an ARN, a bucket given
         // as an access point ARN) is the resource itself.
         if value.starts_with("arn:") {
-            return Ok(value);
+            out.clear();
+            out.push_str(value);
+            return Ok(());
         }
-        out.push_str(&value);
+        out.push_str(value);
         rest = &rest[start + end + 1..];
     }
     out.push_str(rest);
-    Ok(out)
+    Ok(())
 }
 
 /// The request parameter for an ARN variable: by the variable's name, by the SDK parameter
 /// the table names, or by the S3 spelling (`bucketName`); case-insensitive. Only a string
 /// parameter fills a variable.
-fn parameter_for(var: &str, entry: &EventEntry, params: &serde_json::Value) -> Option<String> {
+fn parameter_for<'p>(
+    var: &str,
+    entry: &EventEntry,
+    params: &'p serde_json::Value,
+) -> Option<&'p str> {
     let obj = params.as_object()?;
-    let mut names: Vec<&str> = vec![var];
-    names.extend(
-        entry
-            .hints
-            .iter()
-            .filter(|(v, _)| v == var)
-            .map(|(_, p)| p.as_str()),
-    );
+    // The first key equal to a name (ignoring case), if its value is a non-empty string.
+    let by = |equal: &dyn Fn(&str) -> bool| {
+        obj.iter()
+            .find(|(k, _)| equal(k))
+            .and_then(|(_, v)| v.as_str())
+            .filter(|v| !v.is_empty())
+    };
+    let named = |name: &str| by(&|k: &str| k.eq_ignore_ascii_case(name));
+    let hints = entry
+        .hints
+        .iter()
+        .filter(|(v, _)| v == var)
+        .map(|(_, p)| p.as_str());
     let s3_alias = match var {
         "BucketName" | "Bucket" => Some("bucketName"),
         "ObjectName" | "Key" => Some("key"),
         _ => None,
     };
-    names.extend(s3_alias);
     // The name with a path stripped of its variants: `UserNameWithPath` → `UserName`.
     let without_path = var.strip_suffix("WithPath").unwrap_or(var);
-    names.push(without_path);
-    // The resource given as an ARN: `RoleNameWithPath` → `roleArn`, `KeyId` → `keyArn`.
+    let found = std::iter::once(var)
+        .chain(hints)
+        .chain(s3_alias)
+        .chain(std::iter::once(without_path))
+        .find_map(named);
+    if found.is_some() {
+        return found;
+    }
+    // The resource given as an ARN: `RoleNameWithPath` → `roleArn`, `KeyId` → `keyArn`
+    // (`{stem}Arn`, compared in two parts rather than formatted per record).
     let stem = without_path
         .strip_suffix("Name")
         .or_else(|| without_path.strip_suffix("Id"))
         .unwrap_or(without_path);
-    let arn_name = format!("{stem}Arn");
-    names.push(&arn_name);
-    for name in names {
-        if let Some(v) = obj
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .and_then(|(_, v)| v.as_str())
-        {
-            if !v.is_empty() {
-                return Some(v.to_string());
-            }
-        }
-    }
-    None
+    by(&|k: &str| {
+        let k = k.as_bytes();
+        k.len() == stem.len() + 3
+            && k[..stem.len()].eq_ignore_ascii_case(stem.as_bytes())
+            && k[stem.len()..].eq_ignore_ascii_case(b"Arn")
+    })
 }
 
 #[cfg(test)]
@@ -355,7 +379,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn facts<'a>(arns: &'a [String], params: &'a serde_json::Value) -> RecordFacts<'a> {
+    fn facts<'a>(arns: &'a [&'a str], params: &'a serde_json::Value) -> RecordFacts<'a> {
         RecordFacts {
             region: "us-east-1",
             account: "111122223333",
@@ -399,7 +423,7 @@ mod tests {
             "arn:aws:s3:::b/k/1.txt"
         );
         // From resources[]: the object ARN, not the bucket's.
-        let arns = vec!["arn:aws:s3:::b".to_string(), "arn:aws:s3:::b/k".to_string()];
+        let arns = ["arn:aws:s3:::b", "arn:aws:s3:::b/k"];
         assert_eq!(
             map.resource(get, &facts(&arns, &json!(null))).unwrap(),
             "arn:aws:s3:::b/k"

@@ -53,17 +53,17 @@ pub const CSV_HEADER: &str =
 
 /// One evaluated record.
 #[derive(Clone, Debug)]
-pub struct RecordResult {
-    pub mapped: MappedRecord,
+pub struct RecordResult<'a> {
+    pub mapped: &'a MappedRecord,
     /// The decision of the record's hop; its statements and missing keys are filled for
     /// denied and depends-on records, and for every record when `--output` is on.
     pub decision: HopDecision,
     pub verdict: Verdict,
     /// Missing keys the log cannot carry.
-    pub depends_on: Vec<String>,
+    pub depends_on: Vec<&'a str>,
 }
 
-impl RecordResult {
+impl RecordResult<'_> {
     /// Whether the replay contradicts the log's own outcome. In what-if mode only a
     /// recorded success that would now be explicitly denied counts (the identity side is
     /// assumed, so a recorded denial says nothing about the guardrails).

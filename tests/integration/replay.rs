@@ -6,8 +6,8 @@ use std::path::PathBuf;
 
 use fastiam::policy::{parse_policy, ParseOptions, PolicyKind};
 use fastiam::replay::{
-    map_record, replay, replay_to, ActionMap, Guardrails, MapOptions, OutputFormat, ReplayOptions,
-    ReplayPolicies,
+    map_record, replay, replay_to, ActionMap, Guardrails, MapOptions, OutputFormat, RecordMapper,
+    ReplayOptions, ReplayPolicies,
 };
 use serde_json::Value;
 
@@ -165,6 +165,23 @@ fn real_records_map_to_requests() {
     let whoami = find(&records, |r| r["eventName"] == "GetCallerIdentity");
     let u = map_record(whoami, "x", &actions, &opts).unwrap_err();
     assert_eq!(u.class, "not-an-iam-action");
+}
+
+#[test]
+fn a_reused_mapper_maps_every_record_as_a_fresh_one() {
+    let records = bundled_records();
+    let actions = ActionMap::bundled();
+    let opts = MapOptions {
+        extra_context: vec![("aws:principalorgid".into(), "o-abc123".into())],
+    };
+    let mut mapper = RecordMapper::new();
+    // Forwards, then backwards: every record follows others of other shapes (forwarded or
+    // not, unmappable, with and without MFA, endpoint or address).
+    for (_, r) in records.iter().chain(records.iter().rev()) {
+        let fresh = map_record(r, "x", &actions, &opts);
+        let reused = mapper.map(r, &"x", &actions, &opts).map(|m| m.clone());
+        assert_eq!(format!("{fresh:?}"), format!("{reused:?}"), "{r}");
+    }
 }
 
 #[test]
