@@ -27,6 +27,7 @@
 
 use std::collections::HashMap;
 use std::io::Read;
+use std::ops::Range;
 
 use crate::primitives::wildcard_match;
 
@@ -48,11 +49,46 @@ pub struct EventEntry {
     pub note: String,
 }
 
-/// One resource type: its ARN template and the template as a glob (`${X}` → `*`).
+/// One resource type: its ARN template, cut into pieces once so that filling it per
+/// record searches nothing, and the template as a glob (`${X}` → `*`).
 #[derive(Clone, Debug)]
 struct ResourceType {
     template: String,
+    pieces: Vec<Piece>,
     shape: String,
+}
+
+/// A piece of an ARN template, as a range of the template's text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Piece {
+    /// Literal text.
+    Text(Range<usize>),
+    /// The name inside `${…}`.
+    Var(Range<usize>),
+    /// A `${` never closed, after the text before it: no record fills it, and the error
+    /// names the template from that text on.
+    Unclosed(Range<usize>),
+}
+
+/// Cuts a template into its pieces.
+fn template_pieces(template: &str) -> Vec<Piece> {
+    let mut pieces = Vec::new();
+    let mut at = 0;
+    while let Some(start) = template[at..].find("${").map(|i| at + i) {
+        if start > at {
+            pieces.push(Piece::Text(at..start));
+        }
+        let Some(end) = template[start..].find('}').map(|i| start + i) else {
+            pieces.push(Piece::Unclosed(at..template.len()));
+            return pieces;
+        };
+        pieces.push(Piece::Var(start + 2..end));
+        at = end + 1;
+    }
+    if at < template.len() {
+        pieces.push(Piece::Text(at..template.len()));
+    }
+    pieces
 }
 
 /// The event → action table.
@@ -109,6 +145,7 @@ impl ActionMap {
             );
             resource_types.push(ResourceType {
                 template: template.to_string(),
+                pieces: template_pieces(template),
                 shape: template_shape(template),
             });
         }
@@ -206,7 +243,7 @@ impl ActionMap {
         let mut first_missing = None;
         for t in types() {
             out.clear();
-            match fill_template(&t.template, entry, record, out) {
+            match fill_template(t, entry, record, out) {
                 Ok(()) => return Ok(()),
                 Err(missing) => {
                     first_missing.get_or_insert(missing);
@@ -268,34 +305,32 @@ fn strip_version_suffix(event: &str) -> &str {
 /// An ARN template as a glob over ARNs: every `${…}` becomes `*`.
 fn template_shape(template: &str) -> String {
     let mut out = String::with_capacity(template.len());
-    let mut rest = template;
-    while let Some(start) = rest.find("${") {
-        out.push_str(&rest[..start]);
-        out.push('*');
-        rest = match rest[start..].find('}') {
-            Some(end) => &rest[start + end + 1..],
-            None => "",
-        };
+    for piece in template_pieces(template) {
+        match piece {
+            Piece::Text(text) => out.push_str(&template[text]),
+            Piece::Var(_) | Piece::Unclosed(_) => out.push('*'),
+        }
     }
-    out.push_str(rest);
     out
 }
 
 /// Fills an ARN template into `out`; `Err` names the first variable the record cannot
 /// fill.
 fn fill_template<'t>(
-    template: &'t str,
+    t: &'t ResourceType,
     entry: &EventEntry,
     record: &RecordFacts<'_>,
     out: &mut String,
 ) -> Result<(), &'t str> {
-    let mut rest = template;
-    while let Some(start) = rest.find("${") {
-        out.push_str(&rest[..start]);
-        let Some(end) = rest[start..].find('}') else {
-            return Err(rest);
+    for piece in &t.pieces {
+        let var = match piece {
+            Piece::Text(text) => {
+                out.push_str(&t.template[text.clone()]);
+                continue;
+            }
+            Piece::Var(var) => &t.template[var.clone()],
+            Piece::Unclosed(rest) => return Err(&t.template[rest.clone()]),
         };
-        let var = &rest[start + 2..start + end];
         let value = match var {
             "Partition" => Some("aws"),
             "Region" => Some(record.region),
@@ -317,9 +352,7 @@ fn fill_template<'t>(
             return Ok(());
         }
         out.push_str(value);
-        rest = &rest[start + end + 1..];
     }
-    out.push_str(rest);
     Ok(())
 }
 
@@ -459,6 +492,32 @@ mod tests {
         // Missing parameter: the reason names it.
         let err = map.resource(dec, &facts(&[], &json!({}))).unwrap_err();
         assert!(err.contains("KeyId"), "{err}");
+    }
+
+    #[test]
+    fn template_pieces_cover_the_template() {
+        let t = "arn:${Partition}:s3:::${BucketName}/${ObjectName}";
+        assert_eq!(
+            template_pieces(t),
+            [
+                Piece::Text(0..4),
+                Piece::Var(6..15),
+                Piece::Text(16..22),
+                Piece::Var(24..34),
+                Piece::Text(35..36),
+                Piece::Var(38..48),
+            ]
+        );
+        assert_eq!(
+            template_pieces("arn:${A}x${B"),
+            [
+                Piece::Text(0..4),
+                Piece::Var(6..7),
+                Piece::Text(8..9),
+                Piece::Unclosed(8..12)
+            ]
+        );
+        assert_eq!(template_shape("arn:${A}x${B"), "arn:*x*");
     }
 
     #[test]
