@@ -25,9 +25,11 @@
 //! assert_eq!(entry.action.as_deref(), Some("lambda:GetFunction"));
 //! ```
 
-use std::collections::HashMap;
 use std::io::Read;
 use std::ops::Range;
+
+use rustc_hash::FxHashMap;
+use smallvec::SmallVec;
 
 use crate::primitives::wildcard_match;
 
@@ -72,9 +74,17 @@ enum Piece {
 
 /// Cuts a template into its pieces.
 fn template_pieces(template: &str) -> Vec<Piece> {
+    // `${` found by its `$` (a byte search): `str::find("${")` sets up a two-way searcher
+    // per call, which cost more than the rest of reading the table.
+    let open = |from: usize| {
+        template[from..]
+            .match_indices('$')
+            .map(|(i, _)| from + i)
+            .find(|&i| template[i + 1..].starts_with('{'))
+    };
     let mut pieces = Vec::new();
     let mut at = 0;
-    while let Some(start) = template[at..].find("${").map(|i| at + i) {
+    while let Some(start) = open(at) {
         if start > at {
             pieces.push(Piece::Text(at..start));
         }
@@ -94,8 +104,9 @@ fn template_pieces(template: &str) -> Vec<Piece> {
 /// The event → action table.
 #[derive(Clone, Debug)]
 pub struct ActionMap {
-    /// Event source → event name → entry (nested, so a lookup borrows and allocates nothing).
-    events: HashMap<String, HashMap<String, EventEntry>>,
+    /// Event source → event name → entry (nested, so a lookup borrows and allocates
+    /// nothing; Fx-hashed, as the names are short and the table is ours, not an input).
+    events: FxHashMap<String, FxHashMap<String, EventEntry>>,
     types: Vec<ResourceType>,
 }
 
@@ -129,30 +140,28 @@ impl ActionMap {
     /// Reads the two gzip-compressed TSV tables (format in `tools/build_action_map.py`).
     pub fn from_gz(actions: &[u8], types: &[u8]) -> Result<ActionMap, ActionMapError> {
         let types_text = gunzip(types, "resource-types.tsv.gz")?;
-        let mut type_index: HashMap<(String, String), usize> = HashMap::new();
+        let mut type_index: FxHashMap<(&str, &str), usize> = FxHashMap::default();
         let mut resource_types = Vec::new();
         for (n, line) in data_lines(&types_text) {
-            let f: Vec<&str> = line.split('\t').collect();
+            let f: SmallVec<[&str; 8]> = line.split('\t').collect();
             let [service, name, template] = f[..] else {
                 return Err(ActionMapError(format!(
                     "resource-types.tsv line {n}: expected 3 columns, found {}",
                     f.len()
                 )));
             };
-            type_index.insert(
-                (service.to_string(), name.to_string()),
-                resource_types.len(),
-            );
+            type_index.insert((service, name), resource_types.len());
+            let pieces = template_pieces(template);
             resource_types.push(ResourceType {
                 template: template.to_string(),
-                pieces: template_pieces(template),
-                shape: template_shape(template),
+                shape: template_shape(template, &pieces),
+                pieces,
             });
         }
         let actions_text = gunzip(actions, "actions.tsv.gz")?;
-        let mut events: HashMap<String, HashMap<String, EventEntry>> = HashMap::new();
+        let mut events: FxHashMap<String, FxHashMap<String, EventEntry>> = FxHashMap::default();
         for (n, line) in data_lines(&actions_text) {
-            let f: Vec<&str> = line.split('\t').collect();
+            let f: SmallVec<[&str; 8]> = line.split('\t').collect();
             let [source, event, action, types, hints, note] = f[..] else {
                 return Err(ActionMapError(format!(
                     "actions.tsv line {n}: expected 6 columns, found {}",
@@ -167,18 +176,19 @@ impl ActionMap {
             let resource_types = types
                 .split(',')
                 .filter(|t| !t.is_empty())
-                .filter_map(|t| {
-                    type_index
-                        .get(&(service.to_string(), t.to_string()))
-                        .copied()
-                })
+                .filter_map(|t| type_index.get(&(service, t)).copied())
                 .collect();
             let hints = hints
                 .split(';')
                 .filter_map(|h| h.split_once('='))
                 .map(|(v, p)| (v.to_string(), p.to_string()))
                 .collect();
-            events.entry(source.to_string()).or_default().insert(
+            // The file is sorted by source: its map is the last one made, mostly.
+            let by_name = match events.get_mut(source) {
+                Some(by_name) => by_name,
+                None => events.entry(source.to_string()).or_default(),
+            };
+            by_name.insert(
                 event.to_string(),
                 EventEntry {
                     action,
@@ -196,7 +206,7 @@ impl ActionMap {
 
     /// The number of events the table knows.
     pub fn len(&self) -> usize {
-        self.events.values().map(HashMap::len).sum()
+        self.events.values().map(FxHashMap::len).sum()
     }
 
     /// Whether the table is empty.
@@ -303,11 +313,11 @@ fn strip_version_suffix(event: &str) -> &str {
 }
 
 /// An ARN template as a glob over ARNs: every `${…}` becomes `*`.
-fn template_shape(template: &str) -> String {
+fn template_shape(template: &str, pieces: &[Piece]) -> String {
     let mut out = String::with_capacity(template.len());
-    for piece in template_pieces(template) {
+    for piece in pieces {
         match piece {
-            Piece::Text(text) => out.push_str(&template[text]),
+            Piece::Text(text) => out.push_str(&template[text.clone()]),
             Piece::Var(_) | Piece::Unclosed(_) => out.push('*'),
         }
     }
@@ -494,6 +504,10 @@ mod tests {
         assert!(err.contains("KeyId"), "{err}");
     }
 
+    fn shape(template: &str) -> String {
+        template_shape(template, &template_pieces(template))
+    }
+
     #[test]
     fn template_pieces_cover_the_template() {
         let t = "arn:${Partition}:s3:::${BucketName}/${ObjectName}";
@@ -517,13 +531,13 @@ mod tests {
                 Piece::Unclosed(8..12)
             ]
         );
-        assert_eq!(template_shape("arn:${A}x${B"), "arn:*x*");
+        assert_eq!(shape("arn:${A}x${B"), "arn:*x*");
     }
 
     #[test]
     fn template_shapes() {
         assert_eq!(
-            template_shape("arn:${Partition}:s3:::${BucketName}/${ObjectName}"),
+            shape("arn:${Partition}:s3:::${BucketName}/${ObjectName}"),
             "arn:*:s3:::*/*"
         );
     }
