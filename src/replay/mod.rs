@@ -291,8 +291,9 @@ fn evaluate_record<'a>(
         Verdict::Denied
     };
     // The owned explanation (statement names, missing keys) costs allocations: only for
-    // records that are reported one by one.
-    let explained = options_output || verdict != Verdict::Allowed;
+    // records written one by one, and for denials, which the report groups by deciding
+    // statement. A depends-on record is reported by its `depends_on` keys alone.
+    let explained = options_output || verdict == Verdict::Denied;
     let hop_decision = if explained {
         let owned = evaluator.decision(&outcome);
         let Some(hop_decision) = owned.hops.into_iter().nth(hop) else {

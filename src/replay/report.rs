@@ -56,7 +56,7 @@ pub const CSV_HEADER: &str =
 pub struct RecordResult<'a> {
     pub mapped: &'a MappedRecord,
     /// The decision of the record's hop; its statements and missing keys are filled for
-    /// denied and depends-on records, and for every record when `--output` is on.
+    /// denied records, and for every record when `--output` is on.
     pub decision: HopDecision,
     pub verdict: Verdict,
     /// Missing keys the log cannot carry.
