@@ -216,6 +216,43 @@ fn is_service_source(source: &str) -> bool {
     source == "AWS Internal" || source.ends_with(".amazonaws.com")
 }
 
+/// The fields of a `userIdentity` that the mapping reads, found in one pass (as
+/// [`Fields`]).
+#[derive(Default)]
+struct Identity<'r> {
+    /// `type`, or empty.
+    kind: &'r str,
+    arn: Option<&'r str>,
+    account_id: Option<&'r str>,
+    invoked_by: Option<&'r str>,
+    session_context: Option<&'r Value>,
+}
+
+impl<'r> Identity<'r> {
+    fn of(identity: &'r serde_json::Map<String, Value>) -> Identity<'r> {
+        let mut id = Identity::default();
+        for (key, value) in identity {
+            match key.as_str() {
+                "type" => id.kind = value.as_str().unwrap_or(""),
+                "arn" => id.arn = value.as_str(),
+                "accountId" => id.account_id = value.as_str(),
+                "invokedBy" => id.invoked_by = value.as_str(),
+                "sessionContext" => id.session_context = Some(value),
+                _ => {}
+            }
+        }
+        id
+    }
+
+    /// `sessionContext.sessionIssuer.arn`: the role or user that issued the session.
+    fn issuer(&self) -> Option<&'r str> {
+        self.session_context?
+            .get("sessionIssuer")?
+            .get("arn")?
+            .as_str()
+    }
+}
+
 /// The forwarding service of an `AWS Internal` KMS call, read from its encryption context.
 fn via_from_encryption_context(parameters: Option<&Value>) -> Option<&'static str> {
     let ctx = parameters?.get("encryptionContext")?.as_object()?;
@@ -381,7 +418,7 @@ impl RecordMapper {
         let now = event_time.and_then(parse_date);
         // The principal's session: hop 0's context, carried to forwarded hops as session
         // keys. The request's own keys: hop 0's context too, or the forwarded hop's.
-        session_keys(&mut keys, context, event.identity, now);
+        session_keys(&mut keys, context, &event.identity, now);
         let call = match via {
             Some(_) => &mut hops[hop].context,
             None => context,
@@ -423,9 +460,7 @@ struct Event<'r, 'a> {
     source: &'r str,
     entry: &'a EventEntry,
     action: &'a str,
-    identity: &'r Value,
-    identity_type: &'r str,
-    invoked_by: Option<&'r str>,
+    identity: Identity<'r>,
     source_ip: &'r str,
 }
 
@@ -475,7 +510,7 @@ impl<'r, 'a> Event<'r, 'a> {
         };
         let identity = record
             .user_identity
-            .filter(|v| v.is_object())
+            .and_then(Value::as_object)
             .ok_or_else(|| unmappable("malformed", "no `userIdentity` object"))?;
         let source_ip = str_of(record.source_ip_address).unwrap_or("");
         Ok(Event {
@@ -483,9 +518,7 @@ impl<'r, 'a> Event<'r, 'a> {
             source,
             entry,
             action,
-            identity,
-            identity_type: str_at(identity, &["type"]).unwrap_or(""),
-            invoked_by: str_at(identity, &["invokedBy"]),
+            identity: Identity::of(identity),
             source_ip,
         })
     }
@@ -494,9 +527,10 @@ impl<'r, 'a> Event<'r, 'a> {
     /// (module docs).
     fn forwarding_service(&self, principal: &Principal) -> Option<&'r str> {
         let forwarded = principal.kind != PrincipalKind::Service
-            && (self.invoked_by.is_some() || is_service_source(self.source_ip));
+            && (self.identity.invoked_by.is_some() || is_service_source(self.source_ip));
         forwarded.then(|| {
             let named = self
+                .identity
                 .invoked_by
                 .filter(|s| s.ends_with(".amazonaws.com"))
                 .or_else(|| Some(self.source_ip).filter(|s| s.ends_with(".amazonaws.com")));
@@ -592,11 +626,13 @@ impl Keys<'_> {
 }
 
 /// The session's keys: MFA and the credentials' issue time.
-fn session_keys(keys: &mut Keys<'_>, ctx: &mut Context, identity: &Value, now: Option<Instant>) {
-    let Some(attrs) = identity
-        .get("sessionContext")
-        .and_then(|s| s.get("attributes"))
-    else {
+fn session_keys(
+    keys: &mut Keys<'_>,
+    ctx: &mut Context,
+    identity: &Identity<'_>,
+    now: Option<Instant>,
+) {
+    let Some(attrs) = identity.session_context.and_then(|s| s.get("attributes")) else {
         return;
     };
     let created = str_at(attrs, &["creationDate"]);
@@ -699,8 +735,19 @@ fn kms_keys(
     }
 }
 
-/// Parses `s` into `principal`, keeping its buffers.
-fn parse_principal(principal: &mut Principal, s: &str) -> Result<(), Unmappable> {
+/// Parses `s` into `principal`, keeping its buffers. Consecutive records mostly come from
+/// one caller: a principal already parsed from `s` is kept, which is the same because the
+/// mapper changes a principal only by parsing into it and by setting `parent_user_arn`
+/// (reset here, as `parse_into` does).
+fn parse_principal(
+    principal: &mut Principal,
+    s: &str,
+    spares: &mut Spares,
+) -> Result<(), Unmappable> {
+    if principal.arn == s {
+        spares.set_optional(&mut principal.parent_user_arn, None);
+        return Ok(());
+    }
     principal
         .parse_into(s)
         .map_err(|e| unmappable("unknown-principal", e.0))
@@ -714,38 +761,41 @@ fn principal_into(
     identity_arn: &mut Option<String>,
     spares: &mut Spares,
 ) -> Result<(), Unmappable> {
-    let (identity, identity_type) = (event.identity, event.identity_type);
-    let arn = str_at(identity, &["arn"]);
-    let issuer = || str_at(identity, &["sessionContext", "sessionIssuer", "arn"]);
+    let identity = &event.identity;
+    let identity_type = identity.kind;
+    let arn = identity.arn;
     match identity_type {
         "IAMUser" | "Root" => {
             let arn = arn.ok_or_else(|| unmappable("unknown-principal", format!("{identity_type} identity without `arn`")))?;
-            parse_principal(principal, arn)?;
+            parse_principal(principal, arn, spares)?;
             spares.set_optional(identity_arn, Some(arn));
         }
         "AssumedRole" => {
             let arn = arn.ok_or_else(|| unmappable("unknown-principal", "AssumedRole identity without `arn`"))?;
-            parse_principal(principal, arn)?;
-            spares.set_optional(identity_arn, issuer().or(principal.role_arn.as_deref()));
+            parse_principal(principal, arn, spares)?;
+            spares.set_optional(
+                identity_arn,
+                identity.issuer().or(principal.role_arn.as_deref()),
+            );
         }
         "FederatedUser" => {
             let arn = arn.ok_or_else(|| unmappable("unknown-principal", "FederatedUser identity without `arn`"))?;
-            parse_principal(principal, arn)?;
-            spares.set_optional(&mut principal.parent_user_arn, issuer());
-            spares.set_optional(identity_arn, issuer());
+            parse_principal(principal, arn, spares)?;
+            spares.set_optional(&mut principal.parent_user_arn, identity.issuer());
+            spares.set_optional(identity_arn, identity.issuer());
         }
         "AWSService" => {
-            let service = event.invoked_by.ok_or_else(|| unmappable("unknown-principal", "AWSService identity without `invokedBy`"))?;
-            parse_principal(principal, service)?;
+            let service = identity.invoked_by.ok_or_else(|| unmappable("unknown-principal", "AWSService identity without `invokedBy`"))?;
+            parse_principal(principal, service, spares)?;
             spares.set_optional(identity_arn, None);
         }
         // S3 logs an anonymous caller as an `AWSAccount` whose account is `anonymous`.
         "AWSAccount" | "Anonymous"
             if arn.is_none()
-                && (str_at(identity, &["accountId"]) == Some("anonymous")
+                && (identity.account_id == Some("anonymous")
                     || identity_type == "Anonymous") =>
         {
-            parse_principal(principal, "anonymous")?;
+            parse_principal(principal, "anonymous", spares)?;
             spares.set_optional(identity_arn, None);
         }
         other => return Err(unmappable(
