@@ -635,9 +635,9 @@ fn session_keys(
     let Some(attrs) = identity.session_context.and_then(|s| s.get("attributes")) else {
         return;
     };
+    // In key order, as in `call_keys`.
     let created = str_at(attrs, &["creationDate"]);
     if let Some(mfa) = str_at(attrs, &["mfaAuthenticated"]) {
-        keys.set(ctx, "aws:multifactorauthpresent", mfa);
         if let (Some(created), Some(now)) = (created.and_then(parse_date), now) {
             if mfa == "true" {
                 keys.set_number(
@@ -647,6 +647,7 @@ fn session_keys(
                 );
             }
         }
+        keys.set(ctx, "aws:multifactorauthpresent", mfa);
     }
     if let Some(created) = created {
         keys.set(ctx, "aws:tokenissuetime", created);
@@ -663,6 +664,7 @@ fn call_keys(
     now: Option<Instant>,
     via: Option<&str>,
 ) {
+    // Keys are set in key order, so that each is appended to the context (`Context::set`).
     let record = &event.fields;
     if let Some(t) = event_time {
         keys.set(ctx, "aws:currenttime", t);
@@ -673,30 +675,23 @@ fn call_keys(
     if !region.is_empty() {
         keys.set(ctx, "aws:requestedregion", region);
     }
-    if let Some(agent) = str_of(record.user_agent) {
-        keys.set(ctx, "aws:useragent", agent);
-    }
     if record.tls_details.is_some_and(Value::is_object) {
         keys.set(ctx, "aws:securetransport", "true");
         keys.know("aws:securetransport");
     }
-    if via.is_some() {
-        // R-FAS-4 drops the origin's VPC keys; the origin's public IP is not in the record.
-        keys.know("aws:sourcevpc");
-        return;
-    }
     let source_ip = event.source_ip;
-    let from_address = source_ip.parse::<std::net::IpAddr>().is_ok();
-    match str_of(record.vpc_endpoint_id) {
-        Some(endpoint) => {
+    let endpoint = str_of(record.vpc_endpoint_id);
+    let from_address = via.is_none() && source_ip.parse::<std::net::IpAddr>().is_ok();
+    match (via, endpoint) {
+        // R-FAS-4 drops the origin's VPC keys; the origin's public IP is not in the record.
+        (Some(_), _) => keys.know("aws:sourcevpc"),
+        (None, Some(endpoint)) => {
             keys.set(ctx, "aws:sourcevpce", endpoint);
-            if from_address {
-                keys.set(ctx, "aws:vpcsourceip", source_ip);
-            }
-            // Through an endpoint there is no public source IP; the VPC is not logged.
+            // Through an endpoint there is no public source IP (`aws:VpcSourceIp` is set
+            // below); the VPC is not logged.
             keys.know("aws:sourceip");
         }
-        None => {
+        (None, None) => {
             if from_address {
                 keys.set(ctx, "aws:sourceip", source_ip);
             }
@@ -704,6 +699,12 @@ fn call_keys(
             keys.know("aws:sourceip");
             keys.know("aws:sourcevpc");
         }
+    }
+    if let Some(agent) = str_of(record.user_agent) {
+        keys.set(ctx, "aws:useragent", agent);
+    }
+    if endpoint.is_some() && from_address {
+        keys.set(ctx, "aws:vpcsourceip", source_ip);
     }
 }
 
