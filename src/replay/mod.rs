@@ -147,7 +147,12 @@ fn run_unit(
                 return true;
             }
         };
-        let mapped = match worker.mapper.map(&record, &position, actions, &options.map) {
+        let mapped = worker.mapper.map(&record, &position, actions, &options.map);
+        // The mapped request owns what it needs of the record. Freeing the record now, while
+        // parsing and mapping have left it in the cache, is cheaper than after evaluation
+        // has pushed it out (callgrind: a tenth of the replay's L1 data misses were frees).
+        drop(record);
+        let mapped = match mapped {
             Ok(m) => m,
             Err(u) => {
                 report.add_unmappable(&position, &u);
