@@ -95,7 +95,10 @@ pub fn replay_to(
             .par_iter()
             .map_init(
                 || Worker {
-                    mapper: RecordMapper::new(),
+                    // Context keys no program reads are not set (they cannot decide).
+                    mapper: RecordMapper::reading(|key| {
+                        evaluators.iter().any(|e| e.key_id(key).is_some())
+                    }),
                     scratches: (0..evaluators.len()).map(|_| None).collect(),
                 },
                 |worker, unit| {

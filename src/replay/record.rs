@@ -277,6 +277,73 @@ fn denied_resource(message: &str) -> Option<&str> {
     arn.starts_with("arn:").then_some(arn)
 }
 
+/// A context key the mapper sets from a record (in key order).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum RecordKey {
+    CurrentTime,
+    EpochTime,
+    MfaAge,
+    MfaPresent,
+    RequestedRegion,
+    SecureTransport,
+    SourceIp,
+    SourceVpce,
+    TokenIssueTime,
+    UserAgent,
+    VpcSourceIp,
+    KmsCallerAccount,
+    KmsViaService,
+}
+
+impl RecordKey {
+    const ALL: [RecordKey; 13] = [
+        RecordKey::CurrentTime,
+        RecordKey::EpochTime,
+        RecordKey::MfaAge,
+        RecordKey::MfaPresent,
+        RecordKey::RequestedRegion,
+        RecordKey::SecureTransport,
+        RecordKey::SourceIp,
+        RecordKey::SourceVpce,
+        RecordKey::TokenIssueTime,
+        RecordKey::UserAgent,
+        RecordKey::VpcSourceIp,
+        RecordKey::KmsCallerAccount,
+        RecordKey::KmsViaService,
+    ];
+
+    /// The canonical name.
+    fn name(self) -> &'static str {
+        match self {
+            RecordKey::CurrentTime => "aws:currenttime",
+            RecordKey::EpochTime => "aws:epochtime",
+            RecordKey::MfaAge => "aws:multifactorauthage",
+            RecordKey::MfaPresent => "aws:multifactorauthpresent",
+            RecordKey::RequestedRegion => "aws:requestedregion",
+            RecordKey::SecureTransport => "aws:securetransport",
+            RecordKey::SourceIp => "aws:sourceip",
+            RecordKey::SourceVpce => "aws:sourcevpce",
+            RecordKey::TokenIssueTime => "aws:tokenissuetime",
+            RecordKey::UserAgent => "aws:useragent",
+            RecordKey::VpcSourceIp => "aws:vpcsourceip",
+            RecordKey::KmsCallerAccount => "kms:calleraccount",
+            RecordKey::KmsViaService => "kms:viaservice",
+        }
+    }
+}
+
+/// Which [`RecordKey`]s a mapper sets, one bit each.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct RecordKeys(u16);
+
+impl RecordKeys {
+    const ALL: RecordKeys = RecordKeys((1 << RecordKey::ALL.len()) - 1);
+
+    fn contains(self, key: RecordKey) -> bool {
+        self.0 & (1 << key as u16) != 0
+    }
+}
+
 /// Options of the mapping.
 #[derive(Clone, Debug, Default)]
 pub struct MapOptions {
@@ -307,6 +374,8 @@ pub struct RecordMapper {
     spares: Spares,
     /// Numbers and joined names, formatted here before they are copied into the context.
     text: String,
+    /// The record's keys this mapper sets (all, unless made with [`RecordMapper::reading`]).
+    wanted: RecordKeys,
 }
 
 impl Default for RecordMapper {
@@ -338,6 +407,24 @@ impl RecordMapper {
             },
             spares: Spares::default(),
             text: String::new(),
+            wanted: RecordKeys::ALL,
+        }
+    }
+
+    /// A mapper whose requests carry only the context keys for which `reads` is true, such
+    /// as the keys some compiled program reads ([`crate::eval::Evaluator::key_id`]): a key
+    /// no policy reads cannot change a decision, and setting it costs a copy, and for some a
+    /// date or an address to parse (a replay under one perimeter policy: 3% of its
+    /// instructions). Which keys the record determines ([`MappedRecord::knows`]) does not
+    /// change; keys given in [`MapOptions::extra_context`] are always set.
+    pub fn reading(reads: impl Fn(&str) -> bool) -> RecordMapper {
+        let wanted = RecordKey::ALL
+            .iter()
+            .filter(|k| reads(k.name()))
+            .fold(0, |bits, k| bits | 1 << *k as u16);
+        RecordMapper {
+            wanted: RecordKeys(wanted),
+            ..RecordMapper::new()
         }
     }
 
@@ -357,6 +444,7 @@ impl RecordMapper {
             mapped: m,
             spares,
             text,
+            wanted,
         } = self;
         let Request {
             principal,
@@ -412,10 +500,13 @@ impl RecordMapper {
             spares,
             text,
             known: &mut m.known_keys,
+            wanted: *wanted,
         };
         keys.forget();
         let event_time = str_of(record.event_time).or_else(|| str_of(record.timestamp));
-        let now = event_time.and_then(parse_date);
+        let now = event_time
+            .filter(|_| keys.wants(RecordKey::EpochTime) || keys.wants(RecordKey::MfaAge))
+            .and_then(parse_date);
         // The principal's session: hop 0's context, carried to forwarded hops as session
         // keys. The request's own keys: hop 0's context too, or the forwarded hop's.
         session_keys(&mut keys, context, &event.identity, now);
@@ -598,6 +689,7 @@ struct Keys<'m> {
     /// Numbers and joined names, formatted here before they are copied into a context.
     text: &'m mut String,
     known: &'m mut Vec<Cow<'static, str>>,
+    wanted: RecordKeys,
 }
 
 impl Keys<'_> {
@@ -610,14 +702,28 @@ impl Keys<'_> {
         }
     }
 
-    fn set(&mut self, ctx: &mut Context, key: &str, value: &str) {
-        self.spares.set_single(ctx, key, value);
+    /// Whether the mapper sets `key`; a value that costs work to make is made only then.
+    fn wants(&self, key: RecordKey) -> bool {
+        self.wanted.contains(key)
     }
 
-    fn set_number(&mut self, ctx: &mut Context, key: &str, n: i64) {
+    fn set(&mut self, ctx: &mut Context, key: RecordKey, value: &str) {
+        if self.wants(key) {
+            self.spares.set_single(ctx, key.name(), value);
+        }
+    }
+
+    fn set_number(&mut self, ctx: &mut Context, key: RecordKey, n: i64) {
         self.text.clear();
         let _ = write!(self.text, "{n}");
-        self.spares.set_single(ctx, key, self.text);
+        self.set_text(ctx, key);
+    }
+
+    /// Sets `key` to the text formatted in `self.text`.
+    fn set_text(&mut self, ctx: &mut Context, key: RecordKey) {
+        if self.wants(key) {
+            self.spares.set_single(ctx, key.name(), self.text);
+        }
     }
 
     fn know(&mut self, key: &'static str) {
@@ -638,19 +744,15 @@ fn session_keys(
     // In key order, as in `call_keys`.
     let created = str_at(attrs, &["creationDate"]);
     if let Some(mfa) = str_at(attrs, &["mfaAuthenticated"]) {
-        if let (Some(created), Some(now)) = (created.and_then(parse_date), now) {
-            if mfa == "true" {
-                keys.set_number(
-                    ctx,
-                    "aws:multifactorauthage",
-                    (now.secs - created.secs).max(0),
-                );
+        if mfa == "true" && keys.wants(RecordKey::MfaAge) {
+            if let (Some(created), Some(now)) = (created.and_then(parse_date), now) {
+                keys.set_number(ctx, RecordKey::MfaAge, (now.secs - created.secs).max(0));
             }
         }
-        keys.set(ctx, "aws:multifactorauthpresent", mfa);
+        keys.set(ctx, RecordKey::MfaPresent, mfa);
     }
     if let Some(created) = created {
-        keys.set(ctx, "aws:tokenissuetime", created);
+        keys.set(ctx, RecordKey::TokenIssueTime, created);
     }
 }
 
@@ -667,33 +769,35 @@ fn call_keys(
     // Keys are set in key order, so that each is appended to the context (`Context::set`).
     let record = &event.fields;
     if let Some(t) = event_time {
-        keys.set(ctx, "aws:currenttime", t);
+        keys.set(ctx, RecordKey::CurrentTime, t);
         if let Some(now) = now {
-            keys.set_number(ctx, "aws:epochtime", now.secs);
+            keys.set_number(ctx, RecordKey::EpochTime, now.secs);
         }
     }
     if !region.is_empty() {
-        keys.set(ctx, "aws:requestedregion", region);
+        keys.set(ctx, RecordKey::RequestedRegion, region);
     }
     if record.tls_details.is_some_and(Value::is_object) {
-        keys.set(ctx, "aws:securetransport", "true");
+        keys.set(ctx, RecordKey::SecureTransport, "true");
         keys.know("aws:securetransport");
     }
     let source_ip = event.source_ip;
     let endpoint = str_of(record.vpc_endpoint_id);
-    let from_address = via.is_none() && source_ip.parse::<std::net::IpAddr>().is_ok();
+    let from_address = via.is_none()
+        && (keys.wants(RecordKey::SourceIp) || keys.wants(RecordKey::VpcSourceIp))
+        && source_ip.parse::<std::net::IpAddr>().is_ok();
     match (via, endpoint) {
         // R-FAS-4 drops the origin's VPC keys; the origin's public IP is not in the record.
         (Some(_), _) => keys.know("aws:sourcevpc"),
         (None, Some(endpoint)) => {
-            keys.set(ctx, "aws:sourcevpce", endpoint);
+            keys.set(ctx, RecordKey::SourceVpce, endpoint);
             // Through an endpoint there is no public source IP (`aws:VpcSourceIp` is set
             // below); the VPC is not logged.
             keys.know("aws:sourceip");
         }
         (None, None) => {
             if from_address {
-                keys.set(ctx, "aws:sourceip", source_ip);
+                keys.set(ctx, RecordKey::SourceIp, source_ip);
             }
             // Not through an endpoint: no VPC keys.
             keys.know("aws:sourceip");
@@ -701,10 +805,10 @@ fn call_keys(
         }
     }
     if let Some(agent) = str_of(record.user_agent) {
-        keys.set(ctx, "aws:useragent", agent);
+        keys.set(ctx, RecordKey::UserAgent, agent);
     }
     if endpoint.is_some() && from_address {
-        keys.set(ctx, "aws:vpcsourceip", source_ip);
+        keys.set(ctx, RecordKey::VpcSourceIp, source_ip);
     }
 }
 
@@ -719,16 +823,18 @@ fn kms_keys(
     via: Option<&str>,
 ) {
     if let Some(account) = principal.account.as_deref() {
-        keys.set(ctx, "kms:calleraccount", account);
+        keys.set(ctx, RecordKey::KmsCallerAccount, account);
         keys.know("kms:calleraccount");
     }
     match via.map(|v| v.strip_suffix(".amazonaws.com")) {
         Some(Some(service)) => {
-            keys.text.clear();
-            for part in [service, ".", region, ".amazonaws.com"] {
-                keys.text.push_str(part);
+            if keys.wants(RecordKey::KmsViaService) {
+                keys.text.clear();
+                for part in [service, ".", region, ".amazonaws.com"] {
+                    keys.text.push_str(part);
+                }
+                keys.set_text(ctx, RecordKey::KmsViaService);
             }
-            keys.spares.set_single(ctx, "kms:viaservice", keys.text);
             keys.know("kms:viaservice");
         }
         None => keys.know("kms:viaservice"),

@@ -185,6 +185,36 @@ fn a_reused_mapper_maps_every_record_as_a_fresh_one() {
 }
 
 #[test]
+fn a_mapper_reading_some_keys_sets_only_those_and_knows_as_much() {
+    let records = bundled_records();
+    let actions = ActionMap::bundled();
+    let opts = MapOptions::default();
+    let reads = |k: &str| k == "aws:sourceip" || k == "aws:epochtime";
+    let mut some = RecordMapper::reading(reads);
+    for (_, r) in &records {
+        let Ok(full) = map_record(r, "x", &actions, &opts) else {
+            continue;
+        };
+        let m = some.map(r, &"x", &actions, &opts).unwrap();
+        // The full request with only the keys read.
+        let mut expected = full.request.clone();
+        expected.context.retain(reads);
+        for hop in &mut expected.hops {
+            hop.context.retain(reads);
+        }
+        assert_eq!(m.request, expected, "{r}");
+        for key in [
+            "aws:sourceip",
+            "aws:sourcevpc",
+            "aws:useragent",
+            "kms:viaservice",
+        ] {
+            assert_eq!(m.knows(key), full.knows(key), "{key} in {r}");
+        }
+    }
+}
+
+#[test]
 fn every_record_is_accounted_for_and_forwarded_kms_calls_are_hops() {
     let records = bundled_records();
     let policies = ReplayPolicies::what_if(&bundled_scp()).unwrap();
