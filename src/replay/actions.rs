@@ -11,9 +11,10 @@
 //! A resource is found, in order: an ARN of the record's `resources[]` that has the shape
 //! of one of the action's resource types; else that type's ARN template filled from the
 //! record (partition, region, account, and request parameters found by the variable's name
-//! or the SDK parameter the table names for it); else `*` when the action has no resource
-//! type (IAM authorises such actions on `*`). Otherwise the record cannot be mapped, and the
-//! reason names the missing parameter.
+//! or the SDK parameter the table names for it, or for an EC2 instance in the call's
+//! `instancesSet`); else `*` when the action has no resource type (IAM authorises such
+//! actions on `*`). Otherwise the record cannot be mapped, and the reason names the missing
+//! parameter.
 //!
 //! ```
 //! use fastiam::replay::ActionMap;
@@ -415,6 +416,23 @@ fn parameter_for<'p>(
             && k[..stem.len()].eq_ignore_ascii_case(stem.as_bytes())
             && k[stem.len()..].eq_ignore_ascii_case(b"Arn")
     })
+    .or_else(|| (var == "InstanceId").then(|| only_instance(obj)).flatten())
+}
+
+/// The instance of an EC2 call on one instance. EC2's query API logs a list parameter as
+/// a set of items: `StartInstances`, `StopInstances`, `TerminateInstances`… name theirs
+/// as `instancesSet.items[].instanceId`. A call on several instances is authorised for
+/// each, which one request cannot say: it names none here.
+fn only_instance(params: &serde_json::Map<String, serde_json::Value>) -> Option<&str> {
+    match params
+        .get("instancesSet")?
+        .get("items")?
+        .as_array()?
+        .as_slice()
+    {
+        [item] => item.get("instanceId")?.as_str().filter(|id| !id.is_empty()),
+        _ => None,
+    }
 }
 
 #[cfg(test)]

@@ -215,6 +215,39 @@ fn a_mapper_reading_some_keys_sets_only_those_and_knows_as_much() {
 }
 
 #[test]
+fn ec2_instance_actions_act_on_the_instance_of_their_instances_set() {
+    // A real TerminateInstances record: EC2 logs the instance ids as
+    // `requestParameters.instancesSet.items[].instanceId`, and no `resources[]`.
+    let path = corpus("replay/records/ec2-terminate-instances.json");
+    let record: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let actions = ActionMap::bundled();
+    let opts = MapOptions::default();
+    let m = map_record(&record, "x", &actions, &opts).unwrap_or_else(|u| panic!("{u:?}"));
+    assert_eq!(m.action(), "ec2:TerminateInstances");
+    assert_eq!(
+        m.resource(),
+        format!("arn:aws:ec2:us-east-1:{ACCOUNT}:instance/i-0dbc91f429e48eeed")
+    );
+    assert_eq!(m.request.hops[0].resource_account.as_deref(), Some(ACCOUNT));
+    // Several instances are authorised one by one, which one request cannot say.
+    let mut several = record.clone();
+    several["requestParameters"]["instancesSet"]["items"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({"instanceId": "i-0123456789abcdef0"}));
+    let u = map_record(&several, "x", &actions, &opts).unwrap_err();
+    assert_eq!(u.class, "no-resource");
+    // Replayed: evaluated, not unmappable (from the corporate range: allowed).
+    let report = replay(
+        &[path],
+        &ReplayPolicies::what_if(&bundled_scp()).unwrap(),
+        &ReplayOptions::default(),
+    );
+    assert_eq!(report.records_seen(), 1);
+    assert_eq!(report.all.allowed, 1, "{report:?}");
+}
+
+#[test]
 fn every_record_is_accounted_for_and_forwarded_kms_calls_are_hops() {
     let records = bundled_records();
     let policies = ReplayPolicies::what_if(&bundled_scp()).unwrap();
