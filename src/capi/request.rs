@@ -21,6 +21,7 @@ use std::ffi::c_char;
 use super::error::{Error, Field};
 use crate::policy::Dialect;
 use crate::primitives::{canonical_key_into, parse_date};
+use crate::request::spares::{set_text, Spares};
 use crate::request::{
     default_resource_account_str, default_resource_policy_required, is_multi_valued, Context,
     ContextValue, Credentials, Hop, PrincipalKind, Request, DEFAULT_CALLED_VIA_SERVICES,
@@ -319,60 +320,6 @@ fn flag(value: u32, field: impl Fn() -> Field) -> Result<Option<bool>, Error> {
     }
 }
 
-/// Buffers not used by the current request, kept for the next: a request with fewer hops,
-/// entries or values, or an absent optional field, hands its buffers here instead of
-/// freeing them, and a later request takes them back. The lists only grow to the most
-/// the scratch has needed at once.
-#[derive(Debug, Default)]
-struct Spares {
-    hops: Vec<Hop>,
-    entries: Vec<(String, ContextValue)>,
-    strings: Vec<String>,
-    lists: Vec<Vec<String>>,
-}
-
-impl Spares {
-    fn string(&mut self, value: &str) -> String {
-        let mut buf = self.strings.pop().unwrap_or_default();
-        set_text(&mut buf, value);
-        buf
-    }
-
-    fn keep_list(&mut self, mut list: Vec<String>) {
-        self.strings.append(&mut list);
-        self.lists.push(list);
-    }
-
-    /// Sets an optional text field, reusing its buffer or a spare one.
-    fn set_optional(&mut self, field: &mut Option<String>, value: Option<&str>) {
-        match (field.as_mut(), value) {
-            (Some(buf), Some(v)) => set_text(buf, v),
-            (None, Some(v)) => *field = Some(self.string(v)),
-            (Some(_), None) => self.strings.extend(field.take()),
-            (None, None) => {}
-        }
-    }
-}
-
-fn set_text(buf: &mut String, value: &str) {
-    buf.clear();
-    buf.push_str(value);
-}
-
-/// A hop with empty buffers.
-fn empty_hop() -> Hop {
-    Hop {
-        via: None,
-        action: String::new(),
-        resource: String::new(),
-        resource_account: None,
-        resource_policy: None,
-        resource_policy_required: false,
-        requires_no_permission: false,
-        context: Context::new(),
-    }
-}
-
 /// Builds [`Request`]s from C requests, reusing every buffer of the previous one.
 #[derive(Debug)]
 pub(crate) struct RequestBuilder {
@@ -457,7 +404,7 @@ impl RequestBuilder {
             contexts.spares.hops.extend(request.hops.pop());
         }
         while request.hops.len() < hops.len() {
-            let hop = contexts.spares.hops.pop().unwrap_or_else(empty_hop);
+            let hop = contexts.spares.hop();
             request.hops.push(hop);
         }
         for (k, (hop, ch)) in request.hops.iter_mut().zip(hops).enumerate() {

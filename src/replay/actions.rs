@@ -11,9 +11,10 @@
 //! A resource is found, in order: an ARN of the record's `resources[]` that has the shape
 //! of one of the action's resource types; else that type's ARN template filled from the
 //! record (partition, region, account, and request parameters found by the variable's name
-//! or the SDK parameter the table names for it); else `*` when the action has no resource
-//! type (IAM authorises such actions on `*`). Otherwise the record cannot be mapped, and the
-//! reason names the missing parameter.
+//! or the SDK parameter the table names for it, or for an EC2 instance in the call's
+//! `instancesSet`); else `*` when the action has no resource type (IAM authorises such
+//! actions on `*`). Otherwise the record cannot be mapped, and the reason names the missing
+//! parameter.
 //!
 //! ```
 //! use fastiam::replay::ActionMap;
@@ -25,8 +26,11 @@
 //! assert_eq!(entry.action.as_deref(), Some("lambda:GetFunction"));
 //! ```
 
-use std::collections::HashMap;
 use std::io::Read;
+use std::ops::Range;
+
+use rustc_hash::FxHashMap;
+use smallvec::SmallVec;
 
 use crate::primitives::wildcard_match;
 
@@ -48,18 +52,62 @@ pub struct EventEntry {
     pub note: String,
 }
 
-/// One resource type: its ARN template and the template as a glob (`${X}` → `*`).
+/// One resource type: its ARN template, cut into pieces once so that filling it per
+/// record searches nothing, and the template as a glob (`${X}` → `*`).
 #[derive(Clone, Debug)]
 struct ResourceType {
     template: String,
+    pieces: Vec<Piece>,
     shape: String,
+}
+
+/// A piece of an ARN template, as a range of the template's text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Piece {
+    /// Literal text.
+    Text(Range<usize>),
+    /// The name inside `${…}`.
+    Var(Range<usize>),
+    /// A `${` never closed, after the text before it: no record fills it, and the error
+    /// names the template from that text on.
+    Unclosed(Range<usize>),
+}
+
+/// Cuts a template into its pieces.
+fn template_pieces(template: &str) -> Vec<Piece> {
+    // `${` found by its `$` (a byte search): `str::find("${")` sets up a two-way searcher
+    // per call, which cost more than the rest of reading the table.
+    let open = |from: usize| {
+        template[from..]
+            .match_indices('$')
+            .map(|(i, _)| from + i)
+            .find(|&i| template[i + 1..].starts_with('{'))
+    };
+    let mut pieces = Vec::new();
+    let mut at = 0;
+    while let Some(start) = open(at) {
+        if start > at {
+            pieces.push(Piece::Text(at..start));
+        }
+        let Some(end) = template[start..].find('}').map(|i| start + i) else {
+            pieces.push(Piece::Unclosed(at..template.len()));
+            return pieces;
+        };
+        pieces.push(Piece::Var(start + 2..end));
+        at = end + 1;
+    }
+    if at < template.len() {
+        pieces.push(Piece::Text(at..template.len()));
+    }
+    pieces
 }
 
 /// The event → action table.
 #[derive(Clone, Debug)]
 pub struct ActionMap {
-    /// Event source → event name → entry (nested, so a lookup borrows and allocates nothing).
-    events: HashMap<String, HashMap<String, EventEntry>>,
+    /// Event source → event name → entry (nested, so a lookup borrows and allocates
+    /// nothing; Fx-hashed, as the names are short and the table is ours, not an input).
+    events: FxHashMap<String, FxHashMap<String, EventEntry>>,
     types: Vec<ResourceType>,
 }
 
@@ -93,29 +141,28 @@ impl ActionMap {
     /// Reads the two gzip-compressed TSV tables (format in `tools/build_action_map.py`).
     pub fn from_gz(actions: &[u8], types: &[u8]) -> Result<ActionMap, ActionMapError> {
         let types_text = gunzip(types, "resource-types.tsv.gz")?;
-        let mut type_index: HashMap<(String, String), usize> = HashMap::new();
+        let mut type_index: FxHashMap<(&str, &str), usize> = FxHashMap::default();
         let mut resource_types = Vec::new();
         for (n, line) in data_lines(&types_text) {
-            let f: Vec<&str> = line.split('\t').collect();
+            let f: SmallVec<[&str; 8]> = line.split('\t').collect();
             let [service, name, template] = f[..] else {
                 return Err(ActionMapError(format!(
                     "resource-types.tsv line {n}: expected 3 columns, found {}",
                     f.len()
                 )));
             };
-            type_index.insert(
-                (service.to_string(), name.to_string()),
-                resource_types.len(),
-            );
+            type_index.insert((service, name), resource_types.len());
+            let pieces = template_pieces(template);
             resource_types.push(ResourceType {
                 template: template.to_string(),
-                shape: template_shape(template),
+                shape: template_shape(template, &pieces),
+                pieces,
             });
         }
         let actions_text = gunzip(actions, "actions.tsv.gz")?;
-        let mut events: HashMap<String, HashMap<String, EventEntry>> = HashMap::new();
+        let mut events: FxHashMap<String, FxHashMap<String, EventEntry>> = FxHashMap::default();
         for (n, line) in data_lines(&actions_text) {
-            let f: Vec<&str> = line.split('\t').collect();
+            let f: SmallVec<[&str; 8]> = line.split('\t').collect();
             let [source, event, action, types, hints, note] = f[..] else {
                 return Err(ActionMapError(format!(
                     "actions.tsv line {n}: expected 6 columns, found {}",
@@ -130,18 +177,19 @@ impl ActionMap {
             let resource_types = types
                 .split(',')
                 .filter(|t| !t.is_empty())
-                .filter_map(|t| {
-                    type_index
-                        .get(&(service.to_string(), t.to_string()))
-                        .copied()
-                })
+                .filter_map(|t| type_index.get(&(service, t)).copied())
                 .collect();
             let hints = hints
                 .split(';')
                 .filter_map(|h| h.split_once('='))
                 .map(|(v, p)| (v.to_string(), p.to_string()))
                 .collect();
-            events.entry(source.to_string()).or_default().insert(
+            // The file is sorted by source: its map is the last one made, mostly.
+            let by_name = match events.get_mut(source) {
+                Some(by_name) => by_name,
+                None => events.entry(source.to_string()).or_default(),
+            };
+            by_name.insert(
                 event.to_string(),
                 EventEntry {
                     action,
@@ -159,7 +207,7 @@ impl ActionMap {
 
     /// The number of events the table knows.
     pub fn len(&self) -> usize {
-        self.events.values().map(HashMap::len).sum()
+        self.events.values().map(FxHashMap::len).sum()
     }
 
     /// Whether the table is empty.
@@ -178,23 +226,36 @@ impl ActionMap {
 
     /// The resource of an event: see the module docs for the order.
     pub fn resource(&self, entry: &EventEntry, record: &RecordFacts<'_>) -> Result<String, String> {
-        let types: Vec<&ResourceType> = entry
-            .resource_types
-            .iter()
-            .map(|&i| &self.types[i])
-            .collect();
-        if types.is_empty() {
-            return Ok("*".to_string());
-        }
+        let mut out = String::new();
+        self.resource_into(entry, record, &mut out)?;
+        Ok(out)
+    }
+
+    /// [`ActionMap::resource`] written into `out` (cleared first), so that a caller mapping
+    /// many records reuses one buffer; only the error path allocates.
+    pub fn resource_into(
+        &self,
+        entry: &EventEntry,
+        record: &RecordFacts<'_>,
+        out: &mut String,
+    ) -> Result<(), String> {
+        out.clear();
+        let types = || entry.resource_types.iter().map(|&i| &self.types[i]);
+        let Some(first) = types().next() else {
+            out.push('*');
+            return Ok(());
+        };
         for arn in record.resource_arns {
-            if types.iter().any(|t| wildcard_match(&t.shape, arn)) {
-                return Ok(arn.to_string());
+            if types().any(|t| wildcard_match(&t.shape, arn)) {
+                out.push_str(arn);
+                return Ok(());
             }
         }
         let mut first_missing = None;
-        for t in &types {
-            match fill_template(&t.template, entry, record) {
-                Ok(arn) => return Ok(arn),
+        for t in types() {
+            out.clear();
+            match fill_template(t, entry, record, out) {
+                Ok(()) => return Ok(()),
                 Err(missing) => {
                     first_missing.get_or_insert(missing);
                 }
@@ -203,7 +264,7 @@ impl ActionMap {
         Err(format!(
             "no resource ARN: the record has no `resources[]` ARN of the action's type and no request parameter `{}` for `{}`",
             first_missing.unwrap_or_default(),
-            types[0].template
+            first.template
         ))
     }
 }
@@ -214,7 +275,7 @@ pub struct RecordFacts<'r> {
     pub region: &'r str,
     pub account: &'r str,
     /// ARNs listed in the record's `resources[]`.
-    pub resource_arns: &'r [String],
+    pub resource_arns: &'r [&'r str],
     /// The record's `requestParameters` (an object, or null).
     pub parameters: &'r serde_json::Value,
     /// The caller's IAM user name: IAM's user actions default to the caller when the
@@ -253,101 +314,125 @@ fn strip_version_suffix(event: &str) -> &str {
 }
 
 /// An ARN template as a glob over ARNs: every `${…}` becomes `*`.
-fn template_shape(template: &str) -> String {
+fn template_shape(template: &str, pieces: &[Piece]) -> String {
     let mut out = String::with_capacity(template.len());
-    let mut rest = template;
-    while let Some(start) = rest.find("${") {
-        out.push_str(&rest[..start]);
-        out.push('*');
-        rest = match rest[start..].find('}') {
-            Some(end) => &rest[start + end + 1..],
-            None => "",
-        };
+    for piece in pieces {
+        match piece {
+            Piece::Text(text) => out.push_str(&template[text.clone()]),
+            Piece::Var(_) | Piece::Unclosed(_) => out.push('*'),
+        }
     }
-    out.push_str(rest);
     out
 }
 
-/// Fills an ARN template; `Err` names the first variable the record cannot fill.
-fn fill_template(
-    template: &str,
+/// Fills an ARN template into `out`; `Err` names the first variable the record cannot
+/// fill.
+fn fill_template<'t>(
+    t: &'t ResourceType,
     entry: &EventEntry,
     record: &RecordFacts<'_>,
-) -> Result<String, String> {
-    let mut out = String::with_capacity(template.len() + 32);
-    let mut rest = template;
-    while let Some(start) = rest.find("${") {
-        out.push_str(&rest[..start]);
-        let Some(end) = rest[start..].find('}') else {
-            return Err(rest.to_string());
+    out: &mut String,
+) -> Result<(), &'t str> {
+    for piece in &t.pieces {
+        let var = match piece {
+            Piece::Text(text) => {
+                out.push_str(&t.template[text.clone()]);
+                continue;
+            }
+            Piece::Var(var) => &t.template[var.clone()],
+            Piece::Unclosed(rest) => return Err(&t.template[rest.clone()]),
         };
-        let var = &rest[start + 2..start + end];
         let value = match var {
-            "Partition" => Some("aws".to_string()),
-            "Region" => Some(record.region.to_string()),
-            "Account" => Some(record.account.to_string()),
+            "Partition" => Some("aws"),
+            "Region" => Some(record.region),
+            "Account" => Some(record.account),
             _ => parameter_for(var, entry, record.parameters).or_else(|| {
                 matches!(var, "UserName" | "UserNameWithPath")
-                    .then(|| record.caller_user.map(str::to_string))
+                    .then_some(record.caller_user)
                     .flatten()
             }),
         };
         let Some(value) = value else {
-            return Err(var.to_string());
+            return Err(var);
         };
         // A parameter that is already an ARN (a KMS key id given as an ARN, a bucket given
         // as an access point ARN) is the resource itself.
         if value.starts_with("arn:") {
-            return Ok(value);
+            out.clear();
+            out.push_str(value);
+            return Ok(());
         }
-        out.push_str(&value);
-        rest = &rest[start + end + 1..];
+        out.push_str(value);
     }
-    out.push_str(rest);
-    Ok(out)
+    Ok(())
 }
 
 /// The request parameter for an ARN variable: by the variable's name, by the SDK parameter
 /// the table names, or by the S3 spelling (`bucketName`); case-insensitive. Only a string
 /// parameter fills a variable.
-fn parameter_for(var: &str, entry: &EventEntry, params: &serde_json::Value) -> Option<String> {
+fn parameter_for<'p>(
+    var: &str,
+    entry: &EventEntry,
+    params: &'p serde_json::Value,
+) -> Option<&'p str> {
     let obj = params.as_object()?;
-    let mut names: Vec<&str> = vec![var];
-    names.extend(
-        entry
-            .hints
-            .iter()
-            .filter(|(v, _)| v == var)
-            .map(|(_, p)| p.as_str()),
-    );
+    // The first key equal to a name (ignoring case), if its value is a non-empty string.
+    let by = |equal: &dyn Fn(&str) -> bool| {
+        obj.iter()
+            .find(|(k, _)| equal(k))
+            .and_then(|(_, v)| v.as_str())
+            .filter(|v| !v.is_empty())
+    };
+    let named = |name: &str| by(&|k: &str| k.eq_ignore_ascii_case(name));
+    let hints = entry
+        .hints
+        .iter()
+        .filter(|(v, _)| v == var)
+        .map(|(_, p)| p.as_str());
     let s3_alias = match var {
         "BucketName" | "Bucket" => Some("bucketName"),
         "ObjectName" | "Key" => Some("key"),
         _ => None,
     };
-    names.extend(s3_alias);
     // The name with a path stripped of its variants: `UserNameWithPath` → `UserName`.
     let without_path = var.strip_suffix("WithPath").unwrap_or(var);
-    names.push(without_path);
-    // The resource given as an ARN: `RoleNameWithPath` → `roleArn`, `KeyId` → `keyArn`.
+    let found = std::iter::once(var)
+        .chain(hints)
+        .chain(s3_alias)
+        .chain(std::iter::once(without_path))
+        .find_map(named);
+    if found.is_some() {
+        return found;
+    }
+    // The resource given as an ARN: `RoleNameWithPath` → `roleArn`, `KeyId` → `keyArn`
+    // (`{stem}Arn`, compared in two parts rather than formatted per record).
     let stem = without_path
         .strip_suffix("Name")
         .or_else(|| without_path.strip_suffix("Id"))
         .unwrap_or(without_path);
-    let arn_name = format!("{stem}Arn");
-    names.push(&arn_name);
-    for name in names {
-        if let Some(v) = obj
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .and_then(|(_, v)| v.as_str())
-        {
-            if !v.is_empty() {
-                return Some(v.to_string());
-            }
-        }
+    by(&|k: &str| {
+        let k = k.as_bytes();
+        k.len() == stem.len() + 3
+            && k[..stem.len()].eq_ignore_ascii_case(stem.as_bytes())
+            && k[stem.len()..].eq_ignore_ascii_case(b"Arn")
+    })
+    .or_else(|| (var == "InstanceId").then(|| only_instance(obj)).flatten())
+}
+
+/// The instance of an EC2 call on one instance. EC2's query API logs a list parameter as
+/// a set of items: `StartInstances`, `StopInstances`, `TerminateInstances`… name theirs
+/// as `instancesSet.items[].instanceId`. A call on several instances is authorised for
+/// each, which one request cannot say: it names none here.
+fn only_instance(params: &serde_json::Map<String, serde_json::Value>) -> Option<&str> {
+    match params
+        .get("instancesSet")?
+        .get("items")?
+        .as_array()?
+        .as_slice()
+    {
+        [item] => item.get("instanceId")?.as_str().filter(|id| !id.is_empty()),
+        _ => None,
     }
-    None
 }
 
 #[cfg(test)]
@@ -355,7 +440,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn facts<'a>(arns: &'a [String], params: &'a serde_json::Value) -> RecordFacts<'a> {
+    fn facts<'a>(arns: &'a [&'a str], params: &'a serde_json::Value) -> RecordFacts<'a> {
         RecordFacts {
             region: "us-east-1",
             account: "111122223333",
@@ -399,7 +484,7 @@ mod tests {
             "arn:aws:s3:::b/k/1.txt"
         );
         // From resources[]: the object ARN, not the bucket's.
-        let arns = vec!["arn:aws:s3:::b".to_string(), "arn:aws:s3:::b/k".to_string()];
+        let arns = ["arn:aws:s3:::b", "arn:aws:s3:::b/k"];
         assert_eq!(
             map.resource(get, &facts(&arns, &json!(null))).unwrap(),
             "arn:aws:s3:::b/k"
@@ -437,10 +522,40 @@ mod tests {
         assert!(err.contains("KeyId"), "{err}");
     }
 
+    fn shape(template: &str) -> String {
+        template_shape(template, &template_pieces(template))
+    }
+
+    #[test]
+    fn template_pieces_cover_the_template() {
+        let t = "arn:${Partition}:s3:::${BucketName}/${ObjectName}";
+        assert_eq!(
+            template_pieces(t),
+            [
+                Piece::Text(0..4),
+                Piece::Var(6..15),
+                Piece::Text(16..22),
+                Piece::Var(24..34),
+                Piece::Text(35..36),
+                Piece::Var(38..48),
+            ]
+        );
+        assert_eq!(
+            template_pieces("arn:${A}x${B"),
+            [
+                Piece::Text(0..4),
+                Piece::Var(6..7),
+                Piece::Text(8..9),
+                Piece::Unclosed(8..12)
+            ]
+        );
+        assert_eq!(shape("arn:${A}x${B"), "arn:*x*");
+    }
+
     #[test]
     fn template_shapes() {
         assert_eq!(
-            template_shape("arn:${Partition}:s3:::${BucketName}/${ObjectName}"),
+            shape("arn:${Partition}:s3:::${BucketName}/${ObjectName}"),
             "arn:*:s3:::*/*"
         );
     }

@@ -53,17 +53,17 @@ pub const CSV_HEADER: &str =
 
 /// One evaluated record.
 #[derive(Clone, Debug)]
-pub struct RecordResult {
-    pub mapped: MappedRecord,
+pub struct RecordResult<'a> {
+    pub mapped: &'a MappedRecord,
     /// The decision of the record's hop; its statements and missing keys are filled for
-    /// denied and depends-on records, and for every record when `--output` is on.
+    /// denied records, and for every record when `--output` is on.
     pub decision: HopDecision,
     pub verdict: Verdict,
     /// Missing keys the log cannot carry.
-    pub depends_on: Vec<String>,
+    pub depends_on: Vec<&'a str>,
 }
 
-impl RecordResult {
+impl RecordResult<'_> {
     /// Whether the replay contradicts the log's own outcome. In what-if mode only a
     /// recorded success that would now be explicitly denied counts (the identity side is
     /// assumed, so a recorded denial says nothing about the guardrails).
@@ -188,6 +188,16 @@ impl Counts {
     }
 }
 
+/// Adds one to `key`'s count, copying the key only the first time it is seen.
+fn count(counts: &mut BTreeMap<String, u64>, key: &str) {
+    match counts.get_mut(key) {
+        Some(n) => *n += 1,
+        None => {
+            counts.insert(key.to_string(), 1);
+        }
+    }
+}
+
 /// A count with a few examples (`file: place` of records).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Examples {
@@ -196,10 +206,11 @@ pub struct Examples {
 }
 
 impl Examples {
-    fn add(&mut self, example: String) {
+    /// Counts one more; `example` is called (and formats) only while examples are kept.
+    fn add(&mut self, example: impl FnOnce() -> String) {
         self.count += 1;
         if self.examples.len() < EXAMPLES {
-            self.examples.push(example);
+            self.examples.push(example());
         }
     }
 
@@ -256,21 +267,22 @@ impl Report {
 
     pub fn add_read_error(&mut self, e: &ReadError) {
         self.unreadable
-            .add(format!("{}: {}", e.position, e.message));
+            .add(|| format!("{}: {}", e.position, e.message));
     }
 
     pub fn add_unmappable(&mut self, at: &Position, u: &Unmappable) {
-        self.unmappable
-            .entry(u.class.to_string())
-            .or_default()
-            .add(format!("{at}: {}", u.reason));
+        let class = match self.unmappable.get_mut(u.class) {
+            Some(class) => class,
+            None => self.unmappable.entry(u.class.to_string()).or_default(),
+        };
+        class.add(|| format!("{at}: {}", u.reason));
     }
 
     pub fn add_result(&mut self, r: &RecordResult) {
         self.all.add(r);
         if let Some(via) = &r.mapped.via {
             self.forwarded.add(r);
-            *self.via.entry(via.clone()).or_default() += 1;
+            count(&mut self.via, via);
         }
         match r.verdict {
             Verdict::Denied => {
@@ -283,22 +295,24 @@ impl Report {
             }
             Verdict::DependsOn => {
                 for k in &r.depends_on {
-                    *self.depends.entry(k.clone()).or_default() += 1;
+                    count(&mut self.depends, k);
                 }
             }
             Verdict::Allowed => {}
         }
         if r.disagrees(self.what_if) {
-            self.disagreements.add(format!(
-                "{} {} {} on {}: log {}, replay {} ({})",
-                r.mapped.id,
-                r.mapped.request.principal.arn,
-                r.mapped.action(),
-                r.mapped.resource(),
-                r.mapped.log_outcome.name(),
-                r.decision.decision.name(),
-                r.deciders()
-            ));
+            self.disagreements.add(|| {
+                format!(
+                    "{} {} {} on {}: log {}, replay {} ({})",
+                    r.mapped.id,
+                    r.mapped.request.principal.arn,
+                    r.mapped.action(),
+                    r.mapped.resource(),
+                    r.mapped.log_outcome.name(),
+                    r.decision.decision.name(),
+                    r.deciders()
+                )
+            });
         }
     }
 

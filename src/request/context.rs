@@ -95,7 +95,13 @@ impl Context {
             }
             other => other,
         };
-        match self.position(&canonical) {
+        // A key after the last one (a builder writing keys in order) is appended without a
+        // search.
+        let at = match self.entries.last() {
+            Some((last, _)) if last.as_str() >= canonical.as_str() => self.position(&canonical),
+            _ => Err(self.entries.len()),
+        };
+        match at {
             Ok(i) => self.entries[i].1 = value,
             Err(i) => self.entries.insert(i, (canonical, value)),
         }

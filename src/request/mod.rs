@@ -6,6 +6,7 @@ pub mod chain;
 pub mod context;
 pub mod fas;
 pub mod principal;
+pub(crate) mod spares;
 
 pub use case::{parse_case, parse_case_with, read_context, Case, CaseError, Expectation};
 pub use chain::{

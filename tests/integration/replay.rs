@@ -6,8 +6,8 @@ use std::path::PathBuf;
 
 use fastiam::policy::{parse_policy, ParseOptions, PolicyKind};
 use fastiam::replay::{
-    map_record, replay, replay_to, ActionMap, Guardrails, MapOptions, OutputFormat, ReplayOptions,
-    ReplayPolicies,
+    map_record, replay, replay_to, ActionMap, Guardrails, MapOptions, OutputFormat, RecordMapper,
+    ReplayOptions, ReplayPolicies,
 };
 use serde_json::Value;
 
@@ -165,6 +165,86 @@ fn real_records_map_to_requests() {
     let whoami = find(&records, |r| r["eventName"] == "GetCallerIdentity");
     let u = map_record(whoami, "x", &actions, &opts).unwrap_err();
     assert_eq!(u.class, "not-an-iam-action");
+}
+
+#[test]
+fn a_reused_mapper_maps_every_record_as_a_fresh_one() {
+    let records = bundled_records();
+    let actions = ActionMap::bundled();
+    let opts = MapOptions {
+        extra_context: vec![("aws:principalorgid".into(), "o-abc123".into())],
+    };
+    let mut mapper = RecordMapper::new();
+    // Forwards, then backwards: every record follows others of other shapes (forwarded or
+    // not, unmappable, with and without MFA, endpoint or address).
+    for (_, r) in records.iter().chain(records.iter().rev()) {
+        let fresh = map_record(r, "x", &actions, &opts);
+        let reused = mapper.map(r, &"x", &actions, &opts).map(|m| m.clone());
+        assert_eq!(format!("{fresh:?}"), format!("{reused:?}"), "{r}");
+    }
+}
+
+#[test]
+fn a_mapper_reading_some_keys_sets_only_those_and_knows_as_much() {
+    let records = bundled_records();
+    let actions = ActionMap::bundled();
+    let opts = MapOptions::default();
+    let reads = |k: &str| k == "aws:sourceip" || k == "aws:epochtime";
+    let mut some = RecordMapper::reading(reads);
+    for (_, r) in &records {
+        let Ok(full) = map_record(r, "x", &actions, &opts) else {
+            continue;
+        };
+        let m = some.map(r, &"x", &actions, &opts).unwrap();
+        // The full request with only the keys read.
+        let mut expected = full.request.clone();
+        expected.context.retain(reads);
+        for hop in &mut expected.hops {
+            hop.context.retain(reads);
+        }
+        assert_eq!(m.request, expected, "{r}");
+        for key in [
+            "aws:sourceip",
+            "aws:sourcevpc",
+            "aws:useragent",
+            "kms:viaservice",
+        ] {
+            assert_eq!(m.knows(key), full.knows(key), "{key} in {r}");
+        }
+    }
+}
+
+#[test]
+fn ec2_instance_actions_act_on_the_instance_of_their_instances_set() {
+    // A real TerminateInstances record: EC2 logs the instance ids as
+    // `requestParameters.instancesSet.items[].instanceId`, and no `resources[]`.
+    let path = corpus("replay/records/ec2-terminate-instances.json");
+    let record: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let actions = ActionMap::bundled();
+    let opts = MapOptions::default();
+    let m = map_record(&record, "x", &actions, &opts).unwrap_or_else(|u| panic!("{u:?}"));
+    assert_eq!(m.action(), "ec2:TerminateInstances");
+    assert_eq!(
+        m.resource(),
+        format!("arn:aws:ec2:us-east-1:{ACCOUNT}:instance/i-0dbc91f429e48eeed")
+    );
+    assert_eq!(m.request.hops[0].resource_account.as_deref(), Some(ACCOUNT));
+    // Several instances are authorised one by one, which one request cannot say.
+    let mut several = record.clone();
+    several["requestParameters"]["instancesSet"]["items"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({"instanceId": "i-0123456789abcdef0"}));
+    let u = map_record(&several, "x", &actions, &opts).unwrap_err();
+    assert_eq!(u.class, "no-resource");
+    // Replayed: evaluated, not unmappable (from the corporate range: allowed).
+    let report = replay(
+        &[path],
+        &ReplayPolicies::what_if(&bundled_scp()).unwrap(),
+        &ReplayOptions::default(),
+    );
+    assert_eq!(report.records_seen(), 1);
+    assert_eq!(report.all.allowed, 1, "{report:?}");
 }
 
 #[test]
