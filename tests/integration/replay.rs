@@ -487,3 +487,38 @@ fn main_job_command_prints_the_report() {
         bundled_records().len() as u64
     );
 }
+
+/// Output piped into a reader that stops early (`fastiam replay … | head -1`) or never reads
+/// ends the command quietly: exit 0, no panic message. Both the summary and the records
+/// written to standard output (`--output -`).
+#[test]
+fn a_closed_output_pipe_ends_the_replay_quietly() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let scp = corpus("replay/policies/network-perimeter-iam-users-scp.json");
+    for (extra, read_first) in [(&[][..], false), (&["--output", "-"][..], true)] {
+        let mut child = fastiam()
+            .args(["replay", "--quiet", "--scp"])
+            .arg(&scp)
+            .arg(logs())
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        if read_first {
+            let mut first = String::new();
+            BufReader::new(stdout).read_line(&mut first).unwrap();
+            assert!(first.starts_with('{'), "{first}");
+        } else {
+            drop(stdout);
+        }
+        // The read end is closed here: with nothing read (the replay takes far longer than
+        // this), or with most of the 698 record lines unread.
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{extra:?}: {stderr}");
+        assert!(out.status.success(), "{extra:?}: {:?} {stderr}", out.status);
+    }
+}

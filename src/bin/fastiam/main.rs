@@ -10,6 +10,21 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
+/// `println!` that returns the write error instead of panicking, so that output piped into
+/// `head` ends the command quietly (`main` turns a broken pipe into success).
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        writeln!(std::io::stdout().lock(), $($arg)*)?
+    };
+}
+
+/// `print!` that returns the write error; see [`outln`].
+macro_rules! out {
+    ($($arg:tt)*) => {
+        write!(std::io::stdout().lock(), $($arg)*)?
+    };
+}
+
 mod replay;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -317,12 +332,12 @@ fn inspect(args: &InspectArgs) -> io::Result<ExitCode> {
     let mapped = unsafe { Program::map(&file) }?.map_err(|e| other(format!("{name}: {e}")))?;
     let mapped_time = started.elapsed();
     let view = program.view();
-    println!(
+    outln!(
         "{name}: {} bytes, format version {}",
         bytes.len(),
         fastiam::table::VERSION
     );
-    println!(
+    outln!(
         "  {} policies, {} statements, {} keys, {} strings; action index: {} services",
         view.policies.len(),
         view.statements.len(),
@@ -330,13 +345,13 @@ fn inspect(args: &InspectArgs) -> io::Result<ExitCode> {
         view.string_index.len(),
         view.services.len()
     );
-    println!(
+    outln!(
         "  verified load from memory: {:.3} ms; memory-mapped and verified: {:.3} ms",
         verified.as_secs_f64() * 1e3,
         mapped_time.as_secs_f64() * 1e3
     );
     for (name, (_, len)) in SECTION_NAMES.iter().zip(program_ranges(&mapped)) {
-        println!("  section {name:<17} {len:>10} bytes");
+        outln!("  section {name:<17} {len:>10} bytes");
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -360,9 +375,9 @@ fn bench(args: &BenchArgs) -> io::Result<ExitCode> {
     };
     let report = run(&config).map_err(other)?;
     if args.json {
-        println!("{}", report.to_json());
+        outln!("{}", report.to_json());
     } else {
-        println!("{report}");
+        outln!("{report}");
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -45,7 +45,8 @@ pub struct ReplayArgs {
     /// (`aws:PrincipalOrgID=o-abc123`).
     #[arg(long, value_name = "KEY=VALUE")]
     context: Vec<String>,
-    /// Write one line per record here.
+    /// Write one line per record here (`-`: standard output, and the summary then goes to
+    /// standard error).
     #[arg(short, long)]
     output: Option<PathBuf>,
     /// The format of `--output`.
@@ -165,17 +166,18 @@ pub fn replay(args: &ReplayArgs) -> io::Result<ExitCode> {
         );
         bar
     };
+    let records_on_stdout = args.output.as_deref() == Some(Path::new("-"));
     let mut sink: Box<dyn Write> = match &args.output {
+        Some(_) if records_on_stdout => Box::new(BufWriter::new(io::stdout())),
         Some(path) => {
             let file = File::create(path).map_err(|e| other(format!("{}: {e}", path.display())))?;
-            let mut w = BufWriter::new(file);
-            if matches!(args.format, Format::Csv) {
-                w.write_all(CSV_HEADER.as_bytes())?;
-            }
-            Box::new(w)
+            Box::new(BufWriter::new(file))
         }
         None => Box::new(io::sink()),
     };
+    if args.output.is_some() && matches!(args.format, Format::Csv) {
+        sink.write_all(CSV_HEADER.as_bytes())?;
+    }
     let started = Instant::now();
     let report = replay_to(
         &args.inputs,
@@ -187,19 +189,24 @@ pub fn replay(args: &ReplayArgs) -> io::Result<ExitCode> {
     sink.flush()?;
     bar.finish_and_clear();
     let elapsed = started.elapsed().as_secs_f64();
-    if args.json {
+    let summary = if args.json {
         let mut v = report.to_json();
         v["seconds"] = serde_json::json!(elapsed);
-        println!("{v}");
+        format!("{v}\n")
     } else {
-        print!("{}", report.summary_table());
-        println!(
-            "\n{} records in {:.2} s ({:.0} records/s, {} threads)",
+        format!(
+            "{}\n{} records in {:.2} s ({:.0} records/s, {} threads)\n",
+            report.summary_table(),
             report.records_seen(),
             elapsed,
             report.records_seen() as f64 / elapsed.max(1e-9),
             rayon::current_num_threads()
-        );
+        )
+    };
+    if records_on_stdout {
+        eprint!("{summary}");
+    } else {
+        out!("{summary}");
     }
     Ok(if report.interrupted {
         ExitCode::from(130)
@@ -228,7 +235,7 @@ fn parse_only(inputs: &[PathBuf]) -> io::Result<ExitCode> {
         })
         .reduce(|| (0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
     let elapsed = started.elapsed().as_secs_f64();
-    println!(
+    outln!(
         "{} records parsed, {} unreadable, in {:.2} s ({:.0} records/s, {} threads)",
         records,
         bad + errors.len() as u64,
