@@ -1,6 +1,6 @@
 //! Replaying a batch of real CloudTrail records: the README's main job, timed stage by stage.
 //!
-//! Data: the bundled slice of real logs (`corpus/replay/logs`, 698 records in 7 delivery
+//! Data: the bundled slice of real logs (`corpus/replay/logs`, 698 records in 6 delivery
 //! files, one of them gzip) replayed in what-if mode against the bundled data-perimeter SCP
 //! (`corpus/replay/policies/network-perimeter-iam-users-scp.json`). Before timing, each stage
 //! checks its data gives the README's answer: 698 records read, none unreadable; 637 mapped
