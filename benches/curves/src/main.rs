@@ -1,6 +1,7 @@
 //! fastiam's scaling curves, measured and drawn: nanoseconds per hop as the policy set grows
 //! (10, 100, 1,000, 10,000 statements of real AWS managed policies) and as chains grow (1 to
-//! 5 hops), for the compiled engine and the reference evaluator.
+//! 5 hops), for the compiled engine and the reference evaluator; and replay records per
+//! second from 1 to N threads ([`replay_threads`]).
 //!
 //! Why a program of its own: the curves are pictures committed under `docs/`, and drawing
 //! them needs `plotters`, which `cargo test` on fastiam should never build; so this is a
@@ -10,8 +11,10 @@
 //! interleaved across the sizes, and each point is the median over the rounds.
 //!
 //! Usage: `cargo run --release -- [--out DIR] [--rounds R] [--seconds T] [--requests N]
-//! [--chains N]` (defaults `../../docs`, 5, 0.5, 2,000, 2,000). Writes
-//! `scaling-statements.{csv,svg}` and `scaling-chains.{csv,svg}` to DIR and prints the
+//! [--chains N] [--records N] [--threads N] [--only statements|chains|replay]` (defaults
+//! `../../docs`, 5, 0.5, 2,000, 2,000, 150,000, 4, all three). Writes
+//! `scaling-statements.{csv,svg}`, `scaling-chains.{csv,svg}` and
+//! `scaling-replay-threads.{csv,svg}` to DIR (those of `--only`'s curve alone) and prints the
 //! points.
 
 use std::io::Read;
@@ -22,8 +25,18 @@ use std::time::Duration;
 use fastiam::benchmark::scaling::{self, Point};
 use plotters::prelude::*;
 
+mod replay_threads;
+
 /// The statement counts of the first curve.
 const SIZES: [usize; 4] = [10, 100, 1_000, 10_000];
+
+/// The curves, for `--only`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Curve {
+    Statements,
+    Chains,
+    Replay,
+}
 
 struct Args {
     out: PathBuf,
@@ -31,6 +44,17 @@ struct Args {
     min_time: Duration,
     requests: usize,
     chains: usize,
+    /// Synthetic records of the replay curve, and its largest thread count.
+    records: u64,
+    max_threads: usize,
+    /// One curve alone; all when `None`.
+    only: Option<Curve>,
+}
+
+impl Args {
+    fn wants(&self, curve: Curve) -> bool {
+        self.only.is_none_or(|c| c == curve)
+    }
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -41,6 +65,9 @@ fn parse_args() -> Result<Args, String> {
         min_time: Duration::from_millis(500),
         requests: 2_000,
         chains: 2_000,
+        records: 150_000,
+        max_threads: 4,
+        only: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -55,6 +82,20 @@ fn parse_args() -> Result<Args, String> {
             "--rounds" => args.rounds = number()?.max(1),
             "--requests" => args.requests = number()?.max(1),
             "--chains" => args.chains = number()?.max(1),
+            "--records" => args.records = number()?.max(1) as u64,
+            "--threads" => args.max_threads = number()?.max(1),
+            "--only" => {
+                args.only = Some(match value.as_str() {
+                    "statements" => Curve::Statements,
+                    "chains" => Curve::Chains,
+                    "replay" => Curve::Replay,
+                    _ => {
+                        return Err(format!(
+                            "--only: statements, chains or replay, not `{value}`"
+                        ))
+                    }
+                })
+            }
             "--seconds" => {
                 let s: f64 = value.parse().map_err(|_| "--seconds: a number")?;
                 args.min_time = Duration::from_secs_f64(s.max(0.01));
@@ -264,7 +305,9 @@ where
     Ok(())
 }
 
-fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
+type Run = Result<(), Box<dyn std::error::Error>>;
+
+fn statements_curve(args: &Args) -> Run {
     let policies = scaling::parse_managed(&managed_documents()?, 42)?;
     let total: usize = policies.iter().map(|p| p.statements.len()).sum();
     let workloads = SIZES
@@ -272,23 +315,11 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
         .map(|&n| Ok((n, scaling::statements(&policies, n, args.requests, 42)?)))
         .collect::<Result<Vec<_>, String>>()?;
     let by_size = scaling::measure(&workloads, args.rounds, args.min_time, true)?;
-    let workloads = (1..=scaling::MAX_CHAIN)
-        .map(|k| Ok((k, scaling::chains(k, args.chains, 42)?)))
-        .collect::<Result<Vec<_>, String>>()?;
-    let by_length = scaling::measure(&workloads, args.rounds, args.min_time, true)?;
-
-    std::fs::create_dir_all(&args.out)?;
     std::fs::write(
         args.out.join("scaling-statements.csv"),
         csv(&by_size, "statements"),
     )?;
-    std::fs::write(
-        args.out.join("scaling-chains.csv"),
-        csv(&by_length, "hops_per_chain"),
-    )?;
     draw_statements(&by_size, &args.out.join("scaling-statements.svg"))?;
-    draw_chains(&by_length, &args.out.join("scaling-chains.svg"))?;
-
     println!(
         "{} rounds, at least {:.1} s per engine and point, one thread; medians. Managed corpus: {} policies, {total} statements.",
         args.rounds,
@@ -306,11 +337,66 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
         last.x / first.x,
         last.compiled_ns_per_hop / first.compiled_ns_per_hop
     );
+    Ok(())
+}
+
+fn chains_curve(args: &Args) -> Run {
+    let workloads = (1..=scaling::MAX_CHAIN)
+        .map(|k| Ok((k, scaling::chains(k, args.chains, 42)?)))
+        .collect::<Result<Vec<_>, String>>()?;
+    let by_length = scaling::measure(&workloads, args.rounds, args.min_time, true)?;
+    std::fs::write(
+        args.out.join("scaling-chains.csv"),
+        csv(&by_length, "hops_per_chain"),
+    )?;
+    draw_chains(&by_length, &args.out.join("scaling-chains.svg"))?;
     print(
         "cost per hop by chain length (every hop allowed)",
         "hops",
         &by_length,
     );
+    Ok(())
+}
+
+fn replay_curve(args: &Args) -> Run {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let measured = replay_threads::measure(
+        &root,
+        args.records,
+        args.max_threads,
+        args.rounds,
+        args.min_time,
+    )?;
+    std::fs::write(
+        args.out.join("scaling-replay-threads.csv"),
+        replay_threads::csv(&measured),
+    )?;
+    replay_threads::draw(
+        &measured,
+        cores,
+        &args.out.join("scaling-replay-threads.svg"),
+    )?;
+    println!(
+        "{} rounds, at least {:.1} s per thread count and round; medians.",
+        args.rounds,
+        args.min_time.as_secs_f64()
+    );
+    replay_threads::print(&measured, cores);
+    Ok(())
+}
+
+fn run(args: &Args) -> Run {
+    std::fs::create_dir_all(&args.out)?;
+    if args.wants(Curve::Statements) {
+        statements_curve(args)?;
+    }
+    if args.wants(Curve::Chains) {
+        chains_curve(args)?;
+    }
+    if args.wants(Curve::Replay) {
+        replay_curve(args)?;
+    }
     println!("written to {}", args.out.display());
     Ok(())
 }
