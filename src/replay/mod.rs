@@ -76,7 +76,7 @@ pub fn replay_to(
     progress: &(dyn Fn(u64) + Sync),
     sink: &mut dyn Write,
 ) -> std::io::Result<Report> {
-    let actions = ActionMap::bundled();
+    let actions = ActionMap::shared();
     let evaluators: Vec<Evaluator<'_>> = policies
         .sets()
         .iter()
