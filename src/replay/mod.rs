@@ -102,7 +102,7 @@ pub fn replay_to(
                     scratches: (0..evaluators.len()).map(|_| None).collect(),
                 },
                 |worker, unit| {
-                    let r = run_unit(unit, &actions, policies, &evaluators, worker, options);
+                    let r = run_unit(unit, actions, policies, &evaluators, worker, options);
                     progress(unit.bytes());
                     r
                 },
