@@ -9,7 +9,7 @@
 //! A fast wrong answer is not a result.
 //!
 //! Stages (throughput in records):
-//! * `setup/action_map`: the bundled event → action table, which every `replay` call builds;
+//! * `setup/action_map`: the bundled event → action table, which a process builds once (`ActionMap::shared`);
 //! * `replay_batch/read_parse`: the files read and parsed into JSON values, one thread;
 //! * `replay_batch/map`: the records already in memory, mapped to requests (`map_record`);
 //! * `replay_batch/replay_1_thread`, `replay_2_threads`: `replay` over the directory, end to
