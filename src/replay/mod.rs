@@ -87,27 +87,39 @@ pub fn replay_to(
     for e in plan_errors {
         report.add_read_error(&e);
     }
+    let new_worker = || Worker {
+        // Context keys no program reads are not set (they cannot decide).
+        mapper: RecordMapper::reading(|key| evaluators.iter().any(|e| e.key_id(key).is_some())),
+        scratches: (0..evaluators.len()).map(|_| None).collect(),
+    };
+    let run = |worker: &mut Worker, unit: &Unit| {
+        let r = run_unit(unit, actions, policies, &evaluators, worker, options);
+        progress(unit.bytes());
+        r
+    };
+    if options.output.is_none() {
+        // Nothing to write in order: every unit in one parallel pass, reports merged as they
+        // finish (rayon's reduce keeps the units' order, and merging is associative, so the
+        // report is the one a sequential pass gives). No core waits at a window's end for
+        // the other's last unit, and memory holds a report per worker, not per unit.
+        let part = units
+            .par_iter()
+            .map_init(new_worker, |worker, unit| run(worker, unit).0)
+            .reduce(
+                || Report::new(policies.what_if),
+                |mut a, b| {
+                    a.merge(b);
+                    a
+                },
+            );
+        report.merge(part);
+        return Ok(report);
+    }
     // Windows of units: parallel inside a window, written in order between windows, so
     // memory is bounded by a window's output, not by the input.
     let window = (rayon::current_num_threads() * 4).max(4);
     for chunk in units.chunks(window) {
-        let results: Vec<(Report, Vec<u8>)> = chunk
-            .par_iter()
-            .map_init(
-                || Worker {
-                    // Context keys no program reads are not set (they cannot decide).
-                    mapper: RecordMapper::reading(|key| {
-                        evaluators.iter().any(|e| e.key_id(key).is_some())
-                    }),
-                    scratches: (0..evaluators.len()).map(|_| None).collect(),
-                },
-                |worker, unit| {
-                    let r = run_unit(unit, actions, policies, &evaluators, worker, options);
-                    progress(unit.bytes());
-                    r
-                },
-            )
-            .collect();
+        let results: Vec<(Report, Vec<u8>)> = chunk.par_iter().map_init(new_worker, run).collect();
         for (part, lines) in results {
             sink.write_all(&lines)?;
             report.merge(part);

@@ -522,3 +522,34 @@ fn a_closed_output_pipe_ends_the_replay_quietly() {
         assert!(out.status.success(), "{extra:?}: {:?} {stderr}", out.status);
     }
 }
+
+/// A replay without per-record output (one parallel pass, reports merged as they finish) and
+/// one with output (windows written in order) report the same, on one thread and on two.
+#[test]
+fn the_report_does_not_depend_on_output_or_threads() {
+    let policies = ReplayPolicies::what_if(&bundled_scp()).unwrap();
+    let mut reports = Vec::new();
+    for threads in [1, 2] {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            let plain = replay(&[logs()], &policies, &ReplayOptions::default());
+            let with_output = ReplayOptions {
+                output: Some(OutputFormat::Json),
+                ..Default::default()
+            };
+            let mut lines = Vec::new();
+            let written =
+                replay_to(&[logs()], &policies, &with_output, &|_| {}, &mut lines).unwrap();
+            assert_eq!(json_lines(&lines).len() as u64, written.records_seen());
+            reports.push(plain.to_json());
+            reports.push(written.to_json());
+        });
+    }
+    assert_eq!(reports[0]["records"], 698, "{}", reports[0]);
+    for r in &reports[1..] {
+        assert_eq!(r, &reports[0]);
+    }
+}
