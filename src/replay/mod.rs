@@ -311,9 +311,14 @@ fn evaluate_record<'a>(
         Verdict::Denied
     };
     // The owned explanation (statement names, missing keys) costs allocations: only for
-    // records written one by one, and for denials, which the report groups by deciding
-    // statement. A depends-on record is reported by its `depends_on` keys alone.
-    let explained = options_output || verdict == Verdict::Denied;
+    // records written one by one, for denials, which the report groups by deciding
+    // statement, and for records the log denied that the replay allows (the report shows
+    // which statements allow them). A depends-on record is reported by its `depends_on`
+    // keys alone.
+    let allowed_against_log = verdict == Verdict::Allowed
+        && mapped.log_outcome == LogOutcome::Denied
+        && !policies.what_if;
+    let explained = options_output || verdict == Verdict::Denied || allowed_against_log;
     let hop_decision = if explained {
         let owned = evaluator.decision(&outcome);
         let Some(hop_decision) = owned.hops.into_iter().nth(hop) else {

@@ -553,3 +553,27 @@ fn the_report_does_not_depend_on_output_or_threads() {
         assert_eq!(r, &reports[0]);
     }
 }
+
+/// A record the log denied but the replay allows is reported with the statements that allow
+/// it, also when no per-record output is written (the explanation is built only on demand).
+#[test]
+fn a_log_denial_the_replay_allows_names_its_allowing_statement() {
+    let account = format!(
+        r#"{{"UserDetailList":[
+          {{"UserName":"bert-jan","Arn":"arn:aws:iam::{ACCOUNT}:user/bert-jan","UserPolicyList":[
+            {{"PolicyName":"allow-all","PolicyDocument":{{"Version":"2012-10-17","Statement":[
+              {{"Sid":"Everything","Effect":"Allow","Action":"*","Resource":"*"}}]}}}}]}}]}}"#
+    );
+    let path = std::env::temp_dir().join(format!("fastiam-allow-all-{}.json", std::process::id()));
+    std::fs::write(&path, account).unwrap();
+    let policies = ReplayPolicies::from_account_data(&path, &Guardrails::default()).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    let report = replay(&[logs()], &policies, &ReplayOptions::default());
+    let examples = &report.disagreements.examples;
+    assert!(
+        examples.iter().any(|e| e.contains("user/bert-jan")
+            && e.contains("log denied, replay Allow")
+            && e.contains("allow-all#Everything")),
+        "{examples:#?}"
+    );
+}
