@@ -1358,35 +1358,25 @@ impl<'p> Evaluator<'p> {
 /// cache it is a few dozen instructions.
 #[inline]
 fn touch_request(req: &Request) {
-    let mut acc = 0u8;
-    let mut touch = |s: &str| acc ^= s.as_bytes().first().copied().unwrap_or(0);
-    let mut touch_context = |c: &crate::request::Context| {
-        for (k, v) in c.iter() {
-            touch(k);
-            if let Some(first) = v.values().first() {
-                touch(first);
-            }
+    fn first(s: &str) -> u8 {
+        s.as_bytes().first().copied().unwrap_or(0)
+    }
+    fn context(c: &crate::request::Context) -> u8 {
+        let mut acc = 0;
+        for (key, value) in c.iter() {
+            acc ^= first(key) ^ value.values().first().map_or(0, |v| first(v));
         }
-    };
-    touch_context(&req.context);
-    for h in &req.hops {
-        touch_context(&h.context);
+        acc
     }
     let p = &req.principal;
-    let mut acc2 = 0u8;
-    for s in [
-        Some(&p.arn),
-        p.account.as_ref(),
-        p.role_arn.as_ref(),
-        p.name.as_ref(),
-    ]
-    .into_iter()
-    .flatten()
-    .chain(req.hops.iter().flat_map(|h| [&h.action, &h.resource]))
-    {
-        acc2 ^= s.as_bytes().first().copied().unwrap_or(0);
+    let mut acc = context(&req.context) ^ first(&p.arn);
+    for s in [&p.account, &p.role_arn, &p.name].into_iter().flatten() {
+        acc ^= first(s);
     }
-    std::hint::black_box((acc, acc2));
+    for h in &req.hops {
+        acc ^= context(&h.context) ^ first(&h.action) ^ first(&h.resource);
+    }
+    std::hint::black_box(acc);
 }
 
 /// A hop's resource, split once for every resource pattern that looks at it.
