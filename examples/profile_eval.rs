@@ -1,5 +1,10 @@
 //! Runs the compiled engine over the standard workload in a loop, for profilers
-//! (`perf record`, `valgrind --tool=callgrind`): `cargo run --release --example profile_eval [ROUNDS]`.
+//! (`perf record`, `valgrind --tool=callgrind`):
+//! `cargo run --release --example profile_eval [ROUNDS] [CHAINS] [packed|request]`.
+//!
+//! `packed` (the default) packs every request once before timing and evaluates the packed
+//! requests ([`fastiam::eval::Evaluator::evaluate_packed`]); `request` evaluates the
+//! [`fastiam::request::Request`]s, packing each one on every evaluation.
 
 fn main() {
     let rounds: usize = std::env::args()
@@ -10,15 +15,27 @@ fn main() {
         .nth(2)
         .and_then(|a| a.parse().ok())
         .unwrap_or(20_000);
+    let packed_input = std::env::args().nth(3).as_deref() != Some("request");
     let prepared = fastiam::benchmark::standard(cases, 42).expect("workload");
+    let packed: Vec<_> = prepared
+        .requests
+        .iter()
+        .map(fastiam::request::PackedRequest::from_request)
+        .collect();
     let program = fastiam::compile::compile(&prepared.policies).expect("compile");
     let evaluator = fastiam::eval::Evaluator::new(&program);
     let mut scratch = evaluator.scratch();
     let started = std::time::Instant::now();
     let mut hops = 0;
     for _ in 0..rounds {
-        for request in &prepared.requests {
-            hops += evaluator.evaluate(request, &mut scratch).hops.len();
+        if packed_input {
+            for request in &packed {
+                hops += evaluator.evaluate_packed(request, &mut scratch).hops.len();
+            }
+        } else {
+            for request in &prepared.requests {
+                hops += evaluator.evaluate(request, &mut scratch).hops.len();
+            }
         }
     }
     let elapsed = started.elapsed().as_secs_f64();

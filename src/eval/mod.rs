@@ -46,8 +46,8 @@ use crate::decision::{AllowPath, ChainDecision, Decision, HopDecision, MatchedSt
 use crate::policy::{BaseOperator, Dialect, PolicyKind as Kind};
 use crate::primitives::{self, Comparison, Piece};
 use crate::request::{
-    appends_to_called_via, called_via_keys, for_each_principal_default, forwarded_hop_sets,
-    ContextValue, ForwardedValue, Hop, Principal, PrincipalField, PrincipalKind as Who, Request,
+    called_via_keys, for_each_principal_default_of, forwarded_hop_sets, ForwardedValue, PackedList,
+    PackedRequest, PackedValue, PrincipalField, PrincipalKind as Who, Request,
     PRINCIPAL_DEFAULT_KEYS,
 };
 use crate::table::{Program, ProgramView};
@@ -121,6 +121,9 @@ pub struct Scratch {
     matched: Vec<StatementId>,
     missing: Vec<KeyId>,
     memo: ParseMemo,
+    /// The request being evaluated, when given as a [`Request`] (packed here, reusing the
+    /// buffers of the previous one).
+    packed: PackedRequest,
 }
 
 /// The result of a chain, borrowed from the scratch.
@@ -189,6 +192,55 @@ pub struct Evaluator<'p> {
     /// once here rather than on every match of a pattern with policy variables.
     token_pieces: Vec<(u32, u32)>,
     text_pieces: Vec<Piece<'p>>,
+    /// The slots hop 0 takes from the principal (R-FAS-4 hop-0 column, R-CTX-6, R-HW-12),
+    /// for each shape of principal ([`principal_shape`]): a range of `principal_slots`.
+    /// They depend on the principal's kind, dialect and which fields it has, never on the
+    /// fields' text, so they are derived here once rather than per request.
+    principal_shapes: Vec<(u32, u32)>,
+    principal_slots: Vec<(KeyId, Slot)>,
+    /// The candidate statements of every action the index names exactly, per entry of
+    /// `index_exact`: a range of `exact_candidates`, each `id << 1 | verified`, sorted — what
+    /// `collect_dynamic` would build for that action, built here once. A hop whose action
+    /// is in the index then reads its candidates instead of matching its service's action
+    /// globs, merging the `NotAction` and always-check lists and sorting. Empty when the
+    /// table would exceed [`MAX_TABULATED_CANDIDATES`]: every hop then builds its list.
+    exact_candidate_ranges: Vec<(u32, u32)>,
+    exact_candidates: Vec<u32>,
+}
+
+/// The most candidate entries [`Evaluator`] tabulates (16 MiB of them); a program whose
+/// table would be larger builds each hop's candidates instead.
+const MAX_TABULATED_CANDIDATES: usize = 1 << 22;
+
+/// Where a hop's candidates are.
+enum Candidates {
+    Tabulated(u32, u32),
+    Built,
+}
+
+const PRINCIPAL_KINDS: [Who; 6] = [
+    Who::User,
+    Who::AssumedRole,
+    Who::FederatedUser,
+    Who::Root,
+    Who::Service,
+    Who::Anonymous,
+];
+
+/// The index of a principal's shape: dialect, kind, and whether it has an account and a
+/// name (whether it has a role ARN changes no default: `aws:PrincipalArn` falls back to the
+/// ARN).
+fn principal_shape(dialect: Dialect, kind: Who, account: bool, name: bool) -> usize {
+    let kind = match kind {
+        Who::User => 0,
+        Who::AssumedRole => 1,
+        Who::FederatedUser => 2,
+        Who::Root => 3,
+        Who::Service => 4,
+        Who::Anonymous => 5,
+    };
+    ((dialect_index(dialect) * PRINCIPAL_KINDS.len() + kind) * 2 + account as usize) * 2
+        + name as usize
 }
 
 impl<'p> Evaluator<'p> {
@@ -274,6 +326,10 @@ impl<'p> Evaluator<'p> {
             arn_heads,
             token_pieces,
             text_pieces,
+            principal_shapes: Vec::new(),
+            principal_slots: Vec::new(),
+            exact_candidate_ranges: Vec::new(),
+            exact_candidates: Vec::new(),
         };
         for d in [Dialect::Aws, Dialect::Huawei] {
             let i = dialect_index(d);
@@ -287,7 +343,44 @@ impl<'p> Evaluator<'p> {
         e.special.time = [e.key_id("aws:currenttime"), e.key_id("g:currenttime")];
         e.special.federated_provider = e.key_id("aws:federatedprovider");
         e.special.principal_defaults = PRINCIPAL_DEFAULT_KEYS.iter().map(|k| e.key_id(k)).collect();
+        e.tabulate_principal_defaults();
+        e.tabulate_candidates(&joined);
         e
+    }
+
+    fn tabulate_principal_defaults(&mut self) {
+        let mut shapes = vec![(0, 0); 2 * PRINCIPAL_KINDS.len() * 4];
+        let mut slots = Vec::new();
+        for dialect in [Dialect::Aws, Dialect::Huawei] {
+            for kind in PRINCIPAL_KINDS {
+                for (account, name) in [(false, false), (false, true), (true, false), (true, true)]
+                {
+                    let has = |field| match field {
+                        PrincipalField::Arn | PrincipalField::Fixed(_) => true,
+                        PrincipalField::PrincipalArn => {
+                            !matches!(kind, Who::Service | Who::Anonymous)
+                        }
+                        PrincipalField::Account => account,
+                        PrincipalField::Name => name,
+                    };
+                    let first = slots.len() as u32;
+                    for_each_principal_default_of(kind, dialect, has, |d| {
+                        if let Some(k) = self.special.principal_defaults[d.index] {
+                            let slot = if d.list {
+                                Slot::PrincipalList(d.field)
+                            } else {
+                                Slot::Principal(d.field)
+                            };
+                            slots.push((k, slot));
+                        }
+                    });
+                    shapes[principal_shape(dialect, kind, account, name)] =
+                        (first, slots.len() as u32);
+                }
+            }
+        }
+        self.principal_shapes = shapes;
+        self.principal_slots = slots;
     }
 
     /// The tables.
@@ -312,6 +405,7 @@ impl<'p> Evaluator<'p> {
             matched: Vec::with_capacity(64),
             missing: Vec::with_capacity(16),
             memo: ParseMemo::default(),
+            packed: PackedRequest::default(),
         }
     }
 
@@ -333,15 +427,42 @@ impl<'p> Evaluator<'p> {
     }
 
     /// Evaluates a chain; the result lives in `scratch` until its next use.
+    ///
+    /// The request is first packed into the scratch ([`PackedRequest`]); a caller that
+    /// keeps requests for evaluating many times can pack them once and call
+    /// [`Evaluator::evaluate_packed`].
     pub fn evaluate<'s>(&self, req: &Request, scratch: &'s mut Scratch) -> ChainOutcome<'s> {
+        let mut packed = std::mem::take(&mut scratch.packed);
+        packed.pack(req);
+        let denied_at = self.start(&packed, scratch);
+        scratch.packed = packed;
+        self.finish(denied_at, scratch)
+    }
+
+    /// Evaluates a packed chain; the result lives in `scratch` until its next use.
+    pub fn evaluate_packed<'s>(
+        &self,
+        req: &PackedRequest,
+        scratch: &'s mut Scratch,
+    ) -> ChainOutcome<'s> {
+        let denied_at = self.start(req, scratch);
+        self.finish(denied_at, scratch)
+    }
+
+    fn start(&self, req: &PackedRequest, scratch: &mut Scratch) -> Option<usize> {
         if scratch.slots.len() != self.v.keys.len() {
+            let packed = std::mem::take(&mut scratch.packed);
             *scratch = self.scratch();
+            scratch.packed = packed;
         }
         scratch.hops.clear();
         scratch.matched.clear();
         scratch.missing.clear();
-        touch_request(req);
-        let denied_at = self.run(req, scratch);
+        std::hint::black_box(req.touch());
+        self.run(req, scratch)
+    }
+
+    fn finish<'s>(&self, denied_at: Option<usize>, scratch: &'s mut Scratch) -> ChainOutcome<'s> {
         let decision = match denied_at {
             Some(i) => scratch
                 .hops
@@ -358,11 +479,11 @@ impl<'p> Evaluator<'p> {
         }
     }
 
-    fn run(&self, req: &Request, sc: &mut Scratch) -> Option<usize> {
+    fn run(&self, req: &PackedRequest, sc: &mut Scratch) -> Option<usize> {
         self.initial_slots(req, sc);
-        if let Some(creds) = &req.credentials {
+        if let Some(creds) = req.credentials() {
             // R-STS-5, as the reference: no parsable time means not valid.
-            let key = self.special.time[dialect_index(req.dialect)];
+            let key = self.special.time[dialect_index(req.dialect())];
             let now = key.and_then(|k| match self.value(req, sc, k) {
                 Value::Single(t) => primitives::parse_date(t),
                 _ => None,
@@ -371,7 +492,7 @@ impl<'p> Evaluator<'p> {
                 return Some(0);
             }
         }
-        for k in 0..req.hops.len() {
+        for k in 0..req.hop_count() {
             if k > 0 {
                 self.forward_slots(req, sc, k);
             }
@@ -387,12 +508,12 @@ impl<'p> Evaluator<'p> {
     // ------------------------------------------------------------------------------------
     // Context slots
 
-    fn initial_slots(&self, req: &Request, sc: &mut Scratch) {
+    fn initial_slots(&self, req: &PackedRequest, sc: &mut Scratch) {
         sc.slots.iter_mut().for_each(|s| *s = Slot::Absent);
         sc.called_via_base = None;
         sc.called_via_hops.clear();
         // Each given key is looked up once; keys the program never reads are skipped.
-        for (entry, (name, _)) in req.context.iter().enumerate() {
+        for (entry, name) in req.context_keys(0).enumerate() {
             if let Some(id) = self.key_id(name) {
                 sc.slots[id as usize] = Slot::Given {
                     ctx: 0,
@@ -400,26 +521,27 @@ impl<'p> Evaluator<'p> {
                 };
             }
         }
-        for_each_principal_default(&req.principal, req.dialect, |d| {
-            if let Some(k) = self.special.principal_defaults[d.index] {
-                let slot = &mut sc.slots[k as usize];
-                if *slot == Slot::Absent {
-                    *slot = if d.list {
-                        Slot::PrincipalList(d.field)
-                    } else {
-                        Slot::Principal(d.field)
-                    };
-                }
+        let shape = principal_shape(
+            req.dialect(),
+            req.principal_kind(),
+            req.principal_account().is_some(),
+            req.principal_name().is_some(),
+        );
+        let (first, end) = self.principal_shapes[shape];
+        for (k, slot) in &self.principal_slots[first as usize..end as usize] {
+            let at = &mut sc.slots[*k as usize];
+            if *at == Slot::Absent {
+                *at = *slot;
             }
-        });
-        if let Some(hop) = req.hops.first() {
-            self.overlay(hop, 0, sc);
+        }
+        if req.hop_count() > 0 {
+            self.overlay(req, 0, sc);
         }
     }
 
     /// Lays hop `k`'s own context over the slots.
-    fn overlay(&self, hop: &Hop, k: usize, sc: &mut Scratch) {
-        for (entry, (name, _)) in hop.context.iter().enumerate() {
+    fn overlay(&self, req: &PackedRequest, k: usize, sc: &mut Scratch) {
+        for (entry, name) in req.context_keys(k + 1).enumerate() {
             if let Some(id) = self.key_id(name) {
                 sc.slots[id as usize] = Slot::Given {
                     ctx: k as u32 + 1,
@@ -430,8 +552,8 @@ impl<'p> Evaluator<'p> {
     }
 
     /// Applies the shared FAS rules (R-FAS-4, R-HW-13) to derive hop `k`'s slots in place.
-    fn forward_slots(&self, req: &Request, sc: &mut Scratch, k: usize) {
-        let d = dialect_index(req.dialect);
+    fn forward_slots(&self, req: &PackedRequest, sc: &mut Scratch, k: usize) {
+        let d = dialect_index(req.dialect());
         let [list, first, last] = self.special.called_via[d];
         // The parent's CalledVia list becomes the base of this hop's.
         if let Some(list) = list {
@@ -447,20 +569,19 @@ impl<'p> Evaluator<'p> {
                 }
             }
         }
-        let carried = match req.dialect {
+        let carried = match req.dialect() {
             Dialect::Aws => KEY_CARRIED_AWS,
             Dialect::Huawei => KEY_CARRIED_HUAWEI,
         };
-        let preserve_ip = req.options.fas.preserve_source_ip;
+        let preserve_ip = req.preserve_source_ip();
         for (slot, key) in sc.slots.iter_mut().zip(self.v.keys) {
             let dropped_ip = key.flags & KEY_SOURCE_IP != 0 && !preserve_ip;
             if key.flags & carried == 0 || dropped_ip {
                 *slot = Slot::Absent;
             }
         }
-        let hop = &req.hops[k];
-        let via = hop.via.as_deref().unwrap_or_default();
-        if appends_to_called_via(req.dialect, via, &req.options.fas) {
+        let via = req.via(k).unwrap_or_default();
+        if req.appends_to_called_via(via) {
             sc.called_via_hops.push(k as u32);
         }
         let non_empty = self.called_via_len(req, sc) > 0;
@@ -486,60 +607,50 @@ impl<'p> Evaluator<'p> {
                 }
             }
         }
-        self.overlay(hop, k, sc);
+        self.overlay(req, k, sc);
     }
 
-    fn given<'r>(&self, req: &'r Request, ctx: u32, entry: u32) -> Option<&'r ContextValue> {
-        let context = if ctx == 0 {
-            &req.context
-        } else {
-            &req.hops.get(ctx as usize - 1)?.context
-        };
-        context.entry(entry as usize).map(|(_, v)| v)
+    fn called_via_base<'r>(&self, req: &'r PackedRequest, sc: &Scratch) -> PackedList<'r> {
+        match sc
+            .called_via_base
+            .and_then(|(c, e)| req.context_value(c as usize, e as usize))
+        {
+            Some(PackedValue::Multi(list)) => list,
+            Some(PackedValue::Single(_)) | None => PackedList::EMPTY,
+        }
     }
 
-    fn called_via_base<'r>(&self, req: &'r Request, sc: &Scratch) -> &'r [String] {
-        sc.called_via_base
-            .and_then(|(c, e)| self.given(req, c, e))
-            .map_or(&[], |v| v.values())
-    }
-
-    fn called_via_len(&self, req: &Request, sc: &Scratch) -> usize {
+    fn called_via_len(&self, req: &PackedRequest, sc: &Scratch) -> usize {
         self.called_via_base(req, sc).len() + sc.called_via_hops.len()
     }
 
     /// The `i`-th element of the CalledVia list.
-    fn called_via_at<'r>(&self, req: &'r Request, sc: &Scratch, i: usize) -> Option<&'r str> {
+    fn called_via_at<'r>(&self, req: &'r PackedRequest, sc: &Scratch, i: usize) -> Option<&'r str> {
         let base = self.called_via_base(req, sc);
         match base.get(i) {
             Some(s) => Some(s),
             None => {
                 let hop = *sc.called_via_hops.get(i - base.len())?;
-                req.hops.get(hop as usize)?.via.as_deref()
+                req.via(hop as usize)
             }
         }
     }
 
     /// The value of key `k` in the current hop's context.
-    fn value<'r>(&self, req: &'r Request, sc: &Scratch, k: KeyId) -> Value<'r> {
+    fn value<'r>(&self, req: &'r PackedRequest, sc: &Scratch, k: KeyId) -> Value<'r> {
         match sc.slots[k as usize] {
             Slot::Absent => Value::Absent,
-            Slot::Given { ctx, entry } => match self.given(req, ctx, entry) {
-                Some(ContextValue::Single(v)) => Value::Single(v),
-                Some(ContextValue::Multi(vs)) => Value::Multi(Multi::Strings(vs)),
+            Slot::Given { ctx, entry } => match req.context_value(ctx as usize, entry as usize) {
+                Some(PackedValue::Single(v)) => Value::Single(v),
+                Some(PackedValue::Multi(list)) => Value::Multi(Multi::List(list)),
                 None => Value::Absent,
             },
             Slot::Fixed(t) => Value::Single(t),
-            Slot::Principal(f) => req.principal.field(f).map_or(Value::Absent, Value::Single),
+            Slot::Principal(f) => req.principal_field(f).map_or(Value::Absent, Value::Single),
             Slot::PrincipalList(f) => req
-                .principal
-                .field(f)
+                .principal_field(f)
                 .map_or(Value::Absent, |t| Value::Multi(Multi::One(t))),
-            Slot::Via(h) => req
-                .hops
-                .get(h as usize)
-                .and_then(|hop| hop.via.as_deref())
-                .map_or(Value::Absent, Value::Single),
+            Slot::Via(h) => req.via(h as usize).map_or(Value::Absent, Value::Single),
             Slot::CalledVia => Value::Multi(Multi::CalledVia),
             Slot::CalledViaFirst => self
                 .called_via_at(req, sc, 0)
@@ -556,8 +667,7 @@ impl<'p> Evaluator<'p> {
     // ------------------------------------------------------------------------------------
     // One hop
 
-    fn hop(&self, req: &Request, sc: &mut Scratch, k: usize) -> HopOutcome {
-        let hop = &req.hops[k];
+    fn hop(&self, req: &PackedRequest, sc: &mut Scratch, k: usize) -> HopOutcome {
         let matched_start = sc.matched.len() as u32;
         let missing_start = sc.missing.len() as u32;
         let mut out = HopOutcome {
@@ -566,41 +676,47 @@ impl<'p> Evaluator<'p> {
             matched: (matched_start, matched_start),
             missing: (missing_start, missing_start),
         };
-        if hop.requires_no_permission {
+        if req.requires_no_permission(k) {
             return out; // R-EVAL-7
         }
-        let p = &req.principal;
+        let who = req.principal_kind();
         let part = Participation {
             scp: self.meta.scp_levels > 0
-                && !matches!(p.kind, Who::Service | Who::Anonymous)
-                && !p.service_linked
-                && !p.management_account,
-            rcp: self.meta.rcp_levels > 0 && !p.service_linked,
+                && !matches!(who, Who::Service | Who::Anonymous)
+                && !req.service_linked()
+                && !req.management_account(),
+            rcp: self.meta.rcp_levels > 0 && !req.service_linked(),
             vpce: k == 0 && self.meta.has_vpce != 0,
-            resource: hop
-                .resource_policy
-                .map(|r| r as u32)
+            resource: req
+                .resource_policy(k)
                 .filter(|r| *r < self.meta.resource_policies),
-            identity: !matches!(p.kind, Who::Service | Who::Anonymous),
-            ceilings: !matches!(p.kind, Who::Service | Who::Anonymous | Who::Root),
+            identity: !matches!(who, Who::Service | Who::Anonymous),
+            ceilings: !matches!(who, Who::Service | Who::Anonymous | Who::Root),
         };
-        self.collect_candidates(&hop.action, sc);
-        let target = Target::new(&hop.resource);
+        let mut built = std::mem::take(&mut sc.candidates);
+        let candidates = match self.collect_candidates(req.action(k), sc, &mut built) {
+            Candidates::Tabulated(first, end) => {
+                &self.exact_candidates[first as usize..end as usize]
+            }
+            Candidates::Built => &built[..],
+        };
+        let target = Target::new(req.resource(k));
         sc.missing_bits.iter_mut().for_each(|w| *w = 0);
         sc.applied.clear();
         let mut i = 0;
-        while i < sc.candidates.len() {
-            let code = sc.candidates[i];
+        while i < candidates.len() {
+            let code = candidates[i];
             let id = code >> 1;
             let mut verified = code & 1 == 1;
             i += 1;
-            while sc.candidates.get(i).is_some_and(|c| c >> 1 == id) {
-                verified |= sc.candidates[i] & 1 == 1;
+            while candidates.get(i).is_some_and(|c| c >> 1 == id) {
+                verified |= candidates[i] & 1 == 1;
                 i += 1;
             }
             self.examine(req, sc, &target, id, verified, &part);
         }
-        let (decision, reason) = self.decide(req, sc, hop, &part);
+        sc.candidates = built;
+        let (decision, reason) = self.decide(req, sc, k, &part);
         out.decision = decision;
         out.reason = reason;
         let m = &mut sc.matched[matched_start as usize..];
@@ -618,56 +734,92 @@ impl<'p> Evaluator<'p> {
         out
     }
 
-    /// Candidate statements for an action, as `id << 1 | verified`, sorted.
-    fn collect_candidates(&self, action: &str, sc: &mut Scratch) {
-        sc.candidates.clear();
-        sc.excluded.clear();
+    /// Folds a hop's action into `sc.action` and finds its candidate statements, as
+    /// `id << 1 | verified` sorted by id: the tabulated list of an action the index names
+    /// exactly (a range of `exact_candidates`), else a list built in `built`.
+    fn collect_candidates(
+        &self,
+        action: &str,
+        sc: &mut Scratch,
+        built: &mut Vec<u32>,
+    ) -> Candidates {
         sc.action.clear();
         primitives::fold_into(action, &mut sc.action);
+        if let Some(e) = self.exact.get(sc.action.as_str()) {
+            if let Some(&(first, end)) = self.exact_candidate_ranges.get(e as usize) {
+                return Candidates::Tabulated(first, end);
+            }
+        }
+        self.collect_dynamic(built, &mut sc.excluded, &sc.action);
+        Candidates::Built
+    }
+
+    /// The candidates of a folded action: index hits (a match for an `Action` statement, an
+    /// exclusion for a `NotAction` one), the `NotAction` statements not excluded, and the
+    /// always-check list, sorted.
+    fn collect_dynamic(&self, out: &mut Vec<u32>, excluded: &mut Vec<StatementId>, folded: &str) {
+        out.clear();
+        excluded.clear();
         let not_action =
             |id: StatementId| self.v.statements[id as usize].flags & STMT_NOT_ACTION != 0;
-        // Index hits: a match for an `Action` statement, an exclusion for a `NotAction` one.
-        let hit = |id: StatementId, sc: &mut Scratch| {
+        let mut hit = |id: StatementId| {
             if not_action(id) {
-                sc.excluded.push(id);
+                excluded.push(id);
             } else {
-                sc.candidates.push(id << 1 | 1);
+                out.push(id << 1 | 1);
             }
         };
-        if let Some(e) = self.exact.get(sc.action.as_str()) {
+        if let Some(e) = self.exact.get(folded) {
             let e = self.v.index_exact[e as usize];
             let (first, end) = (e.statements_first, e.statements_first + e.statements_len);
             for id in &self.v.index_statements[first as usize..end as usize] {
-                hit(*id, sc);
+                hit(*id);
             }
         }
-        if let Some((service, name)) = sc.action.split_once(':') {
+        if let Some((service, name)) = folded.split_once(':') {
             if let Some(svc) = self.services.get(service) {
                 let svc = self.v.services[svc as usize];
                 let (first, end) = (svc.globs_first, svc.globs_first + svc.globs_len);
-                let name_len = name.len();
                 for g in &self.v.index_globs[first as usize..end as usize] {
-                    let name = &sc.action[sc.action.len() - name_len..];
                     if primitives::wildcard_match(self.s(g.pattern), name) {
-                        hit(g.statement, sc);
+                        hit(g.statement);
                     }
                 }
             }
         }
         for id in self.v.index_not_action {
-            if !sc.excluded.contains(id) {
-                sc.candidates.push(id << 1 | 1);
+            if !excluded.contains(id) {
+                out.push(id << 1 | 1);
             }
         }
-        sc.candidates
-            .extend(self.v.index_always.iter().map(|id| id << 1));
-        sc.candidates.sort_unstable();
+        out.extend(self.v.index_always.iter().map(|id| id << 1));
+        out.sort_unstable();
+    }
+
+    /// Tabulates the candidates of every action the index names exactly (see
+    /// `exact_candidates`), unless the table would exceed [`MAX_TABULATED_CANDIDATES`].
+    /// `names` are the folded `service:name` of each `index_exact` entry, with its index.
+    fn tabulate_candidates(&mut self, names: &[(String, u32)]) {
+        let (mut list, mut excluded) = (Vec::new(), Vec::new());
+        let mut table = Vec::new();
+        let mut ranges = vec![(0, 0); self.v.index_exact.len()];
+        for (name, i) in names {
+            self.collect_dynamic(&mut list, &mut excluded, name);
+            if table.len() + list.len() > MAX_TABULATED_CANDIDATES {
+                return;
+            }
+            let first = table.len() as u32;
+            table.extend_from_slice(&list);
+            ranges[*i as usize] = (first, table.len() as u32);
+        }
+        self.exact_candidates = table;
+        self.exact_candidate_ranges = ranges;
     }
 
     /// Checks statement `id` for applicability and records it (R-STMT-1, R-SIM-4).
     fn examine(
         &self,
-        req: &Request,
+        req: &PackedRequest,
         sc: &mut Scratch,
         target: &Target<'_>,
         id: StatementId,
@@ -744,7 +896,7 @@ impl<'p> Evaluator<'p> {
         &self,
         st: &StatementRec,
         target: &Target<'_>,
-        req: &Request,
+        req: &PackedRequest,
         sc: &mut Scratch,
     ) -> bool {
         let range = st.resources_first as usize..(st.resources_first + st.resources_len) as usize;
@@ -779,7 +931,7 @@ impl<'p> Evaluator<'p> {
 
     /// Whether matcher `m` accepts `text`; a pattern with an unresolvable variable accepts
     /// nothing (R-VAR-6).
-    fn matcher(&self, m: u32, text: &str, req: &Request, sc: &mut Scratch) -> bool {
+    fn matcher(&self, m: u32, text: &str, req: &PackedRequest, sc: &mut Scratch) -> bool {
         let m = self.v.matchers[m as usize];
         match MatcherKind::from_code(m.kind) {
             Some(MatcherKind::Any) => true,
@@ -805,7 +957,7 @@ impl<'p> Evaluator<'p> {
     fn pieces<'a>(
         &'a self,
         m: MatcherRec,
-        req: &'a Request,
+        req: &'a PackedRequest,
         sc: &Scratch,
         out: &mut SmallVec<[Piece<'a>; 24]>,
     ) -> bool {
@@ -830,7 +982,12 @@ impl<'p> Evaluator<'p> {
     }
 
     /// A variable's value: a single value, else the default, else none (R-VAR-6).
-    fn variable<'a>(&'a self, t: &TokenRec, req: &'a Request, sc: &Scratch) -> Option<&'a str> {
+    fn variable<'a>(
+        &'a self,
+        t: &TokenRec,
+        req: &'a PackedRequest,
+        sc: &Scratch,
+    ) -> Option<&'a str> {
         match self.value(req, sc, t.a) {
             Value::Single(v) => Some(v),
             _ => (t.b != NONE).then(|| self.s(t.b)),
@@ -838,7 +995,7 @@ impl<'p> Evaluator<'p> {
     }
 
     /// The literal text of a matcher into `sc.text`; false if unresolvable.
-    fn text_of(&self, m: MatcherRec, req: &Request, sc: &mut Scratch) -> bool {
+    fn text_of(&self, m: MatcherRec, req: &PackedRequest, sc: &mut Scratch) -> bool {
         let mut text = std::mem::take(&mut sc.text);
         text.clear();
         let ok = match MatcherKind::from_code(m.kind) {
@@ -876,16 +1033,15 @@ impl<'p> Evaluator<'p> {
     fn principal_categories(
         &self,
         st: &StatementRec,
-        req: &Request,
+        req: &PackedRequest,
         sc: &Scratch,
         part: &Participation,
     ) -> u8 {
-        let p = &req.principal;
         let entries = &self.v.principals
             [st.principals_first as usize..(st.principals_first + st.principals_len) as usize];
         if st.flags & STMT_NOT_PRINCIPAL != 0 {
             let quirk = st.flags & STMT_DENY != 0 && self.meta.has_boundary != 0 && part.ceilings;
-            return if quirk || !self.exempted(entries, p) {
+            return if quirk || !self.exempted(entries, req) {
                 CAT_WILDCARD
             } else {
                 0
@@ -897,7 +1053,9 @@ impl<'p> Evaluator<'p> {
                 Some(PrincipalKind::Wildcard) => CAT_WILDCARD,
                 Some(PrincipalKind::Service) => {
                     let v = self.s(e.value);
-                    if p.kind == Who::Service && (v == "*" || v == p.arn) {
+                    if req.principal_kind() == Who::Service
+                        && (v == "*" || v == req.principal_arn())
+                    {
                         CAT_DIRECT
                     } else {
                         0
@@ -914,7 +1072,7 @@ impl<'p> Evaluator<'p> {
                     }
                 }
                 Some(PrincipalKind::Account | PrincipalKind::ObsId) => {
-                    account_category(self.s(e.value), p)
+                    account_category(self.s(e.value), req)
                 }
                 Some(PrincipalKind::CanonicalUser | PrincipalKind::Never) | None => 0,
             };
@@ -923,7 +1081,7 @@ impl<'p> Evaluator<'p> {
     }
 
     /// R-PRIN-4: exempted iff every element of the requester's identity set is listed.
-    fn exempted(&self, entries: &[PrincipalRec], p: &Principal) -> bool {
+    fn exempted(&self, entries: &[PrincipalRec], p: &PackedRequest) -> bool {
         let listed = |s: &str| {
             entries.iter().any(|e| {
                 matches!(
@@ -939,7 +1097,7 @@ impl<'p> Evaluator<'p> {
             return true;
         }
         let account_listed = || {
-            p.account.as_deref().is_some_and(|a| {
+            p.principal_account().is_some_and(|a| {
                 entries.iter().any(|e| {
                     matches!(
                         PrincipalKind::from_code(e.kind),
@@ -948,13 +1106,15 @@ impl<'p> Evaluator<'p> {
                 })
             })
         };
-        match p.kind {
+        match p.principal_kind() {
             Who::Anonymous => false,
-            Who::Service => listed(&p.arn),
+            Who::Service => listed(p.principal_arn()),
             Who::Root => account_listed(),
-            Who::User | Who::FederatedUser => listed(&p.arn) && account_listed(),
+            Who::User | Who::FederatedUser => listed(p.principal_arn()) && account_listed(),
             Who::AssumedRole => {
-                listed(&p.arn) && p.role_arn.as_deref().is_some_and(listed) && account_listed()
+                listed(p.principal_arn())
+                    && p.principal_role_arn().is_some_and(listed)
+                    && account_listed()
             }
         }
     }
@@ -962,7 +1122,7 @@ impl<'p> Evaluator<'p> {
     // ------------------------------------------------------------------------------------
     // Conditions (§7)
 
-    fn condition(&self, c: &ConditionRec, req: &Request, sc: &mut Scratch) -> bool {
+    fn condition(&self, c: &ConditionRec, req: &PackedRequest, sc: &mut Scratch) -> bool {
         let base = BaseOperator::ALL[c.base as usize];
         let values =
             &self.v.values[c.values_first as usize..(c.values_first + c.values_len) as usize];
@@ -996,9 +1156,9 @@ impl<'p> Evaluator<'p> {
         }
     }
 
-    fn multi_len(&self, m: Multi<'_>, req: &Request, sc: &Scratch) -> usize {
+    fn multi_len(&self, m: Multi<'_>, req: &PackedRequest, sc: &Scratch) -> usize {
         match m {
-            Multi::Strings(vs) => vs.len(),
+            Multi::List(list) => list.len(),
             Multi::One(_) => 1,
             Multi::CalledVia => self.called_via_len(req, sc),
         }
@@ -1008,11 +1168,11 @@ impl<'p> Evaluator<'p> {
         &self,
         m: Multi<'r>,
         i: usize,
-        req: &'r Request,
+        req: &'r PackedRequest,
         sc: &Scratch,
     ) -> Option<&'r str> {
         match m {
-            Multi::Strings(vs) => vs.get(i).map(String::as_str),
+            Multi::List(list) => list.get(i),
             Multi::One(s) => Some(s),
             Multi::CalledVia => self.called_via_at(req, sc, i),
         }
@@ -1025,7 +1185,7 @@ impl<'p> Evaluator<'p> {
         base: BaseOperator,
         values: &[ValueRec],
         v: &str,
-        req: &Request,
+        req: &PackedRequest,
         sc: &mut Scratch,
     ) -> bool {
         let positive = base.positive();
@@ -1048,7 +1208,7 @@ impl<'p> Evaluator<'p> {
         p: &ValueRec,
         v: &str,
         parsed: &Parsed<'_>,
-        req: &Request,
+        req: &PackedRequest,
         sc: &mut Scratch,
     ) -> Comparison {
         match ValueKind::from_code(p.kind) {
@@ -1161,9 +1321,9 @@ impl<'p> Evaluator<'p> {
 
     fn decide(
         &self,
-        req: &Request,
+        req: &PackedRequest,
         sc: &mut Scratch,
-        hop: &Hop,
+        hop: usize,
         part: &Participation,
     ) -> (Decision, Reason) {
         let applied = std::mem::take(&mut sc.applied);
@@ -1174,9 +1334,9 @@ impl<'p> Evaluator<'p> {
 
     fn decide_applied(
         &self,
-        req: &Request,
+        req: &PackedRequest,
         sc: &mut Scratch,
-        hop: &Hop,
+        hop: usize,
         part: &Participation,
         applied: &[Applied],
     ) -> (Decision, Reason) {
@@ -1199,13 +1359,13 @@ impl<'p> Evaluator<'p> {
         if part.vpce && allows(Kind::VpcEndpoint).next().is_none() {
             return (Decision::ImplicitDeny, Reason::VpceNoAllow);
         }
-        let p = &req.principal;
-        let resource_account = hop.resource_account.as_deref().or(p.account.as_deref());
-        let authenticated = !matches!(p.kind, Who::Anonymous | Who::Service);
-        let same_account = authenticated && p.account.as_deref() == resource_account;
+        let who = req.principal_kind();
+        let resource_account = req.resource_account(hop).or(req.principal_account());
+        let authenticated = !matches!(who, Who::Anonymous | Who::Service);
+        let same_account = authenticated && req.principal_account() == resource_account;
         let rb = |cats: u8| allows(Kind::ResourceBased).any(|a| a.categories & cats != 0);
         let id_allow_statement = allows(Kind::Identity).next().is_some();
-        let id_allow = id_allow_statement || (p.kind == Who::Root && same_account);
+        let id_allow = id_allow_statement || (who == Who::Root && same_account);
         let pb_ok = self.meta.has_boundary == 0
             || !part.ceilings
             || allows(Kind::PermissionsBoundary).next().is_some();
@@ -1217,8 +1377,8 @@ impl<'p> Evaluator<'p> {
         let rb_any = allows(Kind::ResourceBased).next().is_some();
         let id_path = id_allow && pb_ok && sp_ok;
         let role_path = rb_role && pb_ok && sp_ok;
-        let required = hop.resource_policy_required;
-        let allowed = match p.kind {
+        let required = req.resource_policy_required(hop);
+        let allowed = match who {
             Who::Service => rb_direct,
             Who::Anonymous => rb(CAT_WILDCARD),
             _ if same_account && required => rb_direct || role_path || (rb_account && id_path),
@@ -1257,11 +1417,11 @@ impl<'p> Evaluator<'p> {
             |cats: u8| allows(Kind::ResourceBased).filter(move |a| a.categories & cats != 0);
         let ceilings = || allows(Kind::PermissionsBoundary).chain(allows(Kind::Session));
         let resource_and_identity = !same_account || (required && !rb_direct && !role_path);
-        let path = if p.kind == Who::Service {
+        let path = if who == Who::Service {
             sc.matched
                 .extend(resources(CAT_DIRECT | CAT_WILDCARD).map(|a| a.statement));
             AllowPath::ServicePrincipal
-        } else if p.kind == Who::Anonymous {
+        } else if who == Who::Anonymous {
             sc.matched
                 .extend(resources(CAT_WILDCARD).map(|a| a.statement));
             AllowPath::ResourceDirect
@@ -1356,30 +1516,6 @@ impl<'p> Evaluator<'p> {
 /// entry pointers, so the processor issues them together and the misses overlap. Measured:
 /// 15-20% less time per hop over 20,000 prebuilt requests (BENCHMARKS.md); for a request in
 /// cache it is a few dozen instructions.
-#[inline]
-fn touch_request(req: &Request) {
-    fn first(s: &str) -> u8 {
-        s.as_bytes().first().copied().unwrap_or(0)
-    }
-    fn context(c: &crate::request::Context) -> u8 {
-        let mut acc = 0;
-        for (key, value) in c.iter() {
-            acc ^= first(key) ^ value.values().first().map_or(0, |v| first(v));
-        }
-        acc
-    }
-    let p = &req.principal;
-    let mut acc = context(&req.context) ^ first(&p.arn);
-    for s in [&p.account, &p.role_arn, &p.name].into_iter().flatten() {
-        acc ^= first(s);
-    }
-    for h in &req.hops {
-        acc ^= context(&h.context) ^ first(&h.action) ^ first(&h.resource);
-    }
-    std::hint::black_box(acc);
-}
-
-/// A hop's resource, split once for every resource pattern that looks at it.
 struct Target<'r> {
     text: &'r str,
     arn: Option<[&'r str; 6]>,
@@ -1506,23 +1642,23 @@ fn is_account_reference(id: &str, account: &str) -> bool {
 }
 
 /// The category under which an `AWS`/`IAM`/`ID` value names the requester (R-PRIN-3).
-fn account_category(id: &str, p: &Principal) -> u8 {
-    if matches!(p.kind, Who::Anonymous | Who::Service) {
+fn account_category(id: &str, p: &PackedRequest) -> u8 {
+    let who = p.principal_kind();
+    if matches!(who, Who::Anonymous | Who::Service) {
         return 0;
     }
-    if p.account
-        .as_deref()
+    if p.principal_account()
         .is_some_and(|a| is_account_reference(id, a))
     {
         return CAT_ACCOUNT;
     }
-    if p.kind == Who::AssumedRole && p.role_arn.as_deref() == Some(id) {
+    if who == Who::AssumedRole && p.principal_role_arn() == Some(id) {
         return CAT_ROLE;
     }
-    if id == p.arn {
+    if id == p.principal_arn() {
         return CAT_DIRECT;
     }
-    if p.kind == Who::FederatedUser && p.parent_user_arn.as_deref() == Some(id) {
+    if who == Who::FederatedUser && p.principal_parent_user_arn() == Some(id) {
         return CAT_PARENT_USER;
     }
     0
@@ -1539,7 +1675,7 @@ enum Value<'r> {
 /// The values of a multi-valued key, wherever they live.
 #[derive(Clone, Copy, Debug)]
 enum Multi<'r> {
-    Strings(&'r [String]),
+    List(PackedList<'r>),
     One(&'r str),
     /// The CalledVia list: the base list, then the `via` of the hops that appended (read
     /// by index from the scratch).

@@ -156,10 +156,22 @@ pub struct PrincipalDefault {
 pub fn for_each_principal_default(
     p: &Principal,
     dialect: Dialect,
+    f: impl FnMut(PrincipalDefault),
+) {
+    for_each_principal_default_of(p.kind, dialect, |field| p.field(field).is_some(), f)
+}
+
+/// [`for_each_principal_default`] for a principal given by its kind and which of its
+/// fields it has: the compiled interpreter tabulates the defaults of every kind and shape
+/// of principal once per program instead of deriving them per request.
+pub fn for_each_principal_default_of(
+    kind: PrincipalKind,
+    dialect: Dialect,
+    has: impl Fn(PrincipalField) -> bool,
     mut f: impl FnMut(PrincipalDefault),
 ) {
     let mut emit = |index: usize, field, list| {
-        if p.field(field).is_some() {
+        if has(field) {
             let key = PRINCIPAL_DEFAULT_KEYS[index];
             f(PrincipalDefault {
                 key,
@@ -178,19 +190,23 @@ pub fn for_each_principal_default(
     }
     if dialect == Dialect::Huawei {
         // R-HW-12: a direct call carries neither `g:CalledVia` nor `g:ViaService`.
-        if !p.is_authenticated() {
+        if matches!(kind, PrincipalKind::Anonymous | PrincipalKind::Service) {
             return;
         }
         emit(key!("g:principalurn"), PrincipalField::Arn, false);
         emit(key!("g:principalaccount"), PrincipalField::Account, false);
         emit(key!("g:domainid"), PrincipalField::Account, false);
-        let kind = match p.kind {
+        let type_name = match kind {
             PrincipalKind::AssumedRole => "AssumedAgency",
             PrincipalKind::Root => "Account",
             _ => "User",
         };
-        emit(key!("g:principaltype"), PrincipalField::Fixed(kind), false);
-        if p.kind == PrincipalKind::User {
+        emit(
+            key!("g:principaltype"),
+            PrincipalField::Fixed(type_name),
+            false,
+        );
+        if kind == PrincipalKind::User {
             emit(key!("g:username"), PrincipalField::Name, false);
         }
         return;
@@ -201,7 +217,7 @@ pub fn for_each_principal_default(
         PrincipalField::Fixed("false"),
         false,
     );
-    if p.kind == PrincipalKind::Service {
+    if kind == PrincipalKind::Service {
         emit(
             key!("aws:principalisawsservice"),
             PrincipalField::Fixed("true"),
@@ -226,7 +242,7 @@ pub fn for_each_principal_default(
         false,
     );
     emit(key!("aws:principalaccount"), PrincipalField::Account, false);
-    let kind = match p.kind {
+    let type_name = match kind {
         PrincipalKind::Root => "Account",
         PrincipalKind::User => "User",
         PrincipalKind::FederatedUser => "FederatedUser",
@@ -235,10 +251,10 @@ pub fn for_each_principal_default(
     };
     emit(
         key!("aws:principaltype"),
-        PrincipalField::Fixed(kind),
+        PrincipalField::Fixed(type_name),
         false,
     );
-    match p.kind {
+    match kind {
         PrincipalKind::Root => emit(key!("aws:userid"), PrincipalField::Account, false),
         PrincipalKind::Anonymous => emit(
             key!("aws:userid"),

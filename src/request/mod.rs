@@ -5,6 +5,7 @@ pub mod case;
 pub mod chain;
 pub mod context;
 pub mod fas;
+pub mod packed;
 pub mod principal;
 pub(crate) mod spares;
 
@@ -16,8 +17,10 @@ pub use chain::{
 pub use context::{is_multi_valued, Context, ContextValue, KeyCollision, MULTI_VALUED_KEYS};
 pub use fas::{
     appends_to_called_via, called_via_keys, carried_to_forwarded_hop, chain_contexts,
-    derive_fas_context, first_hop_context, for_each_principal_default, forwarded_hop_sets,
-    hop_context, initial_context, CalledViaKeys, FasOptions, ForwardedValue, PrincipalDefault,
-    PrincipalField, DEFAULT_CALLED_VIA_SERVICES, PRINCIPAL_DEFAULT_KEYS,
+    derive_fas_context, first_hop_context, for_each_principal_default,
+    for_each_principal_default_of, forwarded_hop_sets, hop_context, initial_context, CalledViaKeys,
+    FasOptions, ForwardedValue, PrincipalDefault, PrincipalField, DEFAULT_CALLED_VIA_SERVICES,
+    PRINCIPAL_DEFAULT_KEYS,
 };
+pub use packed::{PackedList, PackedRequest, PackedValue};
 pub use principal::{Principal, PrincipalError, PrincipalKind};

@@ -1,0 +1,569 @@
+//! A request laid out in four contiguous buffers, the compiled interpreter's input.
+//!
+//! A [`Request`] is some thirty separate heap strings: each context key and value, the
+//! principal's parts, each hop's action and resource. Over a stream of requests that do not
+//! fit in the cache, reading them costs a cache miss per string, and those misses, not the
+//! instructions, set the interpreter's speed (BENCHMARKS.md, "Where the time goes"). A
+//! [`PackedRequest`] holds the same request as one text buffer with every string in it, one
+//! list of context entries, one list of multi-value spans and one list of hops: a request of
+//! the standard workload reads about a dozen consecutive cache lines instead of ~35 scattered
+//! ones, and the hardware prefetcher follows consecutive lines.
+//!
+//! Packing copies strings and nothing else: no key is looked up, no ARN is split, no value
+//! is parsed. Everything the interpreter resolves against a program it still resolves per
+//! request, so timing the interpreter over packed requests leaves none of its work out.
+//! [`PackedRequest::pack`] reuses the buffers of the previous request: after a few requests
+//! packing allocates nothing.
+//!
+//! ```
+//! use fastiam::request::{parse_case, PackedRequest};
+//! let case = parse_case(r#"{"id":"x","principal":"arn:aws:iam::111122223333:user/a",
+//!  "context":{"aws:SourceIp":"10.0.0.1"},
+//!  "chain":[{"action":"s3:GetObject","resource":"arn:aws:s3:::b/k"}]}"#, "doc").unwrap();
+//! let packed = PackedRequest::from_request(&case.chain.request);
+//! assert_eq!(packed.hop_count(), 1);
+//! assert_eq!(packed.action(0), "s3:GetObject");
+//! assert_eq!(packed.principal_account(), Some("111122223333"));
+//! assert_eq!(packed.context_key(0, 0), "aws:sourceip");
+//! ```
+
+use super::chain::{Credentials, Request};
+use super::context::{Context, ContextValue};
+use super::fas::PrincipalField;
+use super::principal::{Principal, PrincipalKind};
+use crate::policy::Dialect;
+
+/// A string of the text buffer: `start..start + len`. `start == u32::MAX` means absent.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Span {
+    start: u32,
+    len: u32,
+}
+
+impl Span {
+    const NONE: Span = Span {
+        start: u32::MAX,
+        len: 0,
+    };
+
+    fn is_some(self) -> bool {
+        self.start != u32::MAX
+    }
+}
+
+/// One context entry: its canonical key and its value, a single span or a range of
+/// [`PackedRequest`]'s multi-value spans.
+#[derive(Clone, Copy, Debug, Default)]
+struct Entry {
+    key: Span,
+    /// A single value's span; for a multi value, `start..start + len` indexes `values`.
+    value: Span,
+    multi: bool,
+}
+
+/// A packed context value, borrowed from its request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PackedValue<'r> {
+    Single(&'r str),
+    Multi(PackedList<'r>),
+}
+
+/// A list of strings of a packed request (a multi-valued context entry).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PackedList<'r> {
+    text: &'r str,
+    spans: &'r [Span],
+}
+
+impl<'r> PackedList<'r> {
+    /// The empty list.
+    pub const EMPTY: PackedList<'static> = PackedList {
+        text: "",
+        spans: &[],
+    };
+
+    pub fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
+
+    /// The `i`-th string.
+    #[inline]
+    pub fn get(&self, i: usize) -> Option<&'r str> {
+        self.spans.get(i).map(|s| slice(self.text, *s))
+    }
+}
+
+/// One hop, its strings as spans.
+#[derive(Clone, Copy, Debug, Default)]
+struct PackedHop {
+    via: Span,
+    action: Span,
+    resource: Span,
+    resource_account: Span,
+    /// `u32::MAX`: none.
+    resource_policy: u32,
+    resource_policy_required: bool,
+    requires_no_permission: bool,
+    /// This hop's own context: a range of `entries`.
+    context: (u32, u32),
+}
+
+/// A [`Request`] in contiguous buffers (see the module docs).
+#[derive(Clone, Debug)]
+pub struct PackedRequest {
+    text: String,
+    entries: Vec<Entry>,
+    values: Vec<Span>,
+    hops: Vec<PackedHop>,
+    dialect: Dialect,
+    kind: PrincipalKind,
+    service_linked: bool,
+    management_account: bool,
+    /// The principal's ARN, account, role ARN, name and parent user ARN.
+    principal: [Span; 5],
+    /// The request context: a range of `entries`.
+    context: (u32, u32),
+    /// [`FasOptions::called_via_services`](super::FasOptions): a range of `values`.
+    called_via_services: (u32, u32),
+    preserve_source_ip: bool,
+    credentials: Option<Credentials>,
+}
+
+impl Default for PackedRequest {
+    fn default() -> Self {
+        PackedRequest {
+            text: String::new(),
+            entries: Vec::new(),
+            values: Vec::new(),
+            hops: Vec::new(),
+            dialect: Dialect::Aws,
+            kind: PrincipalKind::Anonymous,
+            service_linked: false,
+            management_account: false,
+            principal: [Span::NONE; 5],
+            context: (0, 0),
+            called_via_services: (0, 0),
+            preserve_source_ip: true,
+            credentials: None,
+        }
+    }
+}
+
+const ARN: usize = 0;
+const ACCOUNT: usize = 1;
+const ROLE_ARN: usize = 2;
+const NAME: usize = 3;
+const PARENT_USER_ARN: usize = 4;
+
+#[inline]
+fn slice(text: &str, span: Span) -> &str {
+    // Spans are made by `push` below, on char boundaries of this very text; `get` keeps
+    // a span of another request from panicking (it reads as empty).
+    text.get(span.start as usize..span.start as usize + span.len as usize)
+        .unwrap_or_default()
+}
+
+impl PackedRequest {
+    /// Packs a request into new buffers.
+    pub fn from_request(req: &Request) -> PackedRequest {
+        let mut packed = PackedRequest::default();
+        packed.pack(req);
+        packed
+    }
+
+    /// Overwrites `self` with `req`, reusing the buffers.
+    pub fn pack(&mut self, req: &Request) {
+        self.text.clear();
+        self.entries.clear();
+        self.values.clear();
+        self.hops.clear();
+        let p = &req.principal;
+        self.dialect = req.dialect;
+        self.kind = p.kind;
+        self.service_linked = p.service_linked;
+        self.management_account = p.management_account;
+        self.principal[ARN] = self.push(&p.arn);
+        self.principal[ACCOUNT] = self.push_opt(p.account.as_deref());
+        self.principal[ROLE_ARN] = self.push_opt(p.role_arn.as_deref());
+        self.principal[NAME] = self.push_opt(p.name.as_deref());
+        self.principal[PARENT_USER_ARN] = self.push_opt(p.parent_user_arn.as_deref());
+        self.context = self.push_context(&req.context);
+        for hop in &req.hops {
+            let packed = PackedHop {
+                via: self.push_opt(hop.via.as_deref()),
+                action: self.push(&hop.action),
+                resource: self.push(&hop.resource),
+                resource_account: self.push_opt(hop.resource_account.as_deref()),
+                resource_policy: hop
+                    .resource_policy
+                    .and_then(|r| u32::try_from(r).ok())
+                    .unwrap_or(u32::MAX),
+                resource_policy_required: hop.resource_policy_required,
+                requires_no_permission: hop.requires_no_permission,
+                context: self.push_context(&hop.context),
+            };
+            self.hops.push(packed);
+        }
+        let first = self.values.len() as u32;
+        for service in &req.options.fas.called_via_services {
+            let span = self.push(service);
+            self.values.push(span);
+        }
+        self.called_via_services = (first, self.values.len() as u32);
+        self.preserve_source_ip = req.options.fas.preserve_source_ip;
+        self.credentials = req.credentials;
+    }
+
+    fn push(&mut self, s: &str) -> Span {
+        let start = self.text.len() as u32;
+        self.text.push_str(s);
+        Span {
+            start,
+            len: s.len() as u32,
+        }
+    }
+
+    fn push_opt(&mut self, s: Option<&str>) -> Span {
+        s.map_or(Span::NONE, |s| self.push(s))
+    }
+
+    fn push_context(&mut self, context: &Context) -> (u32, u32) {
+        let first = self.entries.len() as u32;
+        for (key, value) in context.iter() {
+            let key = self.push(key);
+            let entry = match value {
+                ContextValue::Single(v) => Entry {
+                    key,
+                    value: self.push(v),
+                    multi: false,
+                },
+                ContextValue::Multi(vs) => {
+                    let start = self.values.len() as u32;
+                    for v in vs {
+                        let span = self.push(v);
+                        self.values.push(span);
+                    }
+                    Entry {
+                        key,
+                        value: Span {
+                            start,
+                            len: vs.len() as u32,
+                        },
+                        multi: true,
+                    }
+                }
+            };
+            self.entries.push(entry);
+        }
+        (first, self.entries.len() as u32)
+    }
+
+    #[inline]
+    fn str(&self, span: Span) -> &str {
+        slice(&self.text, span)
+    }
+
+    #[inline]
+    fn opt(&self, span: Span) -> Option<&str> {
+        span.is_some().then(|| self.str(span))
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    pub fn credentials(&self) -> Option<Credentials> {
+        self.credentials
+    }
+
+    pub fn preserve_source_ip(&self) -> bool {
+        self.preserve_source_ip
+    }
+
+    /// Whether a forwarded hop made by `via` appends to the CalledVia list (R-FAS-6):
+    /// [`appends_to_called_via`](super::appends_to_called_via) over the packed options.
+    pub fn appends_to_called_via(&self, via: &str) -> bool {
+        match self.dialect {
+            Dialect::Aws => {
+                let (first, end) = self.called_via_services;
+                self.values[first as usize..end as usize]
+                    .iter()
+                    .any(|s| self.str(*s) == via)
+            }
+            Dialect::Huawei => true,
+        }
+    }
+
+    // Principal
+
+    pub fn principal_kind(&self) -> PrincipalKind {
+        self.kind
+    }
+
+    pub fn service_linked(&self) -> bool {
+        self.service_linked
+    }
+
+    pub fn management_account(&self) -> bool {
+        self.management_account
+    }
+
+    pub fn principal_arn(&self) -> &str {
+        self.str(self.principal[ARN])
+    }
+
+    pub fn principal_account(&self) -> Option<&str> {
+        self.opt(self.principal[ACCOUNT])
+    }
+
+    pub fn principal_role_arn(&self) -> Option<&str> {
+        self.opt(self.principal[ROLE_ARN])
+    }
+
+    pub fn principal_name(&self) -> Option<&str> {
+        self.opt(self.principal[NAME])
+    }
+
+    pub fn principal_parent_user_arn(&self) -> Option<&str> {
+        self.opt(self.principal[PARENT_USER_ARN])
+    }
+
+    /// [`Principal::field`] of the packed principal.
+    #[inline]
+    pub fn principal_field(&self, field: PrincipalField) -> Option<&str> {
+        match field {
+            PrincipalField::Arn => Some(self.principal_arn()),
+            PrincipalField::PrincipalArn => match self.kind {
+                PrincipalKind::Anonymous | PrincipalKind::Service => None,
+                PrincipalKind::AssumedRole if self.dialect == Dialect::Aws => {
+                    self.principal_role_arn().or(Some(self.principal_arn()))
+                }
+                _ => Some(self.principal_arn()),
+            },
+            PrincipalField::Account => self.principal_account(),
+            PrincipalField::Name => self.principal_name(),
+            PrincipalField::Fixed(text) => Some(text),
+        }
+    }
+
+    // Contexts: 0 is the request context, k + 1 hop k's own.
+
+    fn context_range(&self, ctx: usize) -> (u32, u32) {
+        match ctx {
+            0 => self.context,
+            k => self.hops.get(k - 1).map_or((0, 0), |h| h.context),
+        }
+    }
+
+    /// The number of entries of context `ctx`.
+    pub fn context_len(&self, ctx: usize) -> usize {
+        let (first, end) = self.context_range(ctx);
+        (end - first) as usize
+    }
+
+    /// The canonical key of entry `entry` of context `ctx`.
+    pub fn context_key(&self, ctx: usize, entry: usize) -> &str {
+        let (first, _) = self.context_range(ctx);
+        self.entries
+            .get(first as usize + entry)
+            .map_or("", |e| self.str(e.key))
+    }
+
+    /// The value of entry `entry` of context `ctx`; `None` past the end.
+    #[inline]
+    pub fn context_value(&self, ctx: usize, entry: usize) -> Option<PackedValue<'_>> {
+        let (first, end) = self.context_range(ctx);
+        let i = first as usize + entry;
+        if i >= end as usize {
+            return None;
+        }
+        let e = self.entries.get(i)?;
+        Some(if e.multi {
+            let spans = self
+                .values
+                .get(e.value.start as usize..e.value.start as usize + e.value.len as usize)
+                .unwrap_or_default();
+            PackedValue::Multi(PackedList {
+                text: &self.text,
+                spans,
+            })
+        } else {
+            PackedValue::Single(self.str(e.value))
+        })
+    }
+
+    /// The keys of context `ctx`, in order (canonical, sorted).
+    pub fn context_keys(&self, ctx: usize) -> impl Iterator<Item = &str> + '_ {
+        let (first, end) = self.context_range(ctx);
+        self.entries[first as usize..end as usize]
+            .iter()
+            .map(|e| self.str(e.key))
+    }
+
+    // Hops
+
+    pub fn hop_count(&self) -> usize {
+        self.hops.len()
+    }
+
+    pub fn via(&self, hop: usize) -> Option<&str> {
+        self.hops.get(hop).and_then(|h| self.opt(h.via))
+    }
+
+    pub fn action(&self, hop: usize) -> &str {
+        self.hops.get(hop).map_or("", |h| self.str(h.action))
+    }
+
+    pub fn resource(&self, hop: usize) -> &str {
+        self.hops.get(hop).map_or("", |h| self.str(h.resource))
+    }
+
+    pub fn resource_account(&self, hop: usize) -> Option<&str> {
+        self.hops
+            .get(hop)
+            .and_then(|h| self.opt(h.resource_account))
+    }
+
+    pub fn resource_policy(&self, hop: usize) -> Option<u32> {
+        self.hops
+            .get(hop)
+            .map(|h| h.resource_policy)
+            .filter(|r| *r != u32::MAX)
+    }
+
+    pub fn resource_policy_required(&self, hop: usize) -> bool {
+        self.hops
+            .get(hop)
+            .is_some_and(|h| h.resource_policy_required)
+    }
+
+    pub fn requires_no_permission(&self, hop: usize) -> bool {
+        self.hops.get(hop).is_some_and(|h| h.requires_no_permission)
+    }
+
+    /// Reads one word of every cache line the request occupies, so that the misses of a
+    /// request not in the cache are taken together, at the start, instead of one by one as
+    /// the interpreter reaches each string. Returns a value only to keep the reads.
+    #[inline]
+    pub fn touch(&self) -> u32 {
+        fn every_line<T>(items: &[T], read: impl Fn(&T) -> u32) -> u32 {
+            let step = (64 / std::mem::size_of::<T>().max(1)).max(1);
+            items.iter().step_by(step).fold(0, |acc, t| acc ^ read(t))
+        }
+        every_line(self.text.as_bytes(), |b| *b as u32)
+            ^ every_line(&self.entries, |e| e.key.start)
+            ^ every_line(&self.hops, |h| h.action.start)
+    }
+
+    /// Builds a [`Principal`] equal to the packed one (for tests and diagnostics).
+    pub fn principal(&self) -> Principal {
+        Principal {
+            kind: self.kind,
+            dialect: self.dialect,
+            arn: self.principal_arn().to_string(),
+            account: self.principal_account().map(str::to_string),
+            role_arn: self.principal_role_arn().map(str::to_string),
+            name: self.principal_name().map(str::to_string),
+            parent_user_arn: self.principal_parent_user_arn().map(str::to_string),
+            service_linked: self.service_linked,
+            management_account: self.management_account,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::request::parse_case;
+
+    fn request(text: &str) -> Request {
+        parse_case(text, "test").unwrap().chain.request
+    }
+
+    #[test]
+    fn a_packed_request_reads_back_as_the_request() {
+        let req = request(
+            r#"{"id":"x","principal":"arn:aws:sts::111122223333:assumed-role/R/s",
+            "context":{"aws:SourceIp":"10.0.0.1","aws:CalledVia":["a.amazonaws.com"]},
+            "chain":[{"action":"s3:GetObject","resource":"arn:aws:s3:::b/k"},
+                     {"via":"s3.amazonaws.com","action":"kms:Decrypt",
+                      "resource":"arn:aws:kms:us-east-1:444455556666:key/k",
+                      "context":{"kms:ViaService":"s3.us-east-1.amazonaws.com"}}]}"#,
+        );
+        let packed = PackedRequest::from_request(&req);
+        assert_eq!(packed.principal(), req.principal);
+        assert_eq!(packed.dialect(), req.dialect);
+        assert_eq!(packed.hop_count(), 2);
+        for (k, hop) in req.hops.iter().enumerate() {
+            assert_eq!(packed.via(k), hop.via.as_deref());
+            assert_eq!(packed.action(k), hop.action);
+            assert_eq!(packed.resource(k), hop.resource);
+            assert_eq!(packed.resource_account(k), hop.resource_account.as_deref());
+            assert_eq!(
+                packed.resource_policy(k),
+                hop.resource_policy.map(|r| r as u32)
+            );
+            assert_eq!(
+                packed.resource_policy_required(k),
+                hop.resource_policy_required
+            );
+        }
+        let contexts = std::iter::once(&req.context).chain(req.hops.iter().map(|h| &h.context));
+        for (c, context) in contexts.enumerate() {
+            assert_eq!(packed.context_len(c), context.len());
+            for (i, (key, value)) in context.iter().enumerate() {
+                assert_eq!(packed.context_key(c, i), key);
+                let values: Vec<&str> = match packed.context_value(c, i).unwrap() {
+                    PackedValue::Single(v) => {
+                        assert!(matches!(value, ContextValue::Single(_)));
+                        vec![v]
+                    }
+                    PackedValue::Multi(list) => {
+                        assert!(matches!(value, ContextValue::Multi(_)));
+                        (0..list.len()).map(|i| list.get(i).unwrap()).collect()
+                    }
+                };
+                assert_eq!(values, value.values());
+            }
+            assert_eq!(packed.context_value(c, context.len()), None);
+        }
+        for via in [
+            "athena.amazonaws.com",
+            "s3.amazonaws.com",
+            "kms.amazonaws.com",
+            "",
+        ] {
+            assert_eq!(
+                packed.appends_to_called_via(via),
+                crate::request::appends_to_called_via(req.dialect, via, &req.options.fas),
+                "{via}"
+            );
+        }
+        assert!(packed.appends_to_called_via("athena.amazonaws.com"));
+    }
+
+    #[test]
+    fn repacking_reuses_the_buffers_and_forgets_the_previous_request() {
+        let long = request(
+            r#"{"id":"x","principal":"arn:aws:iam::111122223333:user/a",
+            "context":{"aws:SourceIp":"10.0.0.1","aws:username":"a"},
+            "chain":[{"action":"s3:GetObject","resource":"arn:aws:s3:::b/k"},
+                     {"via":"s3.amazonaws.com","action":"kms:Decrypt","resource":"*"}]}"#,
+        );
+        let short = request(
+            r#"{"id":"y","principal":"s3.amazonaws.com",
+            "chain":[{"action":"sqs:SendMessage","resource":"*"}]}"#,
+        );
+        let mut packed = PackedRequest::from_request(&long);
+        packed.pack(&short);
+        assert_eq!(packed.hop_count(), 1);
+        assert_eq!(packed.context_len(0), short.context.len());
+        assert_eq!(packed.principal(), short.principal);
+        assert_eq!(packed.action(0), "sqs:SendMessage");
+        assert_eq!(packed.via(1), None);
+    }
+}
