@@ -34,9 +34,138 @@ pub enum Piece<'a> {
 /// Whether `pieces` matches the whole of `text` (R-OPS-3, R-OPS-4, R-RES-4).
 ///
 /// Two-pointer backtracking over `char`s: no recursion, no allocation, worst case
-/// O(|pattern| · |text|).
+/// O(|pattern| · |text|). Pieces without `One` (nearly all patterns) take [`match_stars`].
 pub fn glob_match(pieces: &[Piece<'_>], text: &str) -> bool {
-    match_tokens(PieceTokens(pieces), text)
+    if pieces.contains(&Piece::One) {
+        return match_tokens(PieceTokens(pieces), text);
+    }
+    match_stars(pieces, text.as_bytes())
+}
+
+/// [`glob_match`] for pieces that are literals and stars only, segment by segment rather
+/// than character by character: the literals before the first star must begin the text,
+/// those after the last star must end it, and each run of literals between two stars is
+/// found at its leftmost place after the previous one. Leftmost is enough: a later place
+/// leaves less text for what follows and gains nothing, since stars absorb anything.
+///
+/// Working on bytes is exact: a literal is valid UTF-8, so its first byte is never a
+/// continuation byte and a literal can only be found at a character boundary.
+fn match_stars<'a>(pieces: &[Piece<'a>], text: &[u8]) -> bool {
+    fn lit<'a>(p: &Piece<'a>) -> &'a [u8] {
+        match p {
+            Piece::Lit(l) => l.as_bytes(),
+            Piece::Star | Piece::One => &[],
+        }
+    }
+    let Some(first_star) = pieces.iter().position(|p| *p == Piece::Star) else {
+        return run_at(pieces, text, 0) == Some(text.len());
+    };
+    let last_star = pieces
+        .iter()
+        .rposition(|p| *p == Piece::Star)
+        .unwrap_or(first_star);
+    let Some(mut at) = run_at(&pieces[..first_star], text, 0) else {
+        return false;
+    };
+    let tail = &pieces[last_star + 1..];
+    let tail_len: usize = tail.iter().map(|p| lit(p).len()).sum();
+    let Some(end) = text.len().checked_sub(tail_len).filter(|end| *end >= at) else {
+        return false;
+    };
+    if run_at(tail, text, end).is_none() {
+        return false;
+    }
+    let middle = pieces.get(first_star + 1..last_star).unwrap_or_default();
+    for run in middle.split(|p| *p == Piece::Star) {
+        let len: usize = run.iter().map(|p| lit(p).len()).sum();
+        let Some(first) = run.iter().map(lit).find(|l| !l.is_empty()) else {
+            continue;
+        };
+        let mut found = None;
+        let mut from = at;
+        while from + len <= end {
+            let Some(i) = text[from..end - len + 1]
+                .iter()
+                .position(|b| *b == first[0])
+            else {
+                break;
+            };
+            // `first` is the run's first non-empty literal: the run starts `i` bytes on.
+            let start = from + i;
+            if run_at(run, &text[..end], start).is_some() {
+                found = Some(start + len);
+                break;
+            }
+            from = start + 1;
+        }
+        match found {
+            Some(after) => at = after,
+            None => return false,
+        }
+    }
+    true
+}
+
+/// [`wildcard_match`] for a pattern without `?`, as [`match_stars`] does for pieces: the
+/// text before the first `*` begins the text, the text after the last ends it, and each
+/// piece between two stars is found leftmost.
+fn match_star_pattern(p: &[u8], t: &[u8]) -> bool {
+    let Some(first) = p.iter().position(|b| *b == b'*') else {
+        return p == t;
+    };
+    let last = p.iter().rposition(|b| *b == b'*').unwrap_or(first);
+    let (head, tail) = (&p[..first], &p[last + 1..]);
+    if t.len() < head.len() + tail.len() || !t.starts_with(head) || !t.ends_with(tail) {
+        return false;
+    }
+    let mut at = head.len();
+    let end = t.len() - tail.len();
+    for piece in p
+        .get(first + 1..last)
+        .unwrap_or_default()
+        .split(|b| *b == b'*')
+    {
+        if piece.is_empty() {
+            continue;
+        }
+        match find(&t[at..end], piece) {
+            Some(i) => at += i + piece.len(),
+            None => return false,
+        }
+    }
+    true
+}
+
+/// The first place of `needle` (not empty) in `hay`.
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    let mut from = 0;
+    while from + needle.len() <= hay.len() {
+        let i = hay[from..=hay.len() - needle.len()]
+            .iter()
+            .position(|b| *b == needle[0])?;
+        let start = from + i;
+        if hay[start..start + needle.len()] == *needle {
+            return Some(start);
+        }
+        from = start + 1;
+    }
+    None
+}
+
+/// Whether the literals `run` (no star among them) appear in `text` from `at`, one after
+/// the other; the end of the last, if so.
+#[inline]
+fn run_at(run: &[Piece<'_>], text: &[u8], mut at: usize) -> Option<usize> {
+    for p in run {
+        if let Piece::Lit(l) = p {
+            let l = l.as_bytes();
+            if text.get(at..at + l.len())? != l {
+                return None;
+            }
+            at += l.len();
+        }
+    }
+    Some(at)
 }
 
 /// Whether the wildcard string `pattern` matches the whole of `text`; every `*` and `?` in
@@ -49,6 +178,9 @@ pub fn wildcard_match(pattern: &str, text: &str) -> bool {
     // a character boundary, so a `*` in effect stops only at boundaries. Same answers as
     // the char-wise `match_tokens`, which the differential tests below compare.
     let (p, t) = (pattern.as_bytes(), text.as_bytes());
+    if !p.contains(&b'?') {
+        return match_star_pattern(p, t);
+    }
     let (mut pi, mut ti) = (0usize, 0usize);
     let mut star: Option<(usize, usize)> = None;
     loop {
