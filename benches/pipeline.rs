@@ -139,7 +139,7 @@ fn allowed_with(prepared: &Prepared, evaluator: &Evaluator, hops: usize) -> Requ
         .requests
         .iter()
         .find(|r| {
-            r.hops.len() == hops && evaluator.evaluate(r, &mut scratch).decision == Decision::Allow
+            r.hops.len() == hops && evaluator.evaluate(*r, &mut scratch).decision == Decision::Allow
         })
         .cloned()
         .unwrap()

@@ -3,8 +3,7 @@
 //! `cargo run --release --example profile_eval [ROUNDS] [CHAINS] [packed|request]`.
 //!
 //! `packed` (the default) packs every request once before timing and evaluates the packed
-//! requests ([`fastiam::eval::Evaluator::evaluate_packed`]); `request` evaluates the
-//! [`fastiam::request::Request`]s, packing each one on every evaluation.
+//! requests; `request` evaluates the [`fastiam::request::Request`]s as they are.
 
 fn main() {
     let rounds: usize = std::env::args()
@@ -30,7 +29,7 @@ fn main() {
     for _ in 0..rounds {
         if packed_input {
             for request in &packed {
-                hops += evaluator.evaluate_packed(request, &mut scratch).hops.len();
+                hops += evaluator.evaluate(request, &mut scratch).hops.len();
             }
         } else {
             for request in &prepared.requests {

@@ -116,7 +116,8 @@ impl Engine for Reference {
 pub struct Compiled {
     cache:
         std::cell::RefCell<std::collections::HashMap<String, std::rc::Rc<Program<AlignedBytes>>>>,
-    /// Write each program to bytes and load it back (verified) before use.
+    /// Write each program to bytes and load it back (verified) before use, and evaluate
+    /// each request packed ([`PackedRequest`](crate::request::PackedRequest)).
     round_trip: bool,
 }
 
@@ -127,7 +128,9 @@ impl Compiled {
     }
 
     /// Compiles, writes the program's bytes, loads them back through the verifier, and
-    /// evaluates the loaded program (the file path, without the file).
+    /// evaluates the loaded program (the file path, without the file). It evaluates each
+    /// request packed, the other layout the interpreter reads: every test and fuzz target
+    /// that compares the engines thereby compares both layouts too.
     pub fn round_trip() -> Self {
         Compiled {
             round_trip: true,
@@ -164,8 +167,13 @@ impl Engine for Compiled {
         let program = self.program(&chain.policies);
         let evaluator = Evaluator::new(&program);
         let mut scratch = evaluator.scratch();
-        let outcome = evaluator.evaluate(&chain.request, &mut scratch);
-        evaluator.decision(&outcome)
+        let outcome = if self.round_trip {
+            let packed = crate::request::PackedRequest::from_request(&chain.request);
+            evaluator.decision(&evaluator.evaluate(&packed, &mut scratch))
+        } else {
+            evaluator.decision(&evaluator.evaluate(&chain.request, &mut scratch))
+        };
+        outcome
     }
 }
 

@@ -46,9 +46,8 @@ use crate::decision::{AllowPath, ChainDecision, Decision, HopDecision, MatchedSt
 use crate::policy::{BaseOperator, Dialect, PolicyKind as Kind};
 use crate::primitives::{self, Comparison, Piece};
 use crate::request::{
-    called_via_keys, for_each_principal_default_of, forwarded_hop_sets, ForwardedValue, PackedList,
-    PackedRequest, PackedValue, PrincipalField, PrincipalKind as Who, Request,
-    PRINCIPAL_DEFAULT_KEYS,
+    called_via_keys, for_each_principal_default_of, forwarded_hop_sets, ForwardedValue, ListRef,
+    PrincipalField, PrincipalKind as Who, RequestView, ValueRef, PRINCIPAL_DEFAULT_KEYS,
 };
 use crate::table::{Program, ProgramView};
 use str_table::StrTable;
@@ -121,9 +120,6 @@ pub struct Scratch {
     matched: Vec<StatementId>,
     missing: Vec<KeyId>,
     memo: ParseMemo,
-    /// The request being evaluated, when given as a [`Request`] (packed here, reusing the
-    /// buffers of the previous one).
-    packed: PackedRequest,
 }
 
 /// The result of a chain, borrowed from the scratch.
@@ -405,7 +401,6 @@ impl<'p> Evaluator<'p> {
             matched: Vec::with_capacity(64),
             missing: Vec::with_capacity(16),
             memo: ParseMemo::default(),
-            packed: PackedRequest::default(),
         }
     }
 
@@ -428,38 +423,26 @@ impl<'p> Evaluator<'p> {
 
     /// Evaluates a chain; the result lives in `scratch` until its next use.
     ///
-    /// The request is first packed into the scratch ([`PackedRequest`]); a caller that
-    /// keeps requests for evaluating many times can pack them once and call
-    /// [`Evaluator::evaluate_packed`].
-    pub fn evaluate<'s>(&self, req: &Request, scratch: &'s mut Scratch) -> ChainOutcome<'s> {
-        let mut packed = std::mem::take(&mut scratch.packed);
-        packed.pack(req);
-        let denied_at = self.start(&packed, scratch);
-        scratch.packed = packed;
-        self.finish(denied_at, scratch)
-    }
-
-    /// Evaluates a packed chain; the result lives in `scratch` until its next use.
-    pub fn evaluate_packed<'s>(
+    /// `req` is a [`Request`](crate::request::Request) or a
+    /// [`PackedRequest`](crate::request::PackedRequest) (any [`RequestView`]): a caller that
+    /// keeps requests in memory to evaluate them, or many of them in a row, evaluates them
+    /// faster packed.
+    // Never inlined: one call per chain, and profilers can then find it by name.
+    #[inline(never)]
+    pub fn evaluate<'s, R: RequestView>(
         &self,
-        req: &PackedRequest,
+        req: &R,
         scratch: &'s mut Scratch,
     ) -> ChainOutcome<'s> {
-        let denied_at = self.start(req, scratch);
-        self.finish(denied_at, scratch)
-    }
-
-    fn start(&self, req: &PackedRequest, scratch: &mut Scratch) -> Option<usize> {
         if scratch.slots.len() != self.v.keys.len() {
-            let packed = std::mem::take(&mut scratch.packed);
             *scratch = self.scratch();
-            scratch.packed = packed;
         }
         scratch.hops.clear();
         scratch.matched.clear();
         scratch.missing.clear();
         std::hint::black_box(req.touch());
-        self.run(req, scratch)
+        let denied_at = self.run(req, scratch);
+        self.finish(denied_at, scratch)
     }
 
     fn finish<'s>(&self, denied_at: Option<usize>, scratch: &'s mut Scratch) -> ChainOutcome<'s> {
@@ -479,7 +462,7 @@ impl<'p> Evaluator<'p> {
         }
     }
 
-    fn run(&self, req: &PackedRequest, sc: &mut Scratch) -> Option<usize> {
+    fn run<R: RequestView>(&self, req: &R, sc: &mut Scratch) -> Option<usize> {
         self.initial_slots(req, sc);
         if let Some(creds) = req.credentials() {
             // R-STS-5, as the reference: no parsable time means not valid.
@@ -508,7 +491,7 @@ impl<'p> Evaluator<'p> {
     // ------------------------------------------------------------------------------------
     // Context slots
 
-    fn initial_slots(&self, req: &PackedRequest, sc: &mut Scratch) {
+    fn initial_slots<R: RequestView>(&self, req: &R, sc: &mut Scratch) {
         sc.slots.iter_mut().for_each(|s| *s = Slot::Absent);
         sc.called_via_base = None;
         sc.called_via_hops.clear();
@@ -540,7 +523,7 @@ impl<'p> Evaluator<'p> {
     }
 
     /// Lays hop `k`'s own context over the slots.
-    fn overlay(&self, req: &PackedRequest, k: usize, sc: &mut Scratch) {
+    fn overlay<R: RequestView>(&self, req: &R, k: usize, sc: &mut Scratch) {
         for (entry, name) in req.context_keys(k + 1).enumerate() {
             if let Some(id) = self.key_id(name) {
                 sc.slots[id as usize] = Slot::Given {
@@ -552,7 +535,7 @@ impl<'p> Evaluator<'p> {
     }
 
     /// Applies the shared FAS rules (R-FAS-4, R-HW-13) to derive hop `k`'s slots in place.
-    fn forward_slots(&self, req: &PackedRequest, sc: &mut Scratch, k: usize) {
+    fn forward_slots<R: RequestView>(&self, req: &R, sc: &mut Scratch, k: usize) {
         let d = dialect_index(req.dialect());
         let [list, first, last] = self.special.called_via[d];
         // The parent's CalledVia list becomes the base of this hop's.
@@ -610,22 +593,27 @@ impl<'p> Evaluator<'p> {
         self.overlay(req, k, sc);
     }
 
-    fn called_via_base<'r>(&self, req: &'r PackedRequest, sc: &Scratch) -> PackedList<'r> {
+    fn called_via_base<'r, R: RequestView>(&self, req: &'r R, sc: &Scratch) -> ListRef<'r> {
         match sc
             .called_via_base
             .and_then(|(c, e)| req.context_value(c as usize, e as usize))
         {
-            Some(PackedValue::Multi(list)) => list,
-            Some(PackedValue::Single(_)) | None => PackedList::EMPTY,
+            Some(ValueRef::Multi(list)) => list,
+            Some(ValueRef::Single(_)) | None => ListRef::EMPTY,
         }
     }
 
-    fn called_via_len(&self, req: &PackedRequest, sc: &Scratch) -> usize {
+    fn called_via_len<R: RequestView>(&self, req: &R, sc: &Scratch) -> usize {
         self.called_via_base(req, sc).len() + sc.called_via_hops.len()
     }
 
     /// The `i`-th element of the CalledVia list.
-    fn called_via_at<'r>(&self, req: &'r PackedRequest, sc: &Scratch, i: usize) -> Option<&'r str> {
+    fn called_via_at<'r, R: RequestView>(
+        &self,
+        req: &'r R,
+        sc: &Scratch,
+        i: usize,
+    ) -> Option<&'r str> {
         let base = self.called_via_base(req, sc);
         match base.get(i) {
             Some(s) => Some(s),
@@ -637,12 +625,12 @@ impl<'p> Evaluator<'p> {
     }
 
     /// The value of key `k` in the current hop's context.
-    fn value<'r>(&self, req: &'r PackedRequest, sc: &Scratch, k: KeyId) -> Value<'r> {
+    fn value<'r, R: RequestView>(&self, req: &'r R, sc: &Scratch, k: KeyId) -> Value<'r> {
         match sc.slots[k as usize] {
             Slot::Absent => Value::Absent,
             Slot::Given { ctx, entry } => match req.context_value(ctx as usize, entry as usize) {
-                Some(PackedValue::Single(v)) => Value::Single(v),
-                Some(PackedValue::Multi(list)) => Value::Multi(Multi::List(list)),
+                Some(ValueRef::Single(v)) => Value::Single(v),
+                Some(ValueRef::Multi(list)) => Value::Multi(Multi::List(list)),
                 None => Value::Absent,
             },
             Slot::Fixed(t) => Value::Single(t),
@@ -667,7 +655,7 @@ impl<'p> Evaluator<'p> {
     // ------------------------------------------------------------------------------------
     // One hop
 
-    fn hop(&self, req: &PackedRequest, sc: &mut Scratch, k: usize) -> HopOutcome {
+    fn hop<R: RequestView>(&self, req: &R, sc: &mut Scratch, k: usize) -> HopOutcome {
         let matched_start = sc.matched.len() as u32;
         let missing_start = sc.missing.len() as u32;
         let mut out = HopOutcome {
@@ -817,9 +805,9 @@ impl<'p> Evaluator<'p> {
     }
 
     /// Checks statement `id` for applicability and records it (R-STMT-1, R-SIM-4).
-    fn examine(
+    fn examine<R: RequestView>(
         &self,
-        req: &PackedRequest,
+        req: &R,
         sc: &mut Scratch,
         target: &Target<'_>,
         id: StatementId,
@@ -892,11 +880,11 @@ impl<'p> Evaluator<'p> {
         any != (st.flags & STMT_NOT_ACTION != 0)
     }
 
-    fn resource_clause(
+    fn resource_clause<R: RequestView>(
         &self,
         st: &StatementRec,
         target: &Target<'_>,
-        req: &PackedRequest,
+        req: &R,
         sc: &mut Scratch,
     ) -> bool {
         let range = st.resources_first as usize..(st.resources_first + st.resources_len) as usize;
@@ -907,17 +895,22 @@ impl<'p> Evaluator<'p> {
         {
             let hit = match ResourceKind::from_code(r.kind) {
                 Some(ResourceKind::Any) => true,
-                Some(ResourceKind::Arn) => target.arn.is_some_and(|parts| match head {
-                    Some(head) => {
-                        target.text.len() - parts[5].len() == head.len()
-                            && target.text.starts_with(&**head)
-                            && self.matcher(r.a + 5, parts[5], req, sc)
-                    }
-                    None => (0..6).all(|i| self.matcher(r.a + i as u32, parts[i], req, sc)),
-                }),
-                Some(ResourceKind::Urn) => target.urn.is_some_and(|parts| {
-                    (0..5).all(|i| self.matcher(r.a + i as u32, parts[i], req, sc))
-                }),
+                Some(ResourceKind::Arn) => {
+                    target.shape == Shape::Arn
+                        && match head {
+                            Some(head) => {
+                                target.colons[4] + 1 == head.len()
+                                    && target.text.starts_with(&**head)
+                                    && self.matcher(r.a + 5, target.part(5), req, sc)
+                            }
+                            None => (0..6)
+                                .all(|i| self.matcher(r.a + i as u32, target.part(i), req, sc)),
+                        }
+                }
+                Some(ResourceKind::Urn) => {
+                    target.shape == Shape::Urn
+                        && (0..5).all(|i| self.matcher(r.a + i as u32, target.part(i), req, sc))
+                }
                 Some(ResourceKind::Plain) => self.matcher(r.a, target.text, req, sc),
                 Some(ResourceKind::Never) | None => false,
             };
@@ -931,7 +924,7 @@ impl<'p> Evaluator<'p> {
 
     /// Whether matcher `m` accepts `text`; a pattern with an unresolvable variable accepts
     /// nothing (R-VAR-6).
-    fn matcher(&self, m: u32, text: &str, req: &PackedRequest, sc: &mut Scratch) -> bool {
+    fn matcher<R: RequestView>(&self, m: u32, text: &str, req: &R, sc: &mut Scratch) -> bool {
         let m = self.v.matchers[m as usize];
         match MatcherKind::from_code(m.kind) {
             Some(MatcherKind::Any) => true,
@@ -954,10 +947,10 @@ impl<'p> Evaluator<'p> {
     }
 
     /// Glob pieces of a token matcher after substitution; false if unresolvable.
-    fn pieces<'a>(
+    fn pieces<'a, R: RequestView>(
         &'a self,
         m: MatcherRec,
-        req: &'a PackedRequest,
+        req: &'a R,
         sc: &Scratch,
         out: &mut SmallVec<[Piece<'a>; 24]>,
     ) -> bool {
@@ -982,10 +975,10 @@ impl<'p> Evaluator<'p> {
     }
 
     /// A variable's value: a single value, else the default, else none (R-VAR-6).
-    fn variable<'a>(
+    fn variable<'a, R: RequestView>(
         &'a self,
         t: &TokenRec,
-        req: &'a PackedRequest,
+        req: &'a R,
         sc: &Scratch,
     ) -> Option<&'a str> {
         match self.value(req, sc, t.a) {
@@ -995,7 +988,7 @@ impl<'p> Evaluator<'p> {
     }
 
     /// The literal text of a matcher into `sc.text`; false if unresolvable.
-    fn text_of(&self, m: MatcherRec, req: &PackedRequest, sc: &mut Scratch) -> bool {
+    fn text_of<R: RequestView>(&self, m: MatcherRec, req: &R, sc: &mut Scratch) -> bool {
         let mut text = std::mem::take(&mut sc.text);
         text.clear();
         let ok = match MatcherKind::from_code(m.kind) {
@@ -1030,10 +1023,10 @@ impl<'p> Evaluator<'p> {
     // share the AST and the primitives only, so that a mistake in one principal-matching
     // implementation shows up as a differential-test disagreement instead of in both.
 
-    fn principal_categories(
+    fn principal_categories<R: RequestView>(
         &self,
         st: &StatementRec,
-        req: &PackedRequest,
+        req: &R,
         sc: &Scratch,
         part: &Participation,
     ) -> u8 {
@@ -1081,7 +1074,7 @@ impl<'p> Evaluator<'p> {
     }
 
     /// R-PRIN-4: exempted iff every element of the requester's identity set is listed.
-    fn exempted(&self, entries: &[PrincipalRec], p: &PackedRequest) -> bool {
+    fn exempted<R: RequestView>(&self, entries: &[PrincipalRec], p: &R) -> bool {
         let listed = |s: &str| {
             entries.iter().any(|e| {
                 matches!(
@@ -1122,7 +1115,7 @@ impl<'p> Evaluator<'p> {
     // ------------------------------------------------------------------------------------
     // Conditions (§7)
 
-    fn condition(&self, c: &ConditionRec, req: &PackedRequest, sc: &mut Scratch) -> bool {
+    fn condition<R: RequestView>(&self, c: &ConditionRec, req: &R, sc: &mut Scratch) -> bool {
         let base = BaseOperator::ALL[c.base as usize];
         let values =
             &self.v.values[c.values_first as usize..(c.values_first + c.values_len) as usize];
@@ -1156,7 +1149,7 @@ impl<'p> Evaluator<'p> {
         }
     }
 
-    fn multi_len(&self, m: Multi<'_>, req: &PackedRequest, sc: &Scratch) -> usize {
+    fn multi_len<R: RequestView>(&self, m: Multi<'_>, req: &R, sc: &Scratch) -> usize {
         match m {
             Multi::List(list) => list.len(),
             Multi::One(_) => 1,
@@ -1164,11 +1157,11 @@ impl<'p> Evaluator<'p> {
         }
     }
 
-    fn multi_at<'r>(
+    fn multi_at<'r, R: RequestView>(
         &self,
         m: Multi<'r>,
         i: usize,
-        req: &'r PackedRequest,
+        req: &'r R,
         sc: &Scratch,
     ) -> Option<&'r str> {
         match m {
@@ -1180,12 +1173,12 @@ impl<'p> Evaluator<'p> {
 
     /// R-COND-7: OR for positive operators, NOR for negated ones (an `Error` makes a negated
     /// operator false, R-OP-ERR-1).
-    fn value_matches(
+    fn value_matches<R: RequestView>(
         &self,
         base: BaseOperator,
         values: &[ValueRec],
         v: &str,
-        req: &PackedRequest,
+        req: &R,
         sc: &mut Scratch,
     ) -> bool {
         let positive = base.positive();
@@ -1202,13 +1195,13 @@ impl<'p> Evaluator<'p> {
         }
     }
 
-    fn compare(
+    fn compare<R: RequestView>(
         &self,
         op: BaseOperator,
         p: &ValueRec,
         v: &str,
         parsed: &Parsed<'_>,
-        req: &PackedRequest,
+        req: &R,
         sc: &mut Scratch,
     ) -> Comparison {
         match ValueKind::from_code(p.kind) {
@@ -1234,7 +1227,7 @@ impl<'p> Evaluator<'p> {
                     _ => Comparison::Error,
                 }
             }
-            Some(ValueKind::Bool) => match parsed.boolean {
+            Some(ValueKind::Bool) => match parsed.boolean() {
                 Some(b) => (b == (p.a == 1)).into(),
                 None => Comparison::Error,
             },
@@ -1243,19 +1236,19 @@ impl<'p> Evaluator<'p> {
                 if !self.text_of(m, req, sc) {
                     return Comparison::NoMatch;
                 }
-                match (parsed.boolean, primitives::parse_bool(&sc.text)) {
+                match (parsed.boolean(), primitives::parse_bool(&sc.text)) {
                     (None, _) => Comparison::Error,
                     (Some(_), None) => Comparison::NoMatch,
                     (Some(a), Some(b)) => (a == b).into(),
                 }
             }
             Some(ValueKind::Number) => {
-                match (parsed.number, primitives::parse_decimal(self.s(p.a))) {
+                match (parsed.number(), primitives::parse_decimal(self.s(p.a))) {
                     (Some(a), Some(b)) => ordered(op, a.cmp(&b)),
                     _ => Comparison::Error,
                 }
             }
-            Some(ValueKind::Date) => match parsed.date {
+            Some(ValueKind::Date) => match parsed.date() {
                 Some(a) => {
                     let b = primitives::Instant {
                         secs: (p.a as u64 | (p.b as u64) << 32) as i64,
@@ -1266,7 +1259,7 @@ impl<'p> Evaluator<'p> {
                 None => Comparison::Error,
             },
             Some(ValueKind::IpTable) => {
-                let Some(ip) = parsed.ip else {
+                let Some(ip) = parsed.ip() else {
                     return Comparison::Error;
                 };
                 let (v4, v6) = self.v.ip_ranges[p.a as usize..(p.a + p.b + p.c) as usize]
@@ -1286,7 +1279,7 @@ impl<'p> Evaluator<'p> {
                 }
             }
             Some(ValueKind::Base64) => {
-                if parsed.base64_valid {
+                if parsed.base64_valid() {
                     (v == self.s(p.a)).into()
                 } else {
                     Comparison::Error
@@ -1319,9 +1312,9 @@ impl<'p> Evaluator<'p> {
     // ------------------------------------------------------------------------------------
     // The decision (R-EVAL-2..7, R-SIM-2a, R-SIM-3)
 
-    fn decide(
+    fn decide<R: RequestView>(
         &self,
-        req: &PackedRequest,
+        req: &R,
         sc: &mut Scratch,
         hop: usize,
         part: &Participation,
@@ -1332,9 +1325,9 @@ impl<'p> Evaluator<'p> {
         result
     }
 
-    fn decide_applied(
+    fn decide_applied<R: RequestView>(
         &self,
-        req: &PackedRequest,
+        req: &R,
         sc: &mut Scratch,
         hop: usize,
         part: &Participation,
@@ -1516,28 +1509,57 @@ impl<'p> Evaluator<'p> {
 /// entry pointers, so the processor issues them together and the misses overlap. Measured:
 /// 15-20% less time per hop over 20,000 prebuilt requests (BENCHMARKS.md); for a request in
 /// cache it is a few dozen instructions.
+/// A hop's resource with the places of its first five colons, found once per hop; the
+/// segments a pattern compares are cut out only when asked for.
 struct Target<'r> {
     text: &'r str,
-    arn: Option<[&'r str; 6]>,
-    urn: Option<[&'r str; 5]>,
+    colons: [usize; 5],
+    shape: Shape,
+}
+
+/// Which of R-RES-2's (an ARN: `arn:` and five colons at least) or R-HW-6's (a URN: four
+/// colons at least, when not an ARN) splits a resource has, as `split_arn` and `split_urn`
+/// decide.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Shape {
+    Arn,
+    Urn,
+    Neither,
 }
 
 impl<'r> Target<'r> {
     fn new(text: &'r str) -> Self {
-        let arn = primitives::split_arn(text);
+        let mut colons = [0; 5];
+        let found = primitives::find_colons(text, &mut colons);
+        let shape = if found == 5 && text.starts_with("arn:") {
+            Shape::Arn
+        } else if found >= 4 {
+            Shape::Urn
+        } else {
+            Shape::Neither
+        };
         Target {
             text,
-            arn,
-            urn: if arn.is_none() {
-                primitives::split_urn(text)
-            } else {
-                None
-            },
+            colons,
+            shape,
         }
+    }
+
+    /// Segment `i` of the split: up to the `i`-th colon; the last segment (5 of an ARN, 4
+    /// of a URN) runs to the end.
+    #[inline]
+    fn part(&self, i: usize) -> &'r str {
+        let last = if self.shape == Shape::Arn { 5 } else { 4 };
+        let start = if i == 0 { 0 } else { self.colons[i - 1] + 1 };
+        let end = if i >= last {
+            self.text.len()
+        } else {
+            self.colons[i]
+        };
+        self.text.get(start..end).unwrap_or_default()
     }
 }
 
-/// Which policies take part in a hop (R-EVAL-3, R-EVAL-6, R-FAS-3).
 struct Participation {
     scp: bool,
     rcp: bool,
@@ -1550,38 +1572,64 @@ struct Participation {
 }
 
 /// A context value parsed for its operator's family, once per condition.
-#[derive(Default)]
-struct Parsed<'v> {
-    boolean: Option<bool>,
-    number: Option<primitives::Decimal<'v>>,
-    date: Option<primitives::Instant>,
-    ip: Option<IpAddr>,
-    base64_valid: bool,
+/// A context value parsed for the operator family it is compared under (the other
+/// families' readings are `None`/`false`, as if parsing had failed: they are never asked).
+enum Parsed<'v> {
+    Nothing,
+    Boolean(Option<bool>),
+    Number(Option<primitives::Decimal<'v>>),
+    Date(Option<primitives::Instant>),
+    Ip(Option<IpAddr>),
+    Base64(bool),
 }
 
 impl<'v> Parsed<'v> {
+    #[inline]
     fn new(base: BaseOperator, v: &'v str, memo: &mut ParseMemo) -> Self {
         use crate::policy::OperatorFamily as F;
-        let mut p = Parsed::default();
         match base.family() {
-            F::Bool => p.boolean = primitives::parse_bool(v),
-            F::Numeric => p.number = primitives::parse_decimal(v),
-            F::Date => p.date = memo.date.parse(v, primitives::parse_date),
-            F::Ip => p.ip = memo.ip.parse(v, primitives::parse_ip),
-            F::Binary => p.base64_valid = primitives::is_valid_base64(v),
-            F::String | F::Arn | F::Null => {}
+            F::Bool => Parsed::Boolean(primitives::parse_bool(v)),
+            F::Numeric => Parsed::Number(primitives::parse_decimal(v)),
+            F::Date => Parsed::Date(memo.date.parse(v, primitives::parse_date)),
+            F::Ip => Parsed::Ip(memo.ip.parse(v, primitives::parse_ip)),
+            F::Binary => Parsed::Base64(primitives::is_valid_base64(v)),
+            F::String | F::Arn | F::Null => Parsed::Nothing,
         }
-        p
+    }
+
+    fn boolean(&self) -> Option<bool> {
+        match self {
+            Parsed::Boolean(b) => *b,
+            _ => None,
+        }
+    }
+
+    fn number(&self) -> Option<primitives::Decimal<'v>> {
+        match self {
+            Parsed::Number(n) => *n,
+            _ => None,
+        }
+    }
+
+    fn date(&self) -> Option<primitives::Instant> {
+        match self {
+            Parsed::Date(d) => *d,
+            _ => None,
+        }
+    }
+
+    fn ip(&self) -> Option<IpAddr> {
+        match self {
+            Parsed::Ip(ip) => *ip,
+            _ => None,
+        }
+    }
+
+    fn base64_valid(&self) -> bool {
+        matches!(self, Parsed::Base64(true))
     }
 }
 
-/// The last date and the last IP address a scratch parsed, keyed by their text.
-///
-/// A hop's conditions often read the same key twice (`aws:SourceIp` in an `IpAddress` allow
-/// and a `NotIpAddress` deny), each hop of a chain reads the same `aws:CurrentTime`, and
-/// requests of the same second carry the same time text: a repeat costs a comparison of at
-/// most 48 bytes instead of a parse (R-OPD-2, R-OPI-1). Keyed by content, never by address,
-/// so a hit is always the parse's own answer.
 #[derive(Clone, Debug, Default)]
 struct ParseMemo {
     date: Memo<primitives::Instant>,
@@ -1642,7 +1690,7 @@ fn is_account_reference(id: &str, account: &str) -> bool {
 }
 
 /// The category under which an `AWS`/`IAM`/`ID` value names the requester (R-PRIN-3).
-fn account_category(id: &str, p: &PackedRequest) -> u8 {
+fn account_category<R: RequestView>(id: &str, p: &R) -> u8 {
     let who = p.principal_kind();
     if matches!(who, Who::Anonymous | Who::Service) {
         return 0;
@@ -1675,7 +1723,7 @@ enum Value<'r> {
 /// The values of a multi-valued key, wherever they live.
 #[derive(Clone, Copy, Debug)]
 enum Multi<'r> {
-    List(PackedList<'r>),
+    List(ListRef<'r>),
     One(&'r str),
     /// The CalledVia list: the base list, then the `via` of the hops that appended (read
     /// by index from the scratch).

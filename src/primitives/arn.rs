@@ -44,35 +44,10 @@ pub fn urn_account(s: &str) -> Option<&str> {
 }
 
 /// Splits on the first `N - 1` colons; the last part is the remainder.
-///
-/// Every hop's resource goes through here, so the scan reads eight bytes at a time: a word
-/// whose bytes are XORed with `:` has a zero byte exactly where a colon was, and
-/// [`zero_bytes`] marks those bytes. Cutting at an ASCII `:` always cuts on a character
-/// boundary.
 fn split_colons<const N: usize>(s: &str) -> Option<[&str; N]> {
-    let bytes = s.as_bytes();
     // Positions of the first N - 1 colons (N is at most 6 here).
     let mut colons = [0usize; 8];
-    let mut found = 0;
-    let mut at = 0;
-    while found < N - 1 && at + 8 <= bytes.len() {
-        let word = u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"));
-        let mut hits = zero_bytes(word ^ u64::from_le_bytes([b':'; 8]));
-        while hits != 0 && found < N - 1 {
-            colons[found] = at + hits.trailing_zeros() as usize / 8;
-            found += 1;
-            hits &= hits - 1;
-        }
-        at += 8;
-    }
-    while found < N - 1 && at < bytes.len() {
-        if bytes[at] == b':' {
-            colons[found] = at;
-            found += 1;
-        }
-        at += 1;
-    }
-    if found < N - 1 {
+    if find_colons(s, &mut colons[..N - 1]) < N - 1 {
         return None;
     }
     let mut parts = [""; N];
@@ -83,6 +58,39 @@ fn split_colons<const N: usize>(s: &str) -> Option<[&str; N]> {
     }
     parts[N - 1] = s.get(start..)?;
     Some(parts)
+}
+
+/// Writes the byte positions of the first `out.len()` colons of `s` into `out`; returns how
+/// many it found. The compiled interpreter keeps a hop resource's colon positions and cuts
+/// out only the segments a pattern asks for.
+///
+/// Every hop's resource goes through here, so the scan reads eight bytes at a time: a word
+/// whose bytes are XORed with `:` has a zero byte exactly where a colon was, and
+/// [`zero_bytes`] marks those bytes. Cutting at an ASCII `:` always cuts on a character
+/// boundary.
+pub fn find_colons(s: &str, out: &mut [usize]) -> usize {
+    let bytes = s.as_bytes();
+    let want = out.len();
+    let mut found = 0;
+    let mut at = 0;
+    while found < want && at + 8 <= bytes.len() {
+        let word = u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"));
+        let mut hits = zero_bytes(word ^ u64::from_le_bytes([b':'; 8]));
+        while hits != 0 && found < want {
+            out[found] = at + hits.trailing_zeros() as usize / 8;
+            found += 1;
+            hits &= hits - 1;
+        }
+        at += 8;
+    }
+    while found < want && at < bytes.len() {
+        if bytes[at] == b':' {
+            out[found] = at;
+            found += 1;
+        }
+        at += 1;
+    }
+    found
 }
 
 /// The high bit of every byte of `x` that is zero, and no other bit (exact, unlike the

@@ -39,7 +39,7 @@ pub mod ip;
 pub mod number;
 pub mod outcome;
 
-pub use arn::{arn_account, split_arn, split_urn, urn_account};
+pub use arn::{arn_account, find_colons, split_arn, split_urn, urn_account};
 pub use binary::{decode_base64, is_valid_base64};
 pub use boolean::parse_bool;
 pub use date::{parse_date, Instant};

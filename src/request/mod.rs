@@ -8,6 +8,7 @@ pub mod fas;
 pub mod packed;
 pub mod principal;
 pub(crate) mod spares;
+pub mod view;
 
 pub use case::{parse_case, parse_case_with, read_context, Case, CaseError, Expectation};
 pub use chain::{
@@ -22,5 +23,6 @@ pub use fas::{
     FasOptions, ForwardedValue, PrincipalDefault, PrincipalField, DEFAULT_CALLED_VIA_SERVICES,
     PRINCIPAL_DEFAULT_KEYS,
 };
-pub use packed::{PackedList, PackedRequest, PackedValue};
+pub use packed::PackedRequest;
 pub use principal::{Principal, PrincipalError, PrincipalKind};
+pub use view::{ListRef, RequestView, ValueRef};

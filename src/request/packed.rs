@@ -16,7 +16,7 @@
 //! packing allocates nothing.
 //!
 //! ```
-//! use fastiam::request::{parse_case, PackedRequest};
+//! use fastiam::request::{parse_case, PackedRequest, RequestView};
 //! let case = parse_case(r#"{"id":"x","principal":"arn:aws:iam::111122223333:user/a",
 //!  "context":{"aws:SourceIp":"10.0.0.1"},
 //!  "chain":[{"action":"s3:GetObject","resource":"arn:aws:s3:::b/k"}]}"#, "doc").unwrap();
@@ -29,8 +29,8 @@
 
 use super::chain::{Credentials, Request};
 use super::context::{Context, ContextValue};
-use super::fas::PrincipalField;
 use super::principal::{Principal, PrincipalKind};
+use super::view::{ListRef, RequestView, ValueRef};
 use crate::policy::Dialect;
 
 /// A string of the text buffer: `start..start + len`. `start == u32::MAX` means absent.
@@ -49,6 +49,15 @@ impl Span {
     fn is_some(self) -> bool {
         self.start != u32::MAX
     }
+
+    /// The text of this span in `text`, the buffer it was cut from.
+    #[inline]
+    pub(crate) fn of(self, text: &str) -> &str {
+        // Spans are made by `PackedRequest::push`, on character boundaries of this very
+        // text; `get` turns any other span into an empty string instead of a panic.
+        text.get(self.start as usize..self.start as usize + self.len as usize)
+            .unwrap_or_default()
+    }
 }
 
 /// One context entry: its canonical key and its value, a single span or a range of
@@ -59,42 +68,6 @@ struct Entry {
     /// A single value's span; for a multi value, `start..start + len` indexes `values`.
     value: Span,
     multi: bool,
-}
-
-/// A packed context value, borrowed from its request.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PackedValue<'r> {
-    Single(&'r str),
-    Multi(PackedList<'r>),
-}
-
-/// A list of strings of a packed request (a multi-valued context entry).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct PackedList<'r> {
-    text: &'r str,
-    spans: &'r [Span],
-}
-
-impl<'r> PackedList<'r> {
-    /// The empty list.
-    pub const EMPTY: PackedList<'static> = PackedList {
-        text: "",
-        spans: &[],
-    };
-
-    pub fn len(&self) -> usize {
-        self.spans.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.spans.is_empty()
-    }
-
-    /// The `i`-th string.
-    #[inline]
-    pub fn get(&self, i: usize) -> Option<&'r str> {
-        self.spans.get(i).map(|s| slice(self.text, *s))
-    }
 }
 
 /// One hop, its strings as spans.
@@ -158,14 +131,6 @@ const ACCOUNT: usize = 1;
 const ROLE_ARN: usize = 2;
 const NAME: usize = 3;
 const PARENT_USER_ARN: usize = 4;
-
-#[inline]
-fn slice(text: &str, span: Span) -> &str {
-    // Spans are made by `push` below, on char boundaries of this very text; `get` keeps
-    // a span of another request from panicking (it reads as empty).
-    text.get(span.start as usize..span.start as usize + span.len as usize)
-        .unwrap_or_default()
-}
 
 impl PackedRequest {
     /// Packs a request into new buffers.
@@ -264,93 +229,13 @@ impl PackedRequest {
 
     #[inline]
     fn str(&self, span: Span) -> &str {
-        slice(&self.text, span)
+        span.of(&self.text)
     }
 
     #[inline]
     fn opt(&self, span: Span) -> Option<&str> {
         span.is_some().then(|| self.str(span))
     }
-
-    pub fn dialect(&self) -> Dialect {
-        self.dialect
-    }
-
-    pub fn credentials(&self) -> Option<Credentials> {
-        self.credentials
-    }
-
-    pub fn preserve_source_ip(&self) -> bool {
-        self.preserve_source_ip
-    }
-
-    /// Whether a forwarded hop made by `via` appends to the CalledVia list (R-FAS-6):
-    /// [`appends_to_called_via`](super::appends_to_called_via) over the packed options.
-    pub fn appends_to_called_via(&self, via: &str) -> bool {
-        match self.dialect {
-            Dialect::Aws => {
-                let (first, end) = self.called_via_services;
-                self.values[first as usize..end as usize]
-                    .iter()
-                    .any(|s| self.str(*s) == via)
-            }
-            Dialect::Huawei => true,
-        }
-    }
-
-    // Principal
-
-    pub fn principal_kind(&self) -> PrincipalKind {
-        self.kind
-    }
-
-    pub fn service_linked(&self) -> bool {
-        self.service_linked
-    }
-
-    pub fn management_account(&self) -> bool {
-        self.management_account
-    }
-
-    pub fn principal_arn(&self) -> &str {
-        self.str(self.principal[ARN])
-    }
-
-    pub fn principal_account(&self) -> Option<&str> {
-        self.opt(self.principal[ACCOUNT])
-    }
-
-    pub fn principal_role_arn(&self) -> Option<&str> {
-        self.opt(self.principal[ROLE_ARN])
-    }
-
-    pub fn principal_name(&self) -> Option<&str> {
-        self.opt(self.principal[NAME])
-    }
-
-    pub fn principal_parent_user_arn(&self) -> Option<&str> {
-        self.opt(self.principal[PARENT_USER_ARN])
-    }
-
-    /// [`Principal::field`] of the packed principal.
-    #[inline]
-    pub fn principal_field(&self, field: PrincipalField) -> Option<&str> {
-        match field {
-            PrincipalField::Arn => Some(self.principal_arn()),
-            PrincipalField::PrincipalArn => match self.kind {
-                PrincipalKind::Anonymous | PrincipalKind::Service => None,
-                PrincipalKind::AssumedRole if self.dialect == Dialect::Aws => {
-                    self.principal_role_arn().or(Some(self.principal_arn()))
-                }
-                _ => Some(self.principal_arn()),
-            },
-            PrincipalField::Account => self.principal_account(),
-            PrincipalField::Name => self.principal_name(),
-            PrincipalField::Fixed(text) => Some(text),
-        }
-    }
-
-    // Contexts: 0 is the request context, k + 1 hop k's own.
 
     fn context_range(&self, ctx: usize) -> (u32, u32) {
         match ctx {
@@ -373,92 +258,6 @@ impl PackedRequest {
             .map_or("", |e| self.str(e.key))
     }
 
-    /// The value of entry `entry` of context `ctx`; `None` past the end.
-    #[inline]
-    pub fn context_value(&self, ctx: usize, entry: usize) -> Option<PackedValue<'_>> {
-        let (first, end) = self.context_range(ctx);
-        let i = first as usize + entry;
-        if i >= end as usize {
-            return None;
-        }
-        let e = self.entries.get(i)?;
-        Some(if e.multi {
-            let spans = self
-                .values
-                .get(e.value.start as usize..e.value.start as usize + e.value.len as usize)
-                .unwrap_or_default();
-            PackedValue::Multi(PackedList {
-                text: &self.text,
-                spans,
-            })
-        } else {
-            PackedValue::Single(self.str(e.value))
-        })
-    }
-
-    /// The keys of context `ctx`, in order (canonical, sorted).
-    pub fn context_keys(&self, ctx: usize) -> impl Iterator<Item = &str> + '_ {
-        let (first, end) = self.context_range(ctx);
-        self.entries[first as usize..end as usize]
-            .iter()
-            .map(|e| self.str(e.key))
-    }
-
-    // Hops
-
-    pub fn hop_count(&self) -> usize {
-        self.hops.len()
-    }
-
-    pub fn via(&self, hop: usize) -> Option<&str> {
-        self.hops.get(hop).and_then(|h| self.opt(h.via))
-    }
-
-    pub fn action(&self, hop: usize) -> &str {
-        self.hops.get(hop).map_or("", |h| self.str(h.action))
-    }
-
-    pub fn resource(&self, hop: usize) -> &str {
-        self.hops.get(hop).map_or("", |h| self.str(h.resource))
-    }
-
-    pub fn resource_account(&self, hop: usize) -> Option<&str> {
-        self.hops
-            .get(hop)
-            .and_then(|h| self.opt(h.resource_account))
-    }
-
-    pub fn resource_policy(&self, hop: usize) -> Option<u32> {
-        self.hops
-            .get(hop)
-            .map(|h| h.resource_policy)
-            .filter(|r| *r != u32::MAX)
-    }
-
-    pub fn resource_policy_required(&self, hop: usize) -> bool {
-        self.hops
-            .get(hop)
-            .is_some_and(|h| h.resource_policy_required)
-    }
-
-    pub fn requires_no_permission(&self, hop: usize) -> bool {
-        self.hops.get(hop).is_some_and(|h| h.requires_no_permission)
-    }
-
-    /// Reads one word of every cache line the request occupies, so that the misses of a
-    /// request not in the cache are taken together, at the start, instead of one by one as
-    /// the interpreter reaches each string. Returns a value only to keep the reads.
-    #[inline]
-    pub fn touch(&self) -> u32 {
-        fn every_line<T>(items: &[T], read: impl Fn(&T) -> u32) -> u32 {
-            let step = (64 / std::mem::size_of::<T>().max(1)).max(1);
-            items.iter().step_by(step).fold(0, |acc, t| acc ^ read(t))
-        }
-        every_line(self.text.as_bytes(), |b| *b as u32)
-            ^ every_line(&self.entries, |e| e.key.start)
-            ^ every_line(&self.hops, |h| h.action.start)
-    }
-
     /// Builds a [`Principal`] equal to the packed one (for tests and diagnostics).
     pub fn principal(&self) -> Principal {
         Principal {
@@ -475,16 +274,176 @@ impl PackedRequest {
     }
 }
 
+impl RequestView for PackedRequest {
+    #[inline]
+    fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    #[inline]
+    fn credentials(&self) -> Option<Credentials> {
+        self.credentials
+    }
+
+    #[inline]
+    fn preserve_source_ip(&self) -> bool {
+        self.preserve_source_ip
+    }
+
+    #[inline]
+    fn appends_to_called_via(&self, via: &str) -> bool {
+        match self.dialect {
+            Dialect::Aws => {
+                let (first, end) = self.called_via_services;
+                self.values[first as usize..end as usize]
+                    .iter()
+                    .any(|s| self.str(*s) == via)
+            }
+            Dialect::Huawei => true,
+        }
+    }
+
+    #[inline]
+    fn principal_kind(&self) -> PrincipalKind {
+        self.kind
+    }
+
+    #[inline]
+    fn service_linked(&self) -> bool {
+        self.service_linked
+    }
+
+    #[inline]
+    fn management_account(&self) -> bool {
+        self.management_account
+    }
+
+    #[inline]
+    fn principal_arn(&self) -> &str {
+        self.str(self.principal[ARN])
+    }
+
+    #[inline]
+    fn principal_account(&self) -> Option<&str> {
+        self.opt(self.principal[ACCOUNT])
+    }
+
+    #[inline]
+    fn principal_role_arn(&self) -> Option<&str> {
+        self.opt(self.principal[ROLE_ARN])
+    }
+
+    #[inline]
+    fn principal_name(&self) -> Option<&str> {
+        self.opt(self.principal[NAME])
+    }
+
+    #[inline]
+    fn principal_parent_user_arn(&self) -> Option<&str> {
+        self.opt(self.principal[PARENT_USER_ARN])
+    }
+
+    /// The value of entry `entry` of context `ctx`; `None` past the end.
+    #[inline]
+    fn context_value(&self, ctx: usize, entry: usize) -> Option<ValueRef<'_>> {
+        let (first, end) = self.context_range(ctx);
+        let i = first as usize + entry;
+        if i >= end as usize {
+            return None;
+        }
+        let e = self.entries.get(i)?;
+        Some(if e.multi {
+            let spans = self
+                .values
+                .get(e.value.start as usize..e.value.start as usize + e.value.len as usize)
+                .unwrap_or_default();
+            ValueRef::Multi(ListRef::spans(&self.text, spans))
+        } else {
+            ValueRef::Single(self.str(e.value))
+        })
+    }
+
+    /// The keys of context `ctx`, in order (canonical, sorted).
+    #[inline]
+    fn context_keys(&self, ctx: usize) -> impl Iterator<Item = &str> {
+        let (first, end) = self.context_range(ctx);
+        self.entries[first as usize..end as usize]
+            .iter()
+            .map(|e| self.str(e.key))
+    }
+
+    #[inline]
+    fn hop_count(&self) -> usize {
+        self.hops.len()
+    }
+
+    #[inline]
+    fn via(&self, hop: usize) -> Option<&str> {
+        self.hops.get(hop).and_then(|h| self.opt(h.via))
+    }
+
+    #[inline]
+    fn action(&self, hop: usize) -> &str {
+        self.hops.get(hop).map_or("", |h| self.str(h.action))
+    }
+
+    #[inline]
+    fn resource(&self, hop: usize) -> &str {
+        self.hops.get(hop).map_or("", |h| self.str(h.resource))
+    }
+
+    #[inline]
+    fn resource_account(&self, hop: usize) -> Option<&str> {
+        self.hops
+            .get(hop)
+            .and_then(|h| self.opt(h.resource_account))
+    }
+
+    #[inline]
+    fn resource_policy(&self, hop: usize) -> Option<u32> {
+        self.hops
+            .get(hop)
+            .map(|h| h.resource_policy)
+            .filter(|r| *r != u32::MAX)
+    }
+
+    #[inline]
+    fn resource_policy_required(&self, hop: usize) -> bool {
+        self.hops
+            .get(hop)
+            .is_some_and(|h| h.resource_policy_required)
+    }
+
+    #[inline]
+    fn requires_no_permission(&self, hop: usize) -> bool {
+        self.hops.get(hop).is_some_and(|h| h.requires_no_permission)
+    }
+
+    /// One word of every cache line the request occupies.
+    #[inline]
+    fn touch(&self) -> u32 {
+        fn every_line<T>(items: &[T], read: impl Fn(&T) -> u32) -> u32 {
+            let step = (64 / std::mem::size_of::<T>().max(1)).max(1);
+            items.iter().step_by(step).fold(0, |acc, t| acc ^ read(t))
+        }
+        every_line(self.text.as_bytes(), |b| *b as u32)
+            ^ every_line(&self.entries, |e| e.key.start)
+            ^ every_line(&self.hops, |h| h.action.start)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::request::parse_case;
 
+    #[inline]
     fn request(text: &str) -> Request {
         parse_case(text, "test").unwrap().chain.request
     }
 
     #[test]
+    #[inline]
     fn a_packed_request_reads_back_as_the_request() {
         let req = request(
             r#"{"id":"x","principal":"arn:aws:sts::111122223333:assumed-role/R/s",
@@ -518,11 +477,11 @@ mod tests {
             for (i, (key, value)) in context.iter().enumerate() {
                 assert_eq!(packed.context_key(c, i), key);
                 let values: Vec<&str> = match packed.context_value(c, i).unwrap() {
-                    PackedValue::Single(v) => {
+                    ValueRef::Single(v) => {
                         assert!(matches!(value, ContextValue::Single(_)));
                         vec![v]
                     }
-                    PackedValue::Multi(list) => {
+                    ValueRef::Multi(list) => {
                         assert!(matches!(value, ContextValue::Multi(_)));
                         (0..list.len()).map(|i| list.get(i).unwrap()).collect()
                     }
@@ -547,6 +506,7 @@ mod tests {
     }
 
     #[test]
+    #[inline]
     fn repacking_reuses_the_buffers_and_forgets_the_previous_request() {
         let long = request(
             r#"{"id":"x","principal":"arn:aws:iam::111122223333:user/a",

@@ -1,5 +1,7 @@
 //! The hot path allocates nothing: after one warm-up pass over a set of requests, a second
-//! pass through [`Evaluator::evaluate`] performs zero heap allocations. Counted with a
+//! pass through [`Evaluator::evaluate`] performs zero heap allocations, for a request as
+//! parsed and for the same request packed into a reused [`PackedRequest`] (packing
+//! included). Counted with a
 //! global allocator that counts per thread, so tests running in parallel do not disturb
 //! the count. Inputs: the conformance corpus, the spec vectors and the standard workload.
 
@@ -9,6 +11,7 @@ use std::collections::HashMap;
 
 use fastiam::compile::compile;
 use fastiam::eval::Evaluator;
+use fastiam::request::PackedRequest;
 use fastiam::request::{parse_case, Chain};
 use fastiam::table::{AlignedBytes, Program};
 
@@ -65,14 +68,21 @@ fn count_hot_path(chains: &[Chain]) -> (usize, usize) {
     for (program, group) in programs.values() {
         let evaluator = Evaluator::new(program);
         let mut scratch = evaluator.scratch();
+        let mut packed = PackedRequest::default();
         for chain in group {
             evaluator.evaluate(&chain.request, &mut scratch);
+            packed.pack(&chain.request);
+            evaluator.evaluate(&packed, &mut scratch);
         }
         let before = allocations();
         for chain in group {
             let outcome = evaluator.evaluate(&chain.request, &mut scratch);
             hops += outcome.hops.len();
             requests += 1;
+            // The same request packed, into buffers reused from the previous one.
+            packed.pack(&chain.request);
+            let again = evaluator.evaluate(&packed, &mut scratch);
+            assert!(again.hops.len() <= chain.request.hops.len());
         }
         let during = allocations() - before;
         assert_eq!(

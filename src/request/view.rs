@@ -1,0 +1,292 @@
+//! What the compiled interpreter reads of a request, whatever its layout.
+//!
+//! The interpreter takes either a [`Request`] (owned strings, as parsed from a case, a log
+//! record or a C call) or a [`PackedRequest`](super::PackedRequest) (the same request in
+//! four contiguous buffers, for callers that evaluate requests kept in memory). Both
+//! implement [`RequestView`]; the interpreter is generic over it, so neither layout is
+//! converted into the other on the way in: converting costs more than it saves for a
+//! request evaluated once (BENCHMARKS.md, "Packed requests").
+//!
+//! Contexts are numbered as the interpreter's slots number them: 0 is the request context,
+//! `k + 1` is hop `k`'s own context. Entries keep their order (canonical key order).
+//!
+//! ```
+//! use fastiam::request::{parse_case, PackedRequest, RequestView, ValueRef};
+//! let case = parse_case(r#"{"id":"x","principal":"arn:aws:iam::111122223333:user/a",
+//!  "context":{"aws:SourceIp":"10.0.0.1"},
+//!  "chain":[{"action":"s3:GetObject","resource":"arn:aws:s3:::b/k"}]}"#, "doc").unwrap();
+//! let request = &case.chain.request;
+//! let packed = PackedRequest::from_request(request);
+//! assert_eq!(request.context_value(0, 0), Some(ValueRef::Single("10.0.0.1")));
+//! assert_eq!(packed.context_value(0, 0), request.context_value(0, 0));
+//! assert_eq!(packed.action(0), request.action(0));
+//! ```
+
+use super::chain::{Credentials, Request};
+use super::context::ContextValue;
+use super::fas::{appends_to_called_via, PrincipalField};
+use super::principal::PrincipalKind;
+use crate::policy::Dialect;
+
+/// A context value, borrowed from its request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ValueRef<'r> {
+    Single(&'r str),
+    Multi(ListRef<'r>),
+}
+
+/// The strings of a multi-valued context entry, borrowed from its request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ListRef<'r>(List<'r>);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum List<'r> {
+    Strings(&'r [String]),
+    /// Spans of a packed request's text.
+    Spans(&'r str, &'r [super::packed::Span]),
+}
+
+impl<'r> ListRef<'r> {
+    /// The empty list.
+    pub const EMPTY: ListRef<'static> = ListRef(List::Strings(&[]));
+
+    pub(crate) fn strings(strings: &'r [String]) -> ListRef<'r> {
+        ListRef(List::Strings(strings))
+    }
+
+    pub(crate) fn spans(text: &'r str, spans: &'r [super::packed::Span]) -> ListRef<'r> {
+        ListRef(List::Spans(text, spans))
+    }
+
+    pub fn len(&self) -> usize {
+        match self.0 {
+            List::Strings(s) => s.len(),
+            List::Spans(_, s) => s.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The `i`-th string.
+    #[inline]
+    pub fn get(&self, i: usize) -> Option<&'r str> {
+        match self.0 {
+            List::Strings(s) => s.get(i).map(String::as_str),
+            List::Spans(text, spans) => spans.get(i).map(|s| s.of(text)),
+        }
+    }
+}
+
+/// A request as the compiled interpreter reads it (see the module docs).
+pub trait RequestView {
+    fn dialect(&self) -> Dialect;
+    fn credentials(&self) -> Option<Credentials>;
+    /// [`FasOptions::preserve_source_ip`](super::FasOptions).
+    fn preserve_source_ip(&self) -> bool;
+    /// Whether a forwarded hop made by `via` appends to the CalledVia list (R-FAS-6).
+    fn appends_to_called_via(&self, via: &str) -> bool;
+
+    fn principal_kind(&self) -> PrincipalKind;
+    fn service_linked(&self) -> bool;
+    fn management_account(&self) -> bool;
+    fn principal_arn(&self) -> &str;
+    fn principal_account(&self) -> Option<&str>;
+    fn principal_role_arn(&self) -> Option<&str>;
+    fn principal_name(&self) -> Option<&str>;
+    fn principal_parent_user_arn(&self) -> Option<&str>;
+
+    /// [`Principal::field`](super::Principal::field).
+    #[inline]
+    fn principal_field(&self, field: PrincipalField) -> Option<&str> {
+        match field {
+            PrincipalField::Arn => Some(self.principal_arn()),
+            PrincipalField::PrincipalArn => match self.principal_kind() {
+                PrincipalKind::Anonymous | PrincipalKind::Service => None,
+                PrincipalKind::AssumedRole if self.dialect() == Dialect::Aws => {
+                    self.principal_role_arn().or(Some(self.principal_arn()))
+                }
+                _ => Some(self.principal_arn()),
+            },
+            PrincipalField::Account => self.principal_account(),
+            PrincipalField::Name => self.principal_name(),
+            PrincipalField::Fixed(text) => Some(text),
+        }
+    }
+
+    /// The keys of context `ctx`, in order.
+    fn context_keys(&self, ctx: usize) -> impl Iterator<Item = &str>;
+    /// The value of entry `entry` of context `ctx`; `None` past the end.
+    fn context_value(&self, ctx: usize, entry: usize) -> Option<ValueRef<'_>>;
+
+    fn hop_count(&self) -> usize;
+    /// The service that forwards hop `hop`; `None` for hop 0.
+    fn via(&self, hop: usize) -> Option<&str>;
+    fn action(&self, hop: usize) -> &str;
+    fn resource(&self, hop: usize) -> &str;
+    fn resource_account(&self, hop: usize) -> Option<&str>;
+    fn resource_policy(&self, hop: usize) -> Option<u32>;
+    fn resource_policy_required(&self, hop: usize) -> bool;
+    fn requires_no_permission(&self, hop: usize) -> bool;
+
+    /// Reads a little of every part of the request up front, so that the cache misses of a
+    /// request not in the cache are taken together instead of one by one as the
+    /// interpreter reaches each part. The value returned only keeps the reads.
+    fn touch(&self) -> u32;
+}
+
+impl Request {
+    fn context_of(&self, ctx: usize) -> Option<&super::Context> {
+        match ctx {
+            0 => Some(&self.context),
+            k => self.hops.get(k - 1).map(|h| &h.context),
+        }
+    }
+}
+
+impl RequestView for Request {
+    #[inline]
+    fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    #[inline]
+    fn credentials(&self) -> Option<Credentials> {
+        self.credentials
+    }
+
+    #[inline]
+    fn preserve_source_ip(&self) -> bool {
+        self.options.fas.preserve_source_ip
+    }
+
+    #[inline]
+    fn appends_to_called_via(&self, via: &str) -> bool {
+        appends_to_called_via(self.dialect, via, &self.options.fas)
+    }
+
+    #[inline]
+    fn principal_kind(&self) -> PrincipalKind {
+        self.principal.kind
+    }
+
+    #[inline]
+    fn service_linked(&self) -> bool {
+        self.principal.service_linked
+    }
+
+    #[inline]
+    fn management_account(&self) -> bool {
+        self.principal.management_account
+    }
+
+    #[inline]
+    fn principal_arn(&self) -> &str {
+        &self.principal.arn
+    }
+
+    #[inline]
+    fn principal_account(&self) -> Option<&str> {
+        self.principal.account.as_deref()
+    }
+
+    #[inline]
+    fn principal_role_arn(&self) -> Option<&str> {
+        self.principal.role_arn.as_deref()
+    }
+
+    #[inline]
+    fn principal_name(&self) -> Option<&str> {
+        self.principal.name.as_deref()
+    }
+
+    #[inline]
+    fn principal_parent_user_arn(&self) -> Option<&str> {
+        self.principal.parent_user_arn.as_deref()
+    }
+
+    #[inline]
+    fn context_keys(&self, ctx: usize) -> impl Iterator<Item = &str> {
+        self.context_of(ctx)
+            .into_iter()
+            .flat_map(|c| c.iter().map(|(k, _)| k))
+    }
+
+    #[inline]
+    fn context_value(&self, ctx: usize, entry: usize) -> Option<ValueRef<'_>> {
+        Some(match self.context_of(ctx)?.entry(entry)?.1 {
+            ContextValue::Single(v) => ValueRef::Single(v),
+            ContextValue::Multi(vs) => ValueRef::Multi(ListRef::strings(vs)),
+        })
+    }
+
+    #[inline]
+    fn hop_count(&self) -> usize {
+        self.hops.len()
+    }
+
+    #[inline]
+    fn via(&self, hop: usize) -> Option<&str> {
+        self.hops.get(hop)?.via.as_deref()
+    }
+
+    #[inline]
+    fn action(&self, hop: usize) -> &str {
+        self.hops.get(hop).map_or("", |h| &h.action)
+    }
+
+    #[inline]
+    fn resource(&self, hop: usize) -> &str {
+        self.hops.get(hop).map_or("", |h| &h.resource)
+    }
+
+    #[inline]
+    fn resource_account(&self, hop: usize) -> Option<&str> {
+        self.hops.get(hop)?.resource_account.as_deref()
+    }
+
+    #[inline]
+    fn resource_policy(&self, hop: usize) -> Option<u32> {
+        self.hops
+            .get(hop)?
+            .resource_policy
+            .and_then(|r| u32::try_from(r).ok())
+    }
+
+    #[inline]
+    fn resource_policy_required(&self, hop: usize) -> bool {
+        self.hops
+            .get(hop)
+            .is_some_and(|h| h.resource_policy_required)
+    }
+
+    #[inline]
+    fn requires_no_permission(&self, hop: usize) -> bool {
+        self.hops.get(hop).is_some_and(|h| h.requires_no_permission)
+    }
+
+    /// The first byte of every string: a request is some thirty separate heap strings.
+    #[inline]
+    fn touch(&self) -> u32 {
+        fn first(s: &str) -> u32 {
+            s.as_bytes().first().map_or(0, |b| u32::from(*b))
+        }
+        fn context(c: &super::Context) -> u32 {
+            let mut acc = 0;
+            for (key, value) in c.iter() {
+                acc ^= first(key) ^ value.values().first().map_or(0, |v| first(v));
+            }
+            acc
+        }
+        let p = &self.principal;
+        let mut acc = context(&self.context) ^ first(&p.arn);
+        for s in [&p.account, &p.role_arn, &p.name].into_iter().flatten() {
+            acc ^= first(s);
+        }
+        for h in &self.hops {
+            acc ^= context(&h.context) ^ first(&h.action) ^ first(&h.resource);
+        }
+        acc
+    }
+}
