@@ -34,6 +34,7 @@
 //! assert_eq!(outcome.decision, fastiam::decision::Decision::Allow);
 //! ```
 
+mod resource_plan;
 mod str_table;
 
 use std::cmp::Ordering;
@@ -50,6 +51,7 @@ use crate::request::{
     PrincipalField, PrincipalKind as Who, RequestView, ValueRef, PRINCIPAL_DEFAULT_KEYS,
 };
 use crate::table::{Program, ProgramView};
+use resource_plan::{ResourcePlan, Target};
 use str_table::StrTable;
 
 /// Where a key's value is for the hop being evaluated. Plain data: a scratch holds no
@@ -178,12 +180,8 @@ pub struct Evaluator<'p> {
     exact: StrTable<u32>,
     /// Folded service → index into `services`.
     services: StrTable<u32>,
-    /// Per resource record: for an ARN pattern whose first five segments are all literal
-    /// (`arn:aws:s3:::…`, nearly all), those segments joined, `:` included. The hop's ARN up to
-    /// its fifth colon is then compared once instead of segment by segment (R-RES-4, R-RES-5:
-    /// case-sensitive, and a literal segment holds no `:`, so equal heads mean equal
-    /// segments).
-    arn_heads: Vec<Option<Box<str>>>,
+    /// Per resource record: the pattern resolved for matching ([`ResourcePlan`]).
+    resource_plans: Vec<ResourcePlan<'p>>,
     /// Per token: the range of `text_pieces` holding a `Text` token's wildcard pieces, parsed
     /// once here rather than on every match of a pattern with policy variables.
     token_pieces: Vec<(u32, u32)>,
@@ -287,24 +285,10 @@ impl<'p> Evaluator<'p> {
                 (first, text_pieces.len() as u32)
             })
             .collect();
-        let arn_heads = v
+        let resource_plans = v
             .resources
             .iter()
-            .map(|r| {
-                if ResourceKind::from_code(r.kind) != Some(ResourceKind::Arn) {
-                    return None;
-                }
-                let segments = v.matchers.get(r.a as usize..r.a as usize + 5)?;
-                let literal = |m: &MatcherRec| m.kind == MatcherKind::Exact.code();
-                segments.iter().all(literal).then(|| {
-                    let mut head = String::new();
-                    for m in segments {
-                        head.push_str(s(m.a));
-                        head.push(':');
-                    }
-                    head.into_boxed_str()
-                })
-            })
+            .map(|r| ResourcePlan::new(r, v.matchers, &s))
             .collect();
         let mut e = Evaluator {
             v,
@@ -319,7 +303,7 @@ impl<'p> Evaluator<'p> {
             key_ids,
             exact,
             services,
-            arn_heads,
+            resource_plans,
             token_pieces,
             text_pieces,
             principal_shapes: Vec::new(),
@@ -887,38 +871,11 @@ impl<'p> Evaluator<'p> {
         req: &R,
         sc: &mut Scratch,
     ) -> bool {
-        let range = st.resources_first as usize..(st.resources_first + st.resources_len) as usize;
-        let mut any = false;
-        for (r, head) in self.v.resources[range.clone()]
+        let plans = &self.resource_plans
+            [st.resources_first as usize..(st.resources_first + st.resources_len) as usize];
+        let any = plans
             .iter()
-            .zip(&self.arn_heads[range])
-        {
-            let hit = match ResourceKind::from_code(r.kind) {
-                Some(ResourceKind::Any) => true,
-                Some(ResourceKind::Arn) => {
-                    target.shape == Shape::Arn
-                        && match head {
-                            Some(head) => {
-                                target.colons[4] + 1 == head.len()
-                                    && target.text.starts_with(&**head)
-                                    && self.matcher(r.a + 5, target.part(5), req, sc)
-                            }
-                            None => (0..6)
-                                .all(|i| self.matcher(r.a + i as u32, target.part(i), req, sc)),
-                        }
-                }
-                Some(ResourceKind::Urn) => {
-                    target.shape == Shape::Urn
-                        && (0..5).all(|i| self.matcher(r.a + i as u32, target.part(i), req, sc))
-                }
-                Some(ResourceKind::Plain) => self.matcher(r.a, target.text, req, sc),
-                Some(ResourceKind::Never) | None => false,
-            };
-            if hit {
-                any = true;
-                break;
-            }
-        }
+            .any(|plan| plan.matches(target, |m, text| self.matcher(m, text, req, sc)));
         any != (st.flags & STMT_NOT_RESOURCE != 0)
     }
 
@@ -1509,57 +1466,6 @@ impl<'p> Evaluator<'p> {
 /// entry pointers, so the processor issues them together and the misses overlap. Measured:
 /// 15-20% less time per hop over 20,000 prebuilt requests (BENCHMARKS.md); for a request in
 /// cache it is a few dozen instructions.
-/// A hop's resource with the places of its first five colons, found once per hop; the
-/// segments a pattern compares are cut out only when asked for.
-struct Target<'r> {
-    text: &'r str,
-    colons: [usize; 5],
-    shape: Shape,
-}
-
-/// Which of R-RES-2's (an ARN: `arn:` and five colons at least) or R-HW-6's (a URN: four
-/// colons at least, when not an ARN) splits a resource has, as `split_arn` and `split_urn`
-/// decide.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Shape {
-    Arn,
-    Urn,
-    Neither,
-}
-
-impl<'r> Target<'r> {
-    fn new(text: &'r str) -> Self {
-        let mut colons = [0; 5];
-        let found = primitives::find_colons(text, &mut colons);
-        let shape = if found == 5 && text.starts_with("arn:") {
-            Shape::Arn
-        } else if found >= 4 {
-            Shape::Urn
-        } else {
-            Shape::Neither
-        };
-        Target {
-            text,
-            colons,
-            shape,
-        }
-    }
-
-    /// Segment `i` of the split: up to the `i`-th colon; the last segment (5 of an ARN, 4
-    /// of a URN) runs to the end.
-    #[inline]
-    fn part(&self, i: usize) -> &'r str {
-        let last = if self.shape == Shape::Arn { 5 } else { 4 };
-        let start = if i == 0 { 0 } else { self.colons[i - 1] + 1 };
-        let end = if i >= last {
-            self.text.len()
-        } else {
-            self.colons[i]
-        };
-        self.text.get(start..end).unwrap_or_default()
-    }
-}
-
 struct Participation {
     scp: bool,
     rcp: bool,
