@@ -19,7 +19,7 @@
 pub mod scaling;
 
 use crate::policy::{parse_policy, ParseOptions, Policy, PolicyKind};
-use crate::request::{parse_case, PolicySet, Request};
+use crate::request::{parse_case, PackedRequest, PolicySet, Request};
 use crate::workload;
 
 /// A workload ready to evaluate: the policy set and the requests.
@@ -194,6 +194,33 @@ pub fn run(config: &BenchConfig) -> Result<BenchReport, String> {
                 "compiled", threads, rate, &prepared, hops, p50, p99,
             ));
         }
+        // The same requests packed once, before timing (`check` compared their decisions
+        // too): what a caller that keeps requests in memory gets.
+        let packed: Vec<PackedRequest> = prepared
+            .requests
+            .iter()
+            .map(PackedRequest::from_request)
+            .collect();
+        for threads in thread_counts(config.threads) {
+            let rate = throughput(&packed, threads, config.min_time, |reqs| {
+                let mut scratch = evaluator.scratch();
+                for r in reqs {
+                    std::hint::black_box(evaluator.evaluate(r, &mut scratch).decision);
+                }
+            })?;
+            let (p50, p99) = latencies(&packed, |r| {
+                std::hint::black_box(evaluator.evaluate(r, &mut scratch).decision);
+            });
+            report.results.push(figures(
+                "compiled-packed",
+                threads,
+                rate,
+                &prepared,
+                hops,
+                p50,
+                p99,
+            ));
+        }
     }
     if config.engines != Engines::Compiled {
         let rate = throughput(&prepared.requests, 1, config.min_time, |reqs| {
@@ -222,13 +249,14 @@ pub struct Checked {
     pub decisions: [usize; 3],
 }
 
-/// A fast wrong answer is not a result: evaluates every chain with the compiled engine and
-/// the reference evaluator, fails on the first difference (decision, reason, matched
-/// statements, missing keys), and counts the decisions.
+/// A fast wrong answer is not a result: evaluates every chain with the compiled engine (the
+/// request as it is and packed) and the reference evaluator, fails on the first difference
+/// (decision, reason, matched statements, missing keys), and counts the decisions.
 pub fn check(prepared: &Prepared, evaluator: &crate::eval::Evaluator) -> Result<Checked, String> {
     use crate::decision::Decision;
     let mut scratch = evaluator.scratch();
     let mut checked = Checked::default();
+    let mut packed = PackedRequest::default();
     for (i, request) in prepared.requests.iter().enumerate() {
         let outcome = evaluator.evaluate(request, &mut scratch);
         let compiled = evaluator.decision(&outcome);
@@ -236,6 +264,13 @@ pub fn check(prepared: &Prepared, evaluator: &crate::eval::Evaluator) -> Result<
         if compiled != oracle {
             return Err(format!(
                 "chain {i}: the engines disagree; compiled {compiled:?}, reference {oracle:?}"
+            ));
+        }
+        packed.pack(request);
+        let from_packed = evaluator.decision(&evaluator.evaluate(&packed, &mut scratch));
+        if from_packed != compiled {
+            return Err(format!(
+                "chain {i}: the packed request disagrees; {from_packed:?}, not {compiled:?}"
             ));
         }
         checked.hops_evaluated += compiled.hops.len();
@@ -286,14 +321,15 @@ fn figures(
 /// Chains per second over whole passes of `requests`, split into one part per thread of a
 /// rayon pool of `threads`, repeated until `min_time` has passed. `work` makes its own
 /// scratch per part, so each worker evaluates with its own.
-fn throughput<F>(
-    requests: &[Request],
+fn throughput<T, F>(
+    requests: &[T],
     threads: usize,
     min_time: std::time::Duration,
     work: F,
 ) -> Result<f64, String>
 where
-    F: Fn(&[Request]) + Sync,
+    T: Sync,
+    F: Fn(&[T]) + Sync,
 {
     use rayon::prelude::*;
     let pool = rayon::ThreadPoolBuilder::new()
@@ -311,7 +347,7 @@ where
 }
 
 /// p50 and p99 of single-chain evaluation times (one pass, single thread).
-fn latencies(requests: &[Request], mut one: impl FnMut(&Request)) -> (f64, f64) {
+fn latencies<T>(requests: &[T], mut one: impl FnMut(&T)) -> (f64, f64) {
     let mut times: Vec<u64> = requests
         .iter()
         .map(|r| {
@@ -385,13 +421,13 @@ impl std::fmt::Display for BenchReport {
         )?;
         writeln!(
             f,
-            "{:<10} {:>7} {:>14} {:>14} {:>10} {:>12} {:>12}",
+            "{:<16} {:>7} {:>14} {:>14} {:>10} {:>12} {:>12}",
             "engine", "threads", "decisions/s", "hops/s", "ns/hop", "p50 ns/chain", "p99 ns/chain"
         )?;
         for r in &self.results {
             writeln!(
                 f,
-                "{:<10} {:>7} {:>14.0} {:>14.0} {:>10.1} {:>12.0} {:>12.0}",
+                "{:<16} {:>7} {:>14.0} {:>14.0} {:>10.1} {:>12.0} {:>12.0}",
                 r.engine,
                 r.threads,
                 r.decisions_per_second,
@@ -407,8 +443,10 @@ impl std::fmt::Display for BenchReport {
                 .find(|r| r.engine == name && r.threads == 1)
                 .map(|r| r.hops_per_second)
         };
-        if let (Some(c), Some(r)) = (rate("compiled"), rate("reference")) {
-            writeln!(f, "compiled / reference, one thread: {:.1}x", c / r)?;
+        for engine in ["compiled", "compiled-packed"] {
+            if let (Some(c), Some(r)) = (rate(engine), rate("reference")) {
+                writeln!(f, "{engine} / reference, one thread: {:.1}x", c / r)?;
+            }
         }
         write!(
             f,

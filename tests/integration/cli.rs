@@ -340,8 +340,17 @@ fn bench_reports_agreeing_decisions_and_rates() {
         .iter()
         .map(|r| r["engine"].as_str().unwrap())
         .collect();
-    assert_eq!(engines, ["compiled", "compiled", "reference"]);
-    for (r, threads) in v["results"].as_array().unwrap().iter().zip([1, 2, 1]) {
+    assert_eq!(
+        engines,
+        [
+            "compiled",
+            "compiled",
+            "compiled-packed",
+            "compiled-packed",
+            "reference"
+        ]
+    );
+    for (r, threads) in v["results"].as_array().unwrap().iter().zip([1, 2, 1, 2, 1]) {
         assert_eq!(r["threads"], threads);
         for field in ["decisions_per_second", "hops_per_second", "ns_per_hop"] {
             assert!(r[field].as_f64().unwrap() > 0.0, "{field}: {r}");
