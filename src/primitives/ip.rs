@@ -19,7 +19,42 @@ use std::net::IpAddr;
 /// Parses one IPv4 or IPv6 address with `std::net` rules (R-OPI-2); `None` on anything else,
 /// including octets with leading zeros, zone ids and whitespace.
 pub fn parse_ip(s: &str) -> Option<IpAddr> {
-    s.parse().ok()
+    parse_dotted_quad(s.as_bytes())
+        .map(IpAddr::from)
+        .or_else(|| s.parse().ok())
+}
+
+/// A plain dotted quad (`203.0.113.7`), read in one pass: four octets of one to three
+/// digits, no leading zero, at most 255. Anything else is `None` and goes to the `std`
+/// parser, which then decides; what this accepts, `std` accepts as the same address (a
+/// test compares them).
+#[inline]
+fn parse_dotted_quad(b: &[u8]) -> Option<[u8; 4]> {
+    let mut octets = [0u8; 4];
+    let mut i = 0;
+    for (n, octet) in octets.iter_mut().enumerate() {
+        if n > 0 {
+            if b.get(i) != Some(&b'.') {
+                return None;
+            }
+            i += 1;
+        }
+        let start = i;
+        let mut value: u32 = 0;
+        while let Some(d) = b.get(i).filter(|d| d.is_ascii_digit()) {
+            value = value * 10 + u32::from(d - b'0');
+            i += 1;
+            if i - start > 3 {
+                return None;
+            }
+        }
+        let digits = i - start;
+        if digits == 0 || (digits > 1 && b[start] == b'0') || value > 255 {
+            return None;
+        }
+        *octet = value as u8;
+    }
+    (i == b.len()).then_some(octets)
 }
 
 /// Parses a policy CIDR (R-OPI-1, R-OPI-2): `addr/len` or a bare address (`/32`, `/128`).
@@ -70,6 +105,49 @@ fn max_prefix_len(addr: &IpAddr) -> u8 {
 mod tests {
     use super::*;
     use std::net::Ipv4Addr;
+
+    /// The dotted-quad fast path accepts nothing `std` rejects and reads what it accepts
+    /// as `std` does; random strings over digits and dots (and a few others) both ways.
+    #[test]
+    fn dotted_quads_read_as_std_reads_them() {
+        let mut rng = crate::test_rng::XorShift(0x1d_2e_3f);
+        let alphabet = b"0123456789...:a ";
+        let mut accepted = 0;
+        for _ in 0..200_000 {
+            let text: String = if rng.below(2) == 0 {
+                let len = 1 + rng.below(16);
+                (0..len)
+                    .map(|_| alphabet[rng.below(alphabet.len())] as char)
+                    .collect()
+            } else {
+                // Four groups of one to four digits: leading zeros, values past 255.
+                let group = |rng: &mut crate::test_rng::XorShift| {
+                    let digits = 1 + rng.below(4);
+                    (0..digits)
+                        .map(|_| (b'0' + rng.below(10) as u8) as char)
+                        .collect::<String>()
+                };
+                (0..4)
+                    .map(|_| group(&mut rng))
+                    .collect::<Vec<_>>()
+                    .join(".")
+            };
+            let fast = parse_dotted_quad(text.as_bytes());
+            if let Some(octets) = fast {
+                accepted += 1;
+                assert_eq!(
+                    text.parse::<Ipv4Addr>().ok(),
+                    Some(Ipv4Addr::from(octets)),
+                    "{text}"
+                );
+            }
+            assert_eq!(parse_ip(&text), text.parse().ok(), "{text}");
+        }
+        assert!(
+            accepted > 5_000,
+            "the generator makes dotted quads ({accepted})"
+        );
+    }
 
     #[test]
     fn parse_ip_table() {
