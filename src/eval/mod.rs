@@ -363,6 +363,12 @@ impl<'p> Evaluator<'p> {
         self.principal_slots = slots;
     }
 
+    /// How many candidate entries the evaluator tabulated for the actions its program names
+    /// exactly (0 when the table would have exceeded its cap and hops build their lists).
+    pub fn tabulated_candidates(&self) -> usize {
+        self.exact_candidates.len()
+    }
+
     /// The tables.
     pub fn view(&self) -> &ProgramView<'p> {
         &self.v

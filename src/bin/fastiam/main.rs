@@ -350,6 +350,13 @@ fn inspect(args: &InspectArgs) -> io::Result<ExitCode> {
         verified.as_secs_f64() * 1e3,
         mapped_time.as_secs_f64() * 1e3
     );
+    let started = Instant::now();
+    let evaluator = fastiam::eval::Evaluator::new(&program);
+    outln!(
+        "  evaluator built (per-program tables): {:.3} ms; {} tabulated candidates",
+        started.elapsed().as_secs_f64() * 1e3,
+        evaluator.tabulated_candidates()
+    );
     for (name, (_, len)) in SECTION_NAMES.iter().zip(program_ranges(&mapped)) {
         outln!("  section {name:<17} {len:>10} bytes");
     }
