@@ -1,6 +1,9 @@
 //! The zero-allocation interpreter: evaluates a whole chain against a loaded program.
 //!
-//! An [`Evaluator`] borrows a program's tables; a [`Scratch`] (one per thread, made by
+//! An [`Evaluator`] borrows a program's tables and adds its own (built once per program);
+//! it reads a request through [`RequestView`], so a [`Request`](crate::request::Request) and a
+//! [`PackedRequest`](crate::request::PackedRequest) are both evaluated in place. A
+//! [`Scratch`] (one per thread, made by
 //! [`Evaluator::scratch`]) holds everything a request needs that can grow: per-key context
 //! slots, candidate statements, applied statements, the outputs. After a scratch has seen
 //! a request of a given shape, evaluating requests of that shape allocates nothing
@@ -14,7 +17,9 @@
 //!    CalledVia list. Hop 0 merges the sorted request context into the sorted key table in
 //!    one pass; forwarded hops apply the shared FAS rules slot by slot (R-COMP-5);
 //! 2. **candidates**: the request action is folded once and looked up in the action index;
-//!    only those statements (plus the short always-check list) are examined;
+//!    an action the index names exactly has its candidates tabulated, any other gets them
+//!    from the index's service globs; only those statements (plus the short always-check
+//!    list) are examined;
 //! 3. **applicability**: policy participation, principal, resource, then the statement's
 //!    referenced keys are checked for absence (R-SIM-4, R-COMP-3) and its conditions run;
 //! 4. **decision**: explicit deny, gates, core grant and reason, as R-EVAL-2..7, R-SIM-2a;
@@ -166,8 +171,13 @@ fn dialect_index(d: Dialect) -> usize {
 
 /// Evaluates requests against one program.
 ///
-/// Built once per program (it hashes the key names and the action index, so a request's
-/// strings are resolved with one hash lookup each instead of binary searches).
+/// Built once per program, and shared by every thread: it hashes the key names and the
+/// action index (a request's strings are then resolved with one lookup each), and builds
+/// tables that take work off every request — each indexed action's candidate statements,
+/// the slots each shape of principal derives, the resource patterns resolved
+/// (`ResourcePlan`). That makes building one cost time proportional to the program (about
+/// 100M instructions for all 1,645 AWS managed policies, `fastiam inspect` times it): build
+/// it once, not per request.
 #[derive(Clone, Debug)]
 pub struct Evaluator<'p> {
     v: ProgramView<'p>,

@@ -66,7 +66,7 @@ fn split_colons<const N: usize>(s: &str) -> Option<[&str; N]> {
 ///
 /// Every hop's resource goes through here, so the scan reads eight bytes at a time: a word
 /// whose bytes are XORed with `:` has a zero byte exactly where a colon was, and
-/// [`zero_bytes`] marks those bytes. Cutting at an ASCII `:` always cuts on a character
+/// `zero_bytes` marks those bytes. Cutting at an ASCII `:` always cuts on a character
 /// boundary.
 pub fn find_colons(s: &str, out: &mut [usize]) -> usize {
     let bytes = s.as_bytes();

@@ -34,7 +34,7 @@ pub enum Piece<'a> {
 /// Whether `pieces` matches the whole of `text` (R-OPS-3, R-OPS-4, R-RES-4).
 ///
 /// Two-pointer backtracking over `char`s: no recursion, no allocation, worst case
-/// O(|pattern| · |text|). Pieces without `One` (nearly all patterns) take [`match_stars`].
+/// O(|pattern| · |text|). Pieces without `One` (nearly all patterns) take `match_stars`.
 pub fn glob_match(pieces: &[Piece<'_>], text: &str) -> bool {
     if pieces.contains(&Piece::One) {
         return match_tokens(PieceTokens(pieces), text);
