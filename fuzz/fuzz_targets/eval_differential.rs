@@ -1,6 +1,7 @@
 //! Arbitrary case lines through every engine: the reference evaluator, the compiled program
-//! in memory, and the compiled program after a write/load round trip must return exactly
-//! the same result (decision, reason, matched statements, missing keys; R-GEN-4).
+//! in memory, and the compiled program after a write/load round trip (evaluating the request
+//! packed, the interpreter's other input layout) must return exactly the same result
+//! (decision, reason, matched statements, missing keys; R-GEN-4).
 #![no_main]
 
 use fastiam::request::parse_case;
