@@ -210,11 +210,28 @@ pub struct Evaluator<'p> {
     /// table would exceed [`MAX_TABULATED_CANDIDATES`]: every hop then builds its list.
     exact_candidate_ranges: Vec<(u32, u32)>,
     exact_candidates: Vec<u32>,
+    /// The program's `index_globs`, each service's range sorted by pattern id, so that the
+    /// statements sharing a pattern are adjacent.
+    globs_by_pattern: Vec<GlobRec>,
 }
 
 /// The most candidate entries [`Evaluator`] tabulates (16 MiB of them); a program whose
 /// table would be larger builds each hop's candidates instead.
 const MAX_TABULATED_CANDIDATES: usize = 1 << 22;
+
+/// `index_globs` with each service's range sorted by pattern (see
+/// [`Evaluator::globs_by_pattern`]). Ranges that do not fit the table are left as they are:
+/// a verified program's fit.
+fn globs_by_pattern(v: &ProgramView<'_>) -> Vec<GlobRec> {
+    let mut globs = v.index_globs.to_vec();
+    for svc in v.services {
+        let range = svc.globs_first as usize..(svc.globs_first + svc.globs_len) as usize;
+        if let Some(slice) = globs.get_mut(range) {
+            slice.sort_by_key(|g| (g.pattern, g.statement));
+        }
+    }
+    globs
+}
 
 /// Where a hop's candidates are.
 enum Candidates {
@@ -320,6 +337,7 @@ impl<'p> Evaluator<'p> {
             principal_slots: Vec::new(),
             exact_candidate_ranges: Vec::new(),
             exact_candidates: Vec::new(),
+            globs_by_pattern: globs_by_pattern(&v),
         };
         for d in [Dialect::Aws, Dialect::Huawei] {
             let i = dialect_index(d);
@@ -768,8 +786,19 @@ impl<'p> Evaluator<'p> {
             if let Some(svc) = self.services.get(service) {
                 let svc = self.v.services[svc as usize];
                 let (first, end) = (svc.globs_first, svc.globs_first + svc.globs_len);
-                for g in &self.v.index_globs[first as usize..end as usize] {
-                    if primitives::wildcard_match(self.s(g.pattern), name) {
+                // Many statements share a pattern (`ec2:Describe*` in hundreds of managed
+                // policies): grouped by pattern, each is matched once.
+                let mut last: Option<(StrId, bool)> = None;
+                for g in &self.globs_by_pattern[first as usize..end as usize] {
+                    let matched = match last {
+                        Some((pattern, matched)) if pattern == g.pattern => matched,
+                        _ => {
+                            let matched = primitives::wildcard_match(self.s(g.pattern), name);
+                            last = Some((g.pattern, matched));
+                            matched
+                        }
+                    };
+                    if matched {
                         hit(g.statement);
                     }
                 }
