@@ -167,13 +167,12 @@ impl Engine for Compiled {
         let program = self.program(&chain.policies);
         let evaluator = Evaluator::new(&program);
         let mut scratch = evaluator.scratch();
-        let outcome = if self.round_trip {
+        if self.round_trip {
             let packed = crate::request::PackedRequest::from_request(&chain.request);
             evaluator.decision(&evaluator.evaluate(&packed, &mut scratch))
         } else {
             evaluator.decision(&evaluator.evaluate(&chain.request, &mut scratch))
-        };
-        outcome
+        }
     }
 }
 

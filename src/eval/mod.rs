@@ -52,8 +52,9 @@ use crate::decision::{AllowPath, ChainDecision, Decision, HopDecision, MatchedSt
 use crate::policy::{BaseOperator, Dialect, PolicyKind as Kind};
 use crate::primitives::{self, Comparison, Piece};
 use crate::request::{
-    called_via_keys, for_each_principal_default_of, forwarded_hop_sets, ForwardedValue, ListRef,
-    PrincipalField, PrincipalKind as Who, RequestView, ValueRef, PRINCIPAL_DEFAULT_KEYS,
+    called_via_keys, for_each_principal_default_of, forwarded_hop_sets, principal_arn_key_of,
+    ForwardedValue, ListRef, PrincipalField, PrincipalKind as Who, RequestView, ValueRef,
+    PRINCIPAL_DEFAULT_KEYS,
 };
 use crate::table::{Program, ProgramView};
 use resource_plan::{ResourcePlan, Target};
@@ -366,7 +367,7 @@ impl<'p> Evaluator<'p> {
                     let has = |field| match field {
                         PrincipalField::Arn | PrincipalField::Fixed(_) => true,
                         PrincipalField::PrincipalArn => {
-                            !matches!(kind, Who::Service | Who::Anonymous)
+                            principal_arn_key_of(kind, dialect, "", None).is_some()
                         }
                         PrincipalField::Account => account,
                         PrincipalField::Name => name,

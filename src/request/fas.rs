@@ -422,8 +422,22 @@ pub fn called_via_keys(dialect: Dialect) -> CalledViaKeys {
 /// Whether a hop forwarded by `via` appends `via` to the CalledVia list: AWS registry
 /// services only (R-FAS-6); every Huawei service (R-HW-13).
 pub fn appends_to_called_via(dialect: Dialect, via: &str, options: &FasOptions) -> bool {
+    appends_to_called_via_among(
+        dialect,
+        via,
+        options.called_via_services.iter().map(String::as_str),
+    )
+}
+
+/// [`appends_to_called_via`] with the options' service list given as strings (a packed
+/// request keeps them as spans of its text).
+pub fn appends_to_called_via_among<'a>(
+    dialect: Dialect,
+    via: &str,
+    mut called_via_services: impl Iterator<Item = &'a str>,
+) -> bool {
     match dialect {
-        Dialect::Aws => options.called_via_services.iter().any(|s| s == via),
+        Dialect::Aws => called_via_services.any(|s| s == via),
         Dialect::Huawei => true,
     }
 }

@@ -17,12 +17,12 @@ pub use chain::{
 };
 pub use context::{is_multi_valued, Context, ContextValue, KeyCollision, MULTI_VALUED_KEYS};
 pub use fas::{
-    appends_to_called_via, called_via_keys, carried_to_forwarded_hop, chain_contexts,
-    derive_fas_context, first_hop_context, for_each_principal_default,
+    appends_to_called_via, appends_to_called_via_among, called_via_keys, carried_to_forwarded_hop,
+    chain_contexts, derive_fas_context, first_hop_context, for_each_principal_default,
     for_each_principal_default_of, forwarded_hop_sets, hop_context, initial_context, CalledViaKeys,
     FasOptions, ForwardedValue, PrincipalDefault, PrincipalField, DEFAULT_CALLED_VIA_SERVICES,
     PRINCIPAL_DEFAULT_KEYS,
 };
 pub use packed::PackedRequest;
-pub use principal::{Principal, PrincipalError, PrincipalKind};
+pub use principal::{principal_arn_key_of, Principal, PrincipalError, PrincipalKind};
 pub use view::{ListRef, RequestView, ValueRef};

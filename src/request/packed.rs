@@ -29,6 +29,7 @@
 
 use super::chain::{Credentials, Request};
 use super::context::{Context, ContextValue};
+use super::fas::appends_to_called_via_among;
 use super::principal::{Principal, PrincipalKind};
 use super::view::{ListRef, RequestView, ValueRef};
 use crate::policy::Dialect;
@@ -292,15 +293,9 @@ impl RequestView for PackedRequest {
 
     #[inline]
     fn appends_to_called_via(&self, via: &str) -> bool {
-        match self.dialect {
-            Dialect::Aws => {
-                let (first, end) = self.called_via_services;
-                self.values[first as usize..end as usize]
-                    .iter()
-                    .any(|s| self.str(*s) == via)
-            }
-            Dialect::Huawei => true,
-        }
+        let (first, end) = self.called_via_services;
+        let services = self.values[first as usize..end as usize].iter();
+        appends_to_called_via_among(self.dialect, via, services.map(|s| self.str(*s)))
     }
 
     #[inline]

@@ -152,13 +152,22 @@ impl Principal {
     /// The ARN that `aws:PrincipalArn` / `g:PrincipalUrn` carries (R-CTX-6): the role ARN
     /// for a role session, the principal's own ARN otherwise.
     pub fn principal_arn_key(&self) -> Option<&str> {
-        match self.kind {
-            PrincipalKind::Anonymous | PrincipalKind::Service => None,
-            PrincipalKind::AssumedRole if self.dialect == Dialect::Aws => {
-                self.role_arn.as_deref().or(Some(&self.arn))
-            }
-            _ => Some(&self.arn),
-        }
+        principal_arn_key_of(self.kind, self.dialect, &self.arn, self.role_arn.as_deref())
+    }
+}
+
+/// [`Principal::principal_arn_key`] from a principal's parts, for the interpreter, which
+/// reads principals through [`RequestView`](super::RequestView) and tabulates by kind.
+pub fn principal_arn_key_of<'a>(
+    kind: PrincipalKind,
+    dialect: Dialect,
+    arn: &'a str,
+    role_arn: Option<&'a str>,
+) -> Option<&'a str> {
+    match kind {
+        PrincipalKind::Anonymous | PrincipalKind::Service => None,
+        PrincipalKind::AssumedRole if dialect == Dialect::Aws => role_arn.or(Some(arn)),
+        _ => Some(arn),
     }
 }
 

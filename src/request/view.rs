@@ -25,7 +25,7 @@
 use super::chain::{Credentials, Request};
 use super::context::ContextValue;
 use super::fas::{appends_to_called_via, PrincipalField};
-use super::principal::PrincipalKind;
+use super::principal::{principal_arn_key_of, PrincipalKind};
 use crate::policy::Dialect;
 
 /// A context value, borrowed from its request.
@@ -102,13 +102,12 @@ pub trait RequestView {
     fn principal_field(&self, field: PrincipalField) -> Option<&str> {
         match field {
             PrincipalField::Arn => Some(self.principal_arn()),
-            PrincipalField::PrincipalArn => match self.principal_kind() {
-                PrincipalKind::Anonymous | PrincipalKind::Service => None,
-                PrincipalKind::AssumedRole if self.dialect() == Dialect::Aws => {
-                    self.principal_role_arn().or(Some(self.principal_arn()))
-                }
-                _ => Some(self.principal_arn()),
-            },
+            PrincipalField::PrincipalArn => principal_arn_key_of(
+                self.principal_kind(),
+                self.dialect(),
+                self.principal_arn(),
+                self.principal_role_arn(),
+            ),
             PrincipalField::Account => self.principal_account(),
             PrincipalField::Name => self.principal_name(),
             PrincipalField::Fixed(text) => Some(text),
