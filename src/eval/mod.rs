@@ -205,9 +205,11 @@ pub struct Evaluator<'p> {
     principal_slots: Vec<(KeyId, Slot)>,
     /// The candidate statements of every action the index names exactly, per entry of
     /// `index_exact`: a range of `exact_candidates`, each `id << 1 | verified`, sorted — what
-    /// `collect_dynamic` would build for that action, built here once. A hop whose action
-    /// is in the index then reads its candidates instead of matching its service's action
-    /// globs, merging the `NotAction` and always-check lists and sorting. Empty when the
+    /// `collect_dynamic` would build for that action, built here once, with the action
+    /// clause of every statement the index could not vouch for checked too (so every entry
+    /// is verified). A hop whose action is in the index then reads its candidates instead
+    /// of folding its action, matching its service's action globs, merging the `NotAction`
+    /// and always-check lists and sorting. Empty when the
     /// table would exceed [`MAX_TABULATED_CANDIDATES`]: every hop then builds its list.
     exact_candidate_ranges: Vec<(u32, u32)>,
     exact_candidates: Vec<u32>,
@@ -741,15 +743,25 @@ impl<'p> Evaluator<'p> {
         out
     }
 
-    /// Folds a hop's action into `sc.action` and finds its candidate statements, as
-    /// `id << 1 | verified` sorted by id: the tabulated list of an action the index names
-    /// exactly (a range of `exact_candidates`), else a list built in `built`.
+    /// Finds a hop's candidate statements, as `id << 1 | verified` sorted by id: the
+    /// tabulated list of an action the index names exactly (a range of `exact_candidates`,
+    /// all verified), else a list built in `built` from the action folded into `sc.action`
+    /// (which [`Evaluator::examine`] reads for the unverified ones).
     fn collect_candidates(
         &self,
         action: &str,
         sc: &mut Scratch,
         built: &mut Vec<u32>,
     ) -> Candidates {
+        // An ASCII action (nearly all) is looked up without folding it first: a tabulated
+        // action's candidates are all verified, so its folded text is never read.
+        if action.is_ascii() {
+            if let Some(e) = self.exact.get_ascii_lowercase(action) {
+                if let Some(&(first, end)) = self.exact_candidate_ranges.get(e as usize) {
+                    return Candidates::Tabulated(first, end);
+                }
+            }
+        }
         sc.action.clear();
         primitives::fold_into(action, &mut sc.action);
         if let Some(e) = self.exact.get(sc.action.as_str()) {
@@ -823,6 +835,14 @@ impl<'p> Evaluator<'p> {
         let mut ranges = vec![(0, 0); self.v.index_exact.len()];
         for (name, i) in names {
             self.collect_dynamic(&mut list, &mut excluded, name);
+            // The action is known here, so the statements the index could not vouch for
+            // (the always-check list) are checked now: kept as verified, or dropped.
+            list.retain_mut(|code| {
+                let verified = *code & 1 == 1
+                    || self.action_clause(&self.v.statements[(*code >> 1) as usize], name);
+                *code |= 1;
+                verified
+            });
             if table.len() + list.len() > MAX_TABULATED_CANDIDATES {
                 return;
             }

@@ -51,6 +51,30 @@ impl Words {
     }
 }
 
+impl Words {
+    /// The words with ASCII capitals lower-cased: a name's words lower-cased are its
+    /// lowercase's words (the lowercase has the same length and byte positions).
+    #[inline(always)]
+    fn ascii_lowercase(self) -> Words {
+        Words(self.0.map(ascii_lowercase))
+    }
+}
+
+/// Lower-cases the ASCII capitals among eight bytes at once, leaving every other byte as it
+/// is. Each byte's low seven bits plus `0x3f` reach `0x80` from `A` (0x41) up, plus `0x25`
+/// from past `Z` (0x5b) up, without carrying into the next byte; a byte with its top bit
+/// set is no capital.
+#[inline(always)]
+fn ascii_lowercase(x: u64) -> u64 {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    const TOP: u64 = 0x8080_8080_8080_8080;
+    let low = x & LOW7;
+    let from_a = low.wrapping_add(0x3f3f_3f3f_3f3f_3f3f);
+    let past_z = low.wrapping_add(0x2525_2525_2525_2525);
+    let capital = from_a & !past_z & !x & TOP;
+    x | capital >> 2
+}
+
 #[derive(Clone, Debug)]
 struct Slot<V> {
     words: Words,
@@ -116,8 +140,31 @@ impl<V: Copy + Default> StrTable<V> {
     #[inline(always)]
     pub(crate) fn get(&self, name: &str) -> Option<V> {
         let b = name.as_bytes();
+        self.find(b, Words::of(b), |stored, given| stored == given)
+    }
+
+    /// The value of `name`'s ASCII lowercase, if the table has it, without writing the
+    /// lowercase anywhere: the name is read as for [`StrTable::get`] and its words are
+    /// lower-cased in registers. For an ASCII `name` in a table of folded names (actions,
+    /// services) this is the lookup of its fold (R-ACT-2); a name with other characters
+    /// must be folded and given to `get`.
+    #[inline(always)]
+    pub(crate) fn get_ascii_lowercase(&self, name: &str) -> Option<V> {
+        let b = name.as_bytes();
+        self.find(b, Words::of(b).ascii_lowercase(), |stored, given| {
+            stored.len() == given.len()
+                && stored
+                    .iter()
+                    .zip(given)
+                    .all(|(s, g)| *s == g.to_ascii_lowercase())
+        })
+    }
+
+    /// The probe shared by both lookups: `words` are `b`'s (perhaps lower-cased), and
+    /// `middle_eq` compares a stored name's middle with `b`'s for names over 32 bytes.
+    #[inline(always)]
+    fn find(&self, b: &[u8], words: Words, middle_eq: impl Fn(&[u8], &[u8]) -> bool) -> Option<V> {
         let n = b.len();
-        let words = Words::of(b);
         let mask = self.slots.len() - 1;
         let mut i = self.first_slot(&words, n);
         loop {
@@ -128,7 +175,10 @@ impl<V: Copy + Default> StrTable<V> {
             if slot.words == words
                 && slot.len == n
                 && (n <= 32
-                    || self.names.as_bytes()[slot.start + 16..slot.start + n - 16] == b[16..n - 16])
+                    || middle_eq(
+                        &self.names.as_bytes()[slot.start + 16..slot.start + n - 16],
+                        &b[16..n - 16],
+                    ))
             {
                 return Some(slot.value);
             }
@@ -166,6 +216,48 @@ mod tests {
         }
         assert!(absent.iter().any(|s| !map.contains_key(s.as_str())));
         assert_eq!(table.get(""), map.get("").copied());
+    }
+
+    /// `get_ascii_lowercase(s)` is `get(s.to_ascii_lowercase())` for ASCII names of every
+    /// length around the word boundaries, with capitals anywhere, and every byte value is
+    /// lower-cased as `u8::to_ascii_lowercase` does.
+    #[test]
+    fn ascii_lowercase_lookup_agrees_with_lowering_first() {
+        let mut rng = XorShift(0xcafe);
+        let alphabet = b"aAzZ@[`{:/09";
+        let mut names = Vec::new();
+        for len in 0..70 {
+            for _ in 0..6 {
+                let s: String = (0..len)
+                    .map(|_| alphabet[rng.below(alphabet.len())] as char)
+                    .collect();
+                names.push(s);
+            }
+        }
+        let lowered: Vec<String> = names.iter().map(|s| s.to_ascii_lowercase()).collect();
+        let table = StrTable::new(
+            lowered
+                .iter()
+                .step_by(2)
+                .enumerate()
+                .map(|(i, s)| (s.as_str(), i)),
+        );
+        for (name, lower) in names.iter().zip(&lowered) {
+            assert_eq!(
+                table.get_ascii_lowercase(name),
+                table.get(lower),
+                "{name:?}"
+            );
+        }
+        assert!(names
+            .iter()
+            .step_by(2)
+            .any(|s| s != &s.to_ascii_lowercase()));
+        for byte in 0..=255u8 {
+            let word = u64::from_le_bytes([byte, 0, 0xff, byte, 0x7f, b'Q', byte, b'q']);
+            let expected = word.to_le_bytes().map(|b| b.to_ascii_lowercase());
+            assert_eq!(ascii_lowercase(word).to_le_bytes(), expected, "{byte:#x}");
+        }
     }
 
     #[test]
