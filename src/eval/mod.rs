@@ -41,8 +41,8 @@
 
 mod resource_plan;
 mod str_table;
+mod value_test;
 
-use std::cmp::Ordering;
 use std::net::IpAddr;
 
 use smallvec::SmallVec;
@@ -59,6 +59,7 @@ use crate::request::{
 use crate::table::{Program, ProgramView};
 use resource_plan::{ResourcePlan, Target};
 use str_table::StrTable;
+use value_test::{ordered, ParseMemo, ValueTest, ValueTests};
 
 /// Where a key's value is for the hop being evaluated. Plain data: a scratch holds no
 /// borrow of any request.
@@ -216,6 +217,8 @@ pub struct Evaluator<'p> {
     /// The program's `index_globs`, each service's range sorted by pattern id, so that the
     /// statements sharing a pattern are adjacent.
     globs_by_pattern: Vec<GlobRec>,
+    /// Per condition record: its comparison resolved for its operator family.
+    value_tests: ValueTests<'p>,
 }
 
 /// The most candidate entries [`Evaluator`] tabulates (16 MiB of them); a program whose
@@ -341,6 +344,7 @@ impl<'p> Evaluator<'p> {
             exact_candidate_ranges: Vec::new(),
             exact_candidates: Vec::new(),
             globs_by_pattern: globs_by_pattern(&v),
+            value_tests: ValueTests::new(&v, s),
         };
         for d in [Dialect::Aws, Dialect::Huawei] {
             let i = dialect_index(d);
@@ -902,9 +906,9 @@ impl<'p> Evaluator<'p> {
                 sc.missing_bits[*key as usize / 64] |= 1 << (key % 64);
             }
         }
-        let conditions = &self.v.conditions
-            [st.conditions_first as usize..(st.conditions_first + st.conditions_len) as usize];
-        if conditions.iter().all(|c| self.condition(c, req, sc)) {
+        let conditions =
+            st.conditions_first as usize..(st.conditions_first + st.conditions_len) as usize;
+        if conditions.into_iter().all(|c| self.condition(c, req, sc)) {
             sc.applied.push(Applied {
                 statement: id,
                 categories,
@@ -1138,7 +1142,10 @@ impl<'p> Evaluator<'p> {
     // ------------------------------------------------------------------------------------
     // Conditions (§7)
 
-    fn condition<R: RequestView>(&self, c: &ConditionRec, req: &R, sc: &mut Scratch) -> bool {
+    /// Condition record `i` (R-COND-*).
+    fn condition<R: RequestView>(&self, i: usize, req: &R, sc: &mut Scratch) -> bool {
+        let c = &self.v.conditions[i];
+        let test = self.value_tests.get(i);
         let base = BaseOperator::ALL[c.base as usize];
         let values =
             &self.v.values[c.values_first as usize..(c.values_first + c.values_len) as usize];
@@ -1156,13 +1163,13 @@ impl<'p> Evaluator<'p> {
             (_, Value::Absent) => for_all || if_exists,
             // R-COND-8: an unqualified operator on a multi-valued key is false.
             (0, Value::Multi(_)) => false,
-            (_, Value::Single(v)) => self.value_matches(base, values, v, req, sc),
+            (_, Value::Single(v)) => self.test_value(test, base, values, v, req, sc),
             (_, Value::Multi(m)) => {
                 for i in 0..self.multi_len(m, req, sc) {
                     let Some(s) = self.multi_at(m, i, req, sc) else {
                         continue;
                     };
-                    let hit = self.value_matches(base, values, s, req, sc);
+                    let hit = self.test_value(test, base, values, s, req, sc);
                     if hit != for_all {
                         return hit;
                     }
@@ -1191,6 +1198,24 @@ impl<'p> Evaluator<'p> {
             Multi::List(list) => list.get(i),
             Multi::One(s) => Some(s),
             Multi::CalledVia => self.called_via_at(req, sc, i),
+        }
+    }
+
+    /// One context value against a condition's policy values: by its resolved test, or
+    /// by the general comparison.
+    #[inline]
+    fn test_value<R: RequestView>(
+        &self,
+        test: ValueTest,
+        base: BaseOperator,
+        values: &[ValueRec],
+        v: &str,
+        req: &R,
+        sc: &mut Scratch,
+    ) -> bool {
+        match test {
+            ValueTest::General => self.value_matches(base, values, v, req, sc),
+            test => self.value_tests.passes(test, v, &mut sc.memo),
         }
     }
 
@@ -1602,59 +1627,6 @@ impl<'v> Parsed<'v> {
     }
 }
 
-#[derive(Clone, Debug, Default)]
-struct ParseMemo {
-    date: Memo<primitives::Instant>,
-    ip: Memo<IpAddr>,
-}
-
-/// One remembered parse; see [`ParseMemo`].
-#[derive(Clone, Debug)]
-struct Memo<T> {
-    text: [u8; 48],
-    /// Length of `text`; 0 when empty (an empty string is never remembered).
-    len: usize,
-    value: Option<T>,
-}
-
-impl<T> Default for Memo<T> {
-    fn default() -> Self {
-        Memo {
-            text: [0; 48],
-            len: 0,
-            value: None,
-        }
-    }
-}
-
-impl<T: Copy> Memo<T> {
-    fn parse(&mut self, v: &str, parse: impl Fn(&str) -> Option<T>) -> Option<T> {
-        let b = v.as_bytes();
-        if b.len() == self.len && self.text.get(..b.len()) == Some(b) {
-            return self.value;
-        }
-        let value = parse(v);
-        if (1..=self.text.len()).contains(&b.len()) {
-            self.text[..b.len()].copy_from_slice(b);
-            self.len = b.len();
-            self.value = value;
-        }
-        value
-    }
-}
-
-fn ordered(op: BaseOperator, ord: Ordering) -> Comparison {
-    use BaseOperator as B;
-    match op {
-        B::NumericEquals | B::DateEquals => (ord == Ordering::Equal).into(),
-        B::NumericLessThan | B::DateLessThan => (ord == Ordering::Less).into(),
-        B::NumericLessThanEquals | B::DateLessThanEquals => (ord != Ordering::Greater).into(),
-        B::NumericGreaterThan | B::DateGreaterThan => (ord == Ordering::Greater).into(),
-        B::NumericGreaterThanEquals | B::DateGreaterThanEquals => (ord != Ordering::Less).into(),
-        _ => Comparison::Error,
-    }
-}
-
 /// Whether `id` (an account id or `arn:…:iam::<acct>:root`) names account `account`.
 fn is_account_reference(id: &str, account: &str) -> bool {
     id == account
@@ -1717,6 +1689,111 @@ fn _thread_safety() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every condition resolved into a [`ValueTest`] answers as the general comparison, for
+    /// each shape (positive and negated, one and several values, IPv4 and IPv6 tables, a
+    /// table with invalid CIDRs in lenient mode) on context values of every type, valid and
+    /// not, given in an order that makes the parse memo both hit and miss.
+    #[test]
+    fn value_tests_answer_as_the_general_comparison() {
+        let conditions = [
+            r#""StringEquals": {"aws:username": ["alice", "Bob"]}"#,
+            r#""StringNotEquals": {"aws:username": "alice"}"#,
+            r#""StringNotEqualsIfExists": {"aws:username": ["alice", "bob"]}"#,
+            r#""Bool": {"aws:username": "true"}"#,
+            r#""Bool": {"aws:username": ["false", "true"]}"#,
+            r#""BoolIfExists": {"aws:username": "false"}"#,
+            r#""DateGreaterThan": {"aws:username": "2030-01-01T00:00:00Z"}"#,
+            r#""DateNotEquals": {"aws:username": ["2026-05-01T12:00:00Z", "1700000000"]}"#,
+            r#""DateLessThanEquals": {"aws:username": "2026-05-01"}"#,
+            r#""NumericGreaterThan": {"aws:username": "3600"}"#,
+            r#""NumericNotEquals": {"aws:username": ["60", "-1.50"]}"#,
+            r#""NumericLessThanEquals": {"aws:username": "0.5"}"#,
+            r#""IpAddress": {"aws:username": ["10.0.0.0/8", "192.0.2.0/24", "2001:db8::/32"]}"#,
+            r#""NotIpAddress": {"aws:username": ["10.0.0.0/8", "192.0.2.7"]}"#,
+            r#""NotIpAddress": {"aws:username": ["10.0.0.0/8", "not an ip"]}"#,
+            r#""IpAddress": {"aws:username": ["::/0", "10.1.0.0/16", "bad"]}"#,
+        ];
+        let statements: Vec<String> = conditions
+            .iter()
+            .map(|c| {
+                format!(r#"{{"Effect":"Allow","Action":"*","Resource":"*","Condition":{{{c}}}}}"#)
+            })
+            .collect();
+        let case = crate::request::parse_case(
+            &format!(
+                r#"{{"id":"t","principal":"arn:aws:iam::111122223333:user/a",
+                "options":{{"mode":"lenient"}},
+                "policies":{{"identity":[{{"Version":"2012-10-17","Statement":[{}]}}]}},
+                "chain":[{{"action":"s3:GetObject","resource":"*"}}]}}"#,
+                statements.join(",")
+            ),
+            "test",
+        )
+        .unwrap();
+        let program = crate::compile::compile(&case.chain.policies).unwrap();
+        let evaluator = Evaluator::new(&program);
+        let mut sc = evaluator.scratch();
+        let values = [
+            "alice",
+            "Alice",
+            "bob",
+            "Bob",
+            "",
+            "true",
+            "TRUE",
+            "false",
+            "False",
+            "yes",
+            "2030-01-01T00:00:01Z",
+            "2030-01-01T00:00:00Z",
+            "2026-05-01T12:00:00Z",
+            "2026-05-01",
+            "1700000000",
+            "2026-13-01T00:00:00Z",
+            "3600",
+            "3600.0",
+            "3601",
+            "60",
+            "-1.5",
+            "-1.50",
+            "0.5",
+            "00.50",
+            "1e3",
+            "10.1.2.3",
+            "10.1.2.3",
+            "192.0.2.7",
+            "192.0.2.8",
+            "198.51.100.7",
+            "11.0.0.0",
+            "2001:db8::1",
+            "::1",
+            "2001:db9::",
+            "010.1.2.3",
+            "10.1.2",
+            "not an ip",
+        ];
+        let mut resolved = 0;
+        for i in 0..program.view().conditions.len() {
+            let test = evaluator.value_tests.get(i);
+            if test == ValueTest::General {
+                continue;
+            }
+            resolved += 1;
+            let c = program.view().conditions[i];
+            let base = BaseOperator::ALL[c.base as usize];
+            let first = c.values_first as usize;
+            let records = &program.view().values[first..first + c.values_len as usize];
+            for v in values {
+                let general =
+                    evaluator.value_matches(base, records, v, &case.chain.request, &mut sc);
+                let resolved = evaluator.value_tests.passes(test, v, &mut sc.memo);
+                assert_eq!(resolved, general, "{base:?} {test:?} on {v:?}");
+            }
+        }
+        // Every condition above has a resolved shape.
+        assert_eq!(resolved, conditions.len());
+    }
 
     /// A remembered parse answers as the parse itself, whatever the order of texts: repeats,
     /// texts that differ in one byte or in length, the empty text and texts too long to keep.

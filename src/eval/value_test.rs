@@ -1,0 +1,348 @@
+//! Condition value tests resolved once per evaluator for the common operator families.
+//!
+//! The general comparison of a context value with a condition's policy values dispatches
+//! three times per value: on the operator family to parse the context value, on each
+//! policy value's kind, and on the operator again to compare. Most conditions in real
+//! policies are one of a few shapes — `StringEquals`/`StringNotEquals` against literal
+//! strings, `Bool`, `IpAddress`/`NotIpAddress`, a date or number comparison against
+//! constants — so [`ValueTests`] resolves each condition of the program into one
+//! [`ValueTest`] when the evaluator is built: the literal strings as slices, dates and
+//! numbers parsed, an IPv4 prefix table as pairs of integers. A condition of any other
+//! shape (variables, `StringLike`, `IgnoreCase`, ARNs, base64, lenient-mode errors) keeps
+//! [`ValueTest::General`] and the general comparison.
+//!
+//! A test answers what the general comparison answers (R-COND-7, R-OP-ERR-1): for a
+//! positive operator, whether some policy value matches; for a negated one, whether none
+//! matches and none is an `Error`. A context value that does not parse as the operator's
+//! type is an `Error` against every policy value, so both answer false. The differential
+//! tests and the `eval_differential` fuzz target compare them with the reference.
+//!
+//! ```text
+//! "Condition": {"NotIpAddress": {"aws:SourceIp": ["10.0.0.0/8", "192.0.2.0/24"]}}
+//!   → ValueTest::Ip { v4: 0..2, v6: 0..0, invalid: false, negated: true }
+//! "Condition": {"DateGreaterThan": {"aws:CurrentTime": "2030-01-01T00:00:00Z"}}
+//!   → ValueTest::Date { values: 0..1, op: DateGreaterThan, negated: false }
+//! ```
+
+use std::cmp::Ordering;
+use std::net::IpAddr;
+
+use crate::bytecode::{ConditionRec, MatcherKind, StrId, ValueKind, ValueRec};
+use crate::policy::{BaseOperator, OperatorFamily};
+use crate::primitives::{self, Comparison, Decimal, Instant};
+use crate::table::ProgramView;
+
+/// How one condition compares a single context value with its policy values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum ValueTest {
+    /// `StringEquals` (or `StringNotEquals` when `negated`) against the literal strings
+    /// `literals[first..end]`.
+    Equals { first: u32, end: u32, negated: bool },
+    /// `Bool` against literal booleans: whether a context `true` or `false` matches.
+    Bool { on_true: bool, on_false: bool },
+    /// An IP operator against one prefix table: IPv4 ranges `v4[first4..end4]`, IPv6 ranges
+    /// `v6[first6..end6]`; `invalid` when the condition also had invalid CIDRs (an address
+    /// outside every range is then an `Error`).
+    Ip {
+        first4: u32,
+        end4: u32,
+        first6: u32,
+        end6: u32,
+        invalid: bool,
+        negated: bool,
+    },
+    /// A date operator (positive form `op`) against `instants[first..end]`.
+    Date {
+        first: u32,
+        end: u32,
+        op: BaseOperator,
+        negated: bool,
+    },
+    /// A numeric operator (positive form `op`) against `numbers[first..end]`.
+    Number {
+        first: u32,
+        end: u32,
+        op: BaseOperator,
+        negated: bool,
+    },
+    /// Any other shape: the general comparison.
+    General,
+}
+
+/// The [`ValueTest`] of every condition record, and the constants they refer to.
+#[derive(Clone, Debug, Default)]
+pub(super) struct ValueTests<'p> {
+    /// One per condition record of the program.
+    tests: Vec<ValueTest>,
+    literals: Vec<&'p str>,
+    instants: Vec<Instant>,
+    numbers: Vec<Decimal<'p>>,
+    v4: Vec<(u32, u32)>,
+    v6: Vec<(u128, u128)>,
+}
+
+impl<'p> ValueTests<'p> {
+    /// Resolves every condition of `v`; `s` reads a string of the program.
+    pub(super) fn new(v: &ProgramView<'p>, s: impl Fn(StrId) -> &'p str) -> Self {
+        let mut t = ValueTests::default();
+        t.tests = v
+            .conditions
+            .iter()
+            .map(|c| t.resolve(v, c, &s).unwrap_or(ValueTest::General))
+            .collect();
+        t
+    }
+
+    /// The test of condition record `i`.
+    #[inline]
+    pub(super) fn get(&self, i: usize) -> ValueTest {
+        self.tests.get(i).copied().unwrap_or(ValueTest::General)
+    }
+
+    /// One condition's test, or `None` for the general comparison.
+    fn resolve(
+        &mut self,
+        v: &ProgramView<'p>,
+        c: &ConditionRec,
+        s: &impl Fn(StrId) -> &'p str,
+    ) -> Option<ValueTest> {
+        let base = *BaseOperator::ALL.get(c.base as usize)?;
+        let first = c.values_first as usize;
+        let values = v
+            .values
+            .get(first..first.checked_add(c.values_len as usize)?)?;
+        let (op, negated) = (base.positive(), base.is_negated());
+        let kinds_are = |kind: ValueKind| values.iter().all(|p| p.kind == kind.code());
+        if values.is_empty() {
+            return None;
+        }
+        match base.family() {
+            OperatorFamily::String if op == BaseOperator::StringEquals => {
+                let start = self.literals.len();
+                for p in values {
+                    let m = v.matchers.get(p.a as usize)?;
+                    if p.kind != ValueKind::Matcher.code() || m.kind != MatcherKind::Exact.code() {
+                        self.literals.truncate(start);
+                        return None;
+                    }
+                    self.literals.push(s(m.a));
+                }
+                let (first, end) = (start as u32, self.literals.len() as u32);
+                Some(ValueTest::Equals {
+                    first,
+                    end,
+                    negated,
+                })
+            }
+            OperatorFamily::Bool if !negated && kinds_are(ValueKind::Bool) => {
+                Some(ValueTest::Bool {
+                    on_true: values.iter().any(|p| p.a == 1),
+                    on_false: values.iter().any(|p| p.a == 0),
+                })
+            }
+            OperatorFamily::Date if kinds_are(ValueKind::Date) => {
+                let first = self.instants.len() as u32;
+                self.instants.extend(values.iter().map(instant_of));
+                let end = self.instants.len() as u32;
+                Some(ValueTest::Date {
+                    first,
+                    end,
+                    op,
+                    negated,
+                })
+            }
+            OperatorFamily::Numeric if kinds_are(ValueKind::Number) => {
+                let start = self.numbers.len();
+                for p in values {
+                    let Some(n) = primitives::parse_decimal(s(p.a)) else {
+                        self.numbers.truncate(start);
+                        return None;
+                    };
+                    self.numbers.push(n);
+                }
+                let (first, end) = (start as u32, self.numbers.len() as u32);
+                Some(ValueTest::Number {
+                    first,
+                    end,
+                    op,
+                    negated,
+                })
+            }
+            OperatorFamily::Ip if values.len() == 1 && kinds_are(ValueKind::IpTable) => {
+                let p = values[0];
+                let (a, b, c) = (p.a as usize, p.b as usize, p.c as usize);
+                let ranges = v.ip_ranges.get(a..a.checked_add(b)?.checked_add(c)?)?;
+                let (v4, v6) = ranges.split_at(b);
+                let (first4, first6) = (self.v4.len() as u32, self.v6.len() as u32);
+                for r in v4 {
+                    let (lo, hi) = r.bounds();
+                    self.v4
+                        .push((u32::try_from(lo).ok()?, u32::try_from(hi).ok()?));
+                }
+                self.v6.extend(v6.iter().map(|r| r.bounds()));
+                Some(ValueTest::Ip {
+                    first4,
+                    end4: self.v4.len() as u32,
+                    first6,
+                    end6: self.v6.len() as u32,
+                    invalid: p.d == 1,
+                    negated,
+                })
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether context value `v` passes `test` (which is not [`ValueTest::General`]);
+    /// `memo` remembers the last date and address parsed.
+    #[inline]
+    pub(super) fn passes(&self, test: ValueTest, v: &str, memo: &mut ParseMemo) -> bool {
+        match test {
+            ValueTest::Equals {
+                first,
+                end,
+                negated,
+            } => {
+                let hit = self.literals[first as usize..end as usize].contains(&v);
+                hit != negated
+            }
+            ValueTest::Bool { on_true, on_false } => match primitives::parse_bool(v) {
+                Some(true) => on_true,
+                Some(false) => on_false,
+                None => false,
+            },
+            ValueTest::Date {
+                first,
+                end,
+                op,
+                negated,
+            } => match memo.date.parse(v, primitives::parse_date) {
+                Some(a) => {
+                    let instants = &self.instants[first as usize..end as usize];
+                    let hit = instants.iter().any(|b| holds(op, a.cmp(b)));
+                    hit != negated
+                }
+                None => false,
+            },
+            ValueTest::Number {
+                first,
+                end,
+                op,
+                negated,
+            } => match primitives::parse_decimal(v) {
+                Some(a) => {
+                    let numbers = &self.numbers[first as usize..end as usize];
+                    let hit = numbers.iter().any(|b| holds(op, a.cmp(b)));
+                    hit != negated
+                }
+                None => false,
+            },
+            ValueTest::Ip {
+                first4,
+                end4,
+                first6,
+                end6,
+                invalid,
+                negated,
+            } => {
+                let inside = match memo.ip.parse(v, primitives::parse_ip) {
+                    Some(IpAddr::V4(a)) => {
+                        within(&self.v4[first4 as usize..end4 as usize], u32::from(a))
+                    }
+                    Some(IpAddr::V6(a)) => {
+                        within(&self.v6[first6 as usize..end6 as usize], u128::from(a))
+                    }
+                    None => return false,
+                };
+                match (inside, invalid) {
+                    (true, _) => !negated,
+                    // Outside with invalid CIDRs among the values: `Error`, false either way.
+                    (false, true) => false,
+                    (false, false) => negated,
+                }
+            }
+            ValueTest::General => false,
+        }
+    }
+}
+
+/// Whether `x` lies in one of `ranges` (sorted, disjoint, inclusive): the last range
+/// starting at or below `x` is the only candidate.
+#[inline]
+fn within<T: Ord + Copy>(ranges: &[(T, T)], x: T) -> bool {
+    let i = ranges.partition_point(|r| r.0 <= x);
+    i > 0 && x <= ranges[i - 1].1
+}
+
+/// A date value record's instant.
+fn instant_of(p: &ValueRec) -> Instant {
+    Instant {
+        secs: (p.a as u64 | (p.b as u64) << 32) as i64,
+        nanos: p.c,
+    }
+}
+
+/// Whether an ordering satisfies a positive ordering operator (R-OPN-*, R-OPD-*).
+#[inline]
+pub(super) fn holds(op: BaseOperator, ord: Ordering) -> bool {
+    ordered(op, ord) == Comparison::Match
+}
+
+/// The comparison an ordering makes under a positive ordering operator; `Error` for any
+/// other operator.
+pub(super) fn ordered(op: BaseOperator, ord: Ordering) -> Comparison {
+    use BaseOperator as B;
+    match op {
+        B::NumericEquals | B::DateEquals => (ord == Ordering::Equal).into(),
+        B::NumericLessThan | B::DateLessThan => (ord == Ordering::Less).into(),
+        B::NumericLessThanEquals | B::DateLessThanEquals => (ord != Ordering::Greater).into(),
+        B::NumericGreaterThan | B::DateGreaterThan => (ord == Ordering::Greater).into(),
+        B::NumericGreaterThanEquals | B::DateGreaterThanEquals => (ord != Ordering::Less).into(),
+        _ => Comparison::Error,
+    }
+}
+
+/// The last date and address parsed from context values, remembered per scratch: a chain's
+/// `aws:CurrentTime` and `aws:SourceIp` are compared by several conditions, and each would
+/// parse them again.
+#[derive(Clone, Debug, Default)]
+pub(super) struct ParseMemo {
+    pub(super) date: Memo<Instant>,
+    pub(super) ip: Memo<IpAddr>,
+}
+
+/// One remembered parse; see [`ParseMemo`].
+#[derive(Clone, Debug)]
+pub(super) struct Memo<T> {
+    text: [u8; 48],
+    /// Length of `text`; 0 when empty (an empty string is never remembered).
+    len: usize,
+    value: Option<T>,
+}
+
+impl<T> Default for Memo<T> {
+    fn default() -> Self {
+        Memo {
+            text: [0; 48],
+            len: 0,
+            value: None,
+        }
+    }
+}
+
+impl<T: Copy> Memo<T> {
+    /// `parse(v)`, from memory when `v` is the text parsed last.
+    pub(super) fn parse(&mut self, v: &str, parse: impl Fn(&str) -> Option<T>) -> Option<T> {
+        let b = v.as_bytes();
+        if b.len() == self.len && self.text.get(..b.len()) == Some(b) {
+            return self.value;
+        }
+        let value = parse(v);
+        if (1..=self.text.len()).contains(&b.len()) {
+            self.text[..b.len()].copy_from_slice(b);
+            self.len = b.len();
+            self.value = value;
+        }
+        value
+    }
+}
