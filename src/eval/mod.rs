@@ -217,6 +217,10 @@ pub struct Evaluator<'p> {
     /// The program's `index_globs`, each service's range sorted by pattern id, so that the
     /// statements sharing a pattern are adjacent.
     globs_by_pattern: Vec<GlobRec>,
+    /// Per matcher: for a pattern with variables whose first token is text starting with
+    /// a literal (`home-bucket/` of `home-bucket/${aws:username}/*`), that literal; else
+    /// empty.
+    glob_heads: Vec<&'p str>,
     /// Per condition record: its comparison resolved for its operator family.
     value_tests: ValueTests<'p>,
 }
@@ -307,7 +311,7 @@ impl<'p> Evaluator<'p> {
         }
         let exact = StrTable::new(joined.iter().map(|(name, i)| (name.as_str(), *i)));
         let mut text_pieces = Vec::new();
-        let token_pieces = v
+        let token_pieces: Vec<(u32, u32)> = v
             .tokens
             .iter()
             .map(|t| {
@@ -316,6 +320,25 @@ impl<'p> Evaluator<'p> {
                     text_pieces.extend(primitives::parse_wildcards(s(t.a)));
                 }
                 (first, text_pieces.len() as u32)
+            })
+            .collect();
+        let glob_heads = v
+            .matchers
+            .iter()
+            .map(|m| {
+                let first = m.a as usize;
+                let text_first = m.kind == MatcherKind::TokensGlob.code()
+                    && m.b > 0
+                    && v.tokens.get(first).map(|t| t.kind) == Some(TokenKind::Text.code());
+                match token_pieces.get(first) {
+                    Some(&(start, end)) if text_first => {
+                        match text_pieces.get(start as usize..end as usize) {
+                            Some([Piece::Lit(head), ..]) => *head,
+                            _ => "",
+                        }
+                    }
+                    _ => "",
+                }
             })
             .collect();
         let resource_plans = v
@@ -345,6 +368,7 @@ impl<'p> Evaluator<'p> {
             exact_candidates: Vec::new(),
             globs_by_pattern: globs_by_pattern(&v),
             value_tests: ValueTests::new(&v, s),
+            glob_heads,
         };
         for d in [Dialect::Aws, Dialect::Huawei] {
             let i = dialect_index(d);
@@ -952,6 +976,7 @@ impl<'p> Evaluator<'p> {
     /// Whether matcher `m` accepts `text`; a pattern with an unresolvable variable accepts
     /// nothing (R-VAR-6).
     fn matcher<R: RequestView>(&self, m: u32, text: &str, req: &R, sc: &mut Scratch) -> bool {
+        let index = m;
         let m = self.v.matchers[m as usize];
         match MatcherKind::from_code(m.kind) {
             Some(MatcherKind::Any) => true,
@@ -965,6 +990,11 @@ impl<'p> Evaluator<'p> {
                 primitives::wildcard_match(self.s(m.a), &sc.fold)
             }
             Some(MatcherKind::TokensGlob) => {
+                // A text its pattern's literal head cannot start is refused before the
+                // variables are substituted: the whole match could only fail.
+                if !text.starts_with(self.glob_heads[index as usize]) {
+                    return false;
+                }
                 let mut pieces: SmallVec<[Piece<'_>; 24]> = SmallVec::new();
                 self.pieces(m, req, sc, &mut pieces) && primitives::glob_match(&pieces, text)
             }
