@@ -14,14 +14,16 @@
 //! How a hop is decided (the same procedure as [`crate::reference`], over tables):
 //! 1. **context**: each key the program knows has a slot saying where its value is — in the
 //!    case context, a hop's own context, the principal, a fixed text, a `via`, or the
-//!    CalledVia list. Hop 0 merges the sorted request context into the sorted key table in
-//!    one pass; forwarded hops apply the shared FAS rules slot by slot (R-COMP-5);
-//! 2. **candidates**: the request action is folded once and looked up in the action index;
-//!    an action the index names exactly has its candidates tabulated, any other gets them
-//!    from the index's service globs; only those statements (plus the short always-check
-//!    list) are examined;
+//!    CalledVia list. Hop 0 looks each of the request's context keys up once in a key
+//!    table; forwarded hops apply the shared FAS rules slot by slot (R-COMP-5);
+//! 2. **candidates**: the request action is looked up in the action index (an ASCII action
+//!    with its words lower-cased in registers, any other folded first); an action the index
+//!    names exactly has its candidates tabulated, all verified, any other gets them from
+//!    the index's service globs; only those statements (plus the short always-check list)
+//!    are examined;
 //! 3. **applicability**: policy participation, principal, resource, then the statement's
-//!    referenced keys are checked for absence (R-SIM-4, R-COMP-3) and its conditions run;
+//!    referenced keys are checked for absence (R-SIM-4, R-COMP-3) and its conditions run
+//!    (the common shapes as value tests resolved per evaluator, `value_test`);
 //! 4. **decision**: explicit deny, gates, core grant and reason, as R-EVAL-2..7, R-SIM-2a;
 //!    matched statements are statement ids, already in R-SIM-3 order.
 //!

@@ -7,21 +7,24 @@
 //! strings, `Bool`, `IpAddress`/`NotIpAddress`, a date or number comparison against
 //! constants — so [`ValueTests`] resolves each condition of the program into one
 //! [`ValueTest`] when the evaluator is built: the literal strings as slices, dates and
-//! numbers parsed, an IPv4 prefix table as pairs of integers. A condition of any other
+//! numbers parsed, a prefix table as pairs of integers. A condition of any other
 //! shape (variables, `StringLike`, `IgnoreCase`, ARNs, base64, lenient-mode errors) keeps
 //! [`ValueTest::General`] and the general comparison.
 //!
 //! A test answers what the general comparison answers (R-COND-7, R-OP-ERR-1): for a
 //! positive operator, whether some policy value matches; for a negated one, whether none
 //! matches and none is an `Error`. A context value that does not parse as the operator's
-//! type is an `Error` against every policy value, so both answer false. The differential
-//! tests and the `eval_differential` fuzz target compare them with the reference.
+//! type is an `Error` against every policy value, so both answer false. A unit test in
+//! `eval` runs every shape against the general comparison; the differential tests and the
+//! `eval_differential` fuzz target compare the whole evaluator with the reference.
 //!
 //! ```text
-//! "Condition": {"NotIpAddress": {"aws:SourceIp": ["10.0.0.0/8", "192.0.2.0/24"]}}
-//!   → ValueTest::Ip { v4: 0..2, v6: 0..0, invalid: false, negated: true }
-//! "Condition": {"DateGreaterThan": {"aws:CurrentTime": "2030-01-01T00:00:00Z"}}
-//!   → ValueTest::Date { values: 0..1, op: DateGreaterThan, negated: false }
+//! "NotIpAddress": {"aws:SourceIp": ["10.0.0.0/8", "192.0.2.0/24"]}
+//!   → Ip { first4: 0, end4: 2, first6: 0, end6: 0, invalid: false, negated: true }
+//!     with v4[0..2] = [(0x0a000000, 0x0affffff), (0xc0000200, 0xc00002ff)]
+//! "DateGreaterThan": {"aws:CurrentTime": "2030-01-01T00:00:00Z"}
+//!   → Date { first: 0, end: 1, op: DateGreaterThan, negated: false }
+//!     with instants[0] = 1893456000 s
 //! ```
 
 use std::cmp::Ordering;
