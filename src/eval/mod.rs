@@ -799,14 +799,21 @@ impl<'p> Evaluator<'p> {
                 return Candidates::Tabulated(first, end);
             }
         }
-        self.collect_dynamic(built, &mut sc.excluded, &sc.action);
+        self.collect_dynamic(built, &mut sc.excluded, &sc.action, false);
         Candidates::Built
     }
 
     /// The candidates of a folded action: index hits (a match for an `Action` statement, an
     /// exclusion for a `NotAction` one), the `NotAction` statements not excluded, and the
-    /// always-check list, sorted.
-    fn collect_dynamic(&self, out: &mut Vec<u32>, excluded: &mut Vec<StatementId>, folded: &str) {
+    /// always-check list, sorted. With `check_always`, the always-check statements' action
+    /// clauses are checked here: those that pass are kept as verified, the others dropped.
+    fn collect_dynamic(
+        &self,
+        out: &mut Vec<u32>,
+        excluded: &mut Vec<StatementId>,
+        folded: &str,
+        check_always: bool,
+    ) {
         out.clear();
         excluded.clear();
         let not_action =
@@ -852,7 +859,17 @@ impl<'p> Evaluator<'p> {
                 out.push(id << 1 | 1);
             }
         }
-        out.extend(self.v.index_always.iter().map(|id| id << 1));
+        if check_always {
+            out.extend(
+                self.v
+                    .index_always
+                    .iter()
+                    .filter(|id| self.action_clause(&self.v.statements[**id as usize], folded))
+                    .map(|id| id << 1 | 1),
+            );
+        } else {
+            out.extend(self.v.index_always.iter().map(|id| id << 1));
+        }
         out.sort_unstable();
     }
 
@@ -864,15 +881,9 @@ impl<'p> Evaluator<'p> {
         let mut table = Vec::new();
         let mut ranges = vec![(0, 0); self.v.index_exact.len()];
         for (name, i) in names {
-            self.collect_dynamic(&mut list, &mut excluded, name);
             // The action is known here, so the statements the index could not vouch for
             // (the always-check list) are checked now: kept as verified, or dropped.
-            list.retain_mut(|code| {
-                let verified = *code & 1 == 1
-                    || self.action_clause(&self.v.statements[(*code >> 1) as usize], name);
-                *code |= 1;
-                verified
-            });
+            self.collect_dynamic(&mut list, &mut excluded, name, true);
             if table.len() + list.len() > MAX_TABULATED_CANDIDATES {
                 return;
             }
