@@ -61,7 +61,7 @@ use crate::request::{
 use crate::table::{Program, ProgramView};
 use resource_plan::{ResourcePlan, Target};
 use str_table::StrTable;
-use value_test::{ordered, ParseMemo, ValueTest, ValueTests};
+use value_test::{ordered, within, ParseMemo, ValueTest, ValueTests};
 
 /// Where a key's value is for the hop being evaluated. Plain data: a scratch holds no
 /// borrow of any request.
@@ -783,21 +783,26 @@ impl<'p> Evaluator<'p> {
         sc: &mut Scratch,
         built: &mut Vec<u32>,
     ) -> Candidates {
+        let fold = |folded: &mut String| {
+            folded.clear();
+            primitives::fold_into(action, folded);
+        };
         // An ASCII action (nearly all) is looked up without folding it first: a tabulated
-        // action's candidates are all verified, so its folded text is never read.
-        if action.is_ascii() {
-            if let Some(e) = self.exact.get_ascii_lowercase(action) {
-                if let Some(&(first, end)) = self.exact_candidate_ranges.get(e as usize) {
-                    return Candidates::Tabulated(first, end);
-                }
-            }
+        // action's candidates are all verified, so its folded text is never read. Any
+        // other is folded first; either way it is looked up once.
+        let ascii = action.is_ascii();
+        let entry = if ascii {
+            self.exact.get_ascii_lowercase(action)
+        } else {
+            fold(&mut sc.action);
+            self.exact.get(sc.action.as_str())
+        };
+        if let Some(&(first, end)) = entry.and_then(|e| self.exact_candidate_ranges.get(e as usize))
+        {
+            return Candidates::Tabulated(first, end);
         }
-        sc.action.clear();
-        primitives::fold_into(action, &mut sc.action);
-        if let Some(e) = self.exact.get(sc.action.as_str()) {
-            if let Some(&(first, end)) = self.exact_candidate_ranges.get(e as usize) {
-                return Candidates::Tabulated(first, end);
-            }
+        if ascii {
+            fold(&mut sc.action);
         }
         self.collect_dynamic(built, &mut sc.excluded, &sc.action, false);
         Candidates::Built
@@ -1359,10 +1364,7 @@ impl<'p> Evaluator<'p> {
                     IpAddr::V4(a) => (v4, u32::from(a) as u128),
                     IpAddr::V6(a) => (v6, u128::from(a)),
                 };
-                // The last range starting at or below the address is the only candidate.
-                let i = table.partition_point(|r| r.bounds().0 <= x);
-                let inside = i > 0 && x <= table[i - 1].bounds().1;
-                match (inside, p.d == 1) {
+                match (within(table, IpRangeRec::bounds, x), p.d == 1) {
                     (true, _) => Comparison::Match,
                     // An invalid CIDR among the values is an `Error` (R-OP-ERR-1).
                     (false, true) => Comparison::Error,

@@ -219,27 +219,20 @@ impl<'p> ValueTests<'p> {
                 end,
                 op,
                 negated,
-            } => match memo.date.parse(v, primitives::parse_date) {
-                Some(a) => {
-                    let instants = &self.instants[first as usize..end as usize];
-                    let hit = instants.iter().any(|b| holds(op, a.cmp(b)));
-                    hit != negated
-                }
-                None => false,
-            },
+            } => {
+                let instants = &self.instants[first as usize..end as usize];
+                let a = memo.date.parse(v, primitives::parse_date);
+                ordered_test(op, negated, a, instants)
+            }
             ValueTest::Number {
                 first,
                 end,
                 op,
                 negated,
-            } => match primitives::parse_decimal(v) {
-                Some(a) => {
-                    let numbers = &self.numbers[first as usize..end as usize];
-                    let hit = numbers.iter().any(|b| holds(op, a.cmp(b)));
-                    hit != negated
-                }
-                None => false,
-            },
+            } => {
+                let numbers = &self.numbers[first as usize..end as usize];
+                ordered_test(op, negated, primitives::parse_decimal(v), numbers)
+            }
             ValueTest::Ip {
                 first4,
                 end4,
@@ -248,13 +241,18 @@ impl<'p> ValueTests<'p> {
                 invalid,
                 negated,
             } => {
+                fn pair<T: Copy>(r: &(T, T)) -> (T, T) {
+                    *r
+                }
                 let inside = match memo.ip.parse(v, primitives::parse_ip) {
                     Some(IpAddr::V4(a)) => {
-                        within(&self.v4[first4 as usize..end4 as usize], u32::from(a))
+                        within(&self.v4[first4 as usize..end4 as usize], pair, u32::from(a))
                     }
-                    Some(IpAddr::V6(a)) => {
-                        within(&self.v6[first6 as usize..end6 as usize], u128::from(a))
-                    }
+                    Some(IpAddr::V6(a)) => within(
+                        &self.v6[first6 as usize..end6 as usize],
+                        pair,
+                        u128::from(a),
+                    ),
                     None => return false,
                 };
                 match (inside, invalid) {
@@ -269,12 +267,23 @@ impl<'p> ValueTests<'p> {
     }
 }
 
-/// Whether `x` lies in one of `ranges` (sorted, disjoint, inclusive): the last range
-/// starting at or below `x` is the only candidate.
+/// Whether `x` lies in one of `ranges` (sorted, disjoint, inclusive bounds as `bounds`
+/// gives them): the last range starting at or below `x` is the only candidate. Shared
+/// with the general comparison's prefix tables.
 #[inline]
-fn within<T: Ord + Copy>(ranges: &[(T, T)], x: T) -> bool {
-    let i = ranges.partition_point(|r| r.0 <= x);
-    i > 0 && x <= ranges[i - 1].1
+pub(super) fn within<R, T: Ord + Copy>(ranges: &[R], bounds: impl Fn(&R) -> (T, T), x: T) -> bool {
+    let i = ranges.partition_point(|r| bounds(r).0 <= x);
+    i > 0 && x <= bounds(&ranges[i - 1]).1
+}
+
+/// A date or numeric test: a context value that did not parse is an `Error` against every
+/// policy value (false either way); otherwise some value must hold (none, when negated).
+#[inline]
+fn ordered_test<T: Ord>(op: BaseOperator, negated: bool, a: Option<T>, values: &[T]) -> bool {
+    match a {
+        Some(a) => values.iter().any(|b| holds(op, a.cmp(b))) != negated,
+        None => false,
+    }
 }
 
 /// A date value record's instant.
