@@ -44,7 +44,10 @@ use crate::request::{
     Request,
 };
 
-pub use matching::{condition_holds, Category};
+pub use matching::{
+    action_clause_matches, condition_holds, referenced_keys, resolve_pieces,
+    resource_clause_matches, Category,
+};
 
 /// A request and the policies it is evaluated against, borrowed.
 #[derive(Clone, Copy, Debug)]

@@ -27,11 +27,14 @@
 //! allocating its strings anew; JSON parsing dominates (BENCHMARKS.md).
 
 pub mod actions;
+pub mod certainty;
 pub mod policies;
 pub mod record;
 pub mod report;
 pub mod source;
+pub mod step;
 pub mod synth;
+pub mod witness;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -40,14 +43,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use rayon::prelude::*;
 use serde_json::{json, Value};
 
-use crate::decision::Decision;
-use crate::eval::{Evaluator, Scratch};
-
 pub use actions::ActionMap;
 pub use policies::{read_account_data, Guardrails, PolicyInputError, ReplayPolicies};
 pub use record::{map_record, LogOutcome, MapOptions, MappedRecord, RecordMapper, Unmappable};
 pub use report::{OutputFormat, RecordResult, Report, Verdict};
 pub use source::{plan, Position, ReadError, Unit};
+pub use step::{RecordStep, Replayer, StepOutcome};
 
 /// How to run a replay.
 #[derive(Debug, Default)]
@@ -57,13 +58,6 @@ pub struct ReplayOptions {
     pub output: Option<OutputFormat>,
     /// Set to stop early; the report then says it is partial.
     pub cancel: Option<&'static AtomicBool>,
-}
-
-/// Per-worker state: the record mapper, whose request is rebuilt in place for every
-/// record, and a scratch per program, made on first use.
-struct Worker {
-    mapper: RecordMapper,
-    scratches: Vec<Option<Scratch>>,
 }
 
 /// Replays every record under `inputs`. `progress` is called with the bytes of each unit
@@ -76,24 +70,20 @@ pub fn replay_to(
     progress: &(dyn Fn(u64) + Sync),
     sink: &mut dyn Write,
 ) -> std::io::Result<Report> {
-    let actions = ActionMap::shared();
-    let evaluators: Vec<Evaluator<'_>> = policies
-        .sets()
-        .iter()
-        .map(|p| Evaluator::new(&p.program))
-        .collect();
+    let replayer = Replayer::new(
+        policies,
+        ActionMap::shared(),
+        options.map.clone(),
+        options.output.is_some(),
+    );
     let (units, plan_errors) = plan(inputs);
     let mut report = Report::new(policies.what_if);
     for e in plan_errors {
         report.add_read_error(&e);
     }
-    let new_worker = || Worker {
-        // Context keys no program reads are not set (they cannot decide).
-        mapper: RecordMapper::reading(|key| evaluators.iter().any(|e| e.key_id(key).is_some())),
-        scratches: (0..evaluators.len()).map(|_| None).collect(),
-    };
-    let run = |worker: &mut Worker, unit: &Unit| {
-        let r = run_unit(unit, actions, policies, &evaluators, worker, options);
+    let new_worker = || replayer.step();
+    let run = |step: &mut RecordStep<'_, '_>, unit: &Unit| {
+        let r = run_unit(unit, policies, step, options);
         progress(unit.bytes());
         r
     };
@@ -140,10 +130,8 @@ pub fn replay(inputs: &[PathBuf], policies: &ReplayPolicies, options: &ReplayOpt
 
 fn run_unit(
     unit: &Unit,
-    actions: &ActionMap,
     policies: &ReplayPolicies,
-    evaluators: &[Evaluator<'_>],
-    worker: &mut Worker,
+    step: &mut RecordStep<'_, '_>,
     options: &ReplayOptions,
 ) -> (Report, Vec<u8>) {
     let mut report = Report::new(policies.what_if);
@@ -162,34 +150,14 @@ fn run_unit(
                 return true;
             }
         };
-        let mapped = worker.mapper.map(&record, &position, actions, &options.map);
-        // The mapped request owns what it needs of the record. Freeing the record now, while
-        // parsing and mapping have left it in the cache, is cheaper than after evaluation
-        // has pushed it out (callgrind: a tenth of the replay's L1 data misses were frees).
-        drop(record);
-        let mapped = match mapped {
-            Ok(m) => m,
-            Err(u) => {
-                report.add_unmappable(&position, &u);
-                write_error_line(&mut lines, options.output, &position, u.class, &u.reason);
-                return true;
-            }
-        };
-        let result = evaluate_record(
-            mapped,
-            options.output.is_some(),
-            policies,
-            evaluators,
-            &mut worker.scratches,
-        );
-        match result {
-            Ok(r) => {
+        match step.replay(record, &position) {
+            StepOutcome::Evaluated(r) => {
                 if let Some(format) = options.output {
                     r.write_line(&mut lines, format, &position);
                 }
                 report.add_result(&r);
             }
-            Err(u) => {
+            StepOutcome::Unmappable(u) => {
                 report.add_unmappable(&position, &u);
                 write_error_line(&mut lines, options.output, &position, u.class, &u.reason);
             }
@@ -248,95 +216,4 @@ fn write_error_line(
             );
         }
     }
-}
-
-/// Evaluates one mapped record with the compiled engine.
-fn evaluate_record<'a>(
-    mapped: &'a mut MappedRecord,
-    options_output: bool,
-    policies: &ReplayPolicies,
-    evaluators: &'a [Evaluator<'_>],
-    scratches: &mut [Option<Scratch>],
-) -> Result<RecordResult<'a>, Unmappable> {
-    let index = policies
-        .index_for(mapped.identity_arn.as_deref())
-        .ok_or_else(|| Unmappable {
-            class: "principal-not-in-account-data",
-            reason: format!(
-                "the account data has no user or role `{}`",
-                mapped.identity_arn.as_deref().unwrap_or("?")
-            ),
-        })?;
-    let prepared = &policies.sets()[index];
-    for (key, value) in &prepared.tags {
-        mapped.request.context.set_default(key, value);
-    }
-    mapped.principal_tags_known = prepared.tags_known;
-    let hop = mapped.hop;
-    let dialect = mapped.request.dialect;
-    let target = &mut mapped.request.hops[hop];
-    if let Some(i) = prepared.resource_policy(&target.resource) {
-        target.resource_policy = Some(i);
-        // A key policy given for a KMS key must grant (R-EVAL-5); the what-if allow-all
-        // resource policy grants anyway.
-        target.resource_policy_required = crate::request::default_resource_policy_required(
-            dialect,
-            &target.action,
-            &target.resource,
-        );
-    }
-    let evaluator = &evaluators[index];
-    let scratch = scratches[index].get_or_insert_with(|| evaluator.scratch());
-    let outcome = evaluator.evaluate(&mapped.request, scratch);
-    let Some(h) = outcome.hops.get(hop) else {
-        // Hop 0 of a forwarded record needs no permission, so it cannot stop the chain
-        // unless the credentials are invalid, which a replay never sets.
-        return Err(Unmappable {
-            class: "not-evaluated",
-            reason: format!("the chain stopped before hop {hop}: {:?}", outcome.decision),
-        });
-    };
-    let decision = h.decision;
-    let depends_on: Vec<&str> = outcome
-        .missing(h)
-        .iter()
-        .map(|k| evaluator.key_name(*k))
-        .filter(|k| !mapped.knows(k))
-        .collect();
-    let verdict = if !depends_on.is_empty() {
-        Verdict::DependsOn
-    } else if decision == Decision::Allow {
-        Verdict::Allowed
-    } else {
-        Verdict::Denied
-    };
-    // The owned explanation (statement names, missing keys) costs allocations: only for
-    // records written one by one, for denials, which the report groups by deciding
-    // statement, and for records the log denied that the replay allows (the report shows
-    // which statements allow them). A depends-on record is reported by its `depends_on`
-    // keys alone.
-    let allowed_against_log = verdict == Verdict::Allowed
-        && mapped.log_outcome == LogOutcome::Denied
-        && !policies.what_if;
-    let explained = options_output || verdict == Verdict::Denied || allowed_against_log;
-    let hop_decision = if explained {
-        let owned = evaluator.decision(&outcome);
-        let Some(hop_decision) = owned.hops.into_iter().nth(hop) else {
-            unreachable!("the outcome has hop {hop}");
-        };
-        hop_decision
-    } else {
-        crate::decision::HopDecision {
-            decision,
-            reason: h.reason,
-            matched: Vec::new(),
-            missing: Vec::new(),
-        }
-    };
-    Ok(RecordResult {
-        mapped,
-        decision: hop_decision,
-        verdict,
-        depends_on,
-    })
 }

@@ -117,6 +117,9 @@ pub struct IdentitySide {
 #[derive(Debug)]
 pub struct Prepared {
     pub program: Program<AlignedBytes>,
+    /// The policies the program was compiled from: what [`super::certainty`] reads to find
+    /// the values that could change an answer.
+    pub set: PolicySet,
     /// Resource ARN → index into the set's resource policies.
     pub resource_index: Vec<(String, usize)>,
     /// The index of the allow-all resource policy (what-if mode).
@@ -276,6 +279,7 @@ fn prepare(
     })?;
     Ok(Prepared {
         program,
+        set,
         resource_index,
         allow_all_resource,
         tags: side

@@ -79,6 +79,9 @@ pub struct MappedRecord {
     pub error_code: Option<String>,
     /// The IAM identity whose policies apply: the user, or the role of a role session.
     pub identity_arn: Option<String>,
+    /// Why the record's resource could not be built, when it could not: the resource is
+    /// then an unknown of the answer (`super::certainty`), and the hop's resource is empty.
+    pub resource_unknown: Option<String>,
 }
 
 impl MappedRecord {
@@ -349,6 +352,18 @@ impl RecordKeys {
 pub struct MapOptions {
     /// Keys set on every record (`--context KEY=VALUE`), canonical, with their values.
     pub extra_context: Vec<(String, String)>,
+    /// `--assume-absent PATTERN`: unknown keys whose canonical names match one of these
+    /// (canonical) wildcard patterns are taken to be absent, not unknown.
+    pub assume_absent: Vec<String>,
+}
+
+impl MapOptions {
+    /// Whether an unknown key is to be taken as absent (`--assume-absent`).
+    pub fn assumes_absent(&self, canonical: &str) -> bool {
+        self.assume_absent
+            .iter()
+            .any(|p| crate::primitives::wildcard_match(p, canonical))
+    }
 }
 
 /// Maps one record. `position` names it when it has no `eventID`.
@@ -404,6 +419,7 @@ impl RecordMapper {
                 log_outcome: LogOutcome::Succeeded,
                 error_code: None,
                 identity_arn: None,
+                resource_unknown: None,
             },
             spares: Spares::default(),
             text: String::new(),
@@ -487,9 +503,15 @@ impl RecordMapper {
                 .flatten(),
         };
         let recorded = &mut hops[hop];
-        actions
+        // A resource the record does not name is an unknown of the answer, not a reason to
+        // give up: the answer is certain when no Resource clause can change it.
+        m.resource_unknown = actions
             .resource_into(event.entry, &facts, &mut recorded.resource)
-            .map_err(|reason| unmappable("no-resource", format!("{}: {reason}", event.action)))?;
+            .err()
+            .map(|reason| {
+                recorded.resource.clear();
+                format!("{}: {reason}", event.action)
+            });
 
         // Nothing fails from here on.
         set_recorded_hop(recorded, event.action, via, account, spares);

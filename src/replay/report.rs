@@ -49,7 +49,7 @@ pub enum OutputFormat {
 
 /// The CSV header of `--output --format csv`.
 pub const CSV_HEADER: &str =
-    "file,position,record,principal,action,resource,via,decision,verdict,reason,matched,missing,depends_on,log\n";
+    "file,position,record,principal,action,resource,via,decision,verdict,reason,matched,missing,depends_on,log,decided_by\n";
 
 /// One evaluated record.
 #[derive(Clone, Debug)]
@@ -59,8 +59,13 @@ pub struct RecordResult<'a> {
     /// denied records, and for every record when `--output` is on.
     pub decision: HopDecision,
     pub verdict: Verdict,
-    /// Missing keys the log cannot carry.
-    pub depends_on: Vec<&'a str>,
+    /// For a [`Verdict::DependsOn`] record: the unknowns (keys as the policies spell them,
+    /// or `resource`) some value of which changes the decision.
+    pub depends_on: Vec<String>,
+    /// For a [`Verdict::DependsOn`] record: which decision each value of them gives
+    /// ("ExplicitDeny if aws:SourceVpc absent …; Allow if aws:SourceVpc = \"vpc-1\""), or
+    /// why the answer could not be proved certain.
+    pub decided_by: Option<String>,
 }
 
 impl RecordResult<'_> {
@@ -108,6 +113,8 @@ impl RecordResult<'_> {
                 v["via"] = json!(m.via);
                 v["verdict"] = json!(self.verdict.name());
                 v["depends_on"] = json!(self.depends_on);
+                v["decided_by"] = json!(self.decided_by);
+                v["resource_unknown"] = json!(m.resource_unknown);
                 v["log"] = json!(m.log_outcome.name());
                 v["error_code"] = json!(m.error_code);
                 let _ = writeln!(out, "{v}");
@@ -133,6 +140,7 @@ impl RecordResult<'_> {
                         &missing,
                         &depends,
                         m.log_outcome.name(),
+                        self.decided_by.as_deref().unwrap_or(""),
                     ],
                 );
             }
@@ -238,6 +246,8 @@ pub struct Report {
     pub denied: BTreeMap<(String, String, String), u64>,
     /// Depends-on records by key.
     pub depends: BTreeMap<String, u64>,
+    /// Depends-on records by (action, what decides them).
+    pub decided_by: BTreeMap<(String, String), u64>,
     /// Records where the replay contradicts the log.
     pub disagreements: Examples,
     /// Forwarded services seen (`via` → records).
@@ -297,6 +307,12 @@ impl Report {
                 for k in &r.depends_on {
                     count(&mut self.depends, k);
                 }
+                if let Some(d) = &r.decided_by {
+                    *self
+                        .decided_by
+                        .entry((r.mapped.action().to_string(), d.clone()))
+                        .or_default() += 1;
+                }
             }
             Verdict::Allowed => {}
         }
@@ -328,6 +344,9 @@ impl Report {
         }
         for (k, v) in o.depends {
             *self.depends.entry(k).or_default() += v;
+        }
+        for (k, v) in o.decided_by {
+            *self.decided_by.entry(k).or_default() += v;
         }
         for (k, v) in o.via {
             *self.via.entry(k).or_default() += v;
@@ -400,6 +419,19 @@ impl Report {
             for (k, n) in &self.depends {
                 let _ = writeln!(s, "  {n:>8}  {k}");
             }
+            let _ = writeln!(s, "\nWhat would decide them, by action:");
+            let mut groups: Vec<_> = self.decided_by.iter().collect();
+            groups.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+            for ((action, d), n) in groups.iter().take(15) {
+                let _ = writeln!(s, "  {n:>8}  {action}: {d}");
+            }
+            if groups.len() > 15 {
+                let _ = writeln!(
+                    s,
+                    "  … and {} more groups (use --output)",
+                    groups.len() - 15
+                );
+            }
         }
         let label = if self.what_if {
             "Recorded successes the guardrails would now explicitly deny"
@@ -444,6 +476,7 @@ impl Report {
             "unreadable": {"count": self.unreadable.count, "examples": self.unreadable.examples},
             "denied": self.denied.iter().map(|((p, a, d), n)| json!({"principal": p, "action": a, "deciders": d, "count": n})).collect::<Vec<_>>(),
             "depends_on": self.depends,
+            "decided_by": self.decided_by.iter().map(|((a, d), n)| json!({"action": a, "decided_by": d, "count": n})).collect::<Vec<_>>(),
             "via": self.via,
             "disagreements": {"count": self.disagreements.count, "examples": self.disagreements.examples},
         })

@@ -173,6 +173,7 @@ fn a_reused_mapper_maps_every_record_as_a_fresh_one() {
     let actions = ActionMap::bundled();
     let opts = MapOptions {
         extra_context: vec![("aws:principalorgid".into(), "o-abc123".into())],
+        ..MapOptions::default()
     };
     let mut mapper = RecordMapper::new();
     // Forwards, then backwards: every record follows others of other shapes (forwarded or
@@ -235,8 +236,16 @@ fn ec2_instance_actions_act_on_the_instance_of_their_instances_set() {
         .as_array_mut()
         .unwrap()
         .push(serde_json::json!({"instanceId": "i-0123456789abcdef0"}));
-    let u = map_record(&several, "x", &actions, &opts).unwrap_err();
-    assert_eq!(u.class, "no-resource");
+    // The resource is then an unknown of the answer, not a reason to give up on the record.
+    let m = map_record(&several, "x", &actions, &opts).unwrap_or_else(|u| panic!("{u:?}"));
+    assert_eq!(m.resource(), "");
+    assert!(
+        m.resource_unknown
+            .as_deref()
+            .is_some_and(|r| r.starts_with("ec2:TerminateInstances: no resource ARN")),
+        "{:?}",
+        m.resource_unknown
+    );
     // Replayed: evaluated, not unmappable (from the corporate range: allowed).
     let report = replay(
         &[path],
@@ -324,7 +333,18 @@ fn decisions_that_read_unlogged_keys_depend_on_them() {
     assert!(!forwarded_kms.is_empty());
     for l in &forwarded_kms {
         assert_eq!(l["verdict"], "depends", "{l}");
-        assert_eq!(l["depends_on"], serde_json::json!(["aws:sourceip"]));
+        // In the policy's own spelling, with what decides the answer.
+        assert_eq!(l["depends_on"], serde_json::json!(["aws:SourceIp"]));
+        let decided = l["decided_by"].as_str().unwrap_or_default();
+        assert!(
+            decided.contains("ExplicitDeny if aws:SourceIp absent")
+                || decided.contains("ExplicitDeny if aws:SourceIp = "),
+            "{l}"
+        );
+        assert!(
+            decided.contains("Allow if aws:SourceIp = \"192.168.10."),
+            "{l}"
+        );
     }
     // Direct KMS calls from a logged address are certain.
     for l in lines

@@ -45,6 +45,12 @@ pub struct ReplayArgs {
     /// (`aws:PrincipalOrgID=o-abc123`).
     #[arg(long, value_name = "KEY=VALUE")]
     context: Vec<String>,
+    /// Take unknown context keys matching this pattern (`*` and `?` wildcards, any case) to
+    /// be absent rather than unknown: `--assume-absent 'aws:PrincipalTag/*'` when the
+    /// principals carry no tags. Repeatable. Keys given with `--context`, and principal
+    /// tags read from `--account-data`, keep their values.
+    #[arg(long, value_name = "PATTERN")]
+    assume_absent: Vec<String>,
     /// Write one line per record here (`-`: standard output, and the summary then goes to
     /// standard error).
     #[arg(short, long)]
@@ -139,6 +145,14 @@ pub fn replay(args: &ReplayArgs) -> io::Result<ExitCode> {
             .map
             .extra_context
             .push((canonical_key(k), v.to_string()));
+    }
+    for pattern in &args.assume_absent {
+        if !pattern.contains(':') {
+            return Err(other(format!(
+                "--assume-absent `{pattern}`: expected a key pattern such as `aws:PrincipalTag/*`"
+            )));
+        }
+        options.map.assume_absent.push(canonical_key(pattern));
     }
     let policies = match &args.account_data {
         Some(path) => ReplayPolicies::from_account_data(path, &guardrails),

@@ -1,0 +1,816 @@
+//! Exact three-valued answers: is a replayed decision certain, whatever the log lacks?
+//!
+//! A CloudTrail record does not carry every key a policy may read: the VPC behind an
+//! endpoint, organisation ids, tags, the origin of a forwarded call — and sometimes not even
+//! the resource. A decision is *certain* when every assignment of those unknowns (each key
+//! present with any value, or absent; the resource any string) gives the same decision, and
+//! *depends* on them otherwise. Calling a decision uncertain because some unknown key was
+//! read is not good enough: a Deny that matches on known keys is certain whatever the others
+//! hold, and a security engineer acts on "certain".
+//!
+//! **How.** The decision depends on an unknown key only through the truth of the condition
+//! entries that read it (R-COND-*), and on the resource only through which `Resource`
+//! clauses match it and which resource policy it selects. So it is enough to evaluate one
+//! witness per *realisable combination* of those truths — and to be exact, every realisable
+//! combination must have its witness. Per key, the witnesses are:
+//! - strings (`String*`, `ArnLike`/`ArnEquals`, resource ARNs and URNs): one per class of the
+//!   product automaton of all the patterns ([`super::witness`]), which finds combinations
+//!   no single pattern suggests;
+//! - numbers and dates: each constant, a point in every gap between consecutive constants,
+//!   one below and one above, and a non-number;
+//! - IP addresses: the first and last address of every network and their outer neighbours
+//!   (membership is constant between consecutive boundaries), and a non-address;
+//! - `Bool`: true, false, neither; `Null`: present or absent; `Binary`: the constants and
+//!   another value;
+//! - every key: absent; a multi-valued key: every non-empty set of the element classes.
+//!
+//! Keys read by different condition entries are independent, so the combinations of the
+//! whole request are the product of the keys' (and the resource's) witness classes, each
+//! deduplicated by the truth vector it produces. The compiled evaluator runs once per
+//! combination (a few to a few hundred runs for an uncertain record; none extra for the
+//! common record whose decision read no unknown key). Running the real evaluator, rather
+//! than a second, three-valued one, keeps one implementation of the semantics: Kleene
+//! evaluation over unknown entries would call `StringEquals a` ∧ `StringEquals b` on the
+//! same key unknown, where it is certainly false.
+//!
+//! **Where exactness stops, it says so.** A condition comparing two unknown keys
+//! (`"aws:SourceOrgID": "${aws:ResourceOrgID}"` with both unknown), a pattern too large for
+//! the automaton walk, or more than [`MAX_COMBINATIONS`] combinations: the record is then
+//! reported as depending on its unknown keys, with the reason it could not be proved — never
+//! as certain. A Deny that matched and reads no unknown key is certain at once (explicit deny
+//! wins, R-EVAL-1), without the walk.
+//!
+//! The `tests` module checks the answer against brute force over every assignment of a small
+//! value universe on generated policies.
+
+use std::fmt::Write as _;
+
+use crate::decision::Decision;
+use crate::eval::{Evaluator, Scratch};
+use crate::policy::{
+    BaseOperator, Condition, ConditionValues, Effect, OperatorFamily, Pattern, PolicyKind,
+    ResourcePattern, Statement,
+};
+use crate::primitives::{self, Piece};
+use crate::reference::{
+    action_clause_matches, condition_holds, referenced_keys, resolve_pieces,
+    resource_clause_matches,
+};
+use crate::request::{
+    chain_contexts, default_resource_policy_required, is_multi_valued, Context, ContextValue,
+    PolicySet, Request,
+};
+
+use super::policies::Prepared;
+use super::record::{MapOptions, MappedRecord, Unmappable};
+use super::witness::{witnesses, Sym};
+
+/// The most evaluator runs spent on one record before it is reported as not proved.
+pub const MAX_COMBINATIONS: usize = 4096;
+/// The most product states the string-witness walk visits for one key.
+const MAX_STATES: usize = 20_000;
+/// Above this many element classes, the sets of a multi-valued key are not enumerated.
+const MAX_SET_CLASSES: usize = 10;
+
+/// Whether a record's decision is certain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Certainty {
+    Certain,
+    /// Some assignment of these unknowns (keys as the policies spell them, or `resource`)
+    /// gives another decision; `description` says which decision each gives.
+    Depends {
+        keys: Vec<String>,
+        description: String,
+    },
+}
+
+/// Decides whether the record's decision is certain. Leaves the request as it found it (the
+/// unknown keys absent, the resource as mapped) and its resource policy selected.
+pub fn decide(
+    mapped: &mut MappedRecord,
+    prepared: &Prepared,
+    evaluator: &Evaluator<'_>,
+    scratch: &mut Scratch,
+    map: &MapOptions,
+) -> Result<Certainty, Unmappable> {
+    let hop = mapped.hop;
+    select_resource_policy(&mut mapped.request, hop, prepared);
+    let unknown = |key: &str| !mapped.knows(key) && !map.assumes_absent(key);
+    let outcome = evaluator.evaluate(&mapped.request, scratch);
+    let Some(h) = outcome.hops.get(hop) else {
+        // Hop 0 of a forwarded record needs no permission, so it cannot stop the chain
+        // unless the credentials are invalid, which a replay never sets.
+        return Err(Unmappable {
+            class: "not-evaluated",
+            reason: format!("the chain stopped before hop {hop}: {:?}", outcome.decision),
+        });
+    };
+    let baseline = h.decision;
+    let missing: Vec<String> = outcome
+        .missing(h)
+        .iter()
+        .map(|k| evaluator.key_name(*k))
+        .filter(|k| unknown(k))
+        .map(str::to_string)
+        .collect();
+    let resource_unknown = mapped.resource_unknown.is_some();
+    if missing.is_empty() && !resource_unknown {
+        return Ok(Certainty::Certain);
+    }
+    if baseline == Decision::ExplicitDeny && !resource_unknown {
+        // A matched Deny that reads no unknown key matches under every assignment.
+        let owned = evaluator.decision(&outcome);
+        let certain = owned.hops.get(hop).is_some_and(|d| {
+            d.matched.iter().any(|m| {
+                statement_of(&prepared.set, &mapped.request, m).is_some_and(|s| {
+                    s.effect == Effect::Deny
+                        && referenced_keys(&s.conditions).iter().all(|k| !unknown(k))
+                })
+            })
+        });
+        if certain {
+            return Ok(Certainty::Certain);
+        }
+    }
+    let mut search = Search::new(mapped, prepared, hop, &unknown, &missing);
+    let answer = search.run(mapped, prepared, evaluator, scratch);
+    // Back to the request as mapped.
+    let own = &mut mapped.request.hops[hop].context;
+    for dim in &search.keys {
+        own.remove(&dim.key);
+    }
+    if let Some(original) = search.original_resource.take() {
+        mapped.request.hops[hop].resource = original;
+    }
+    select_resource_policy(&mut mapped.request, hop, prepared);
+    Ok(answer)
+}
+
+/// Selects the resource policy given for the hop's resource, if any.
+pub fn select_resource_policy(request: &mut Request, hop: usize, prepared: &Prepared) {
+    let dialect = request.dialect;
+    let target = &mut request.hops[hop];
+    target.resource_policy = prepared.resource_policy(&target.resource);
+    if target.resource_policy.is_some() {
+        // A key policy given for a KMS key must grant (R-EVAL-5); the what-if allow-all
+        // resource policy grants anyway.
+        target.resource_policy_required =
+            default_resource_policy_required(dialect, &target.action, &target.resource);
+    }
+}
+
+/// The statement a matched-statement record names.
+fn statement_of<'s>(
+    set: &'s PolicySet,
+    request: &Request,
+    m: &crate::decision::MatchedStatement,
+) -> Option<&'s Statement> {
+    let policy = match m.kind {
+        PolicyKind::Identity => set.identity.get(m.position),
+        PolicyKind::PermissionsBoundary => set.boundary.as_ref(),
+        PolicyKind::Session => set.session.as_ref()?.get(m.position),
+        PolicyKind::Scp => set.scp.get(m.level?)?.get(m.position),
+        PolicyKind::Rcp => set.rcp.get(m.level?)?.get(m.position),
+        PolicyKind::VpcEndpoint => set.vpce.as_ref(),
+        PolicyKind::ResourceBased => set
+            .resource
+            .get(request.hops.get(m.position)?.resource_policy?),
+    }?;
+    policy
+        .statements
+        .iter()
+        .find(|s| s.index == m.statement && s.sid == m.sid)
+}
+
+/// One unknown key and its witness values (`None`: absent), one per class.
+struct KeyDim {
+    key: String,
+    /// The key as the first policy that reads it spells it.
+    written: String,
+    values: Vec<Option<ContextValue>>,
+    /// Up to three members of each class, to describe it (the witness first).
+    examples: Vec<Vec<Option<ContextValue>>>,
+}
+
+struct Search {
+    keys: Vec<KeyDim>,
+    /// Witness resources when the resource is unknown.
+    resources: Vec<String>,
+    original_resource: Option<String>,
+    /// Why the answer cannot be proved exact, if it cannot.
+    not_proved: Option<String>,
+}
+
+impl Search {
+    fn new(
+        mapped: &MappedRecord,
+        prepared: &Prepared,
+        hop: usize,
+        unknown: &dyn Fn(&str) -> bool,
+        missing: &[String],
+    ) -> Search {
+        let request = &mapped.request;
+        let action = request.hops[hop].action.as_str();
+        let probe = chain_contexts(request).swap_remove(hop);
+        let statements: Vec<&Statement> = all_statements(&prepared.set)
+            .filter(|s| action_clause_matches(&s.action, action))
+            .collect();
+        let resource_unknown = mapped.resource_unknown.is_some();
+        let mut search = Search {
+            keys: Vec::new(),
+            resources: Vec::new(),
+            original_resource: None,
+            not_proved: None,
+        };
+        // The keys that can matter: those the evaluation read while absent; with an unknown
+        // resource, every unknown key of a statement for this action.
+        let mut atoms: Vec<(String, Vec<&Condition>)> = Vec::new();
+        for s in &statements {
+            for c in &s.conditions {
+                let keys: Vec<&str> = std::iter::once(c.key.as_str())
+                    .chain(c.values.variables().into_iter().map(|v| v.key.as_str()))
+                    .filter(|k| unknown(k))
+                    .collect();
+                let Some(first) = keys.first() else { continue };
+                if !resource_unknown && !missing.iter().any(|m| m == first) {
+                    continue;
+                }
+                if keys.len() > 1 || *first != c.key {
+                    search.not_proved.get_or_insert_with(|| {
+                        format!(
+                            "a condition compares `{}` with a value the log does not carry",
+                            c.key_written
+                        )
+                    });
+                }
+                match atoms.iter_mut().find(|(k, _)| k == first) {
+                    Some((_, list)) => list.push(c),
+                    None => atoms.push((first.to_string(), vec![c])),
+                }
+            }
+            if resource_unknown {
+                for p in &s.resource.patterns {
+                    if let Some(v) = pattern_of(p).and_then(|p| {
+                        p.variables()
+                            .find(|v| unknown(&v.key))
+                            .map(|v| v.key.clone())
+                    }) {
+                        search.not_proved.get_or_insert_with(|| {
+                            format!("a Resource pattern reads `{v}`, which the log does not carry")
+                        });
+                    }
+                }
+            }
+        }
+        // Keys read while absent by statements whose conditions we did not see (e.g. a
+        // principal clause) cannot be enumerated: keep them, not proved.
+        for k in missing {
+            if !atoms.iter().any(|(a, _)| a == k) {
+                search
+                    .not_proved
+                    .get_or_insert_with(|| format!("`{k}` is read where it cannot be enumerated"));
+            }
+        }
+        for (key, conditions) in atoms {
+            let (values, examples) = match key_values(&key, &conditions, &probe) {
+                Ok(classes) => classes,
+                Err(why) => {
+                    search.not_proved.get_or_insert(why);
+                    (vec![None], vec![vec![None]])
+                }
+            };
+            search.keys.push(KeyDim {
+                written: conditions[0].key_written.clone(),
+                key,
+                values,
+                examples,
+            });
+        }
+        if resource_unknown {
+            match resource_values(&statements, prepared, &probe, request, hop) {
+                Ok(values) => search.resources = values,
+                Err(why) => {
+                    search.not_proved.get_or_insert(why);
+                }
+            }
+        }
+        search
+    }
+
+    fn run(
+        &mut self,
+        mapped: &mut MappedRecord,
+        prepared: &Prepared,
+        evaluator: &Evaluator<'_>,
+        scratch: &mut Scratch,
+    ) -> Certainty {
+        let hop = mapped.hop;
+        let mut sizes: Vec<usize> = self.keys.iter().map(|k| k.values.len()).collect();
+        let with_resource = !self.resources.is_empty();
+        if with_resource {
+            sizes.insert(0, self.resources.len());
+        }
+        let total = sizes
+            .iter()
+            .try_fold(1usize, |a, &n| a.checked_mul(n))
+            .filter(|&n| n <= MAX_COMBINATIONS);
+        if let Some(why) = &self.not_proved {
+            return self.not_proved_answer(why.clone());
+        }
+        let Some(total) = total else {
+            return self.not_proved_answer(format!(
+                "more than {MAX_COMBINATIONS} combinations of unknown values"
+            ));
+        };
+        if with_resource {
+            self.original_resource = Some(mapped.request.hops[hop].resource.clone());
+        }
+        let mut decisions: Vec<Option<Decision>> = Vec::with_capacity(total);
+        let mut index = vec![0usize; sizes.len()];
+        for _ in 0..total {
+            let mut dims = index.iter();
+            if with_resource {
+                let r = &self.resources[*dims.next().unwrap_or(&0)];
+                mapped.request.hops[hop].resource.clone_from(r);
+                select_resource_policy(&mut mapped.request, hop, prepared);
+            }
+            let own = &mut mapped.request.hops[hop].context;
+            for (dim, &i) in self.keys.iter().zip(dims) {
+                match &dim.values[i] {
+                    None => {
+                        own.remove(&dim.key);
+                    }
+                    Some(v) => own.set(dim.key.clone(), v.clone()),
+                }
+            }
+            let outcome = evaluator.evaluate(&mapped.request, scratch);
+            decisions.push(outcome.hops.get(hop).map(|h| h.decision));
+            // The next combination, the last dimension fastest.
+            for (i, n) in index.iter_mut().zip(&sizes).rev() {
+                *i += 1;
+                if *i < *n {
+                    break;
+                }
+                *i = 0;
+            }
+        }
+        if decisions.windows(2).all(|w| w[0] == w[1]) {
+            return Certainty::Certain;
+        }
+        self.describe(&sizes, with_resource, &decisions)
+    }
+
+    fn not_proved_answer(&self, why: String) -> Certainty {
+        let mut keys: Vec<String> = self.keys.iter().map(|k| k.written.clone()).collect();
+        if self.original_resource.is_some() || !self.resources.is_empty() {
+            keys.insert(0, "resource".to_string());
+        }
+        Certainty::Depends {
+            keys,
+            description: format!("not proved certain: {why}"),
+        }
+    }
+
+    /// Which unknowns matter, and which decision each combination of them gives.
+    fn describe(
+        &self,
+        sizes: &[usize],
+        with_resource: bool,
+        decisions: &[Option<Decision>],
+    ) -> Certainty {
+        let dims = sizes.len();
+        let stride = |d: usize| sizes[d + 1..].iter().product::<usize>();
+        let digit = |c: usize, d: usize| (c / stride(d)) % sizes[d];
+        // A dimension matters when changing it alone changes the decision.
+        let matters: Vec<bool> = (0..dims)
+            .map(|d| {
+                (0..decisions.len()).any(|c| {
+                    let base = c - digit(c, d) * stride(d);
+                    (0..sizes[d]).any(|v| decisions[base + v * stride(d)] != decisions[c])
+                })
+            })
+            .collect();
+        let label = |d: usize, v: usize| -> String {
+            if with_resource && d == 0 {
+                return format!("resource = {:?}", self.resources[v]);
+            }
+            let k = &self.keys[d - usize::from(with_resource)];
+            let shown: Vec<String> = k.examples[v]
+                .iter()
+                .map(|e| match e {
+                    None => format!("{} absent", k.written),
+                    Some(ContextValue::Single(s)) => format!("{} = {s:?}", k.written),
+                    Some(ContextValue::Multi(list)) => format!("{} = {list:?}", k.written),
+                })
+                .collect();
+            shown.join(" or ")
+        };
+        let mut keys = Vec::new();
+        for d in (0..dims).filter(|&d| matters[d]) {
+            keys.push(if with_resource && d == 0 {
+                "resource".to_string()
+            } else {
+                self.keys[d - usize::from(with_resource)].written.clone()
+            });
+        }
+        // Group the combinations, projected on the dimensions that matter, by decision.
+        let mut groups: Vec<(Option<Decision>, Vec<String>)> = Vec::new();
+        for (c, decision) in decisions.iter().enumerate() {
+            let when: Vec<String> = (0..dims)
+                .filter(|&d| matters[d])
+                .map(|d| label(d, digit(c, d)))
+                .collect();
+            let when = when.join(" and ");
+            let group = match groups.iter_mut().find(|(d, _)| d == decision) {
+                Some(g) => g,
+                None => {
+                    groups.push((*decision, Vec::new()));
+                    groups.last_mut().expect("just pushed")
+                }
+            };
+            if !group.1.contains(&when) {
+                group.1.push(when);
+            }
+        }
+        let mut description = String::new();
+        for (decision, whens) in &groups {
+            if !description.is_empty() {
+                description.push_str("; ");
+            }
+            let name = decision.map_or("not evaluated", Decision::name);
+            let _ = write!(description, "{name} if ");
+            let shown = whens.len().min(4);
+            description.push_str(&whens[..shown].join(" or "));
+            if whens.len() > shown {
+                let _ = write!(description, " … and {} more", whens.len() - shown);
+            }
+        }
+        Certainty::Depends { keys, description }
+    }
+}
+
+fn all_statements(set: &PolicySet) -> impl Iterator<Item = &Statement> {
+    set.identity
+        .iter()
+        .chain(&set.boundary)
+        .chain(set.session.iter().flatten())
+        .chain(set.scp.iter().flatten())
+        .chain(set.rcp.iter().flatten())
+        .chain(&set.vpce)
+        .chain(&set.resource)
+        .flat_map(|p| &p.statements)
+}
+
+fn pattern_of(p: &ResourcePattern) -> Option<&Pattern> {
+    match p {
+        ResourcePattern::Arn { resource, .. } => Some(resource),
+        ResourcePattern::Urn { path, .. } => Some(path),
+        ResourcePattern::Plain(p) => Some(p),
+        ResourcePattern::Any | ResourcePattern::Never => None,
+    }
+}
+
+/// Witness values and examples of one class each.
+type Classes = (Vec<Option<ContextValue>>, Vec<Vec<Option<ContextValue>>>);
+
+/// The witness values of one unknown key read by `conditions`, one per truth vector, with a
+/// few members of each class.
+fn key_values(key: &str, conditions: &[&Condition], probe: &Context) -> Result<Classes, String> {
+    let mut singles: Vec<String> = Vec::new();
+    let mut automata: Vec<Vec<Sym>> = Vec::new();
+    for c in conditions {
+        let op = c.operator.base;
+        match &c.values {
+            ConditionValues::Patterns(patterns) if op.family() == OperatorFamily::Bool => {
+                let _ = patterns;
+                singles.extend(["true", "false", "fastiam-not-a-bool"].map(String::from));
+            }
+            ConditionValues::Patterns(patterns) => {
+                let positive = op.positive();
+                let wildcards = positive == BaseOperator::StringLike;
+                for p in patterns {
+                    let Some(pieces) = resolve_pieces(p, probe, wildcards) else {
+                        continue; // never matches (R-VAR-6): no class of its own
+                    };
+                    let fold = positive == BaseOperator::StringEqualsIgnoreCase;
+                    let mut syms = Vec::new();
+                    if positive == BaseOperator::StringEndWith {
+                        syms.push(Sym::Star { colon: true });
+                    }
+                    push_pieces(&mut syms, &pieces, fold, true);
+                    if positive == BaseOperator::StringStartWith {
+                        syms.push(Sym::Star { colon: true });
+                    }
+                    automata.push(syms);
+                }
+            }
+            ConditionValues::Arns(arns) => {
+                singles.push("fastiam-not-an-arn".to_string());
+                for parts in arns.iter().flatten() {
+                    let mut syms = Vec::new();
+                    for (i, part) in parts.iter().enumerate() {
+                        let Some(pieces) = resolve_pieces(part, probe, true) else {
+                            syms.clear();
+                            break;
+                        };
+                        if i == 0 && pieces != [Piece::Lit("arn")] {
+                            return Err(format!(
+                                "an ARN pattern of `{}` does not start with `arn`",
+                                c.key_written
+                            ));
+                        }
+                        if i > 0 {
+                            syms.push(Sym::Lit(':'));
+                        }
+                        push_pieces(&mut syms, &pieces, false, i == 5);
+                    }
+                    if !syms.is_empty() {
+                        automata.push(syms);
+                    }
+                }
+            }
+            ConditionValues::Typed(texts) => singles.extend(typed_values(op, texts, c)?),
+            ConditionValues::Null(_) => {}
+        }
+    }
+    if !automata.is_empty() {
+        let found = witnesses(&automata, MAX_STATES).ok_or_else(|| {
+            format!("the patterns compared with `{key}` are too many or too long to enumerate")
+        })?;
+        singles.extend(found.into_iter().map(|(_, w)| w));
+    }
+    // Values that are no literal of any policy go last, so that a class is shown by a
+    // value a reader recognises where it has one.
+    singles.push("fastiam-other-value".to_string());
+    singles.sort_by_key(|s| s.starts_with("fastiam-"));
+    // One value per truth vector.
+    let mut probe = probe.clone();
+    let mut seen: Vec<Vec<bool>> = Vec::new();
+    let vector = |probe: &mut Context, v: &Option<ContextValue>| -> Vec<bool> {
+        match v {
+            None => {
+                probe.remove(key);
+            }
+            Some(v) => probe.set(key.to_string(), v.clone()),
+        }
+        conditions
+            .iter()
+            .map(|c| condition_holds(c, probe))
+            .collect()
+    };
+    let mut out = Vec::new();
+    let mut candidates: Vec<Option<ContextValue>> = vec![None];
+    if is_multi_valued(key) || conditions.iter().any(|c| c.operator.qualifier.is_some()) {
+        // Element classes first: the sets are built from one element of each.
+        let mut classes: Vec<String> = Vec::new();
+        let mut class_vectors: Vec<Vec<bool>> = Vec::new();
+        for s in &singles {
+            let v = vector(&mut probe, &Some(ContextValue::Single(s.clone())));
+            if !class_vectors.contains(&v) {
+                class_vectors.push(v);
+                classes.push(s.clone());
+            }
+        }
+        if classes.len() > MAX_SET_CLASSES {
+            return Err(format!(
+                "`{key}` is multi-valued and its values fall into {} classes",
+                classes.len()
+            ));
+        }
+        candidates.extend(
+            classes
+                .iter()
+                .cloned()
+                .map(|s| Some(ContextValue::Single(s))),
+        );
+        for subset in 1u32..(1 << classes.len()) {
+            let set: Vec<String> = (0..classes.len())
+                .filter(|i| subset & (1 << i) != 0)
+                .map(|i| classes[i].clone())
+                .collect();
+            candidates.push(Some(ContextValue::Multi(set)));
+        }
+    } else {
+        candidates.extend(singles.into_iter().map(|s| Some(ContextValue::Single(s))));
+    }
+    let mut examples: Vec<Vec<Option<ContextValue>>> = Vec::new();
+    for c in candidates {
+        let v = vector(&mut probe, &c);
+        match seen.iter().position(|s| *s == v) {
+            Some(i) if examples[i].len() < 3 => examples[i].push(c),
+            Some(_) => {}
+            None => {
+                seen.push(v);
+                out.push(c.clone());
+                examples.push(vec![c]);
+            }
+        }
+    }
+    Ok((out, examples))
+}
+
+fn push_pieces(out: &mut Vec<Sym>, pieces: &[Piece<'_>], fold: bool, colon: bool) {
+    for piece in pieces {
+        match piece {
+            Piece::Lit(text) => out.extend(text.chars().map(|c| match fold {
+                true => Sym::Fold(c),
+                false => Sym::Lit(c),
+            })),
+            Piece::Star => out.push(Sym::Star { colon }),
+            Piece::One => out.push(Sym::One { colon }),
+        }
+    }
+}
+
+/// Witnesses of numeric, date, IP and binary comparisons.
+fn typed_values(op: BaseOperator, texts: &[String], c: &Condition) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    match op.family() {
+        OperatorFamily::Numeric => {
+            let mut points: Vec<f64> = texts
+                .iter()
+                .filter(|t| primitives::parse_decimal(t).is_some())
+                .filter_map(|t| t.parse::<f64>().ok())
+                .collect();
+            points.sort_by(f64::total_cmp);
+            points.dedup();
+            out.extend(texts.iter().cloned());
+            for w in points.windows(2) {
+                out.push(format!("{}", (w[0] + w[1]) / 2.0));
+            }
+            if let (Some(lo), Some(hi)) = (points.first(), points.last()) {
+                out.push(format!("{}", lo - 1.0));
+                out.push(format!("{}", hi + 1.0));
+            }
+            out.push("fastiam-not-a-number".to_string());
+        }
+        OperatorFamily::Date => {
+            let mut points = Vec::new();
+            for t in texts {
+                let Some(at) = primitives::parse_date(t) else {
+                    continue;
+                };
+                if at.nanos != 0 {
+                    return Err(format!(
+                        "a date compared with `{}` has fractions of a second",
+                        c.key_written
+                    ));
+                }
+                points.push(at.secs);
+            }
+            points.sort_unstable();
+            points.dedup();
+            if points.windows(2).any(|w| w[1] - w[0] < 2) {
+                return Err(format!(
+                    "dates compared with `{}` are less than two seconds apart",
+                    c.key_written
+                ));
+            }
+            for p in points {
+                out.extend([p - 1, p, p + 1].map(|s| s.to_string()));
+            }
+            out.push("fastiam-not-a-date".to_string());
+        }
+        OperatorFamily::Ip => {
+            for t in texts {
+                let Ok(net) = t
+                    .parse::<ipnet::IpNet>()
+                    .or_else(|_| t.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                else {
+                    continue;
+                };
+                for a in [net.network(), net.broadcast()] {
+                    out.push(a.to_string());
+                    out.extend(neighbours(a).map(|n| n.to_string()));
+                }
+            }
+            out.extend(
+                [
+                    "0.0.0.0",
+                    "255.255.255.255",
+                    "::",
+                    "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+                ]
+                .map(String::from),
+            );
+            out.push("fastiam-not-an-ip".to_string());
+        }
+        OperatorFamily::Binary => {
+            out.extend(texts.iter().cloned());
+            out.push("ZmFzdGlhbQ==".to_string());
+            out.push("fastiam-not-base64!".to_string());
+        }
+        _ => {}
+    }
+    Ok(out)
+}
+
+fn neighbours(a: std::net::IpAddr) -> impl Iterator<Item = std::net::IpAddr> {
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+    let (below, above) = match a {
+        IpAddr::V4(v) => {
+            let n = u32::from(v);
+            (
+                n.checked_sub(1).map(|n| IpAddr::V4(Ipv4Addr::from(n))),
+                n.checked_add(1).map(|n| IpAddr::V4(Ipv4Addr::from(n))),
+            )
+        }
+        IpAddr::V6(v) => {
+            let n = u128::from(v);
+            (
+                n.checked_sub(1).map(|n| IpAddr::V6(Ipv6Addr::from(n))),
+                n.checked_add(1).map(|n| IpAddr::V6(Ipv6Addr::from(n))),
+            )
+        }
+    };
+    below.into_iter().chain(above)
+}
+
+/// Witness resources for an unknown resource: one per combination of the `Resource`
+/// clauses matched and the resource policy selected.
+fn resource_values(
+    statements: &[&Statement],
+    prepared: &Prepared,
+    probe: &Context,
+    request: &Request,
+    hop: usize,
+) -> Result<Vec<String>, String> {
+    let mut automata = Vec::new();
+    for s in statements {
+        for p in &s.resource.patterns {
+            let mut syms = Vec::new();
+            match p {
+                ResourcePattern::Any | ResourcePattern::Never => continue,
+                ResourcePattern::Plain(p) => {
+                    let Some(pieces) = resolve_pieces(p, probe, true) else {
+                        continue;
+                    };
+                    push_pieces(&mut syms, &pieces, false, true);
+                }
+                ResourcePattern::Arn { segments, resource } => {
+                    if segments[0] != "arn" {
+                        return Err("a Resource ARN pattern does not start with `arn`".into());
+                    }
+                    for (i, seg) in segments.iter().enumerate() {
+                        if i > 0 {
+                            syms.push(Sym::Lit(':'));
+                        }
+                        let pieces: Vec<Piece<'_>> = primitives::parse_wildcards(seg).collect();
+                        push_pieces(&mut syms, &pieces, false, false);
+                    }
+                    syms.push(Sym::Lit(':'));
+                    let Some(pieces) = resolve_pieces(resource, probe, true) else {
+                        continue;
+                    };
+                    push_pieces(&mut syms, &pieces, false, true);
+                }
+                ResourcePattern::Urn { segments, path } => {
+                    for (i, seg) in segments.iter().enumerate() {
+                        if i > 0 {
+                            syms.push(Sym::Lit(':'));
+                        }
+                        let pieces: Vec<Piece<'_>> = primitives::parse_wildcards(seg).collect();
+                        push_pieces(&mut syms, &pieces, i == 0, false);
+                    }
+                    syms.push(Sym::Lit(':'));
+                    let Some(pieces) = resolve_pieces(path, probe, true) else {
+                        continue;
+                    };
+                    push_pieces(&mut syms, &pieces, false, true);
+                }
+            }
+            automata.push(syms);
+        }
+    }
+    let mut candidates: Vec<String> = vec![String::new(), "*".to_string()];
+    for (arn, _) in &prepared.resource_index {
+        candidates.push(arn.clone());
+        candidates.push(format!("{arn}/fastiam-object"));
+    }
+    if !automata.is_empty() {
+        let found = witnesses(&automata, MAX_STATES)
+            .ok_or("the Resource patterns are too many or too long to enumerate")?;
+        candidates.extend(found.into_iter().map(|(_, w)| w));
+    }
+    let action = &request.hops[hop].action;
+    let mut seen = Vec::new();
+    let mut out = Vec::new();
+    for r in candidates {
+        let vector: (Vec<bool>, Option<usize>, bool) = (
+            statements
+                .iter()
+                .map(|s| resource_clause_matches(&s.resource, &r, probe))
+                .collect(),
+            prepared.resource_policy(&r),
+            default_resource_policy_required(request.dialect, action, &r),
+        );
+        if !seen.contains(&vector) {
+            seen.push(vector);
+            out.push(r);
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests;
