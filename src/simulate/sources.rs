@@ -103,10 +103,7 @@ fn read_file(file: &Path, kind: PolicyKind) -> Result<Read, SimulateError> {
 type Levels = (Vec<Vec<Policy>>, Vec<Vec<Origin>>);
 
 /// Reads SCP or RCP levels.
-fn read_levels(
-    levels: &[Vec<PathBuf>],
-    kind: PolicyKind,
-) -> Result<Levels, SimulateError> {
+fn read_levels(levels: &[Vec<PathBuf>], kind: PolicyKind) -> Result<Levels, SimulateError> {
     let mut policies = Vec::new();
     let mut origins = Vec::new();
     for level in levels {
