@@ -6,6 +6,7 @@ mod capi;
 mod cli;
 mod conformance;
 mod differential;
+mod docs;
 mod fas_context;
 mod generator;
 mod ip_tables;
