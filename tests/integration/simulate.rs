@@ -14,8 +14,11 @@ const OBJECT: &str = "arn:aws:s3:::example-reports/2026/q3.csv";
 const KEY: &str = "arn:aws:kms:eu-west-1:111122223333:key/reports-key";
 const ANALYST: &str = "arn:aws:iam::111122223333:user/analyst";
 const LAKE_OBJECT: &str = "arn:aws:s3:::example-lake/sales/part-0.parquet";
-const WORKGROUP: &str = "arn:aws:athena:eu-west-1:111122223333:workgroup/analysts";
 const ALICE_HW: &str = "iam::0a1b2c3d4e5f67890a1b2c3d4e5f6789:user:alice";
+/// The analyst queries with Athena, which reads the lake object on their behalf.
+const VIA_ATHENA: &str = "--action athena:StartQueryExecution \
+    --resource arn:aws:athena:eu-west-1:111122223333:workgroup/analysts \
+    --via athena.amazonaws.com --then s3:GetObject arn:aws:s3:::example-lake/sales/part-0.parquet";
 
 fn example(name: &str) -> String {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -25,18 +28,31 @@ fn example(name: &str) -> String {
         .to_string()
 }
 
-fn run(args: &[&str]) -> Output {
-    fastiam().arg("simulate").args(args).output().unwrap()
+/// The arguments of a command line written as one string: words split on whitespace, and
+/// the word `@` replaced by `file` (a path, which may hold spaces).
+fn argv(line: &str, file: &str) -> Vec<String> {
+    line.split_whitespace()
+        .map(|w| {
+            if w == "@" {
+                file.to_string()
+            } else {
+                w.to_string()
+            }
+        })
+        .collect()
+}
+
+fn run(line: &str, file: &str) -> Output {
+    fastiam()
+        .arg("simulate")
+        .args(argv(line, file))
+        .output()
+        .unwrap()
 }
 
 /// Runs with `--json` and returns the decision lines; the command must succeed.
-fn json(args: &[&str]) -> Vec<Value> {
-    let out = fastiam()
-        .arg("simulate")
-        .args(args)
-        .arg("--json")
-        .output()
-        .unwrap();
+fn json(line: &str, file: &str) -> Vec<Value> {
+    let out = run(&format!("{line} --json"), file);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     String::from_utf8(out.stdout)
@@ -73,24 +89,27 @@ fn strings(items: &[&str]) -> Vec<String> {
     items.iter().map(|s| s.to_string()).collect()
 }
 
+fn hop(
+    decision: &str,
+    reason: &str,
+    sids: &[&str],
+    missing: &[&str],
+) -> (String, String, Vec<String>, Vec<String>) {
+    (
+        decision.into(),
+        reason.into(),
+        strings(sids),
+        strings(missing),
+    )
+}
+
 #[test]
 fn s3_to_kms_chain_of_a_data_reader() {
     let policy = example("data-reader.json");
-    let lines = json(&[
-        "--policy",
+    let lines = json(
+        &format!("--policy @ --principal {READER} --action s3:GetObject --resource {OBJECT} --via s3.amazonaws.com --then kms:Decrypt {KEY}"),
         &policy,
-        "--principal",
-        READER,
-        "--action",
-        "s3:GetObject",
-        "--resource",
-        OBJECT,
-        "--via",
-        "s3.amazonaws.com",
-        "--then",
-        "kms:Decrypt",
-        KEY,
-    ]);
+    );
     assert_eq!(lines.len(), 1);
     let line = &lines[0];
     assert_eq!(line["decision"], "Allow");
@@ -99,18 +118,8 @@ fn s3_to_kms_chain_of_a_data_reader() {
     assert_eq!(
         hops(line),
         vec![
-            (
-                "Allow".into(),
-                "Allowed:Identity".into(),
-                strings(&["ReadReports"]),
-                vec![]
-            ),
-            (
-                "Allow".into(),
-                "Allowed:Identity".into(),
-                strings(&["DecryptThroughS3"]),
-                vec![]
-            ),
+            hop("Allow", "Allowed:Identity", &["ReadReports"], &[]),
+            hop("Allow", "Allowed:Identity", &["DecryptThroughS3"], &[]),
         ]
     );
     // The deciding statements point at their lines in the policy file.
@@ -125,22 +134,14 @@ fn s3_to_kms_chain_of_a_data_reader() {
 
     // The same key asked for directly: no kms:ViaService, so no allow, and the table says
     // which key was missing.
-    let out = run(&[
-        "--policy",
+    let out = run(
+        &format!("--policy @ --principal {READER} --action kms:Decrypt --resource {KEY}"),
         &policy,
-        "--principal",
-        READER,
-        "--action",
-        "kms:Decrypt",
-        "--resource",
-        KEY,
-    ]);
+    );
     let table = String::from_utf8(out.stdout).unwrap();
     assert_eq!(out.status.code(), Some(0));
     assert!(
-        table.contains(
-            "kms:Decrypt on arn:aws:kms:eu-west-1:111122223333:key/reports-key: ImplicitDeny"
-        ),
+        table.contains(&format!("kms:Decrypt on {KEY}: ImplicitDeny")),
         "{table}"
     );
     assert!(
@@ -152,56 +153,27 @@ fn s3_to_kms_chain_of_a_data_reader() {
 #[test]
 fn athena_or_vpc_asked_directly_from_the_vpc_and_via_athena() {
     let policy = example("athena-or-vpc.json");
-    let base = ["--policy", &policy, "--principal", ANALYST];
+    let base = format!("--policy @ --principal {ANALYST}");
     let direct = json(
-        &[
-            &base[..],
-            &["--action", "s3:GetObject", "--resource", LAKE_OBJECT],
-        ]
-        .concat(),
+        &format!("{base} --action s3:GetObject --resource {LAKE_OBJECT}"),
+        &policy,
     );
     assert_eq!(
         hops(&direct[0]),
-        vec![(
-            "ImplicitDeny".into(),
-            "NoAllow".into(),
-            vec![],
-            strings(&["aws:calledvia", "aws:sourcevpc"])
+        vec![hop(
+            "ImplicitDeny",
+            "NoAllow",
+            &[],
+            &["aws:calledvia", "aws:sourcevpc"]
         )]
     );
     let from_vpc = json(
-        &[
-            &base[..],
-            &[
-                "--action",
-                "s3:GetObject",
-                "--resource",
-                LAKE_OBJECT,
-                "--context",
-                "aws:SourceVpc=vpc-0example",
-            ],
-        ]
-        .concat(),
+        &format!("{base} --action s3:GetObject --resource {LAKE_OBJECT} --context aws:SourceVpc=vpc-0example"),
+        &policy,
     );
     assert_eq!(from_vpc[0]["decision"], "Allow");
     assert_eq!(hops(&from_vpc[0])[0].2, strings(&["ReadFromTheVpc"]));
-    let via_athena = json(
-        &[
-            &base[..],
-            &[
-                "--action",
-                "athena:StartQueryExecution",
-                "--resource",
-                WORKGROUP,
-                "--via",
-                "athena.amazonaws.com",
-                "--then",
-                "s3:GetObject",
-                LAKE_OBJECT,
-            ],
-        ]
-        .concat(),
-    );
+    let via_athena = json(&format!("{base} {VIA_ATHENA}"), &policy);
     assert_eq!(via_athena[0]["decision"], "Allow");
     let got = hops(&via_athena[0]);
     assert_eq!(got[0].2, strings(&["QueryWithAthena"]));
@@ -213,27 +185,16 @@ fn athena_or_vpc_asked_directly_from_the_vpc_and_via_athena() {
 #[test]
 fn a_simulated_chain_decides_as_eval_does_on_the_same_case() {
     let policy = example("athena-or-vpc.json");
-    let lines = json(&[
-        "--policy",
+    let lines = json(
+        &format!("--policy @ --principal {ANALYST} {VIA_ATHENA}"),
         &policy,
-        "--principal",
-        ANALYST,
-        "--action",
-        "athena:StartQueryExecution",
-        "--resource",
-        WORKGROUP,
-        "--via",
-        "athena.amazonaws.com",
-        "--then",
-        "s3:GetObject",
-        LAKE_OBJECT,
-    ]);
+    );
     let document: Value = serde_json::from_str(&std::fs::read_to_string(&policy).unwrap()).unwrap();
     let case = serde_json::json!({
         "id": lines[0]["id"], "principal": ANALYST,
         "policies": {"identity": [{"id": "athena-or-vpc", "document": document}]},
         "chain": [
-            {"action": "athena:StartQueryExecution", "resource": WORKGROUP},
+            {"action": "athena:StartQueryExecution", "resource": "arn:aws:athena:eu-west-1:111122223333:workgroup/analysts"},
             {"via": "athena.amazonaws.com", "action": "s3:GetObject", "resource": LAKE_OBJECT},
         ],
     });
@@ -263,57 +224,24 @@ fn a_simulated_chain_decides_as_eval_does_on_the_same_case() {
 #[test]
 fn huawei_ecs_from_the_office_or_through_a_service() {
     let policy = example("ecs-office-or-service.json");
-    let base = ["--policy", &policy, "--principal", ALICE_HW];
+    let base = format!("--policy @ --principal {ALICE_HW}");
     let office = json(
-        &[
-            &base[..],
-            &[
-                "--action",
-                "ecs:cloudServers:list",
-                "--context",
-                "g:SourceIp=203.0.113.7",
-            ],
-        ]
-        .concat(),
+        &format!("{base} --action ecs:cloudServers:list --context g:SourceIp=203.0.113.7"),
+        &policy,
     );
     assert_eq!(hops(&office[0])[0].2, strings(&["EcsFromTheOffice"]));
     let elsewhere = json(
-        &[
-            &base[..],
-            &[
-                "--action",
-                "ecs:cloudServers:create",
-                "--context",
-                "g:SourceIp=198.51.100.1",
-            ],
-        ]
-        .concat(),
+        &format!("{base} --action ecs:cloudServers:create --context g:SourceIp=198.51.100.1"),
+        &policy,
     );
     assert_eq!(
         hops(&elsewhere[0]),
-        vec![(
-            "ImplicitDeny".into(),
-            "NoAllow".into(),
-            vec![],
-            strings(&["g:viaservice"])
-        )]
+        vec![hop("ImplicitDeny", "NoAllow", &[], &["g:viaservice"])]
     );
     // Forwarded by Auto Scaling: g:SourceIp is not passed on (R-HW-13), g:ViaService is set.
     let forwarded = json(
-        &[
-            &base[..],
-            &[
-                "--action",
-                "as:groups:update",
-                "--context",
-                "g:SourceIp=203.0.113.7",
-                "--via",
-                "service.as",
-                "--then",
-                "ecs:cloudServers:create",
-            ],
-        ]
-        .concat(),
+        &format!("{base} --action as:groups:update --context g:SourceIp=203.0.113.7 --via service.as --then ecs:cloudServers:create"),
+        &policy,
     );
     assert_eq!(forwarded[0]["decision"], "Allow");
     let got = hops(&forwarded[0]);
@@ -324,20 +252,8 @@ fn huawei_ecs_from_the_office_or_through_a_service() {
 #[test]
 fn matrix_json_and_fail_on() {
     let policy = example("data-reader.json");
-    let args = [
-        "--policy",
-        &policy,
-        "--principal",
-        READER,
-        "--action",
-        "s3:GetObject",
-        "s3:PutObject",
-        "--resource",
-        OBJECT,
-        "arn:aws:s3:::other/x",
-    ];
-    let lines = json(&args);
-    let cells: Vec<(String, String, String)> = lines
+    let matrix = format!("--policy @ --principal {READER} --action s3:GetObject s3:PutObject --resource {OBJECT} arn:aws:s3:::other/x");
+    let cells: Vec<(String, String, String)> = json(&matrix, &policy)
         .iter()
         .map(|l| {
             let s = |k: &str| l[k].as_str().unwrap().to_string();
@@ -355,7 +271,7 @@ fn matrix_json_and_fail_on() {
         ]
     );
     // The table lists the four cells first.
-    let table = String::from_utf8(run(&args).stdout).unwrap();
+    let table = String::from_utf8(run(&matrix, &policy).stdout).unwrap();
     let summary: Vec<&str> = table.lines().take(5).collect();
     assert!(summary[0].starts_with("decision"), "{table}");
     assert!(
@@ -363,32 +279,14 @@ fn matrix_json_and_fail_on() {
         "{table}"
     );
 
-    let code = |extra: &[&str]| run(&[&args[..], extra].concat()).status.code();
-    assert_eq!(code(&[]), Some(0));
-    assert_eq!(code(&["--fail-on", "deny"]), Some(3));
-    assert_eq!(code(&["--fail-on", "allow"]), Some(3));
-    let only_allowed = [
-        "--policy",
-        &policy,
-        "--principal",
-        READER,
-        "--action",
-        "s3:GetObject",
-        "--resource",
-        OBJECT,
-    ];
-    assert_eq!(
-        run(&[&only_allowed[..], &["--fail-on", "deny"]].concat())
-            .status
-            .code(),
-        Some(0)
-    );
-    assert_eq!(
-        run(&[&only_allowed[..], &["--fail-on", "allow"]].concat())
-            .status
-            .code(),
-        Some(3)
-    );
+    let code = |line: &str| run(line, &policy).status.code();
+    assert_eq!(code(&matrix), Some(0));
+    assert_eq!(code(&format!("{matrix} --fail-on deny")), Some(3));
+    assert_eq!(code(&format!("{matrix} --fail-on allow")), Some(3));
+    let allowed =
+        format!("--policy @ --principal {READER} --action s3:GetObject --resource {OBJECT}");
+    assert_eq!(code(&format!("{allowed} --fail-on deny")), Some(0));
+    assert_eq!(code(&format!("{allowed} --fail-on allow")), Some(3));
 }
 
 #[test]
@@ -403,22 +301,10 @@ fn against_a_compiled_program() {
         .unwrap()
         .status;
     assert!(status.success());
-    let program = program.display().to_string();
-    let lines = json(&[
-        "--program",
-        &program,
-        "--principal",
-        READER,
-        "--action",
-        "s3:GetObject",
-        "--resource",
-        OBJECT,
-        "--via",
-        "s3.amazonaws.com",
-        "--then",
-        "kms:Decrypt",
-        KEY,
-    ]);
+    let lines = json(
+        &format!("--program @ --principal {READER} --action s3:GetObject --resource {OBJECT} --via s3.amazonaws.com --then kms:Decrypt {KEY}"),
+        &program.display().to_string(),
+    );
     assert_eq!(lines[0]["decision"], "Allow");
     assert_eq!(hops(&lines[0])[1].2, strings(&["DecryptThroughS3"]));
     std::fs::remove_dir_all(&dir).ok();
@@ -428,58 +314,31 @@ fn against_a_compiled_program() {
 fn account_data_gives_the_principals_own_policies_and_tags() {
     let auth = example("account-data.json");
     // A session of a role whose ARN has a path; its tag `team` meets the condition.
-    let lines = json(&[
-        "--account-data",
+    let lines = json(
+        &format!("--account-data @ --principal {READER} --action s3:GetObject --resource {OBJECT} --via s3.amazonaws.com --then kms:Decrypt {KEY}"),
         &auth,
-        "--principal",
-        READER,
-        "--action",
-        "s3:GetObject",
-        "--resource",
-        OBJECT,
-        "--via",
-        "s3.amazonaws.com",
-        "--then",
-        "kms:Decrypt",
-        KEY,
-    ]);
+    );
     assert_eq!(lines[0]["decision"], "Allow");
     let got = hops(&lines[0]);
     assert_eq!(got[0].2, strings(&["ReadOwnTeam"]));
     assert_eq!(got[1].2, strings(&["DecryptThroughS3"]));
     // A tag given on the command line wins over the account data's.
-    let retagged = json(&[
-        "--account-data",
+    let retagged = json(
+        &format!("--account-data @ --principal {READER} --action s3:GetObject --resource {OBJECT} --context aws:PrincipalTag/team=finance"),
         &auth,
-        "--principal",
-        READER,
-        "--action",
-        "s3:GetObject",
-        "--resource",
-        OBJECT,
-        "--context",
-        "aws:PrincipalTag/team=finance",
-    ]);
+    );
     assert_eq!(retagged[0]["decision"], "ImplicitDeny");
     // The user gets its group's policy.
-    let analyst = json(&[
-        "--account-data",
+    let analyst = json(
+        &format!("--account-data @ --principal {ANALYST} --action athena:GetQueryResults"),
         &auth,
-        "--principal",
-        ANALYST,
-        "--action",
-        "athena:GetQueryResults",
-    ]);
+    );
     assert_eq!(hops(&analyst[0])[0].2, strings(&["Query"]));
 
-    let out = run(&[
-        "--account-data",
+    let out = run(
+        "--account-data @ --principal arn:aws:iam::111122223333:user/nobody --action s3:GetObject",
         &auth,
-        "--principal",
-        "arn:aws:iam::111122223333:user/nobody",
-        "--action",
-        "s3:GetObject",
-    ]);
+    );
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(
@@ -488,53 +347,40 @@ fn account_data_gives_the_principals_own_policies_and_tags() {
     );
 }
 
+/// (extra flags, a fragment of the error): each refused with exit 2.
+const BAD_FLAGS: &[(&str, &str)] = &[
+    ("--context s3:max-keys(colour)=1", "--context `s3:max-keys(colour)=1`: unknown context type `colour`"),
+    ("--context aws:SourceIp", "--context `aws:SourceIp`: expected KEY=VALUE"),
+    ("--context aws:SourceIp=10.0.0", "`10.0.0` is not a valid ip value for `aws:SourceIp`: expected an IP address"),
+    ("--context aws:MultiFactorAuthPresent=yes", "expected `true` or `false`"),
+    ("--context aws:SourceVpc=a --context AWS:sourcevpc=b", "`aws:sourcevpc` is given twice"),
+    ("--then kms:Decrypt arn:aws:kms:eu-west-1:111122223333:key/k", "--then `kms:Decrypt arn:aws:kms:eu-west-1:111122223333:key/k` without a --via SERVICE before it"),
+    ("--via s3.amazonaws.com", "--via `s3.amazonaws.com` has no --then after it"),
+    ("--via s3.amazonaws.com --via athena.amazonaws.com --then kms:Decrypt", "--via `s3.amazonaws.com` has no --then after it"),
+    ("--resource-policy /no/such/key-policy.json", "/no/such/key-policy.json: No such file"),
+];
+
 #[test]
 fn bad_flags_are_refused_naming_the_flag() {
     let policy = example("data-reader.json");
-    let base = [
-        "--policy",
-        &policy,
-        "--principal",
-        READER,
-        "--action",
-        "s3:GetObject",
-    ];
-    let cases: &[(&[&str], &str)] = &[
-        (&["--context", "s3:max-keys(colour)=1"], "--context `s3:max-keys(colour)=1`: unknown context type `colour`"),
-        (&["--context", "aws:SourceIp"], "--context `aws:SourceIp`: expected KEY=VALUE"),
-        (&["--context", "aws:SourceIp=10.0.0"], "`10.0.0` is not a valid ip value for `aws:SourceIp`: expected an IP address"),
-        (&["--context", "aws:MultiFactorAuthPresent=yes"], "expected `true` or `false`"),
-        (&["--context", "aws:SourceVpc=a", "--context", "AWS:sourcevpc=b"], "`aws:sourcevpc` is given twice"),
-        (&["--then", "kms:Decrypt", KEY], "--then `kms:Decrypt arn:aws:kms:eu-west-1:111122223333:key/reports-key` without a --via SERVICE before it"),
-        (&["--via", "s3.amazonaws.com"], "--via `s3.amazonaws.com` has no --then after it"),
-        (&["--via", "s3.amazonaws.com", "--via", "athena.amazonaws.com", "--then", "kms:Decrypt"], "--via `s3.amazonaws.com` has no --then after it"),
-        (&["--resource-policy", "/no/such/key-policy.json"], "/no/such/key-policy.json: No such file"),
-    ];
-    for (extra, expected) in cases {
-        let out = run(&[&base[..], extra].concat());
+    let base = format!("--policy @ --principal {READER} --action s3:GetObject");
+    for (extra, expected) in BAD_FLAGS {
+        let out = run(&format!("{base} {extra}"), &policy);
         let err = String::from_utf8(out.stderr).unwrap();
-        assert_eq!(out.status.code(), Some(2), "{extra:?}: {err}");
-        assert!(err.contains(expected), "{extra:?}: {err}");
+        assert_eq!(out.status.code(), Some(2), "{extra}: {err}");
+        assert!(err.contains(expected), "{extra}: {err}");
     }
-    let out = run(&[
-        "--policy",
-        "/no/such/policy.json",
-        "--principal",
-        READER,
-        "--action",
-        "s3:GetObject",
-    ]);
+    let out = run(
+        &format!("--policy /no/such/policy.json --principal {READER} --action s3:GetObject"),
+        "",
+    );
     let err = String::from_utf8(out.stderr).unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(err.contains("/no/such/policy.json: No such file"), "{err}");
-    let out = run(&[
-        "--policy",
+    let out = run(
+        "--policy @ --principal alice --action s3:GetObject",
         &policy,
-        "--principal",
-        "alice",
-        "--action",
-        "s3:GetObject",
-    ]);
+    );
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(err.contains("--principal: `alice` is not"), "{err}");
 }
