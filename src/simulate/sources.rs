@@ -57,11 +57,17 @@ struct Read {
 /// The 1-based line where each element of the document's `Statement` starts (one entry for
 /// a single statement object); empty if the text is not a JSON object with a `Statement`.
 pub fn statement_lines(text: &str) -> Vec<u32> {
-    let Ok(root) = json::parse(text) else {
-        return Vec::new();
-    };
+    match json::parse(text) {
+        Ok(root) => statement_lines_in(text, &root),
+        Err(_) => Vec::new(),
+    }
+}
+
+/// As [`statement_lines`], for a policy document parsed out of `text` (which may hold more
+/// than the document, e.g. account data).
+pub fn statement_lines_in(text: &str, document: &json::Node<'_>) -> Vec<u32> {
     let line = |node: &json::Node<'_>| json::line_col(text, node.span.start as usize).0;
-    match root.get("Statement") {
+    match document.get("Statement") {
         Some(node) => match node.as_array() {
             Some(items) => items.iter().map(line).collect(),
             None => vec![line(node)],

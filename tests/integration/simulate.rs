@@ -322,6 +322,16 @@ fn account_data_gives_the_principals_own_policies_and_tags() {
     let got = hops(&lines[0]);
     assert_eq!(got[0].2, strings(&["ReadOwnTeam"]));
     assert_eq!(got[1].2, strings(&["DecryptThroughS3"]));
+    // Located in the account data, where each statement starts.
+    let matched = &lines[0]["hops"][0]["matched"][0];
+    assert_eq!(matched["file"], auth.as_str());
+    let text = std::fs::read_to_string(&auth).unwrap();
+    let line = matched["line"].as_u64().unwrap() as usize;
+    let next = text.lines().nth(line).unwrap();
+    assert!(
+        next.contains(r#""Sid": "ReadOwnTeam""#),
+        "line {line}: {next}"
+    );
     // A tag given on the command line wins over the account data's.
     let retagged = json(
         &format!("--account-data @ --principal {READER} --action s3:GetObject --resource {OBJECT} --context aws:PrincipalTag/team=finance"),
