@@ -394,3 +394,59 @@ fn bad_flags_are_refused_naming_the_flag() {
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(err.contains("--principal: `alice` is not"), "{err}");
 }
+
+/// `--scp` levels as `compile` builds them (root first, `F,F` one level), and resource
+/// policies for hop 0 (`FILE`) or for a hop's ARN (`ARN=FILE`).
+#[test]
+fn scp_levels_and_resource_policies() {
+    let dir = std::env::temp_dir().join(format!("fastiam-simulate-levels-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let write = |name: &str, text: &str| {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        path.display().to_string()
+    };
+    let allow_all = write(
+        "FullAWSAccess.json",
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
+    );
+    let deny_kms = write(
+        "deny-kms.json",
+        r#"{"Version":"2012-10-17","Statement":[{"Sid":"NoKms","Effect":"Deny","Action":"kms:*","Resource":"*"}]}"#,
+    );
+    let other_account_key = write(
+        "key-policy.json",
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::444455556666:root"},"Action":"kms:*","Resource":"*"}]}"#,
+    );
+    let policy = example("data-reader.json");
+    let chain = format!("--policy @ --principal {READER} --action s3:GetObject --resource {OBJECT} --via s3.amazonaws.com --then kms:Decrypt {KEY}");
+    // A level without an allow allows nothing.
+    let lines = json(&format!("{chain} --scp {deny_kms}"), &policy);
+    assert_eq!(hops(&lines[0])[0].1, "ScpNoAllow");
+    // Root level allows all; the second level denies KMS: hop 1 denied by level 1.
+    let lines = json(
+        &format!("{chain} --scp {allow_all} --scp {deny_kms},{allow_all}"),
+        &policy,
+    );
+    assert_eq!(lines[0]["denied_at"], 1);
+    assert_eq!(hops(&lines[0])[1].1, "ExplicitDeny:Scp");
+    let deny = &lines[0]["hops"][1]["matched"][0];
+    assert_eq!(
+        (deny["sid"].as_str(), deny["level"].as_u64()),
+        (Some("NoKms"), Some(1))
+    );
+    assert_eq!(deny["file"], deny_kms.as_str());
+    // A key policy given for the key must grant (R-EVAL-5); this one names another account.
+    let lines = json(
+        &format!("{chain} --resource-policy {KEY}={other_account_key}"),
+        &policy,
+    );
+    assert_eq!(hops(&lines[0])[1].1, "ResourcePolicyRequired");
+    // Without `ARN=`, the policy is hop 0's resource's: here the key asked for directly.
+    let lines = json(
+        &format!("--policy @ --principal {READER} --action kms:Decrypt --resource {KEY} --resource-policy {other_account_key}"),
+        &policy,
+    );
+    assert_eq!(hops(&lines[0])[0].1, "ResourcePolicyRequired");
+    std::fs::remove_dir_all(&dir).ok();
+}
