@@ -1,5 +1,5 @@
 //! The examples of `docs/*.md` are true: every ```` ```json ```` block parses (```` ```jsonl ````:
-//! every line), every block of cases gives, on every engine, exactly the decision lines of
+//! every line; README.md's blocks too), every block of cases gives, on every engine, exactly the decision lines of
 //! the block after it, and the replay's documented lines and CSV header are what a replay
 //! writes.
 
@@ -101,6 +101,12 @@ fn every_json_block_of_the_docs_parses() {
         }
     }
     assert!(checked >= 7, "only {checked} JSON blocks found under docs/");
+    let readme = Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md");
+    let in_readme: Vec<Block> = blocks(&readme).into_iter().filter(is_json).collect();
+    assert!(!in_readme.is_empty(), "README.md has a decision line");
+    in_readme
+        .iter()
+        .for_each(|b| assert!(!b.values().is_empty()));
 }
 
 /// A block of cases is followed by the decision lines `fastiam eval` prints for them.

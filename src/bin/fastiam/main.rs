@@ -2,7 +2,8 @@
 //!
 //! Exit codes: 0 success; 1 some case lines could not be read (they got an `Error`
 //! decision, the rest were evaluated); 2 usage, I/O, policy or program error; 3 with
-//! `--expect`, some decision differs from its case's `expect`.
+//! `--expect`, some decision differs from its case's `expect` (`simulate --fail-on`: some
+//! cell has the decision it names).
 
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Write};
