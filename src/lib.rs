@@ -47,6 +47,7 @@ pub mod reference;
 pub mod replay;
 pub mod request;
 pub mod runner;
+pub mod simulate;
 pub mod table;
 pub mod workload;
 

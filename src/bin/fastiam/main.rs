@@ -2,7 +2,8 @@
 //!
 //! Exit codes: 0 success; 1 some case lines could not be read (they got an `Error`
 //! decision, the rest were evaluated); 2 usage, I/O, policy or program error; 3 with
-//! `--expect`, some decision differs from its case's `expect`.
+//! `--expect`, some decision differs from its case's `expect` (`simulate --fail-on`: some
+//! cell has the decision it names).
 
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Write};
@@ -26,8 +27,9 @@ macro_rules! out {
 }
 
 mod replay;
+mod simulate;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use fastiam::policy::files::read_policies;
 use fastiam::policy::{Mode, ParseOptions, Policy, PolicyKind};
 use fastiam::request::PolicySet;
@@ -59,6 +61,9 @@ enum Command {
     Replay(replay::ReplayArgs),
     /// Grow synthetic CloudTrail JSON Lines of any size from real records.
     Synth(replay::SynthArgs),
+    /// Ask one question from flags: may this principal do this action on this resource
+    /// (and may services then forward it)? A matrix of actions × resources.
+    Simulate(simulate::SimulateArgs),
 }
 
 #[derive(clap::Args)]
@@ -182,7 +187,9 @@ impl ModeName {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // The matches are kept: `simulate` pairs each `--then` with its `--via` by position.
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     let result = match cli.command {
         Command::Eval(args) => eval(&args),
         Command::Compile(args) => compile(&args),
@@ -190,6 +197,10 @@ fn main() -> ExitCode {
         Command::Bench(args) => bench(&args),
         Command::Replay(args) => replay::replay(&args),
         Command::Synth(args) => replay::synth(&args),
+        Command::Simulate(args) => simulate::run(
+            &args,
+            matches.subcommand_matches("simulate").unwrap_or(&matches),
+        ),
     };
     match result {
         Ok(code) => code,
