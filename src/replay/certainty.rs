@@ -395,14 +395,21 @@ impl Search {
                 return format!("resource = {:?}", self.resources[v]);
             }
             let k = &self.keys[d - usize::from(with_resource)];
-            let shown: Vec<String> = k.examples[v]
-                .iter()
-                .map(|e| match e {
+            let mut shown: Vec<String> = Vec::new();
+            for e in &k.examples[v] {
+                let text = match e {
                     None => format!("{} absent", k.written),
+                    // Values of the walk's own making stand for every other value.
+                    Some(ContextValue::Single(s)) if s.is_empty() || s.starts_with("fastiam-") => {
+                        format!("{} another value", k.written)
+                    }
                     Some(ContextValue::Single(s)) => format!("{} = {s:?}", k.written),
                     Some(ContextValue::Multi(list)) => format!("{} = {list:?}", k.written),
-                })
-                .collect();
+                };
+                if !shown.contains(&text) {
+                    shown.push(text);
+                }
+            }
             shown.join(" or ")
         };
         let mut keys = Vec::new();
