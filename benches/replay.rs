@@ -52,7 +52,7 @@ fn bundled_scp() -> ReplayPolicies {
     let text = std::fs::read_to_string(&path).unwrap();
     let scp = parse_policy(&text, "scp", &ParseOptions::new(PolicyKind::Scp)).unwrap();
     ReplayPolicies::what_if(&Guardrails {
-        scp: vec![scp],
+        scp: vec![vec![scp]],
         ..Guardrails::default()
     })
     .unwrap()

@@ -16,7 +16,7 @@
 //! use fastiam::policy::{parse_policy, ParseOptions, PolicyKind};
 //! let scp = parse_policy(&std::fs::read_to_string("scp.json").unwrap(), "scp",
 //!     &ParseOptions::new(PolicyKind::Scp)).unwrap();
-//! let policies = ReplayPolicies::what_if(&Guardrails { scp: vec![scp], ..Default::default() }).unwrap();
+//! let policies = ReplayPolicies::what_if(&Guardrails { scp: vec![vec![scp]], ..Default::default() }).unwrap();
 //! let report = replay(&["logs/".into()], &policies, &ReplayOptions::default());
 //! println!("{}", report.summary_table());
 //! ```

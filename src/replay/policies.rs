@@ -96,8 +96,11 @@ fn parse(text: &str, id: &str, kind: PolicyKind) -> Result<Policy, PolicyInputEr
 /// The guardrails and resource policies given on the command line.
 #[derive(Clone, Debug, Default)]
 pub struct Guardrails {
-    pub scp: Vec<Policy>,
-    pub rcp: Vec<Policy>,
+    /// SCP levels, root first, as `compile` takes them: one `--scp` flag a level. Each
+    /// level also holds `FullAWSAccess` unless `exact` (AWS attaches it at every level).
+    pub scp: Vec<Vec<Policy>>,
+    /// RCP levels, root first; each also holds `RCPFullAWSAccess` unless `exact`.
+    pub rcp: Vec<Vec<Policy>>,
     /// `(resource ARN, policy)`.
     pub resource: Vec<(String, Policy)>,
     /// Leave out the default allow-alls of the SCP and RCP levels.
@@ -236,11 +239,11 @@ fn prepare(
     let mut scp = guardrails.scp.clone();
     let mut rcp = guardrails.rcp.clone();
     if !guardrails.exact {
-        if !scp.is_empty() {
-            scp.push(parse(ALLOW_ALL, "FullAWSAccess", PolicyKind::Scp)?);
+        for level in &mut scp {
+            level.push(parse(ALLOW_ALL, "FullAWSAccess", PolicyKind::Scp)?);
         }
-        if !rcp.is_empty() {
-            rcp.push(parse(
+        for level in &mut rcp {
+            level.push(parse(
                 ALLOW_ALL_RESOURCE,
                 "RCPFullAWSAccess",
                 PolicyKind::Rcp,
@@ -268,8 +271,8 @@ fn prepare(
         identity: side.identity.clone(),
         boundary: side.boundary.clone(),
         session: None,
-        scp: if scp.is_empty() { vec![] } else { vec![scp] },
-        rcp: if rcp.is_empty() { vec![] } else { vec![rcp] },
+        scp,
+        rcp,
         vpce: None,
         resource,
     };

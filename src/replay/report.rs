@@ -196,6 +196,14 @@ impl Counts {
     }
 }
 
+/// "… and N more (use --output)" under a list of `shown` examples of `count`.
+fn and_more(s: &mut String, indent: &str, count: u64, shown: usize) {
+    let rest = count.saturating_sub(shown as u64);
+    if rest > 0 {
+        let _ = writeln!(s, "{indent}… and {rest} more (use --output)");
+    }
+}
+
 /// Adds one to `key`'s count, copying the key only the first time it is seen.
 fn count(counts: &mut BTreeMap<String, u64>, key: &str) {
     match counts.get_mut(key) {
@@ -442,6 +450,12 @@ impl Report {
         for e in &self.disagreements.examples {
             let _ = writeln!(s, "  {e}");
         }
+        and_more(
+            &mut s,
+            "  ",
+            self.disagreements.count,
+            self.disagreements.examples.len(),
+        );
         if !self.unmappable.is_empty() {
             let _ = writeln!(s, "\nUnmappable records, by class (first examples):");
             for (class, e) in &self.unmappable {
@@ -449,6 +463,7 @@ impl Report {
                 for ex in e.examples.iter().take(3) {
                     let _ = writeln!(s, "            {ex}");
                 }
+                and_more(&mut s, "            ", e.count, e.examples.len().min(3));
             }
         }
         if self.unreadable.count > 0 {
@@ -456,6 +471,12 @@ impl Report {
             for ex in &self.unreadable.examples {
                 let _ = writeln!(s, "  {ex}");
             }
+            and_more(
+                &mut s,
+                "  ",
+                self.unreadable.count,
+                self.unreadable.examples.len(),
+            );
         }
         s
     }

@@ -180,7 +180,7 @@ fn documented_replay_output_is_what_a_replay_writes() {
     )
     .unwrap();
     let policies = ReplayPolicies::what_if(&Guardrails {
-        scp: vec![scp],
+        scp: vec![vec![scp]],
         ..Guardrails::default()
     })
     .unwrap();

@@ -24,7 +24,7 @@ fn logs() -> PathBuf {
 fn scp(text: &str) -> Guardrails {
     let policy = parse_policy(text, "test-scp", &ParseOptions::new(PolicyKind::Scp)).unwrap();
     Guardrails {
-        scp: vec![policy],
+        scp: vec![vec![policy]],
         ..Guardrails::default()
     }
 }

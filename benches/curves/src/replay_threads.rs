@@ -124,7 +124,7 @@ fn bundled_scp(root: &Path) -> Result<ReplayPolicies, Error> {
     let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
     let scp = parse_policy(&text, "scp", &ParseOptions::new(PolicyKind::Scp))?;
     Ok(ReplayPolicies::what_if(&Guardrails {
-        scp: vec![scp],
+        scp: vec![vec![scp]],
         ..Guardrails::default()
     })?)
 }

@@ -22,13 +22,18 @@ pub struct ReplayArgs {
     /// of them (walked in name order).
     #[arg(required = true)]
     inputs: Vec<PathBuf>,
-    /// SCPs (files or directories): together they form one SCP level, next to the default
-    /// `FullAWSAccess`.
-    #[arg(long)]
-    scp: Vec<PathBuf>,
-    /// RCPs (files or directories): one RCP level, next to `RCPFullAWSAccess`.
-    #[arg(long)]
-    rcp: Vec<PathBuf>,
+    /// One SCP level, root first, as `compile` takes it: repeat the flag for each level of
+    /// the organisation (root, OUs, account); files or directories, comma-separated, in one
+    /// flag share a level. Each level also holds the default `FullAWSAccess`.
+    #[arg(long, value_name = "F[,F...]")]
+    scp: Vec<String>,
+    /// One RCP level, root first (as `--scp`); each also holds `RCPFullAWSAccess`.
+    #[arg(long, value_name = "F[,F...]")]
+    rcp: Vec<String>,
+    /// How invalid policy values are treated (R-GEN-6): `strict` refuses the policy,
+    /// `lenient` keeps it with the value never matching.
+    #[arg(long, value_enum, default_value_t = PolicyMode::Strict)]
+    mode: PolicyMode,
     /// Leave out the default allow-alls of the SCP and RCP levels.
     #[arg(long)]
     exact_guardrails: bool,
@@ -74,6 +79,21 @@ pub struct ReplayArgs {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
+enum PolicyMode {
+    Strict,
+    Lenient,
+}
+
+impl PolicyMode {
+    fn mode(self) -> Mode {
+        match self {
+            PolicyMode::Strict => Mode::Strict,
+            PolicyMode::Lenient => Mode::Lenient,
+        }
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
 enum Format {
     Json,
     Csv,
@@ -102,13 +122,23 @@ fn other(e: impl std::fmt::Display) -> io::Error {
     io::Error::other(e.to_string())
 }
 
-fn read_level(paths: &[PathBuf], kind: PolicyKind) -> io::Result<Vec<fastiam::policy::Policy>> {
-    let options = ParseOptions::new(kind).with_mode(Mode::Strict);
-    let mut out = Vec::new();
-    for p in paths {
-        out.extend(read_policies(p, &options).map_err(other)?);
-    }
-    Ok(out)
+/// Policy levels, one a flag, each flag's files (comma-separated) in one level.
+fn read_levels(
+    specs: &[String],
+    kind: PolicyKind,
+    mode: Mode,
+) -> io::Result<Vec<Vec<fastiam::policy::Policy>>> {
+    let options = ParseOptions::new(kind).with_mode(mode);
+    specs
+        .iter()
+        .map(|level| {
+            let mut out = Vec::new();
+            for p in level.split(',') {
+                out.extend(read_policies(Path::new(p), &options).map_err(other)?);
+            }
+            Ok(out)
+        })
+        .collect()
 }
 
 pub fn replay(args: &ReplayArgs) -> io::Result<ExitCode> {
@@ -122,8 +152,8 @@ pub fn replay(args: &ReplayArgs) -> io::Result<ExitCode> {
         return parse_only(&args.inputs);
     }
     let mut guardrails = Guardrails {
-        scp: read_level(&args.scp, PolicyKind::Scp)?,
-        rcp: read_level(&args.rcp, PolicyKind::Rcp)?,
+        scp: read_levels(&args.scp, PolicyKind::Scp, args.mode.mode())?,
+        rcp: read_levels(&args.rcp, PolicyKind::Rcp, args.mode.mode())?,
         exact: args.exact_guardrails,
         ..Guardrails::default()
     };
@@ -131,7 +161,7 @@ pub fn replay(args: &ReplayArgs) -> io::Result<ExitCode> {
         let (arn, file) = spec
             .split_once('=')
             .ok_or_else(|| other(format!("--resource-policy `{spec}`: expected ARN=FILE")))?;
-        let options = ParseOptions::new(PolicyKind::ResourceBased);
+        let options = ParseOptions::new(PolicyKind::ResourceBased).with_mode(args.mode.mode());
         for policy in read_policies(Path::new(file), &options).map_err(other)? {
             guardrails.resource.push((arn.to_string(), policy));
         }

@@ -235,7 +235,7 @@ fn certain_exactly_when_every_assignment_agrees() {
         let policy = parse_policy(&text, "scp", &ParseOptions::new(PolicyKind::Scp))
             .unwrap_or_else(|e| panic!("{text}: {e}"));
         let policies = ReplayPolicies::what_if(&Guardrails {
-            scp: vec![policy],
+            scp: vec![vec![policy]],
             exact: n % 2 == 0,
             ..Guardrails::default()
         })
@@ -316,7 +316,7 @@ fn a_deny_on_known_keys_is_certain_whatever_else_is_unknown() {
          "Condition":{"StringNotEqualsIfExists":{"aws:SourceOrgID":"o-1"}}}]}"#;
     let policy = parse_policy(text, "scp", &ParseOptions::new(PolicyKind::Scp)).unwrap();
     let policies = ReplayPolicies::what_if(&Guardrails {
-        scp: vec![policy],
+        scp: vec![vec![policy]],
         ..Guardrails::default()
     })
     .unwrap();
@@ -341,7 +341,7 @@ fn an_uncertain_answer_says_what_decides_it() {
          "Condition":{"StringNotEquals":{"aws:SourceVpc":"vpc-1"}}}]}"#;
     let policy = parse_policy(text, "scp", &ParseOptions::new(PolicyKind::Scp)).unwrap();
     let policies = ReplayPolicies::what_if(&Guardrails {
-        scp: vec![policy],
+        scp: vec![vec![policy]],
         ..Guardrails::default()
     })
     .unwrap();
