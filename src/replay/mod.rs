@@ -26,6 +26,7 @@
 //! own [`RecordMapper`], which rebuilds one request in place for every record rather than
 //! allocating its strings anew; JSON parsing dominates (BENCHMARKS.md).
 
+pub mod action_rows;
 pub mod actions;
 pub mod policies;
 pub mod record;
@@ -53,6 +54,9 @@ pub use source::{plan, Position, ReadError, Unit};
 #[derive(Debug, Default)]
 pub struct ReplayOptions {
     pub map: MapOptions,
+    /// The event → action table; `None`: the bundled one ([`ActionMap::shared`]). A user's
+    /// rows are added with [`ActionMap::add_rows`].
+    pub actions: Option<ActionMap>,
     /// Write one line per record here (JSON Lines or CSV).
     pub output: Option<OutputFormat>,
     /// Set to stop early; the report then says it is partial.
@@ -76,7 +80,10 @@ pub fn replay_to(
     progress: &(dyn Fn(u64) + Sync),
     sink: &mut dyn Write,
 ) -> std::io::Result<Report> {
-    let actions = ActionMap::shared();
+    let actions = options
+        .actions
+        .as_ref()
+        .unwrap_or_else(|| ActionMap::shared());
     let evaluators: Vec<Evaluator<'_>> = policies
         .sets()
         .iter()
@@ -240,6 +247,7 @@ fn write_error_line(
                     "",
                     class,
                     message,
+                    "",
                     "",
                     "",
                     "",

@@ -37,7 +37,7 @@ use crate::request::{
     PRINCIPAL_DEFAULT_KEYS,
 };
 
-use super::actions::{ActionMap, EventEntry, RecordFacts};
+use super::actions::{ActionMap, EventEntry, Origin, RecordFacts};
 
 /// What the log recorded about the call's outcome.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -79,6 +79,8 @@ pub struct MappedRecord {
     pub error_code: Option<String>,
     /// The IAM identity whose policies apply: the user, or the role of a role session.
     pub identity_arn: Option<String>,
+    /// Which table decided the mapping ([`MapOptions::explain`]).
+    pub mapping: Option<Origin>,
 }
 
 impl MappedRecord {
@@ -349,6 +351,10 @@ impl RecordKeys {
 pub struct MapOptions {
     /// Keys set on every record (`--context KEY=VALUE`), canonical, with their values.
     pub extra_context: Vec<(String, String)>,
+    /// Say which table decided each record's mapping (`--explain-mapping`): in
+    /// [`MappedRecord::mapping`], and in the reason of a record the table's row left
+    /// unmappable.
+    pub explain: bool,
 }
 
 /// Maps one record. `position` names it when it has no `eventID`.
@@ -404,6 +410,7 @@ impl RecordMapper {
                 log_outcome: LogOutcome::Succeeded,
                 error_code: None,
                 identity_arn: None,
+                mapping: None,
             },
             spares: Spares::default(),
             text: String::new(),
@@ -438,7 +445,7 @@ impl RecordMapper {
         actions: &ActionMap,
         options: &MapOptions,
     ) -> Result<&mut MappedRecord, Unmappable> {
-        let event = Event::read(record, actions)?;
+        let event = Event::read(record, actions, options.explain)?;
         let record = &event.fields;
         let RecordMapper {
             mapped: m,
@@ -489,7 +496,13 @@ impl RecordMapper {
         let recorded = &mut hops[hop];
         actions
             .resource_into(event.entry, &facts, &mut recorded.resource)
-            .map_err(|reason| unmappable("no-resource", format!("{}: {reason}", event.action)))?;
+            .map_err(|reason| {
+                let explained = explained(event.entry, options.explain);
+                unmappable(
+                    "no-resource",
+                    format!("{}: {reason}{explained}", event.action),
+                )
+            })?;
 
         // Nothing fails from here on.
         set_recorded_hop(recorded, event.action, via, account, spares);
@@ -540,6 +553,8 @@ impl RecordMapper {
         }
         m.hop = hop;
         m.principal_tags_known = false;
+        // An origin is an enum, or a user file's shared name: cloning it allocates nothing.
+        m.mapping = options.explain.then(|| event.entry.origin.clone());
         Ok(m)
     }
 }
@@ -556,7 +571,11 @@ struct Event<'r, 'a> {
 }
 
 impl<'r, 'a> Event<'r, 'a> {
-    fn read(record: &'r Value, actions: &'a ActionMap) -> Result<Event<'r, 'a>, Unmappable> {
+    fn read(
+        record: &'r Value,
+        actions: &'a ActionMap,
+        explain: bool,
+    ) -> Result<Event<'r, 'a>, Unmappable> {
         let Some(object) = record.as_object() else {
             return Err(unmappable(
                 "not-a-record",
@@ -587,16 +606,22 @@ impl<'r, 'a> Event<'r, 'a> {
         let entry = actions.lookup(source, name).ok_or_else(|| {
             unmappable(
                 "unknown-action",
-                format!("no IAM action known for {source} {name}"),
+                format!("no IAM action known for {source} {name} (no row in the event → action table; `--action-map` adds one)"),
             )
         })?;
         let Some(action) = entry.action.as_deref() else {
+            let (class, note) = if entry.unknown {
+                ("unknown-action", entry.note.as_str())
+            } else {
+                (
+                    "not-an-iam-action",
+                    entry.note.trim_start_matches("exception: "),
+                )
+            };
+            let explained = explained(entry, explain);
             return Err(unmappable(
-                "not-an-iam-action",
-                format!(
-                    "{source} {name}: {}",
-                    entry.note.trim_start_matches("exception: ")
-                ),
+                class,
+                format!("{source} {name}: {note}{explained}"),
             ));
         };
         let identity = record
@@ -629,6 +654,15 @@ impl<'r, 'a> Event<'r, 'a> {
                 .or_else(|| via_from_encryption_context(self.fields.request_parameters))
                 .unwrap_or("AWS Internal")
         })
+    }
+}
+
+/// ` (mapping: …)`, naming the table whose row left a record unmappable, when explaining.
+fn explained(entry: &EventEntry, explain: bool) -> String {
+    if explain {
+        format!(" (mapping: {})", entry.origin)
+    } else {
+        String::new()
     }
 }
 

@@ -14,6 +14,7 @@ use serde_json::json;
 
 use crate::decision::{Decision, HopDecision};
 
+use super::actions::Origin;
 use super::record::{LogOutcome, MappedRecord, Unmappable};
 use super::source::{Position, ReadError};
 
@@ -47,9 +48,10 @@ pub enum OutputFormat {
     Csv,
 }
 
-/// The CSV header of `--output --format csv`.
+/// The CSV header of `--output --format csv`. `mapping` (the table that decided the
+/// record's mapping) is empty unless `--explain-mapping` is given.
 pub const CSV_HEADER: &str =
-    "file,position,record,principal,action,resource,via,decision,verdict,reason,matched,missing,depends_on,log\n";
+    "file,position,record,principal,action,resource,via,decision,verdict,reason,matched,missing,depends_on,log,mapping\n";
 
 /// One evaluated record.
 #[derive(Clone, Debug)]
@@ -110,12 +112,16 @@ impl RecordResult<'_> {
                 v["depends_on"] = json!(self.depends_on);
                 v["log"] = json!(m.log_outcome.name());
                 v["error_code"] = json!(m.error_code);
+                if let Some(origin) = &m.mapping {
+                    v["mapping"] = json!(origin.to_string());
+                }
                 let _ = writeln!(out, "{v}");
             }
             OutputFormat::Csv => {
                 let missing = self.decision.missing.join(" ");
                 let depends = self.depends_on.join(" ");
                 let reason = self.decision.reason.to_string();
+                let mapping = m.mapping.as_ref().map(Origin::to_string);
                 write_csv_row(
                     out,
                     &[
@@ -133,6 +139,7 @@ impl RecordResult<'_> {
                         &missing,
                         &depends,
                         m.log_outcome.name(),
+                        mapping.as_deref().unwrap_or(""),
                     ],
                 );
             }
@@ -242,6 +249,8 @@ pub struct Report {
     pub disagreements: Examples,
     /// Forwarded services seen (`via` → records).
     pub via: BTreeMap<String, u64>,
+    /// Evaluated records by the table that decided their mapping (`--explain-mapping`).
+    pub mappings: BTreeMap<Origin, u64>,
     /// The run was stopped before the end of the input.
     pub interrupted: bool,
 }
@@ -283,6 +292,14 @@ impl Report {
         if let Some(via) = &r.mapped.via {
             self.forwarded.add(r);
             count(&mut self.via, via);
+        }
+        if let Some(origin) = &r.mapped.mapping {
+            match self.mappings.get_mut(origin) {
+                Some(n) => *n += 1,
+                None => {
+                    self.mappings.insert(origin.clone(), 1);
+                }
+            }
         }
         match r.verdict {
             Verdict::Denied => {
@@ -331,6 +348,9 @@ impl Report {
         }
         for (k, v) in o.via {
             *self.via.entry(k).or_default() += v;
+        }
+        for (k, v) in o.mappings {
+            *self.mappings.entry(k).or_default() += v;
         }
         self.disagreements.merge(o.disagreements);
         self.interrupted |= o.interrupted;
@@ -382,6 +402,12 @@ impl Report {
             let _ = writeln!(s, "\nForwarded calls by service:");
             for (via, n) in &self.via {
                 let _ = writeln!(s, "  {n:>8}  {via}");
+            }
+        }
+        if !self.mappings.is_empty() {
+            let _ = writeln!(s, "\nEvaluated records by the table that mapped them:");
+            for (origin, n) in &self.mappings {
+                let _ = writeln!(s, "  {n:>8}  {origin}");
             }
         }
         if !self.denied.is_empty() {
@@ -445,6 +471,7 @@ impl Report {
             "denied": self.denied.iter().map(|((p, a, d), n)| json!({"principal": p, "action": a, "deciders": d, "count": n})).collect::<Vec<_>>(),
             "depends_on": self.depends,
             "via": self.via,
+            "mapping": self.mappings.iter().map(|(k, v)| (k.to_string(), json!(v))).collect::<serde_json::Map<_, _>>(),
             "disagreements": {"count": self.disagreements.count, "examples": self.disagreements.examples},
         })
     }

@@ -173,6 +173,7 @@ fn a_reused_mapper_maps_every_record_as_a_fresh_one() {
     let actions = ActionMap::bundled();
     let opts = MapOptions {
         extra_context: vec![("aws:principalorgid".into(), "o-abc123".into())],
+        ..MapOptions::default()
     };
     let mut mapper = RecordMapper::new();
     // Forwards, then backwards: every record follows others of other shapes (forwarded or
