@@ -13,6 +13,7 @@ use fastiam::replay::{
 };
 use serde_json::{json, Value};
 
+use crate::cli::fastiam;
 use crate::util::{corpus, read_corpus};
 
 /// The guard SCP of the real-log check: seven S3 bucket actions denied on `*`.
@@ -444,4 +445,69 @@ fn bad_user_rows_are_refused_with_file_line_and_column() {
         .add_rows(std::path::Path::new("/nonexistent/mine.tsv"))
         .unwrap_err();
     assert!(err.to_string().contains("/nonexistent/mine.tsv"), "{err}");
+}
+
+fn temp(name: &str, bytes: &[u8]) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("fastiam-actions-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+#[test]
+fn cli_action_map_and_explain_mapping() {
+    let rows = temp("rows.tsv", USER_ROWS.as_bytes());
+    let guard = temp("guard.json", GUARD.as_bytes());
+    let out = fastiam()
+        .args([
+            "replay",
+            "--quiet",
+            "--explain-mapping",
+            "--format",
+            "csv",
+            "--output",
+            "-",
+        ])
+        .arg("--scp")
+        .arg(&guard)
+        .arg("--action-map")
+        .arg(&rows)
+        .arg(corpus(S3_RECORDS))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let csv = String::from_utf8(out.stdout).unwrap();
+    let mut lines = csv.lines();
+    assert!(lines.next().unwrap().ends_with(",log,mapping"));
+    let mine = format!("{}:2", rows.display());
+    let by_mine: Vec<&str> = lines.filter(|l| l.ends_with(&mine)).collect();
+    assert_eq!(by_mine.len(), 1, "{csv}");
+    assert!(
+        by_mine[0].contains(",s3:GetBucketPolicy,"),
+        "{}",
+        by_mine[0]
+    );
+    let summary = String::from_utf8(out.stderr).unwrap();
+    assert!(summary.contains(&format!("       1  {mine}")), "{summary}");
+    assert!(summary.contains("       7  shipped table"), "{summary}");
+
+    // A bad row stops the replay before it starts, naming the file, line and column.
+    let bad = temp("bad.tsv", b"s3.amazonaws.com\tX\ts3:Get Object\t\t\t\n");
+    let out = fastiam()
+        .args(["replay", "--quiet", "--action-map"])
+        .arg(&bad)
+        .arg(corpus(S3_RECORDS))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains(&format!("{}:1: column 3 `action`", bad.display())),
+        "{err}"
+    );
 }
