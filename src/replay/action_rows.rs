@@ -20,6 +20,8 @@
 
 use std::sync::Arc;
 
+use smallvec::SmallVec;
+
 /// The columns, in order.
 pub const COLUMNS: [&str; 6] = [
     "event_source",
@@ -119,23 +121,50 @@ fn refuse(column: usize, message: String) -> RowError {
     RowError { column, message }
 }
 
-/// Cuts a row (a line without its newline) into its columns and checks each. The note may
-/// be left out (five columns).
-pub fn parse_row(line: &str) -> Result<Row<'_>, RowError> {
-    let mut f = line.split('\t');
-    let mut next = || f.next().unwrap_or("");
-    let (source, event, action, types, hints, note) =
-        (next(), next(), next(), next(), next(), next());
-    let found = line.split('\t').count();
-    if !(5..=6).contains(&found) {
+/// Cuts a row (a line without its newline) into its columns, checking only their number.
+/// For the shipped table, which the tests read with [`parse_row`]: checking its 22,000 rows
+/// again at every start cost half as much as reading them (62 M instructions, callgrind).
+pub fn cut_row(line: &str) -> Result<Row<'_>, RowError> {
+    let f: SmallVec<[&str; 8]> = line.split('\t').collect();
+    let (&[source, event, action, types, hints] | &[source, event, action, types, hints, _]) =
+        &f[..]
+    else {
         return Err(refuse(
             0,
             format!(
-                "expected 6 tab-separated columns ({}), found {found}",
-                COLUMNS.join(", ")
+                "expected 6 tab-separated columns ({}), found {}",
+                COLUMNS.join(", "),
+                f.len()
             ),
         ));
-    }
+    };
+    let action = match action {
+        "-" => RowAction::NotAnAction,
+        "?" => RowAction::Unknown,
+        a => RowAction::Action(a),
+    };
+    Ok(Row {
+        source,
+        event,
+        action,
+        types,
+        hints,
+        note: f.get(5).copied().unwrap_or(""),
+    })
+}
+
+/// Cuts a row into its columns ([`cut_row`]) and checks each. The note may be left out
+/// (five columns).
+pub fn parse_row(line: &str) -> Result<Row<'_>, RowError> {
+    let row = cut_row(line)?;
+    let Row {
+        source,
+        event,
+        action,
+        types,
+        hints,
+        note,
+    } = row;
     for (i, (value, what)) in [
         (source, "an event source such as `s3.amazonaws.com`"),
         (event, "an event name such as `PutBucketPolicy`"),
@@ -147,17 +176,14 @@ pub fn parse_row(line: &str) -> Result<Row<'_>, RowError> {
             return Err(refuse(i + 1, format!("expected {what}, found `{value}`")));
         }
     }
-    let action = match action {
-        "-" => RowAction::NotAnAction,
-        "?" => RowAction::Unknown,
-        a if is_action(a) => RowAction::Action(a),
-        a => {
+    if let RowAction::Action(a) = action {
+        if !is_action(a) {
             return Err(refuse(
                 3,
                 format!("expected an IAM action `prefix:Name`, `-` (not an action) or `?` (unknown), found `{a}`"),
-            ))
+            ));
         }
-    };
+    }
     let no_action = !matches!(action, RowAction::Action(_));
     if no_action && (!types.is_empty() || !hints.is_empty()) {
         let column = if types.is_empty() { 5 } else { 4 };

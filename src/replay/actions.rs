@@ -43,7 +43,7 @@ use smallvec::SmallVec;
 use crate::primitives::wildcard_match;
 
 pub use super::action_rows::Origin;
-use super::action_rows::{parse_row, Row, RowAction, RowError};
+use super::action_rows::{cut_row, parse_row, Row, RowAction, RowError};
 
 /// The bundled event table (`corpus/replay/actions.tsv.gz`).
 const BUNDLED_ACTIONS: &[u8] = include_bytes!("../../corpus/replay/actions.tsv.gz");
@@ -194,8 +194,8 @@ impl ActionMap {
         };
         let type_of = |service: &str, name: &str| type_index.get(&(service, name)).copied();
         for (n, line) in data_lines(&actions_text) {
-            let row = parse_row(line)
-                .map_err(|e| ActionMapError(format!("actions.tsv line {n}: {e}")))?;
+            let row =
+                cut_row(line).map_err(|e| ActionMapError(format!("actions.tsv line {n}: {e}")))?;
             let origin = Origin::of_shipped(row.note);
             map.insert(&row, origin, type_of);
         }
