@@ -233,7 +233,12 @@ impl ActionMap {
         let mut rows: Vec<(usize, Row<'_>)> = Vec::new();
         let mut first_line: FxHashMap<(&str, &str), usize> = FxHashMap::default();
         for (n, line) in data_lines(text) {
-            let row = parse_row(line.strip_suffix('\r').unwrap_or(line)).map_err(|e| at(n, &e))?;
+            // A file written on Windows: its line ends are `\r\n`, its blank lines `\r`.
+            let line = line.strip_suffix('\r').unwrap_or(line);
+            if line.is_empty() {
+                continue;
+            }
+            let row = parse_row(line).map_err(|e| at(n, &e))?;
             if let Some(first) = first_line.insert((row.source, row.event), n) {
                 return Err(at(
                     n,

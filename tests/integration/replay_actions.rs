@@ -450,6 +450,26 @@ fn bad_user_rows_are_refused_with_file_line_and_column() {
         .add_rows(std::path::Path::new("/nonexistent/mine.tsv"))
         .unwrap_err();
     assert!(err.to_string().contains("/nonexistent/mine.tsv"), "{err}");
+    let latin1 = temp(
+        "latin1.tsv",
+        b"# ok\ns3.amazonaws.com\tX\ts3:GetObject\t\t\tcaf\xe9\n",
+    );
+    let err = map.add_rows(&latin1).unwrap_err().to_string();
+    assert!(err.ends_with("latin1.tsv:2: not UTF-8 text"), "{err}");
+}
+
+#[test]
+fn user_tables_may_be_gzip_or_have_windows_line_ends() {
+    let text = "# mine\r\n\r\ns3.amazonaws.com\tX\ts3:GetObject\tobject\t\tnote\r\n";
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut gz, text.as_bytes()).unwrap();
+    let path = temp("rows.tsv.gz", &gz.finish().unwrap());
+    let mut map = ActionMap::bundled();
+    assert_eq!(map.add_rows(&path).unwrap(), 1);
+    let entry = map.lookup("s3.amazonaws.com", "X").unwrap();
+    assert_eq!(entry.action.as_deref(), Some("s3:GetObject"));
+    assert_eq!(entry.note, "note");
+    assert_eq!(entry.origin.to_string(), format!("{}:3", path.display()));
 }
 
 fn temp(name: &str, bytes: &[u8]) -> std::path::PathBuf {
