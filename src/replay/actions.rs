@@ -6,7 +6,13 @@
 //! `s3:GetObject`, console sign-ins are no IAM action at all). The table that says so is data,
 //! built by `tools/build_action_map.py` from the SDK→IAM map and the service authorization
 //! reference plus hand-written exceptions, and shipped gzip-compressed in `corpus/replay/`
-//! (compiled into the binary, so replay needs no file at run time).
+//! (compiled into the binary, so replay needs no file at run time). Every action of the table
+//! is listed by the service authorization reference under the event source's own prefix
+//! (`s3.amazonaws.com` → `s3:`), unless an exception row says why not; an event the SDK map
+//! gives only actions of other services for has a `?` row whose note says so, and is
+//! reported as an unknown action rather than mapped to another service's action. A user adds
+//! or overrides rows with files of the same columns ([`ActionMap::add_rows`],
+//! `fastiam replay --action-map FILE`); each entry keeps its [`Origin`].
 //!
 //! A resource is found, in order: an ARN of the record's `resources[]` that has the shape
 //! of one of the action's resource types; else that type's ARN template filled from the
@@ -28,11 +34,16 @@
 
 use std::io::Read;
 use std::ops::Range;
+use std::path::Path;
+use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 use smallvec::SmallVec;
 
 use crate::primitives::wildcard_match;
+
+pub use super::action_rows::Origin;
+use super::action_rows::{cut_row, parse_row, Row, RowAction, RowError};
 
 /// The bundled event table (`corpus/replay/actions.tsv.gz`).
 const BUNDLED_ACTIONS: &[u8] = include_bytes!("../../corpus/replay/actions.tsv.gz");
@@ -42,20 +53,28 @@ const BUNDLED_TYPES: &[u8] = include_bytes!("../../corpus/replay/resource-types.
 /// What the table says about one event.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EventEntry {
-    /// The IAM action; `None` when the event is not an authorised API call.
+    /// The IAM action; `None` when the event is not an authorised API call, or has no
+    /// known action (`unknown`).
     pub action: Option<String>,
+    /// The table knows the event but names no action for it (a `?` row): the note says why.
+    pub unknown: bool,
     /// The action's resource types (indexes into the map's templates), required ones first.
     resource_types: Vec<usize>,
     /// ARN variable → SDK parameter that fills it (`ObjectName` → `Key`).
     hints: Vec<(String, String)>,
     /// Where the row came from, or why the event is not an action.
     pub note: String,
+    /// Which table the row is from.
+    pub origin: Origin,
 }
 
 /// One resource type: its ARN template, cut into pieces once so that filling it per
 /// record searches nothing, and the template as a glob (`${X}` → `*`).
 #[derive(Clone, Debug)]
 struct ResourceType {
+    /// The service prefix and the type's name (`s3`, `bucket`).
+    service: Box<str>,
+    name: Box<str>,
     template: String,
     pieces: Vec<Piece>,
     shape: String,
@@ -161,55 +180,167 @@ impl ActionMap {
             type_index.insert((service, name), resource_types.len());
             let pieces = template_pieces(template);
             resource_types.push(ResourceType {
+                service: service.into(),
+                name: name.into(),
                 template: template.to_string(),
                 shape: template_shape(template, &pieces),
                 pieces,
             });
         }
         let actions_text = gunzip(actions, "actions.tsv.gz")?;
-        let mut events: FxHashMap<String, FxHashMap<String, EventEntry>> = FxHashMap::default();
+        let mut map = ActionMap {
+            events: FxHashMap::default(),
+            types: Vec::new(),
+        };
+        let type_of = |service: &str, name: &str| type_index.get(&(service, name)).copied();
         for (n, line) in data_lines(&actions_text) {
-            let f: SmallVec<[&str; 8]> = line.split('\t').collect();
-            let [source, event, action, types, hints, note] = f[..] else {
-                return Err(ActionMapError(format!(
-                    "actions.tsv line {n}: expected 6 columns, found {}",
-                    f.len()
-                )));
-            };
-            let action = (action != "-").then(|| action.to_string());
-            let service = action
-                .as_deref()
-                .and_then(|a| a.split_once(':'))
-                .map_or("", |(s, _)| s);
-            let resource_types = types
-                .split(',')
-                .filter(|t| !t.is_empty())
-                .filter_map(|t| type_index.get(&(service, t)).copied())
-                .collect();
-            let hints = hints
-                .split(';')
-                .filter_map(|h| h.split_once('='))
-                .map(|(v, p)| (v.to_string(), p.to_string()))
-                .collect();
-            // The file is sorted by source: its map is the last one made, mostly.
-            let by_name = match events.get_mut(source) {
-                Some(by_name) => by_name,
-                None => events.entry(source.to_string()).or_default(),
-            };
-            by_name.insert(
-                event.to_string(),
-                EventEntry {
-                    action,
-                    resource_types,
-                    hints,
-                    note: note.to_string(),
-                },
-            );
+            let row =
+                cut_row(line).map_err(|e| ActionMapError(format!("actions.tsv line {n}: {e}")))?;
+            let origin = Origin::of_shipped(row.note);
+            map.insert(&row, origin, type_of);
         }
-        Ok(ActionMap {
-            events,
-            types: resource_types,
-        })
+        map.types = resource_types;
+        Ok(map)
+    }
+
+    /// Adds the rows of a user's table (`fastiam replay --action-map FILE`): the columns of
+    /// the shipped table, tab-separated, plain or gzip; `#` lines are comments. A row
+    /// overrides the table's row for its event (and a later file's an earlier one's). Returns
+    /// the number of rows read; an error names the file, the line, the column and what was
+    /// expected, and leaves the map without any of the file's rows.
+    pub fn add_rows(&mut self, path: &Path) -> Result<usize, ActionMapError> {
+        let name = path.display().to_string();
+        let bytes = std::fs::read(path).map_err(|e| ActionMapError(format!("{name}: {e}")))?;
+        let text = if bytes.starts_with(&[0x1f, 0x8b]) {
+            gunzip(&bytes, &name)?
+        } else {
+            String::from_utf8(bytes).map_err(|e| {
+                let line = 1 + e.as_bytes()[..e.utf8_error().valid_up_to()]
+                    .iter()
+                    .filter(|&&b| b == b'\n')
+                    .count();
+                ActionMapError(format!("{name}:{line}: not UTF-8 text"))
+            })?
+        };
+        self.add_rows_from(&text, &name)
+    }
+
+    /// [`ActionMap::add_rows`] on a table's text; `name` names it in errors and origins.
+    pub fn add_rows_from(&mut self, text: &str, name: &str) -> Result<usize, ActionMapError> {
+        let file: Arc<str> = name.into();
+        let at = |n: usize, e: &dyn std::fmt::Display| ActionMapError(format!("{name}:{n}: {e}"));
+        // Checked in full before the map changes, so that an error leaves it as it was.
+        let mut rows: Vec<(usize, Row<'_>)> = Vec::new();
+        let mut first_line: FxHashMap<(&str, &str), usize> = FxHashMap::default();
+        for (n, line) in data_lines(text) {
+            // A file written on Windows: its line ends are `\r\n`, its blank lines `\r`.
+            let line = line.strip_suffix('\r').unwrap_or(line);
+            if line.is_empty() {
+                continue;
+            }
+            let row = parse_row(line).map_err(|e| at(n, &e))?;
+            if let Some(first) = first_line.insert((row.source, row.event), n) {
+                return Err(at(
+                    n,
+                    &format_args!(
+                        "a second row for {} {} (the first is line {first})",
+                        row.source, row.event
+                    ),
+                ));
+            }
+            self.check_types(&row).map_err(|e| at(n, &e))?;
+            rows.push((n, row));
+        }
+        let count = rows.len();
+        let types = std::mem::take(&mut self.types);
+        let type_of = |service: &str, name: &str| {
+            types
+                .iter()
+                .position(|t| &*t.service == service && &*t.name == name)
+        };
+        for (line, row) in rows {
+            let origin = Origin::User {
+                file: file.clone(),
+                line,
+            };
+            self.insert(&row, origin, type_of);
+        }
+        self.types = types;
+        Ok(count)
+    }
+
+    /// Refuses a row naming a resource type its action's service does not have.
+    fn check_types(&self, row: &Row<'_>) -> Result<(), RowError> {
+        let RowAction::Action(action) = row.action else {
+            return Ok(());
+        };
+        let service = action.split_once(':').map_or("", |(s, _)| s);
+        for t in row.types() {
+            if !self
+                .types
+                .iter()
+                .any(|rt| &*rt.service == service && &*rt.name == t)
+            {
+                let known: Vec<&str> = self
+                    .types
+                    .iter()
+                    .filter(|rt| &*rt.service == service)
+                    .map(|rt| &*rt.name)
+                    .collect();
+                return Err(RowError {
+                    column: 4,
+                    message: format!(
+                        "`{t}` is not a resource type of `{service}` (expected one of: {})",
+                        if known.is_empty() {
+                            "none known".to_string()
+                        } else {
+                            known.join(", ")
+                        }
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds (or replaces) one row; `type_of` finds a resource type by service and name.
+    fn insert(
+        &mut self,
+        row: &Row<'_>,
+        origin: Origin,
+        type_of: impl Fn(&str, &str) -> Option<usize>,
+    ) {
+        let (action, unknown) = match row.action {
+            RowAction::Action(a) => (Some(a), false),
+            RowAction::NotAnAction => (None, false),
+            RowAction::Unknown => (None, true),
+        };
+        let service = action
+            .and_then(|a| a.split_once(':'))
+            .map_or("", |(s, _)| s);
+        // A type with no ARN template (a few of the reference's) is not in the type table:
+        // no resource can be built for it, so it is left out (a user's row was checked).
+        let resource_types = row.types().filter_map(|t| type_of(service, t)).collect();
+        let hints = row
+            .hints()
+            .map(|(v, p)| (v.to_string(), p.to_string()))
+            .collect();
+        // The file is sorted by source: its map is the last one made, mostly.
+        let by_name = match self.events.get_mut(row.source) {
+            Some(by_name) => by_name,
+            None => self.events.entry(row.source.to_string()).or_default(),
+        };
+        by_name.insert(
+            row.event.to_string(),
+            EventEntry {
+                action: action.map(str::to_string),
+                unknown,
+                resource_types,
+                hints,
+                note: row.note.to_string(),
+                origin,
+            },
+        );
     }
 
     /// The number of events the table knows.

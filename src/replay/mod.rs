@@ -26,6 +26,7 @@
 //! own [`RecordMapper`], which rebuilds one request in place for every record rather than
 //! allocating its strings anew; JSON parsing dominates (BENCHMARKS.md).
 
+pub mod action_rows;
 pub mod actions;
 pub mod certainty;
 pub mod policies;
@@ -54,6 +55,9 @@ pub use step::{RecordStep, Replayer, StepOutcome};
 #[derive(Debug, Default)]
 pub struct ReplayOptions {
     pub map: MapOptions,
+    /// The event → action table; `None`: the bundled one ([`ActionMap::shared`]). A user's
+    /// rows are added with [`ActionMap::add_rows`].
+    pub actions: Option<ActionMap>,
     /// Write one line per record here (JSON Lines or CSV).
     pub output: Option<OutputFormat>,
     /// Set to stop early; the report then says it is partial.
@@ -70,9 +74,13 @@ pub fn replay_to(
     progress: &(dyn Fn(u64) + Sync),
     sink: &mut dyn Write,
 ) -> std::io::Result<Report> {
+    let actions = options
+        .actions
+        .as_ref()
+        .unwrap_or_else(|| ActionMap::shared());
     let replayer = Replayer::new(
         policies,
-        ActionMap::shared(),
+        actions,
         options.map.clone(),
         options.output.is_some(),
     );
@@ -195,25 +203,14 @@ fn write_error_line(
             let _ = writeln!(out, "{v}");
         }
         Some(OutputFormat::Csv) => {
-            report::write_csv_row(
-                out,
-                &[
-                    &position.file,
-                    &position.place,
-                    "",
-                    "",
-                    "",
-                    "",
-                    "",
-                    "",
-                    class,
-                    message,
-                    "",
-                    "",
-                    "",
-                    "",
-                ],
-            );
+            // Every column of the header, empty but for the place, the class (in `verdict`)
+            // and the reason.
+            let mut row = [""; report::CSV_COLUMNS];
+            row[0] = &position.file;
+            row[1] = &position.place;
+            row[8] = class;
+            row[9] = message;
+            report::write_csv_row(out, &row);
         }
     }
 }

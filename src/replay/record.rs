@@ -37,7 +37,7 @@ use crate::request::{
     PRINCIPAL_DEFAULT_KEYS,
 };
 
-use super::actions::{ActionMap, EventEntry, RecordFacts};
+use super::actions::{ActionMap, EventEntry, Origin, RecordFacts};
 
 /// What the log recorded about the call's outcome.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -82,6 +82,8 @@ pub struct MappedRecord {
     /// Why the record's resource could not be built, when it could not: the resource is
     /// then an unknown of the answer (`super::certainty`), and the hop's resource is empty.
     pub resource_unknown: Option<String>,
+    /// Which table decided the mapping ([`MapOptions::explain`]).
+    pub mapping: Option<Origin>,
 }
 
 impl MappedRecord {
@@ -355,6 +357,10 @@ pub struct MapOptions {
     /// `--assume-absent PATTERN`: unknown keys whose canonical names match one of these
     /// (canonical) wildcard patterns are taken to be absent, not unknown.
     pub assume_absent: Vec<String>,
+    /// Say which table decided each record's mapping (`--explain-mapping`): in
+    /// [`MappedRecord::mapping`], and in the reason of a record the table's row left
+    /// unmappable.
+    pub explain: bool,
 }
 
 impl MapOptions {
@@ -420,6 +426,7 @@ impl RecordMapper {
                 error_code: None,
                 identity_arn: None,
                 resource_unknown: None,
+                mapping: None,
             },
             spares: Spares::default(),
             text: String::new(),
@@ -454,7 +461,7 @@ impl RecordMapper {
         actions: &ActionMap,
         options: &MapOptions,
     ) -> Result<&mut MappedRecord, Unmappable> {
-        let event = Event::read(record, actions)?;
+        let event = Event::read(record, actions, options.explain)?;
         let record = &event.fields;
         let RecordMapper {
             mapped: m,
@@ -510,7 +517,8 @@ impl RecordMapper {
             .err()
             .map(|reason| {
                 recorded.resource.clear();
-                format!("{}: {reason}", event.action)
+                let explained = explained(event.entry, options.explain);
+                format!("{}: {reason}{explained}", event.action)
             });
 
         // Nothing fails from here on.
@@ -562,6 +570,8 @@ impl RecordMapper {
         }
         m.hop = hop;
         m.principal_tags_known = false;
+        // An origin is an enum, or a user file's shared name: cloning it allocates nothing.
+        m.mapping = options.explain.then(|| event.entry.origin.clone());
         Ok(m)
     }
 }
@@ -578,7 +588,11 @@ struct Event<'r, 'a> {
 }
 
 impl<'r, 'a> Event<'r, 'a> {
-    fn read(record: &'r Value, actions: &'a ActionMap) -> Result<Event<'r, 'a>, Unmappable> {
+    fn read(
+        record: &'r Value,
+        actions: &'a ActionMap,
+        explain: bool,
+    ) -> Result<Event<'r, 'a>, Unmappable> {
         let Some(object) = record.as_object() else {
             return Err(unmappable(
                 "not-a-record",
@@ -609,16 +623,22 @@ impl<'r, 'a> Event<'r, 'a> {
         let entry = actions.lookup(source, name).ok_or_else(|| {
             unmappable(
                 "unknown-action",
-                format!("no IAM action known for {source} {name}"),
+                format!("no IAM action known for {source} {name} (no row in the event → action table; `--action-map` adds one)"),
             )
         })?;
         let Some(action) = entry.action.as_deref() else {
+            let (class, note) = if entry.unknown {
+                ("unknown-action", entry.note.as_str())
+            } else {
+                (
+                    "not-an-iam-action",
+                    entry.note.trim_start_matches("exception: "),
+                )
+            };
+            let explained = explained(entry, explain);
             return Err(unmappable(
-                "not-an-iam-action",
-                format!(
-                    "{source} {name}: {}",
-                    entry.note.trim_start_matches("exception: ")
-                ),
+                class,
+                format!("{source} {name}: {note}{explained}"),
             ));
         };
         let identity = record
@@ -651,6 +671,15 @@ impl<'r, 'a> Event<'r, 'a> {
                 .or_else(|| via_from_encryption_context(self.fields.request_parameters))
                 .unwrap_or("AWS Internal")
         })
+    }
+}
+
+/// ` (mapping: …)`, naming the table whose row left a record unmappable, when explaining.
+fn explained(entry: &EventEntry, explain: bool) -> String {
+    if explain {
+        format!(" (mapping: {})", entry.origin)
+    } else {
+        String::new()
     }
 }
 

@@ -14,6 +14,7 @@ use serde_json::json;
 
 use crate::decision::{Decision, HopDecision};
 
+use super::actions::Origin;
 use super::record::{LogOutcome, MappedRecord, Unmappable};
 use super::source::{Position, ReadError};
 
@@ -47,9 +48,13 @@ pub enum OutputFormat {
     Csv,
 }
 
-/// The CSV header of `--output --format csv`.
+/// The CSV header of `--output --format csv`. `mapping` (the table that decided the
+/// record's mapping) is empty unless `--explain-mapping` is given.
 pub const CSV_HEADER: &str =
-    "file,position,record,principal,action,resource,via,decision,verdict,reason,matched,missing,depends_on,log,decided_by\n";
+    "file,position,record,principal,action,resource,via,decision,verdict,reason,matched,missing,depends_on,log,decided_by,mapping\n";
+
+/// The number of columns of [`CSV_HEADER`].
+pub const CSV_COLUMNS: usize = 16;
 
 /// One evaluated record.
 #[derive(Clone, Debug)]
@@ -99,6 +104,7 @@ impl RecordResult<'_> {
     }
 
     pub fn write_line(&self, out: &mut Vec<u8>, format: OutputFormat, position: &Position) {
+        debug_assert_eq!(CSV_HEADER.split(',').count(), CSV_COLUMNS);
         let m = &self.mapped;
         match format {
             OutputFormat::Json => {
@@ -117,32 +123,36 @@ impl RecordResult<'_> {
                 v["resource_unknown"] = json!(m.resource_unknown);
                 v["log"] = json!(m.log_outcome.name());
                 v["error_code"] = json!(m.error_code);
+                if let Some(origin) = &m.mapping {
+                    v["mapping"] = json!(origin.to_string());
+                }
                 let _ = writeln!(out, "{v}");
             }
             OutputFormat::Csv => {
                 let missing = self.decision.missing.join(" ");
                 let depends = self.depends_on.join(" ");
                 let reason = self.decision.reason.to_string();
-                write_csv_row(
-                    out,
-                    &[
-                        &position.file,
-                        &position.place,
-                        &m.id,
-                        &m.request.principal.arn,
-                        m.action(),
-                        m.resource(),
-                        m.via.as_deref().unwrap_or(""),
-                        self.decision.decision.name(),
-                        self.verdict.name(),
-                        &reason,
-                        &self.deciders(),
-                        &missing,
-                        &depends,
-                        m.log_outcome.name(),
-                        self.decided_by.as_deref().unwrap_or(""),
-                    ],
-                );
+                let mapping = m.mapping.as_ref().map(Origin::to_string);
+                // As many fields as the header has columns, or this does not compile.
+                let row: [&str; CSV_COLUMNS] = [
+                    &position.file,
+                    &position.place,
+                    &m.id,
+                    &m.request.principal.arn,
+                    m.action(),
+                    m.resource(),
+                    m.via.as_deref().unwrap_or(""),
+                    self.decision.decision.name(),
+                    self.verdict.name(),
+                    &reason,
+                    &self.deciders(),
+                    &missing,
+                    &depends,
+                    m.log_outcome.name(),
+                    self.decided_by.as_deref().unwrap_or(""),
+                    mapping.as_deref().unwrap_or(""),
+                ];
+                write_csv_row(out, &row);
             }
         }
     }
@@ -260,6 +270,8 @@ pub struct Report {
     pub disagreements: Examples,
     /// Forwarded services seen (`via` → records).
     pub via: BTreeMap<String, u64>,
+    /// Evaluated records by the table that decided their mapping (`--explain-mapping`).
+    pub mappings: BTreeMap<Origin, u64>,
     /// The run was stopped before the end of the input.
     pub interrupted: bool,
 }
@@ -301,6 +313,14 @@ impl Report {
         if let Some(via) = &r.mapped.via {
             self.forwarded.add(r);
             count(&mut self.via, via);
+        }
+        if let Some(origin) = &r.mapped.mapping {
+            match self.mappings.get_mut(origin) {
+                Some(n) => *n += 1,
+                None => {
+                    self.mappings.insert(origin.clone(), 1);
+                }
+            }
         }
         match r.verdict {
             Verdict::Denied => {
@@ -359,6 +379,9 @@ impl Report {
         for (k, v) in o.via {
             *self.via.entry(k).or_default() += v;
         }
+        for (k, v) in o.mappings {
+            *self.mappings.entry(k).or_default() += v;
+        }
         self.disagreements.merge(o.disagreements);
         self.interrupted |= o.interrupted;
     }
@@ -409,6 +432,12 @@ impl Report {
             let _ = writeln!(s, "\nForwarded calls by service:");
             for (via, n) in &self.via {
                 let _ = writeln!(s, "  {n:>8}  {via}");
+            }
+        }
+        if !self.mappings.is_empty() {
+            let _ = writeln!(s, "\nEvaluated records by the table that mapped them:");
+            for (origin, n) in &self.mappings {
+                let _ = writeln!(s, "  {n:>8}  {origin}");
             }
         }
         if !self.denied.is_empty() {
@@ -499,6 +528,7 @@ impl Report {
             "depends_on": self.depends,
             "decided_by": self.decided_by.iter().map(|((a, d), n)| json!({"action": a, "decided_by": d, "count": n})).collect::<Vec<_>>(),
             "via": self.via,
+            "mapping": self.mappings.iter().map(|(k, v)| (k.to_string(), json!(v))).collect::<serde_json::Map<_, _>>(),
             "disagreements": {"count": self.disagreements.count, "examples": self.disagreements.examples},
         })
     }

@@ -13,6 +13,7 @@ mod ip_tables;
 mod parse_errors;
 mod parser_robustness;
 mod replay;
+mod replay_actions;
 mod replay_certainty;
 mod simulate;
 mod spec_vectors;

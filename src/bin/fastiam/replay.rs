@@ -56,6 +56,15 @@ pub struct ReplayArgs {
     /// tags read from `--account-data`, keep their values.
     #[arg(long, value_name = "PATTERN")]
     assume_absent: Vec<String>,
+    /// Rows to add to or override in the event → action table: a TSV file with the shipped
+    /// table's columns (event_source, event_name, action, resource_types, param_hints, note).
+    /// Repeatable; a later file's row wins.
+    #[arg(long, value_name = "FILE")]
+    action_map: Vec<PathBuf>,
+    /// Say which table mapped each record (shipped table, exception row, or FILE:LINE of an
+    /// `--action-map`): a `mapping` field of `--output`, and counts in the summary.
+    #[arg(long)]
+    explain_mapping: bool,
     /// Write one line per record here (`-`: standard output, and the summary then goes to
     /// standard error).
     #[arg(short, long)]
@@ -167,6 +176,14 @@ pub fn replay(args: &ReplayArgs) -> io::Result<ExitCode> {
         }
     }
     let mut options = ReplayOptions::default();
+    if !args.action_map.is_empty() {
+        let mut actions = fastiam::replay::ActionMap::shared().clone();
+        for path in &args.action_map {
+            actions.add_rows(path).map_err(other)?;
+        }
+        options.actions = Some(actions);
+    }
+    options.map.explain = args.explain_mapping;
     for spec in &args.context {
         let (k, v) = spec
             .split_once('=')

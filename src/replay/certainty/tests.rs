@@ -202,6 +202,7 @@ fn mapped(resource_unknown: bool) -> MappedRecord {
         error_code: None,
         identity_arn: None,
         resource_unknown: resource_unknown.then(|| "test".to_string()),
+        mapping: None,
     }
 }
 
