@@ -44,6 +44,9 @@
 //! value universe on generated policies.
 
 use std::fmt::Write as _;
+use std::sync::Arc;
+
+use rustc_hash::FxHashMap;
 
 use crate::decision::Decision;
 use crate::eval::{Evaluator, Scratch};
@@ -88,10 +91,12 @@ pub enum Certainty {
 /// unknown keys absent, the resource as mapped) and its resource policy selected.
 pub fn decide(
     mapped: &mut MappedRecord,
+    set_index: usize,
     prepared: &Prepared,
     evaluator: &Evaluator<'_>,
     scratch: &mut Scratch,
     map: &MapOptions,
+    plans: &mut PlanCache,
 ) -> Result<Certainty, Unmappable> {
     let hop = mapped.hop;
     select_resource_policy(&mut mapped.request, hop, prepared);
@@ -132,18 +137,69 @@ pub fn decide(
             return Ok(Certainty::Certain);
         }
     }
-    let mut search = Search::new(mapped, prepared, hop, &unknown, &missing);
-    let answer = search.run(mapped, prepared, evaluator, scratch);
+    let key = PlanKey {
+        set: set_index,
+        dialect: mapped.request.dialect,
+        action: mapped.request.hops[hop].action.clone(),
+        missing,
+        resource_unknown,
+        known: {
+            let mut known: Vec<String> = mapped.known_keys.iter().map(|k| k.to_string()).collect();
+            known.sort_unstable();
+            known
+        },
+        principal_tags_known: mapped.principal_tags_known,
+    };
+    let plan = match plans.plans.get(&key) {
+        Some(plan) => Arc::clone(plan),
+        None => {
+            let plan = Arc::new(Plan::new(mapped, prepared, hop, &unknown, &key.missing));
+            if plan.cacheable {
+                if plans.plans.len() >= PLAN_CACHE_ENTRIES {
+                    plans.plans.clear();
+                }
+                plans.plans.insert(key, Arc::clone(&plan));
+            }
+            plan
+        }
+    };
+    let original_resource = plan
+        .resource_unknown
+        .then(|| mapped.request.hops[hop].resource.clone());
+    let answer = plan.run(mapped, prepared, evaluator, scratch);
     // Back to the request as mapped.
     let own = &mut mapped.request.hops[hop].context;
-    for dim in &search.keys {
+    for dim in &plan.keys {
         own.remove(&dim.key);
     }
-    if let Some(original) = search.original_resource.take() {
+    if let Some(original) = original_resource {
         mapped.request.hops[hop].resource = original;
     }
     select_resource_policy(&mut mapped.request, hop, prepared);
     Ok(answer)
+}
+
+/// The most plans a worker keeps (then it starts afresh).
+const PLAN_CACHE_ENTRIES: usize = 4096;
+
+/// Plans already made, by what they depend on: one per worker. A plan — the unknowns and
+/// their witness values — depends only on the policy set, the action, which keys are
+/// unknown and read, and whether the resource is known, unless a policy variable makes it
+/// read the request's other values (then it is made for each record and not kept).
+#[derive(Default)]
+pub struct PlanCache {
+    plans: FxHashMap<PlanKey, Arc<Plan>>,
+}
+
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct PlanKey {
+    set: usize,
+    dialect: crate::policy::Dialect,
+    action: String,
+    missing: Vec<String>,
+    resource_unknown: bool,
+    known: Vec<String>,
+    principal_tags_known: bool,
 }
 
 /// Selects the resource policy given for the hop's resource, if any.
@@ -192,35 +248,55 @@ struct KeyDim {
     examples: Vec<Vec<Option<ContextValue>>>,
 }
 
-struct Search {
+/// The unknowns of a record and the values to try for each.
+struct Plan {
     keys: Vec<KeyDim>,
+    resource_unknown: bool,
     /// Witness resources when the resource is unknown.
     resources: Vec<String>,
-    original_resource: Option<String>,
     /// Why the answer cannot be proved exact, if it cannot.
     not_proved: Option<String>,
+    /// Whether the plan depends on nothing but its [`PlanKey`] (no policy variable read
+    /// another value of the request).
+    cacheable: bool,
 }
 
-impl Search {
+impl Plan {
     fn new(
         mapped: &MappedRecord,
         prepared: &Prepared,
         hop: usize,
         unknown: &dyn Fn(&str) -> bool,
         missing: &[String],
-    ) -> Search {
+    ) -> Plan {
         let request = &mapped.request;
         let action = request.hops[hop].action.as_str();
-        let probe = chain_contexts(request).swap_remove(hop);
         let statements: Vec<&Statement> = all_statements(&prepared.set)
             .filter(|s| action_clause_matches(&s.action, action))
             .collect();
         let resource_unknown = mapped.resource_unknown.is_some();
-        let mut search = Search {
+        // The request's own values matter only to resolve policy variables.
+        let has_variables = statements.iter().any(|s| {
+            s.conditions
+                .iter()
+                .any(|c| !c.values.variables().is_empty())
+                || (resource_unknown
+                    && s.resource
+                        .patterns
+                        .iter()
+                        .any(|p| pattern_of(p).is_some_and(Pattern::has_variables)))
+        });
+        let probe = if has_variables {
+            chain_contexts(request).swap_remove(hop)
+        } else {
+            Context::new()
+        };
+        let mut search = Plan {
             keys: Vec::new(),
+            resource_unknown,
             resources: Vec::new(),
-            original_resource: None,
             not_proved: None,
+            cacheable: !has_variables,
         };
         // The keys that can matter: those the evaluation read while absent; with an unknown
         // resource, every unknown key of a statement for this action.
@@ -298,7 +374,7 @@ impl Search {
     }
 
     fn run(
-        &mut self,
+        &self,
         mapped: &mut MappedRecord,
         prepared: &Prepared,
         evaluator: &Evaluator<'_>,
@@ -322,9 +398,6 @@ impl Search {
                 "more than {MAX_COMBINATIONS} combinations of unknown values"
             ));
         };
-        if with_resource {
-            self.original_resource = Some(mapped.request.hops[hop].resource.clone());
-        }
         let mut decisions: Vec<Option<Decision>> = Vec::with_capacity(total);
         let mut index = vec![0usize; sizes.len()];
         for _ in 0..total {
@@ -362,7 +435,7 @@ impl Search {
 
     fn not_proved_answer(&self, why: String) -> Certainty {
         let mut keys: Vec<String> = self.keys.iter().map(|k| k.written.clone()).collect();
-        if self.original_resource.is_some() || !self.resources.is_empty() {
+        if self.resource_unknown {
             keys.insert(0, "resource".to_string());
         }
         Certainty::Depends {

@@ -30,7 +30,7 @@ use crate::decision::{Decision, HopDecision};
 use crate::eval::{Evaluator, Scratch};
 
 use super::actions::ActionMap;
-use super::certainty::{self, Certainty};
+use super::certainty::{self, Certainty, PlanCache};
 use super::policies::ReplayPolicies;
 use super::record::{LogOutcome, MapOptions, MappedRecord, RecordMapper, Unmappable};
 use super::report::{RecordResult, Verdict};
@@ -51,6 +51,7 @@ pub struct RecordStep<'r, 'p> {
     replayer: &'r Replayer<'p>,
     mapper: RecordMapper,
     scratches: Vec<Option<Scratch>>,
+    plans: PlanCache,
 }
 
 /// What one record came to.
@@ -94,6 +95,7 @@ impl<'p> Replayer<'p> {
             // Context keys no program reads are not set (they cannot decide).
             mapper: RecordMapper::reading(|key| evaluators.iter().any(|e| e.key_id(key).is_some())),
             scratches: (0..evaluators.len()).map(|_| None).collect(),
+            plans: PlanCache::default(),
         }
     }
 
@@ -117,7 +119,7 @@ impl<'p> RecordStep<'_, 'p> {
         // replay's L1 data misses were frees).
         drop(record);
         match mapped {
-            Ok(m) => match evaluate(m, r, &mut self.scratches) {
+            Ok(m) => match evaluate(m, r, &mut self.scratches, &mut self.plans) {
                 Ok(result) => StepOutcome::Evaluated(result),
                 Err(u) => StepOutcome::Unmappable(u),
             },
@@ -132,6 +134,7 @@ fn evaluate<'a>(
     mapped: &'a mut MappedRecord,
     r: &'a Replayer<'_>,
     scratches: &mut [Option<Scratch>],
+    plans: &mut PlanCache,
 ) -> Result<RecordResult<'a>, Unmappable> {
     let policies = r.policies;
     let index = policies
@@ -150,7 +153,7 @@ fn evaluate<'a>(
     mapped.principal_tags_known = prepared.tags_known;
     let evaluator = &r.evaluators[index];
     let scratch = scratches[index].get_or_insert_with(|| evaluator.scratch());
-    let certainty = certainty::decide(mapped, prepared, evaluator, scratch, &r.map)?;
+    let certainty = certainty::decide(mapped, index, prepared, evaluator, scratch, &r.map, plans)?;
     let hop = mapped.hop;
     let outcome = evaluator.evaluate(&mapped.request, scratch);
     let Some(h) = outcome.hops.get(hop) else {

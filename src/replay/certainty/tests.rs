@@ -284,14 +284,14 @@ fn certain_exactly_when_every_assignment_agrees() {
             }
         }
         let mut m = mapped(resource_unknown);
-        let answer = decide(
-            &mut m,
-            prepared,
-            &evaluator,
-            &mut scratch,
-            &MapOptions::default(),
-        )
-        .expect("hop 0 is evaluated");
+        let mut plans = PlanCache::default();
+        let mut ask = |m: &mut MappedRecord| {
+            let map = MapOptions::default();
+            decide(m, 0, prepared, &evaluator, &mut scratch, &map, &mut plans)
+        };
+        let answer = ask(&mut m).expect("hop 0 is evaluated");
+        // Asked again, from the worker's cached plan: the same answer.
+        assert_eq!(ask(&mut m).as_ref(), Ok(&answer));
         match (&answer, seen.len()) {
             (Certainty::Certain, 1) => certain += 1,
             (Certainty::Depends { description, .. }, n) if n > 1 => {
@@ -327,10 +327,12 @@ fn a_deny_on_known_keys_is_certain_whatever_else_is_unknown() {
     let mut m = mapped(false);
     let answer = decide(
         &mut m,
+        0,
         prepared,
         &evaluator,
         &mut scratch,
         &MapOptions::default(),
+        &mut PlanCache::default(),
     );
     assert_eq!(answer, Ok(Certainty::Certain));
 }
@@ -352,10 +354,12 @@ fn an_uncertain_answer_says_what_decides_it() {
     let mut m = mapped(false);
     let answer = decide(
         &mut m,
+        0,
         prepared,
         &evaluator,
         &mut scratch,
         &MapOptions::default(),
+        &mut PlanCache::default(),
     );
     let Ok(Certainty::Depends { keys, description }) = answer else {
         panic!("{answer:?}")
@@ -376,6 +380,14 @@ fn an_uncertain_answer_says_what_decides_it() {
         assume_absent: vec!["aws:source*".into()],
         ..MapOptions::default()
     };
-    let answer = decide(&mut m, prepared, &evaluator, &mut scratch, &assume);
+    let answer = decide(
+        &mut m,
+        0,
+        prepared,
+        &evaluator,
+        &mut scratch,
+        &assume,
+        &mut PlanCache::default(),
+    );
     assert_eq!(answer, Ok(Certainty::Certain));
 }
