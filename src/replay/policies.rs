@@ -13,6 +13,11 @@
 //!   is treated as allowed by its identity side and by the resource's policy (an allow-all
 //!   of each), so that the only thing that can deny is a guardrail: the answer is which
 //!   recorded requests the new SCP/RCP would *explicitly deny*.
+//! * **What-if identity** (`--identity FILE`, no account data): the given identity
+//!   policies, AWS or Huawei, apply to every principal instead of the assumed allow-all,
+//!   and no resource policy is assumed: the answer is which recorded requests a new
+//!   identity policy (with the guardrails) would deny. Huawei CTS traces have no account
+//!   data to read, so this is how their identity side is tested.
 //!
 //! In both, the SCP level also holds `FullAWSAccess` and the RCP level
 //! `RCPFullAWSAccess`, the allow-alls AWS attaches by default (without them a deny-only SCP
@@ -96,6 +101,11 @@ fn parse(text: &str, id: &str, kind: PolicyKind) -> Result<Policy, PolicyInputEr
 /// The guardrails and resource policies given on the command line.
 #[derive(Clone, Debug, Default)]
 pub struct Guardrails {
+    /// Identity policies of every principal (`--identity`): in what-if mode they replace
+    /// the assumed allow-all identity side (and the assumed allow-all resource side, so that
+    /// their implicit denials count); with account data they are added to every user's and
+    /// role's own. Either dialect.
+    pub identity: Vec<Policy>,
     /// SCP levels, root first, as `compile` takes them: one `--scp` flag a level. Each
     /// level also holds `FullAWSAccess` unless `exact` (AWS attaches it at every level).
     pub scp: Vec<Vec<Policy>>,
@@ -140,29 +150,42 @@ pub struct ReplayPolicies {
     /// in account-data mode `""` is the set of callers with no identity policies.
     by_identity: HashMap<String, usize>,
     sets: Vec<Prepared>,
-    /// The set of callers with no identity policies (services, anonymous, unknown roles in
-    /// what-if mode).
+    /// Whether the identity and resource side is assumed to allow (what-if mode without
+    /// `--identity`): then only the guardrails can deny.
     pub what_if: bool,
+    /// Every record is evaluated against the one set under `""` (what-if mode, with or
+    /// without `--identity`).
+    one_set: bool,
 }
 
 impl ReplayPolicies {
-    /// What-if mode: guardrails only.
+    /// What-if mode: guardrails only, or with [`Guardrails::identity`] the given identity
+    /// policies for every principal. In the latter the identity side is no longer assumed,
+    /// so [`ReplayPolicies::what_if`] is false and the report compares every decision with
+    /// the log's outcome.
     pub fn what_if(guardrails: &Guardrails) -> Result<ReplayPolicies, PolicyInputError> {
-        let side = IdentitySide {
-            identity: vec![parse(
+        let assumed = guardrails.identity.is_empty();
+        let identity = if assumed {
+            vec![parse(
                 ALLOW_ALL,
                 "assumed-identity-allow-all",
                 PolicyKind::Identity,
-            )?],
+            )?]
+        } else {
+            guardrails.identity.clone()
+        };
+        let side = IdentitySide {
+            identity,
             ..IdentitySide::default()
         };
-        let prepared = prepare("what-if", &side, guardrails, true)?;
+        let prepared = prepare("what-if", &side, guardrails, assumed, false)?;
         let mut by_identity = HashMap::new();
         by_identity.insert(String::new(), 0);
         Ok(ReplayPolicies {
             by_identity,
             sets: vec![prepared],
-            what_if: true,
+            what_if: assumed,
+            one_set: true,
         })
     }
 
@@ -179,9 +202,10 @@ impl ReplayPolicies {
         let sides = read_account_data(&text, &shown)?;
         let mut by_identity = HashMap::new();
         let mut sets = Vec::new();
-        for (arn, side) in sides {
+        for (arn, mut side) in sides {
+            side.identity.extend(guardrails.identity.iter().cloned());
             by_identity.insert(arn.clone(), sets.len());
-            sets.push(prepare(&arn, &side, guardrails, false)?);
+            sets.push(prepare(&arn, &side, guardrails, false, true)?);
         }
         // Callers with no identity policies of their own (services, anonymous).
         by_identity.insert(String::new(), sets.len());
@@ -190,18 +214,20 @@ impl ReplayPolicies {
             &IdentitySide::default(),
             guardrails,
             false,
+            true,
         )?);
         Ok(ReplayPolicies {
             by_identity,
             sets,
             what_if: false,
+            one_set: false,
         })
     }
 
     /// The prepared set for a record's identity; `None` when the account data does not
     /// have it.
     pub fn index_for(&self, identity: Option<&str>) -> Option<usize> {
-        if self.what_if {
+        if self.one_set {
             return self.by_identity.get("").copied();
         }
         self.by_identity.get(identity.unwrap_or("")).copied()
@@ -234,7 +260,8 @@ fn prepare(
     name: &str,
     side: &IdentitySide,
     guardrails: &Guardrails,
-    what_if: bool,
+    assume_resource: bool,
+    tags_known: bool,
 ) -> Result<Prepared, PolicyInputError> {
     let mut scp = guardrails.scp.clone();
     let mut rcp = guardrails.rcp.clone();
@@ -257,7 +284,7 @@ fn prepare(
         .enumerate()
         .map(|(i, (arn, _))| (arn.clone(), i))
         .collect();
-    let allow_all_resource = if what_if {
+    let allow_all_resource = if assume_resource {
         resource.push(parse(
             ALLOW_ALL_RESOURCE,
             "assumed-resource-allow-all",
@@ -290,7 +317,7 @@ fn prepare(
             .iter()
             .map(|(k, v)| (canonical_key(&format!("aws:PrincipalTag/{k}")), v.clone()))
             .collect(),
-        tags_known: !what_if,
+        tags_known,
     })
 }
 
