@@ -65,6 +65,10 @@ pub use table::{
 /// hint.
 pub fn trace_of(record: &Value) -> Option<&Map<String, Value>> {
     let object = record.as_object()?;
+    // A CloudTrail record, the common case, costs one look-up.
+    if object.contains_key("eventSource") {
+        return None;
+    }
     let is_trace = |o: &Map<String, Value>| {
         !o.contains_key("eventSource")
             && ((o.contains_key("service_type") && o.contains_key("trace_name"))
@@ -73,10 +77,10 @@ pub fn trace_of(record: &Value) -> Option<&Map<String, Value>> {
     if is_trace(object) {
         return Some(object);
     }
-    match object.get("record").and_then(Value::as_object) {
-        Some(inner) if !object.contains_key("eventSource") && is_trace(inner) => Some(inner),
-        _ => None,
-    }
+    object
+        .get("record")
+        .and_then(Value::as_object)
+        .filter(|inner| is_trace(inner))
 }
 
 /// Keys a mapped trace always determines (set, or known absent): R-HW-12 sets the
