@@ -697,7 +697,12 @@ fn explained(entry: &EventEntry, explain: bool) -> String {
 }
 
 /// Empties the contexts of the previous record and leaves `len` hops, buffers kept.
-fn reuse_hops(context: &mut Context, hops: &mut Vec<Hop>, len: usize, spares: &mut Spares) {
+pub(super) fn reuse_hops(
+    context: &mut Context,
+    hops: &mut Vec<Hop>,
+    len: usize,
+    spares: &mut Spares,
+) {
     spares.recycle(context);
     for h in hops.iter_mut() {
         spares.recycle(&mut h.context);

@@ -54,7 +54,7 @@ use crate::policy::Dialect;
 use crate::request::spares::{set_text, Spares};
 use crate::request::{default_resource_account_str, Context, Hop, PrincipalKind};
 
-use super::record::{LogOutcome, MapOptions, MappedRecord, Unmappable};
+use super::record::{reuse_hops, LogOutcome, MapOptions, MappedRecord, Unmappable};
 pub use table::{
     is_placeholder_resource, CtsEntry, CtsMap, UrnFacts, UNKNOWN_REGION, UNKNOWN_RESOURCE,
 };
@@ -503,20 +503,6 @@ fn forget(known: &mut Vec<Cow<'static, str>>, spares: &mut Spares) {
         if let Cow::Owned(buf) = key {
             spares.strings.push(buf);
         }
-    }
-}
-
-/// Empties the contexts of the previous trace and leaves `len` hops, buffers kept.
-fn reuse_hops(context: &mut Context, hops: &mut Vec<Hop>, len: usize, spares: &mut Spares) {
-    spares.recycle(context);
-    for h in hops.iter_mut() {
-        spares.recycle(&mut h.context);
-    }
-    while hops.len() > len {
-        spares.hops.extend(hops.pop());
-    }
-    while hops.len() < len {
-        hops.push(spares.hop());
     }
 }
 
