@@ -593,6 +593,25 @@ mod tests {
     }
 
     #[test]
+    fn identity_policies_replace_the_assumed_side() {
+        let obs = r#"{"Version":"5.0","Statement":[{"Effect":"Allow","Action":["obs:*:*"]}]}"#;
+        let guardrails = Guardrails {
+            identity: vec![parse(obs, "obs-only", PolicyKind::Identity).unwrap()],
+            ..Guardrails::default()
+        };
+        let with = ReplayPolicies::what_if(&guardrails).unwrap();
+        // Not assumed any more: compared with the log like account data, one set for all.
+        assert!(!with.what_if);
+        assert_eq!(with.index_for(Some("iam::1:user:a")), Some(0));
+        assert_eq!(with.index_for(None), Some(0));
+        assert_eq!(with.sets()[0].allow_all_resource, None);
+        assert!(!with.sets()[0].tags_known);
+        let without = ReplayPolicies::what_if(&Guardrails::default()).unwrap();
+        assert!(without.what_if);
+        assert!(without.sets()[0].allow_all_resource.is_some());
+    }
+
+    #[test]
     fn account_data_errors_name_the_place() {
         let err = read_account_data(
             r#"{"UserDetailList":[{"Arn":"arn:aws:iam::1:user/a","GroupList":["nope"]}]}"#,

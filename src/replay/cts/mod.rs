@@ -12,7 +12,8 @@
 //! URN), from where (`source_ip`), when (`time`, epoch milliseconds) and how it ended
 //! (`code`, `trace_rating`). That becomes a [`Request`] in the Huawei dialect, whose
 //! principal is the caller's URN (`iam::<account>:user:<name>`,
-//! `sts::<account>:assumed-agency:<agency>/<session>`).
+//! `sts::<account>:assumed-agency:<agency>/<session>`; the account's root user, whom
+//! `principal_is_root_user` marks, is `iam::<account>:root`).
 //!
 //! **Forwarded calls.** `user.invoked_by` names "the service that sent the request"
 //! (`["service.console"]` for the console). A trace whose `invoked_by` names another service
@@ -369,7 +370,8 @@ impl CtsMapper {
 }
 
 /// The caller's principal and the identity whose policies apply: `principal_urn`, or for
-/// an old trace with none, the IAM user URN its `domain.id` and `name` give.
+/// an old trace with none, the IAM user URN its `domain.id` and `name` give; the root user
+/// (`principal_is_root_user`) as the account's root, `iam::<account>:root`.
 fn principal_into(
     user: &User<'_>,
     m: &mut MappedRecord,
@@ -377,6 +379,13 @@ fn principal_into(
     text: &mut String,
 ) -> Result<(), Unmappable> {
     let urn = match (user.principal_urn, user.name, user.account()) {
+        // The account's root user: full permissions in its account (R-EVAL-6), which
+        // the principal's `Root` kind carries; its `principal_urn` is a user's.
+        (_, _, Some(account)) if user.is_root == Some("true") => {
+            text.clear();
+            let _ = write!(text, "iam::{account}:root");
+            text.as_str()
+        }
         (Some(urn), _, _) => urn,
         (None, Some(name), Some(account)) if !name.contains('/') && !name.is_empty() => {
             text.clear();

@@ -280,3 +280,22 @@ fn iso_dates() {
     assert!(!write_iso_date(-1, &mut s));
     assert!(!write_iso_date(253_402_300_800_000, &mut s));
 }
+
+#[test]
+fn the_root_user_is_the_accounts_root() {
+    let root = alice(
+        json!({"principal_is_root_user": "true", "name": "root-admin",
+        "principal_urn": format!("iam::{ACCOUNT}:user:root-admin")}),
+    );
+    let m = map(&trace("IAM", "createUser", root)).unwrap();
+    assert_eq!(m.request.principal.arn, format!("iam::{ACCOUNT}:root"));
+    assert_eq!(m.request.principal.kind, PrincipalKind::Root);
+    assert_eq!(
+        single(&m.request.context, "g:principalisrootuser"),
+        Some("true")
+    );
+    // `false` (the usual value) leaves the user a user.
+    let user = alice(json!({"principal_is_root_user": "false"}));
+    let m = map(&trace("IAM", "createUser", user)).unwrap();
+    assert_eq!(m.request.principal.kind, PrincipalKind::User);
+}
