@@ -19,6 +19,10 @@
 //!   identity policy (with the guardrails) would deny. Huawei CTS traces have no account
 //!   data to read, so this is how their identity side is tested.
 //!
+//! In what-if mode the guardrails and resource policies apply to the records of their own
+//! dialect (an AWS SCP to CloudTrail records, a Huawei SCP to CTS traces): one program per
+//! dialect, chosen by the identity's form (an ARN or a URN).
+//!
 //! In both, the SCP level also holds `FullAWSAccess` and the RCP level
 //! `RCPFullAWSAccess`, the allow-alls AWS attaches by default (without them a deny-only SCP
 //! would implicitly deny everything); `--exact-guardrails` leaves them out.
@@ -33,7 +37,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use crate::compile::compile;
-use crate::policy::{parse_policy, Mode, ParseOptions, Policy, PolicyKind};
+use crate::policy::{parse_policy, Dialect, Mode, ParseOptions, Policy, PolicyKind};
 use crate::primitives::canonical_key;
 use crate::request::PolicySet;
 use crate::table::{AlignedBytes, Program};
@@ -117,6 +121,32 @@ pub struct Guardrails {
     pub exact: bool,
 }
 
+impl Guardrails {
+    /// The guardrails and resource policies of one dialect; the identity policies (given
+    /// for every principal) all.
+    fn of_dialect(&self, dialect: Dialect) -> Guardrails {
+        let of = |policies: &[Policy]| -> Vec<Policy> {
+            policies
+                .iter()
+                .filter(|p| p.dialect() == dialect)
+                .cloned()
+                .collect()
+        };
+        Guardrails {
+            identity: self.identity.clone(),
+            scp: of(&self.scp),
+            rcp: of(&self.rcp),
+            resource: self
+                .resource
+                .iter()
+                .filter(|(_, p)| p.dialect() == dialect)
+                .cloned()
+                .collect(),
+            exact: self.exact,
+        }
+    }
+}
+
 /// One principal's identity side from the account data.
 #[derive(Clone, Debug, Default)]
 pub struct IdentitySide {
@@ -153,9 +183,9 @@ pub struct ReplayPolicies {
     /// Whether the identity and resource side is assumed to allow (what-if mode without
     /// `--identity`): then only the guardrails can deny.
     pub what_if: bool,
-    /// Every record is evaluated against the one set under `""` (what-if mode, with or
-    /// without `--identity`).
-    one_set: bool,
+    /// What-if mode (with or without `--identity`): set 0 for AWS identities, set 1 for
+    /// Huawei ones (URNs), each with the guardrails of its dialect.
+    by_dialect: bool,
 }
 
 impl ReplayPolicies {
@@ -178,14 +208,22 @@ impl ReplayPolicies {
             identity,
             ..IdentitySide::default()
         };
-        let prepared = prepare("what-if", &side, guardrails, assumed, false)?;
+        // One set per dialect: an AWS SCP governs AWS accounts, a Huawei SCP Huawei ones,
+        // so a directory of CloudTrail and CTS records mixed is judged by the guardrails of
+        // each record's own cloud.
+        let aws = guardrails.of_dialect(Dialect::Aws);
+        let huawei = guardrails.of_dialect(Dialect::Huawei);
+        let sets = vec![
+            prepare("what-if", &side, &aws, assumed, false)?,
+            prepare("what-if (Huawei)", &side, &huawei, assumed, false)?,
+        ];
         let mut by_identity = HashMap::new();
         by_identity.insert(String::new(), 0);
         Ok(ReplayPolicies {
             by_identity,
-            sets: vec![prepared],
+            sets,
             what_if: assumed,
-            one_set: true,
+            by_dialect: true,
         })
     }
 
@@ -220,15 +258,16 @@ impl ReplayPolicies {
             by_identity,
             sets,
             what_if: false,
-            one_set: false,
+            by_dialect: false,
         })
     }
 
     /// The prepared set for a record's identity; `None` when the account data does not
     /// have it.
     pub fn index_for(&self, identity: Option<&str>) -> Option<usize> {
-        if self.one_set {
-            return self.by_identity.get("").copied();
+        if self.by_dialect {
+            let huawei = identity.is_some_and(|i| i.starts_with("iam::") || i.starts_with("sts::"));
+            return Some(usize::from(huawei));
         }
         self.by_identity.get(identity.unwrap_or("")).copied()
     }
@@ -602,7 +641,8 @@ mod tests {
         let with = ReplayPolicies::what_if(&guardrails).unwrap();
         // Not assumed any more: compared with the log like account data, one set for all.
         assert!(!with.what_if);
-        assert_eq!(with.index_for(Some("iam::1:user:a")), Some(0));
+        assert_eq!(with.index_for(Some("iam::1:user:a")), Some(1));
+        assert_eq!(with.index_for(Some("arn:aws:iam::1:user/a")), Some(0));
         assert_eq!(with.index_for(None), Some(0));
         assert_eq!(with.sets()[0].allow_all_resource, None);
         assert!(!with.sets()[0].tags_known);

@@ -411,3 +411,37 @@ fn forwarded_hops_are_decided_like_a_chain() {
     assert_eq!(decision.decision, Decision::Allow);
     assert_eq!(decision.hops.len(), 2);
 }
+
+#[test]
+fn each_record_is_judged_by_the_guardrails_of_its_cloud() {
+    let aws_scp = policies("replay/policies", PolicyKind::Scp);
+    let huawei_scp = policies("replay/huawei/policies/scp", PolicyKind::Scp);
+    let both = Guardrails {
+        scp: aws_scp.iter().chain(&huawei_scp).cloned().collect(),
+        ..Guardrails::default()
+    };
+    let only = |scp: &[fastiam::policy::Policy]| Guardrails {
+        scp: scp.to_vec(),
+        ..Guardrails::default()
+    };
+    let run = |path: PathBuf, g: &Guardrails| {
+        replay(
+            &[path],
+            &ReplayPolicies::what_if(g).unwrap(),
+            &ReplayOptions::default(),
+        )
+        .to_json()
+    };
+    let cloudtrail = corpus("replay/logs");
+    // The AWS perimeter SCP would deny every Huawei call (its IfExists conditions hold when
+    // the `aws:` keys are absent), and the Huawei SCP reads keys no CloudTrail record has:
+    // neither applies to the other cloud's records.
+    assert_eq!(run(traces(), &both), run(traces(), &only(&huawei_scp)));
+    assert_eq!(
+        run(cloudtrail.clone(), &both),
+        run(cloudtrail, &only(&aws_scp))
+    );
+    let huawei = run(traces(), &both);
+    assert_eq!(huawei["all"]["explicit_deny"], 0, "{huawei}");
+    assert_eq!(huawei["all"]["depends_on"], 0, "{huawei}");
+}
