@@ -445,3 +445,30 @@ fn each_record_is_judged_by_the_guardrails_of_its_cloud() {
     assert_eq!(huawei["all"]["explicit_deny"], 0, "{huawei}");
     assert_eq!(huawei["all"]["depends_on"], 0, "{huawei}");
 }
+
+#[test]
+fn a_warm_mapper_maps_traces_without_allocating() {
+    // After two passes over the samples, a third maps every mappable trace of an IAM user
+    // (alice and bob, forwarded and direct calls, every service, alternating) reusing the
+    // mapper's buffers. A change of principal kind (user, agency session, root) still
+    // allocates the fields `Principal::parse_into` drops (its role URN, its name).
+    let samples = samples();
+    let actions = ActionMap::shared();
+    let options = MapOptions::default();
+    let mut mapper = fastiam::replay::RecordMapper::new();
+    let users: Vec<&Value> = samples
+        .iter()
+        .filter(|t| t["user"]["type"] == "User" && t["user"]["principal_is_root_user"] == "false")
+        .filter(|t| mapper.map(t, &"warm", actions, &options).is_ok())
+        .collect();
+    assert_eq!(users.len(), 20);
+    assert!(users.iter().any(|t| t["_forwarded"] == true));
+    for t in &users {
+        mapper.map(t, &"warm", actions, &options).unwrap();
+    }
+    let before = crate::allocations::allocations();
+    for t in &users {
+        mapper.map(t, &"hot", actions, &options).unwrap();
+    }
+    assert_eq!(crate::allocations::allocations() - before, 0);
+}

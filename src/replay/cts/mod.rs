@@ -322,7 +322,7 @@ impl CtsMapper {
         forget(&mut m.known_keys, spares);
         let known = &mut m.known_keys;
         known.extend(ALWAYS_KNOWN.iter().map(|k| Cow::Borrowed(*k)));
-        session_keys(&user, &mut request.context, spares, known);
+        session_keys(&user, &mut request.context, spares, known, text);
         let call = match via {
             Some(_) => &mut request.hops[hop].context,
             None => &mut request.context,
@@ -426,6 +426,7 @@ fn session_keys(
     ctx: &mut Context,
     spares: &mut Spares,
     known: &mut Vec<Cow<'static, str>>,
+    text: &mut String,
 ) {
     let mut set = |key: &'static str, value: Option<&str>| {
         if let Some(v) = value.filter(|v| !v.is_empty()) {
@@ -438,11 +439,11 @@ fn session_keys(
     let attribute = |k| attributes.and_then(|a| a.get(k)).and_then(Value::as_str);
     set("g:mfapresent", attribute("mfa_authenticated"));
     set("g:principalisrootuser", user.is_root);
-    let mut issued = String::new();
+    text.clear();
     if let Some(ms) = attribute("created_at").and_then(|s| s.parse().ok()) {
-        write_iso_date(ms, &mut issued);
+        write_iso_date(ms, text);
     }
-    set("g:tokenissuetime", Some(&issued));
+    set("g:tokenissuetime", Some(text));
     if user.kind == "User" {
         set("g:userid", user.id);
     }
