@@ -10,8 +10,8 @@
 //! agency session's `session_context`), what (`service_type`/`trace_name` → the Huawei
 //! action, [`table`]), on what (`resource_id`, `resource_name`, `resource_account_id` → a
 //! URN), from where (`source_ip`), when (`time`, epoch milliseconds) and how it ended
-//! (`code`, `trace_rating`). That becomes a [`Request`] in the Huawei dialect, whose
-//! principal is the caller's URN (`iam::<account>:user:<name>`,
+//! (`code`, `trace_rating`). That becomes a [`Request`](crate::request::Request) in the
+//! Huawei dialect, whose principal is the caller's URN (`iam::<account>:user:<name>`,
 //! `sts::<account>:assumed-agency:<agency>/<session>`; the account's root user, whom
 //! `principal_is_root_user` marks, is `iam::<account>:root`).
 //!
