@@ -110,6 +110,10 @@ pub struct Guardrails {
     /// their implicit denials count); with account data they are added to every user's and
     /// role's own. Either dialect.
     pub identity: Vec<Policy>,
+    /// Session policies of every role and agency session (`--session`, either dialect, each
+    /// applied to the sessions of its own): what the credentials were issued with, which no
+    /// log records. Federated users' sessions are not recognised.
+    pub session: Vec<Policy>,
     /// SCP levels, root first, as `compile` takes them: one `--scp` flag a level. Each
     /// level also holds `FullAWSAccess` unless `exact` (AWS attaches it at every level).
     pub scp: Vec<Vec<Policy>>,
@@ -119,6 +123,16 @@ pub struct Guardrails {
     pub resource: Vec<(String, Policy)>,
     /// Leave out the default allow-alls of the SCP and RCP levels.
     pub exact: bool,
+}
+
+/// Whether the identity whose policies apply is a role's or an agency's, that is whether
+/// the caller is one of its sessions (a mapped record's `identity_arn`).
+fn is_session_identity(identity: &str) -> bool {
+    if identity.starts_with("arn:") {
+        identity.contains(":role/")
+    } else {
+        identity.contains(":agency:")
+    }
 }
 
 impl Guardrails {
@@ -134,6 +148,7 @@ impl Guardrails {
         };
         Guardrails {
             identity: self.identity.clone(),
+            session: of(&self.session),
             scp: of(&self.scp),
             rcp: of(&self.rcp),
             resource: self
@@ -154,6 +169,9 @@ pub struct IdentitySide {
     pub boundary: Option<Policy>,
     /// `(tag key, value)`.
     pub tags: Vec<(String, String)>,
+    /// The session policies of a role's or an agency's sessions (`--session`); `None`
+    /// for other identities.
+    pub session: Option<Vec<Policy>>,
 }
 
 /// A compiled policy set and what a record needs besides it.
@@ -186,6 +204,9 @@ pub struct ReplayPolicies {
     /// What-if mode (with or without `--identity`): set 0 for AWS identities, set 1 for
     /// Huawei ones (URNs), each with the guardrails of its dialect.
     by_dialect: bool,
+    /// In what-if mode, the sets of AWS and Huawei sessions, when `--session` gave
+    /// session policies of that dialect.
+    session_sets: [Option<usize>; 2],
 }
 
 impl ReplayPolicies {
@@ -213,10 +234,28 @@ impl ReplayPolicies {
         // each record's own cloud.
         let aws = guardrails.of_dialect(Dialect::Aws);
         let huawei = guardrails.of_dialect(Dialect::Huawei);
-        let sets = vec![
+        let mut sets = vec![
             prepare("what-if", &side, &aws, assumed, false)?,
             prepare("what-if (Huawei)", &side, &huawei, assumed, false)?,
         ];
+        // Sessions of each dialect with their session policies, when some were given.
+        let mut session_sets = [None, None];
+        for (d, (name, g)) in [
+            ("what-if sessions", &aws),
+            ("what-if sessions (Huawei)", &huawei),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            if !g.session.is_empty() {
+                let side = IdentitySide {
+                    session: Some(g.session.clone()),
+                    ..side.clone()
+                };
+                session_sets[d] = Some(sets.len());
+                sets.push(prepare(name, &side, g, assumed, false)?);
+            }
+        }
         let mut by_identity = HashMap::new();
         by_identity.insert(String::new(), 0);
         Ok(ReplayPolicies {
@@ -224,6 +263,7 @@ impl ReplayPolicies {
             sets,
             what_if: assumed,
             by_dialect: true,
+            session_sets,
         })
     }
 
@@ -240,8 +280,12 @@ impl ReplayPolicies {
         let sides = read_account_data(&text, &shown)?;
         let mut by_identity = HashMap::new();
         let mut sets = Vec::new();
+        let session = guardrails.of_dialect(Dialect::Aws).session;
         for (arn, mut side) in sides {
             side.identity.extend(guardrails.identity.iter().cloned());
+            if is_session_identity(&arn) && !session.is_empty() {
+                side.session = Some(session.clone());
+            }
             by_identity.insert(arn.clone(), sets.len());
             sets.push(prepare(&arn, &side, guardrails, false, true)?);
         }
@@ -259,6 +303,7 @@ impl ReplayPolicies {
             sets,
             what_if: false,
             by_dialect: false,
+            session_sets: [None, None],
         })
     }
 
@@ -267,7 +312,11 @@ impl ReplayPolicies {
     pub fn index_for(&self, identity: Option<&str>) -> Option<usize> {
         if self.by_dialect {
             let huawei = identity.is_some_and(|i| i.starts_with("iam::") || i.starts_with("sts::"));
-            return Some(usize::from(huawei));
+            let dialect = usize::from(huawei);
+            let session = identity
+                .filter(|i| is_session_identity(i))
+                .and(self.session_sets[dialect]);
+            return Some(session.unwrap_or(dialect));
         }
         self.by_identity.get(identity.unwrap_or("")).copied()
     }
@@ -336,7 +385,7 @@ fn prepare(
     let set = PolicySet {
         identity: side.identity.clone(),
         boundary: side.boundary.clone(),
-        session: None,
+        session: side.session.clone(),
         scp,
         rcp,
         vpce: None,
@@ -528,6 +577,7 @@ pub fn read_account_data(
                 identity,
                 boundary: boundary(u, &at)?,
                 tags: tags(u),
+                session: None,
             },
         ));
     }
@@ -545,6 +595,7 @@ pub fn read_account_data(
                 identity,
                 boundary: boundary(r, &at)?,
                 tags: tags(r),
+                session: None,
             },
         ));
     }
@@ -649,6 +700,25 @@ mod tests {
         let without = ReplayPolicies::what_if(&Guardrails::default()).unwrap();
         assert!(without.what_if);
         assert!(without.sets()[0].allow_all_resource.is_some());
+    }
+
+    #[test]
+    fn session_policies_go_to_the_sessions_of_their_dialect() {
+        let huawei = r#"{"Version":"5.0","Statement":[{"Effect":"Allow","Action":["ecs:*:*"]}]}"#;
+        let guardrails = Guardrails {
+            session: vec![parse(huawei, "ecs-only", PolicyKind::Session).unwrap()],
+            ..Guardrails::default()
+        };
+        let p = ReplayPolicies::what_if(&guardrails).unwrap();
+        assert_eq!(p.sets().len(), 3);
+        // A Huawei agency session gets the session set; users, AWS role sessions (no AWS
+        // session policy given) and anonymous callers do not.
+        assert_eq!(p.index_for(Some("iam::1:agency:ops")), Some(2));
+        assert_eq!(p.index_for(Some("iam::1:user:a")), Some(1));
+        assert_eq!(p.index_for(Some("arn:aws:iam::1:role/r")), Some(0));
+        assert_eq!(p.index_for(None), Some(0));
+        assert!(is_session_identity("arn:aws:iam::1:role/r"));
+        assert!(!is_session_identity("arn:aws:iam::1:user/agency:x"));
     }
 
     #[test]

@@ -472,3 +472,32 @@ fn a_warm_mapper_maps_traces_without_allocating() {
     }
     assert_eq!(crate::allocations::allocations() - before, 0);
 }
+
+#[test]
+fn a_session_policy_limits_agency_sessions_only() {
+    let parse = |text: &str, kind| {
+        fastiam::policy::parse_policy(text, "inline", &ParseOptions::new(kind)).unwrap()
+    };
+    let everything = r#"{"Version":"1.1","Statement":[{"Effect":"Allow","Action":["*:*:*"]}]}"#;
+    let stop_only =
+        r#"{"Version":"5.0","Statement":[{"Effect":"Allow","Action":["ecs:cloudServers:stop"]}]}"#;
+    let guardrails = Guardrails {
+        identity: vec![parse(everything, PolicyKind::Identity)],
+        session: vec![parse(stop_only, PolicyKind::Session)],
+        ..Guardrails::default()
+    };
+    let (_, lines) = output_lines(&[corpus(SAMPLES)], &guardrails);
+    let decision = |record: &str| {
+        let line = lines.iter().find(|l| l["record"] == record).unwrap();
+        line["decision"].as_str().unwrap().to_string()
+    };
+    // bob-session (an agency session): stopServer within the session policy, createCredential not.
+    assert_eq!(decision("00000000-0000-4000-8000-000000000023"), "Allow");
+    assert_eq!(
+        decision("00000000-0000-4000-8000-000000000005"),
+        "ImplicitDeny"
+    );
+    // Users are not sessions: everything their identity policy allows.
+    assert_eq!(decision("00000000-0000-4000-8000-000000000006"), "Allow");
+    assert_eq!(decision("00000000-0000-4000-8000-000000000014"), "Allow");
+}

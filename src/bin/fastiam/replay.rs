@@ -28,6 +28,10 @@ pub struct ReplayArgs {
     /// new identity policy can be tested; with it they are added to every user and role.
     #[arg(long)]
     identity: Vec<PathBuf>,
+    /// Session policies (files or directories, AWS or Huawei) of every role and agency
+    /// session: the policies its credentials were issued with, which logs do not record.
+    #[arg(long)]
+    session: Vec<PathBuf>,
     /// One SCP level, root first, as `compile` takes it: repeat the flag for each level of
     /// the organisation (root, OUs, account); files or directories, comma-separated, in one
     /// flag share a level. Each level also holds the default `FullAWSAccess`.
@@ -182,6 +186,7 @@ pub fn replay(args: &ReplayArgs) -> io::Result<ExitCode> {
     }
     let mut guardrails = Guardrails {
         identity: read_policy_files(&args.identity, PolicyKind::Identity, args.mode.mode())?,
+        session: read_policy_files(&args.session, PolicyKind::Session, args.mode.mode())?,
         scp: read_levels(&args.scp, PolicyKind::Scp, args.mode.mode())?,
         rcp: read_levels(&args.rcp, PolicyKind::Rcp, args.mode.mode())?,
         exact: args.exact_guardrails,
