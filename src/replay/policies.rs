@@ -21,7 +21,9 @@
 //!
 //! In what-if mode the guardrails and resource policies apply to the records of their own
 //! dialect (an AWS SCP to CloudTrail records, a Huawei SCP to CTS traces): one program per
-//! dialect, chosen by the identity's form (an ARN or a URN).
+//! dialect, chosen by the identity's form (an ARN or a URN). Session policies
+//! (`--session`) are no part of any log: given, they apply to every session of a role or
+//! an agency (a record whose identity is a role ARN or an agency URN), in their dialect.
 //!
 //! In both, the SCP level also holds `FullAWSAccess` and the RCP level
 //! `RCPFullAWSAccess`, the allow-alls AWS attaches by default (without them a deny-only SCP
