@@ -1,7 +1,8 @@
 //! Arbitrary JSON through the replay's record mapper, laid over a real CTS trace so that
 //! most inputs reach the CTS mapper (`src/replay/cts/`): an unmappable answer or a
 //! well-formed request, never a panic; a mapped trace is a Huawei request of one hop, or of
-//! two whose first needs no permission; the reference evaluator decides it.
+//! two whose first needs no permission, with a URN or the reason it has none; the
+//! reference evaluator decides it.
 #![no_main]
 
 use fastiam::policy::{parse_policy, Dialect, ParseOptions, PolicyKind};
@@ -44,7 +45,8 @@ fuzz_target!(|data: &[u8]| {
         if is_trace {
             assert_eq!(m.request.dialect, Dialect::Huawei);
             assert!(m.hop == 0 || hops[0].requires_no_permission);
-            assert!(!hops[m.hop].resource.is_empty());
+            // A URN, or none and the reason it is unknown.
+            assert_eq!(hops[m.hop].resource.is_empty(), m.resource_unknown.is_some());
         }
         let chain = Chain {
             request: m.request.clone(),

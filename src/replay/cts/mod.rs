@@ -56,9 +56,7 @@ use crate::request::spares::{set_text, Spares};
 use crate::request::{default_resource_account_str, Context, Hop, PrincipalKind};
 
 use super::record::{reuse_hops, LogOutcome, MapOptions, MappedRecord, Unmappable};
-pub use table::{
-    is_placeholder_resource, CtsEntry, CtsMap, UrnFacts, UNKNOWN_REGION, UNKNOWN_RESOURCE,
-};
+pub use table::{CtsEntry, CtsMap, UrnFacts};
 
 /// The trace inside `record`, when `record` is a CTS trace (module docs): the object itself,
 /// or the trace of a documentation wrapper `{"_source": …, "record": {…}}`. A ListTraces
@@ -313,7 +311,15 @@ impl CtsMapper {
         let request = &mut m.request;
         reuse_hops(&mut request.context, &mut request.hops, hop + 1, spares);
         let recorded = &mut request.hops[hop];
-        table.urn_into(entry, &facts, &mut recorded.resource);
+        // A URN the trace cannot give is an unknown of the answer (`super::certainty`).
+        let urn = table.urn_into(entry, &facts, &mut recorded.resource);
+        let unknown = urn.err().map(|reason| {
+            text.clear();
+            let template = entry.urn.as_deref().unwrap_or("-");
+            let _ = write!(text, "CTS trace {service} {name} ({template}): {reason}");
+            text.as_str()
+        });
+        spares.set_optional(&mut m.resource_unknown, unknown);
         set_recorded_hop(recorded, action, via, account, spares);
         if let Some(service) = via {
             set_origin_hop(&mut request.hops[0], service, spares);

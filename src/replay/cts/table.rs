@@ -9,11 +9,13 @@
 //! `corpus/replay/huawei/trace-actions.tsv` (compiled into the binary).
 //!
 //! A row's URN template is filled from the trace: `{account_id}` (the resource's account
-//! when the trace names one, else the caller's), `{region}` (not in a trace: from
-//! `--context g:RequestedRegion=…`, else the placeholder [`UNKNOWN_REGION`]),
-//! `{resource_id}`, `{resource_name}`, and parts of the name (`{bucket}`/`{key}` of an OBS
-//! object `bucket/key`, `{db}`/`{table}` of a DLI `db.table`). A row without a template,
-//! or one the trace cannot fill, gives the placeholder [`UNKNOWN_RESOURCE`].
+//! when the trace names one, else the caller's), `{region}` (not in a trace: only from
+//! `--context g:RequestedRegion=…`), `{resource_id}`, `{resource_name}`, and parts of the
+//! name (`{bucket}`/`{key}` of an OBS object `bucket/key`, `{db}`/`{table}` of a DLI
+//! `db.table`). A row without a template, or one the trace cannot fill, gives no URN but
+//! the reason: the resource is then an unknown of the answer
+//! ([`MappedRecord::resource_unknown`](crate::replay::MappedRecord::resource_unknown)),
+//! never a guessed string.
 //!
 //! ```
 //! use fastiam::replay::cts::{CtsMap, UrnFacts};
@@ -22,8 +24,11 @@
 //! assert_eq!(entry.action.as_deref(), Some("obs:bucket:DeleteBucketPolicy"));
 //! let facts = UrnFacts { account: "0a1b", resource_name: "data", ..UrnFacts::default() };
 //! let mut urn = String::new();
-//! map.urn_into(entry, &facts, &mut urn);
+//! map.urn_into(entry, &facts, &mut urn).unwrap();
 //! assert_eq!(urn, "obs:*:0a1b:bucket:data");
+//! // ECS URNs name a region, which traces do not carry.
+//! let stop = map.lookup("ECS", "stopServer").unwrap();
+//! assert!(map.urn_into(stop, &facts, &mut urn).unwrap_err().contains("no region"));
 //! ```
 
 use rustc_hash::FxHashMap;
@@ -32,20 +37,6 @@ use crate::replay::actions::ActionMapError;
 
 /// The bundled table.
 const BUNDLED: &str = include_str!("../../../corpus/replay/huawei/trace-actions.tsv");
-
-/// The resource of a trace whose URN cannot be built: not a URN (R-HW-7: it matches only
-/// the pattern `*`), so a statement naming URNs neither allows nor denies it.
-pub const UNKNOWN_RESOURCE: &str = "unknown-resource";
-
-/// The region part of a URN when the trace's region is not known (CTS traces do not carry
-/// one): matched by `*` in a pattern's region part, not by a named region.
-pub const UNKNOWN_REGION: &str = "unknown-region";
-
-/// Whether a mapped resource is, or contains, a placeholder for what the trace does not
-/// say.
-pub fn is_placeholder_resource(resource: &str) -> bool {
-    resource == UNKNOWN_RESOURCE || resource.split(':').nth(1) == Some(UNKNOWN_REGION)
-}
 
 /// What the table says about one trace.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -146,20 +137,24 @@ impl CtsMap {
     }
 
     /// The URN of a trace into `out` (cleared first): the entry's template filled from
-    /// `facts`, or [`UNKNOWN_RESOURCE`]. Returns whether the URN was built.
-    pub fn urn_into(&self, entry: &CtsEntry, facts: &UrnFacts<'_>, out: &mut String) -> bool {
+    /// `facts`. When it cannot be built, `out` is left empty and the error says why (the
+    /// static text of the reason; the caller adds the trace and the template).
+    pub fn urn_into(
+        &self,
+        entry: &CtsEntry,
+        facts: &UrnFacts<'_>,
+        out: &mut String,
+    ) -> Result<(), &'static str> {
         out.clear();
-        let built = entry.urn.as_deref().is_some_and(|t| fill(t, facts, out));
-        if !built {
-            out.clear();
-            out.push_str(UNKNOWN_RESOURCE);
-        }
-        built
+        let Some(template) = entry.urn.as_deref() else {
+            return Err("no URN template is known for this trace");
+        };
+        fill(template, facts, out).inspect_err(|_| out.clear())
     }
 }
 
-/// Fills `template` into `out`; false when a variable has no value.
-fn fill(template: &str, facts: &UrnFacts<'_>, out: &mut String) -> bool {
+/// Fills `template` into `out`; the reason when a variable has no value.
+fn fill(template: &str, facts: &UrnFacts<'_>, out: &mut String) -> Result<(), &'static str> {
     let name = facts.resource_name;
     let split = |sep: char| {
         name.split_once(sep)
@@ -169,11 +164,11 @@ fn fill(template: &str, facts: &UrnFacts<'_>, out: &mut String) -> bool {
     while let Some(open) = rest.find('{') {
         out.push_str(&rest[..open]);
         let Some(close) = rest[open..].find('}').map(|i| open + i) else {
-            return false;
+            return Err("the URN template has an unclosed `{`");
         };
-        let value = match &rest[open + 1..close] {
+        let var = &rest[open + 1..close];
+        let value = match var {
             "account_id" => facts.account,
-            "region" if facts.region.is_empty() => UNKNOWN_REGION,
             "region" => facts.region,
             "resource_id" => facts.resource_id,
             "resource_name" => name,
@@ -184,13 +179,23 @@ fn fill(template: &str, facts: &UrnFacts<'_>, out: &mut String) -> bool {
             _ => "",
         };
         if value.is_empty() {
-            return false;
+            return Err(match var {
+                "region" => {
+                    "CTS traces carry no region (give it with --context g:RequestedRegion=…)"
+                }
+                "account_id" => "the trace names no account",
+                "resource_id" => "the trace has no `resource_id`",
+                "resource_name" => "the trace has no `resource_name`",
+                "bucket" | "key" => "`resource_name` is not `bucket/key`",
+                "db" | "table" => "`resource_name` is not `database.table`",
+                _ => "the URN template has an unknown variable",
+            });
         }
         out.push_str(value);
         rest = &rest[close + 1..];
     }
     out.push_str(rest);
-    true
+    Ok(())
 }
 
 #[cfg(test)]
@@ -215,44 +220,60 @@ mod tests {
     }
 
     #[test]
-    fn templates_fill_or_give_the_placeholder() {
+    fn templates_fill_or_say_why_not() {
         let map = CtsMap::bundled();
         let mut out = String::new();
         let facts = UrnFacts {
             account: "0a1b",
-            region: "",
+            region: "eu-de",
             resource_id: "42d3",
             resource_name: "web-01",
         };
         let ecs = map.lookup("ECS", "stopServer").unwrap();
-        assert!(map.urn_into(ecs, &facts, &mut out));
-        assert_eq!(out, "ecs:unknown-region:0a1b:cloudservers:42d3");
-        assert!(is_placeholder_resource(&out));
-        let region = UrnFacts {
-            region: "eu-de",
-            ..facts
-        };
-        map.urn_into(ecs, &region, &mut out);
+        assert_eq!(map.urn_into(ecs, &facts, &mut out), Ok(()));
         assert_eq!(out, "ecs:eu-de:0a1b:cloudservers:42d3");
-        assert!(!is_placeholder_resource(&out));
-        // No template (EVS), and a template the trace cannot fill (no resource id).
-        assert!(!map.urn_into(map.lookup("EVS", "createVolume").unwrap(), &facts, &mut out));
-        assert_eq!(out, UNKNOWN_RESOURCE);
-        let no_id = UrnFacts {
-            resource_id: "",
-            ..facts
-        };
-        assert!(!map.urn_into(ecs, &no_id, &mut out));
-        assert_eq!(out, UNKNOWN_RESOURCE);
+        let cases = [
+            (
+                UrnFacts {
+                    region: "",
+                    ..facts
+                },
+                "carry no region",
+            ),
+            (
+                UrnFacts {
+                    resource_id: "",
+                    ..facts
+                },
+                "no `resource_id`",
+            ),
+            (
+                UrnFacts {
+                    account: "",
+                    ..facts
+                },
+                "names no account",
+            ),
+        ];
+        for (f, reason) in cases {
+            let e = map.urn_into(ecs, &f, &mut out).unwrap_err();
+            assert!(e.contains(reason), "{e}");
+            assert_eq!(out, "", "nothing half built");
+        }
+        // No template (EVS).
+        let evs = map.lookup("EVS", "createVolume").unwrap();
+        let e = map.urn_into(evs, &facts, &mut out).unwrap_err();
+        assert!(e.contains("no URN template"), "{e}");
         // A DLI table needs `db.table`.
         let table = map.lookup("DLI", "deleteTable").unwrap();
         let named = UrnFacts {
             resource_name: "db1.tb1",
             ..facts
         };
-        assert!(map.urn_into(table, &named, &mut out));
+        assert_eq!(map.urn_into(table, &named, &mut out), Ok(()));
         assert_eq!(out, "dli:*:0a1b:table:databases.db1.tables.tb1");
-        assert!(!map.urn_into(table, &facts, &mut out));
+        let e = map.urn_into(table, &facts, &mut out).unwrap_err();
+        assert!(e.contains("not `database.table`"), "{e}");
     }
 
     #[test]
