@@ -139,7 +139,8 @@ fn is_session_identity(identity: &str) -> bool {
 
 impl Guardrails {
     /// The guardrails and resource policies of one dialect; the identity policies (given
-    /// for every principal) all.
+    /// for every principal) all. A level left with no policy of the dialect is dropped
+    /// (kept, it would hold only the default allow-all, or with `exact` deny everything).
     fn of_dialect(&self, dialect: Dialect) -> Guardrails {
         let of = |policies: &[Policy]| -> Vec<Policy> {
             policies
@@ -148,11 +149,18 @@ impl Guardrails {
                 .cloned()
                 .collect()
         };
+        let levels = |levels: &[Vec<Policy>]| -> Vec<Vec<Policy>> {
+            levels
+                .iter()
+                .map(|level| of(level))
+                .filter(|level| !level.is_empty())
+                .collect()
+        };
         Guardrails {
             identity: self.identity.clone(),
             session: of(&self.session),
-            scp: of(&self.scp),
-            rcp: of(&self.rcp),
+            scp: levels(&self.scp),
+            rcp: levels(&self.rcp),
             resource: self
                 .resource
                 .iter()

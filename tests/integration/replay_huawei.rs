@@ -50,7 +50,8 @@ fn guardrails(identity: bool, scp: bool) -> Guardrails {
             vec![]
         },
         scp: if scp {
-            policies("replay/huawei/policies/scp", PolicyKind::Scp)
+            // One SCP level.
+            vec![policies("replay/huawei/policies/scp", PolicyKind::Scp)]
         } else {
             vec![]
         },
@@ -419,12 +420,19 @@ fn forwarded_hops_are_decided_like_a_chain() {
 fn each_record_is_judged_by_the_guardrails_of_its_cloud() {
     let aws_scp = policies("replay/policies", PolicyKind::Scp);
     let huawei_scp = policies("replay/huawei/policies/scp", PolicyKind::Scp);
+    // Both in one level, and each in a level of its own, as `--scp` flags give them.
     let both = Guardrails {
-        scp: aws_scp.iter().chain(&huawei_scp).cloned().collect(),
+        scp: vec![aws_scp.iter().chain(&huawei_scp).cloned().collect()],
         ..Guardrails::default()
     };
-    let only = |scp: &[fastiam::policy::Policy]| Guardrails {
-        scp: scp.to_vec(),
+    let two_levels = Guardrails {
+        scp: vec![aws_scp.clone(), huawei_scp.clone()],
+        exact: true,
+        ..Guardrails::default()
+    };
+    let only = |scp: &[fastiam::policy::Policy], exact: bool| Guardrails {
+        scp: vec![scp.to_vec()],
+        exact,
         ..Guardrails::default()
     };
     let run = |path: PathBuf, g: &Guardrails| {
@@ -439,10 +447,23 @@ fn each_record_is_judged_by_the_guardrails_of_its_cloud() {
     // The AWS perimeter SCP would deny every Huawei call (its IfExists conditions hold when
     // the `aws:` keys are absent), and the Huawei SCP reads keys no CloudTrail record has:
     // neither applies to the other cloud's records.
-    assert_eq!(run(traces(), &both), run(traces(), &only(&huawei_scp)));
+    assert_eq!(
+        run(traces(), &both),
+        run(traces(), &only(&huawei_scp, false))
+    );
     assert_eq!(
         run(cloudtrail.clone(), &both),
-        run(cloudtrail, &only(&aws_scp))
+        run(cloudtrail.clone(), &only(&aws_scp, false))
+    );
+    // A level with no policy of a record's cloud is no level for it, even with
+    // --exact-guardrails (where an empty level would deny everything).
+    assert_eq!(
+        run(traces(), &two_levels),
+        run(traces(), &only(&huawei_scp, true))
+    );
+    assert_eq!(
+        run(cloudtrail.clone(), &two_levels),
+        run(cloudtrail, &only(&aws_scp, true))
     );
     let huawei = run(traces(), &both);
     assert_eq!(huawei["all"]["explicit_deny"], 0, "{huawei}");
