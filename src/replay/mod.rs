@@ -29,6 +29,7 @@
 pub mod action_rows;
 pub mod actions;
 pub mod certainty;
+pub mod cts;
 pub mod policies;
 pub mod record;
 pub mod report;

@@ -13,6 +13,17 @@
 //!   is treated as allowed by its identity side and by the resource's policy (an allow-all
 //!   of each), so that the only thing that can deny is a guardrail: the answer is which
 //!   recorded requests the new SCP/RCP would *explicitly deny*.
+//! * **What-if identity** (`--identity FILE`, no account data): the given identity
+//!   policies, AWS or Huawei, apply to every principal instead of the assumed allow-all,
+//!   and no resource policy is assumed: the answer is which recorded requests a new
+//!   identity policy (with the guardrails) would deny. Huawei CTS traces have no account
+//!   data to read, so this is how their identity side is tested.
+//!
+//! In what-if mode the guardrails and resource policies apply to the records of their own
+//! dialect (an AWS SCP to CloudTrail records, a Huawei SCP to CTS traces): one program per
+//! dialect, chosen by the identity's form (an ARN or a URN). Session policies
+//! (`--session`) are no part of any log: given, they apply to every session of a role or
+//! an agency (a record whose identity is a role ARN or an agency URN), in their dialect.
 //!
 //! In both, the SCP level also holds `FullAWSAccess` and the RCP level
 //! `RCPFullAWSAccess`, the allow-alls AWS attaches by default (without them a deny-only SCP
@@ -28,7 +39,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use crate::compile::compile;
-use crate::policy::{parse_policy, Mode, ParseOptions, Policy, PolicyKind};
+use crate::policy::{parse_policy, Dialect, Mode, ParseOptions, Policy, PolicyKind};
 use crate::primitives::canonical_key;
 use crate::request::PolicySet;
 use crate::table::{AlignedBytes, Program};
@@ -96,6 +107,15 @@ fn parse(text: &str, id: &str, kind: PolicyKind) -> Result<Policy, PolicyInputEr
 /// The guardrails and resource policies given on the command line.
 #[derive(Clone, Debug, Default)]
 pub struct Guardrails {
+    /// Identity policies of every principal (`--identity`): in what-if mode they replace
+    /// the assumed allow-all identity side (and the assumed allow-all resource side, so that
+    /// their implicit denials count); with account data they are added to every user's and
+    /// role's own. Either dialect.
+    pub identity: Vec<Policy>,
+    /// Session policies of every role and agency session (`--session`, either dialect, each
+    /// applied to the sessions of its own): what the credentials were issued with, which no
+    /// log records. Federated users' sessions are not recognised.
+    pub session: Vec<Policy>,
     /// SCP levels, root first, as `compile` takes them: one `--scp` flag a level. Each
     /// level also holds `FullAWSAccess` unless `exact` (AWS attaches it at every level).
     pub scp: Vec<Vec<Policy>>,
@@ -107,6 +127,51 @@ pub struct Guardrails {
     pub exact: bool,
 }
 
+/// Whether the identity whose policies apply is a role's or an agency's, that is whether
+/// the caller is one of its sessions (a mapped record's `identity_arn`).
+fn is_session_identity(identity: &str) -> bool {
+    if identity.starts_with("arn:") {
+        identity.contains(":role/")
+    } else {
+        identity.contains(":agency:")
+    }
+}
+
+impl Guardrails {
+    /// The guardrails and resource policies of one dialect; the identity policies (given
+    /// for every principal) all. A level left with no policy of the dialect is dropped
+    /// (kept, it would hold only the default allow-all, or with `exact` deny everything).
+    fn of_dialect(&self, dialect: Dialect) -> Guardrails {
+        let of = |policies: &[Policy]| -> Vec<Policy> {
+            policies
+                .iter()
+                .filter(|p| p.dialect() == dialect)
+                .cloned()
+                .collect()
+        };
+        let levels = |levels: &[Vec<Policy>]| -> Vec<Vec<Policy>> {
+            levels
+                .iter()
+                .map(|level| of(level))
+                .filter(|level| !level.is_empty())
+                .collect()
+        };
+        Guardrails {
+            identity: self.identity.clone(),
+            session: of(&self.session),
+            scp: levels(&self.scp),
+            rcp: levels(&self.rcp),
+            resource: self
+                .resource
+                .iter()
+                .filter(|(_, p)| p.dialect() == dialect)
+                .cloned()
+                .collect(),
+            exact: self.exact,
+        }
+    }
+}
+
 /// One principal's identity side from the account data.
 #[derive(Clone, Debug, Default)]
 pub struct IdentitySide {
@@ -114,6 +179,9 @@ pub struct IdentitySide {
     pub boundary: Option<Policy>,
     /// `(tag key, value)`.
     pub tags: Vec<(String, String)>,
+    /// The session policies of a role's or an agency's sessions (`--session`); `None`
+    /// for other identities.
+    pub session: Option<Vec<Policy>>,
 }
 
 /// A compiled policy set and what a record needs besides it.
@@ -140,29 +208,72 @@ pub struct ReplayPolicies {
     /// in account-data mode `""` is the set of callers with no identity policies.
     by_identity: HashMap<String, usize>,
     sets: Vec<Prepared>,
-    /// The set of callers with no identity policies (services, anonymous, unknown roles in
-    /// what-if mode).
+    /// Whether the identity and resource side is assumed to allow (what-if mode without
+    /// `--identity`): then only the guardrails can deny.
     pub what_if: bool,
+    /// What-if mode (with or without `--identity`): set 0 for AWS identities, set 1 for
+    /// Huawei ones (URNs), each with the guardrails of its dialect.
+    by_dialect: bool,
+    /// In what-if mode, the sets of AWS and Huawei sessions, when `--session` gave
+    /// session policies of that dialect.
+    session_sets: [Option<usize>; 2],
 }
 
 impl ReplayPolicies {
-    /// What-if mode: guardrails only.
+    /// What-if mode: guardrails only, or with [`Guardrails::identity`] the given identity
+    /// policies for every principal. In the latter the identity side is no longer assumed,
+    /// so [`ReplayPolicies::what_if`] is false and the report compares every decision with
+    /// the log's outcome.
     pub fn what_if(guardrails: &Guardrails) -> Result<ReplayPolicies, PolicyInputError> {
-        let side = IdentitySide {
-            identity: vec![parse(
+        let assumed = guardrails.identity.is_empty();
+        let identity = if assumed {
+            vec![parse(
                 ALLOW_ALL,
                 "assumed-identity-allow-all",
                 PolicyKind::Identity,
-            )?],
+            )?]
+        } else {
+            guardrails.identity.clone()
+        };
+        let side = IdentitySide {
+            identity,
             ..IdentitySide::default()
         };
-        let prepared = prepare("what-if", &side, guardrails, true)?;
+        // One set per dialect: an AWS SCP governs AWS accounts, a Huawei SCP Huawei ones,
+        // so a directory of CloudTrail and CTS records mixed is judged by the guardrails of
+        // each record's own cloud.
+        let aws = guardrails.of_dialect(Dialect::Aws);
+        let huawei = guardrails.of_dialect(Dialect::Huawei);
+        let mut sets = vec![
+            prepare("what-if", &side, &aws, assumed, false)?,
+            prepare("what-if (Huawei)", &side, &huawei, assumed, false)?,
+        ];
+        // Sessions of each dialect with their session policies, when some were given.
+        let mut session_sets = [None, None];
+        for (d, (name, g)) in [
+            ("what-if sessions", &aws),
+            ("what-if sessions (Huawei)", &huawei),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            if !g.session.is_empty() {
+                let side = IdentitySide {
+                    session: Some(g.session.clone()),
+                    ..side.clone()
+                };
+                session_sets[d] = Some(sets.len());
+                sets.push(prepare(name, &side, g, assumed, false)?);
+            }
+        }
         let mut by_identity = HashMap::new();
         by_identity.insert(String::new(), 0);
         Ok(ReplayPolicies {
             by_identity,
-            sets: vec![prepared],
-            what_if: true,
+            sets,
+            what_if: assumed,
+            by_dialect: true,
+            session_sets,
         })
     }
 
@@ -179,9 +290,14 @@ impl ReplayPolicies {
         let sides = read_account_data(&text, &shown)?;
         let mut by_identity = HashMap::new();
         let mut sets = Vec::new();
-        for (arn, side) in sides {
+        let session = guardrails.of_dialect(Dialect::Aws).session;
+        for (arn, mut side) in sides {
+            side.identity.extend(guardrails.identity.iter().cloned());
+            if is_session_identity(&arn) && !session.is_empty() {
+                side.session = Some(session.clone());
+            }
             by_identity.insert(arn.clone(), sets.len());
-            sets.push(prepare(&arn, &side, guardrails, false)?);
+            sets.push(prepare(&arn, &side, guardrails, false, true)?);
         }
         // Callers with no identity policies of their own (services, anonymous).
         by_identity.insert(String::new(), sets.len());
@@ -190,19 +306,27 @@ impl ReplayPolicies {
             &IdentitySide::default(),
             guardrails,
             false,
+            true,
         )?);
         Ok(ReplayPolicies {
             by_identity,
             sets,
             what_if: false,
+            by_dialect: false,
+            session_sets: [None, None],
         })
     }
 
     /// The prepared set for a record's identity; `None` when the account data does not
     /// have it.
     pub fn index_for(&self, identity: Option<&str>) -> Option<usize> {
-        if self.what_if {
-            return self.by_identity.get("").copied();
+        if self.by_dialect {
+            let huawei = identity.is_some_and(|i| i.starts_with("iam::") || i.starts_with("sts::"));
+            let dialect = usize::from(huawei);
+            let session = identity
+                .filter(|i| is_session_identity(i))
+                .and(self.session_sets[dialect]);
+            return Some(session.unwrap_or(dialect));
         }
         self.by_identity.get(identity.unwrap_or("")).copied()
     }
@@ -234,7 +358,8 @@ fn prepare(
     name: &str,
     side: &IdentitySide,
     guardrails: &Guardrails,
-    what_if: bool,
+    assume_resource: bool,
+    tags_known: bool,
 ) -> Result<Prepared, PolicyInputError> {
     let mut scp = guardrails.scp.clone();
     let mut rcp = guardrails.rcp.clone();
@@ -257,7 +382,7 @@ fn prepare(
         .enumerate()
         .map(|(i, (arn, _))| (arn.clone(), i))
         .collect();
-    let allow_all_resource = if what_if {
+    let allow_all_resource = if assume_resource {
         resource.push(parse(
             ALLOW_ALL_RESOURCE,
             "assumed-resource-allow-all",
@@ -270,7 +395,7 @@ fn prepare(
     let set = PolicySet {
         identity: side.identity.clone(),
         boundary: side.boundary.clone(),
-        session: None,
+        session: side.session.clone(),
         scp,
         rcp,
         vpce: None,
@@ -290,7 +415,7 @@ fn prepare(
             .iter()
             .map(|(k, v)| (canonical_key(&format!("aws:PrincipalTag/{k}")), v.clone()))
             .collect(),
-        tags_known: !what_if,
+        tags_known,
     })
 }
 
@@ -462,6 +587,7 @@ pub fn read_account_data(
                 identity,
                 boundary: boundary(u, &at)?,
                 tags: tags(u),
+                session: None,
             },
         ));
     }
@@ -479,6 +605,7 @@ pub fn read_account_data(
                 identity,
                 boundary: boundary(r, &at)?,
                 tags: tags(r),
+                session: None,
             },
         ));
     }
@@ -563,6 +690,45 @@ mod tests {
         );
         assert_eq!(alice.tags, vec![("team".to_string(), "blue".to_string())]);
         assert_eq!(sides[1].1.identity.len(), 1);
+    }
+
+    #[test]
+    fn identity_policies_replace_the_assumed_side() {
+        let obs = r#"{"Version":"5.0","Statement":[{"Effect":"Allow","Action":["obs:*:*"]}]}"#;
+        let guardrails = Guardrails {
+            identity: vec![parse(obs, "obs-only", PolicyKind::Identity).unwrap()],
+            ..Guardrails::default()
+        };
+        let with = ReplayPolicies::what_if(&guardrails).unwrap();
+        // Not assumed any more: compared with the log like account data, one set for all.
+        assert!(!with.what_if);
+        assert_eq!(with.index_for(Some("iam::1:user:a")), Some(1));
+        assert_eq!(with.index_for(Some("arn:aws:iam::1:user/a")), Some(0));
+        assert_eq!(with.index_for(None), Some(0));
+        assert_eq!(with.sets()[0].allow_all_resource, None);
+        assert!(!with.sets()[0].tags_known);
+        let without = ReplayPolicies::what_if(&Guardrails::default()).unwrap();
+        assert!(without.what_if);
+        assert!(without.sets()[0].allow_all_resource.is_some());
+    }
+
+    #[test]
+    fn session_policies_go_to_the_sessions_of_their_dialect() {
+        let huawei = r#"{"Version":"5.0","Statement":[{"Effect":"Allow","Action":["ecs:*:*"]}]}"#;
+        let guardrails = Guardrails {
+            session: vec![parse(huawei, "ecs-only", PolicyKind::Session).unwrap()],
+            ..Guardrails::default()
+        };
+        let p = ReplayPolicies::what_if(&guardrails).unwrap();
+        assert_eq!(p.sets().len(), 3);
+        // A Huawei agency session gets the session set; users, AWS role sessions (no AWS
+        // session policy given) and anonymous callers do not.
+        assert_eq!(p.index_for(Some("iam::1:agency:ops")), Some(2));
+        assert_eq!(p.index_for(Some("iam::1:user:a")), Some(1));
+        assert_eq!(p.index_for(Some("arn:aws:iam::1:role/r")), Some(0));
+        assert_eq!(p.index_for(None), Some(0));
+        assert!(is_session_identity("arn:aws:iam::1:role/r"));
+        assert!(!is_session_identity("arn:aws:iam::1:user/agency:x"));
     }
 
     #[test]

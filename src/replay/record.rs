@@ -38,6 +38,7 @@ use crate::request::{
 };
 
 use super::actions::{ActionMap, EventEntry, Origin, RecordFacts};
+use super::cts::{trace_of, CtsMap, CtsMapper};
 
 /// What the log recorded about the call's outcome.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -87,6 +88,30 @@ pub struct MappedRecord {
 }
 
 impl MappedRecord {
+    /// A record with empty buffers, for a mapper to fill.
+    pub(crate) fn empty() -> MappedRecord {
+        MappedRecord {
+            id: String::new(),
+            request: Request {
+                dialect: Dialect::Aws,
+                principal: Principal::from_arn("anonymous").expect("`anonymous` parses"),
+                context: Context::new(),
+                hops: Vec::with_capacity(2),
+                options: Options::default(),
+                credentials: None,
+            },
+            hop: 0,
+            via: None,
+            known_keys: Vec::new(),
+            principal_tags_known: false,
+            log_outcome: LogOutcome::Succeeded,
+            error_code: None,
+            identity_arn: None,
+            resource_unknown: None,
+            mapping: None,
+        }
+    }
+
     pub fn action(&self) -> &str {
         &self.request.hops[self.hop].action
     }
@@ -382,8 +407,8 @@ pub fn map_record(
     options: &MapOptions,
 ) -> Result<MappedRecord, Unmappable> {
     let mut mapper = RecordMapper::new();
-    mapper.map(record, &position, actions, options)?;
-    Ok(mapper.mapped)
+    let mapped = mapper.map(record, &position, actions, options)?;
+    Ok(std::mem::replace(mapped, MappedRecord::empty()))
 }
 
 /// Maps records one after another into one [`MappedRecord`], overwriting the strings of
@@ -392,6 +417,8 @@ pub fn map_record(
 #[derive(Debug)]
 pub struct RecordMapper {
     mapped: MappedRecord,
+    /// The mapper of Huawei CTS traces, told apart by content ([`super::cts::trace_of`]).
+    cts: CtsMapper,
     spares: Spares,
     /// Numbers and joined names, formatted here before they are copied into the context.
     text: String,
@@ -408,26 +435,8 @@ impl Default for RecordMapper {
 impl RecordMapper {
     pub fn new() -> RecordMapper {
         RecordMapper {
-            mapped: MappedRecord {
-                id: String::new(),
-                request: Request {
-                    dialect: Dialect::Aws,
-                    principal: Principal::from_arn("anonymous").expect("`anonymous` parses"),
-                    context: Context::new(),
-                    hops: Vec::with_capacity(2),
-                    options: Options::default(),
-                    credentials: None,
-                },
-                hop: 0,
-                via: None,
-                known_keys: Vec::new(),
-                principal_tags_known: false,
-                log_outcome: LogOutcome::Succeeded,
-                error_code: None,
-                identity_arn: None,
-                resource_unknown: None,
-                mapping: None,
-            },
+            mapped: MappedRecord::empty(),
+            cts: CtsMapper::new(),
             spares: Spares::default(),
             text: String::new(),
             wanted: RecordKeys::ALL,
@@ -461,6 +470,9 @@ impl RecordMapper {
         actions: &ActionMap,
         options: &MapOptions,
     ) -> Result<&mut MappedRecord, Unmappable> {
+        if let Some(trace) = trace_of(record) {
+            return self.cts.map(trace, position, CtsMap::shared(), options);
+        }
         let event = Event::read(record, actions, options.explain)?;
         let record = &event.fields;
         let RecordMapper {
@@ -468,6 +480,7 @@ impl RecordMapper {
             spares,
             text,
             wanted,
+            ..
         } = self;
         let Request {
             principal,
@@ -684,7 +697,12 @@ fn explained(entry: &EventEntry, explain: bool) -> String {
 }
 
 /// Empties the contexts of the previous record and leaves `len` hops, buffers kept.
-fn reuse_hops(context: &mut Context, hops: &mut Vec<Hop>, len: usize, spares: &mut Spares) {
+pub(super) fn reuse_hops(
+    context: &mut Context,
+    hops: &mut Vec<Hop>,
+    len: usize,
+    spares: &mut Spares,
+) {
     spares.recycle(context);
     for h in hops.iter_mut() {
         spares.recycle(&mut h.context);

@@ -15,6 +15,7 @@ mod parser_robustness;
 mod replay;
 mod replay_actions;
 mod replay_certainty;
+mod replay_huawei;
 mod simulate;
 mod spec_vectors;
 mod util;

@@ -18,10 +18,20 @@ use fastiam::replay::{
 
 #[derive(clap::Args)]
 pub struct ReplayArgs {
-    /// CloudTrail logs: `{"Records":[…]}` files or JSON Lines, plain or gzip, or directories
-    /// of them (walked in name order).
+    /// CloudTrail logs (`{"Records":[…]}` files) or Huawei CTS traces, as JSON Lines or
+    /// arrays, plain or gzip, or directories of them (walked in name order); told apart
+    /// record by record.
     #[arg(required = true)]
     inputs: Vec<PathBuf>,
+    /// Identity policies (files or directories, AWS or Huawei) of every principal: without
+    /// `--account-data` they replace the assumed allow-all identity and resource side, so a
+    /// new identity policy can be tested; with it they are added to every user and role.
+    #[arg(long)]
+    identity: Vec<PathBuf>,
+    /// Session policies (files or directories, AWS or Huawei) of every role and agency
+    /// session: the policies its credentials were issued with, which logs do not record.
+    #[arg(long)]
+    session: Vec<PathBuf>,
     /// One SCP level, root first, as `compile` takes it: repeat the flag for each level of
     /// the organisation (root, OUs, account); files or directories, comma-separated, in one
     /// flag share a level. Each level also holds the default `FullAWSAccess`.
@@ -132,6 +142,20 @@ fn other(e: impl std::fmt::Display) -> io::Error {
 }
 
 /// Policy levels, one a flag, each flag's files (comma-separated) in one level.
+/// Policies of one kind from files or directories, all in one list (`--identity`).
+fn read_policy_files(
+    paths: &[PathBuf],
+    kind: PolicyKind,
+    mode: Mode,
+) -> io::Result<Vec<fastiam::policy::Policy>> {
+    let options = ParseOptions::new(kind).with_mode(mode);
+    let mut out = Vec::new();
+    for p in paths {
+        out.extend(read_policies(p, &options).map_err(other)?);
+    }
+    Ok(out)
+}
+
 fn read_levels(
     specs: &[String],
     kind: PolicyKind,
@@ -161,6 +185,8 @@ pub fn replay(args: &ReplayArgs) -> io::Result<ExitCode> {
         return parse_only(&args.inputs);
     }
     let mut guardrails = Guardrails {
+        identity: read_policy_files(&args.identity, PolicyKind::Identity, args.mode.mode())?,
+        session: read_policy_files(&args.session, PolicyKind::Session, args.mode.mode())?,
         scp: read_levels(&args.scp, PolicyKind::Scp, args.mode.mode())?,
         rcp: read_levels(&args.rcp, PolicyKind::Rcp, args.mode.mode())?,
         exact: args.exact_guardrails,
