@@ -330,7 +330,8 @@ typedef struct fastiam_hop {
   // Default: yes for AWS KMS keys, `sts:AssumeRole*` on a role and Huawei
   // `sts:agencies:assume`, else no.
   uint32_t resource_policy_required;
-  // A `fastiam_flag`: the action needs no permission (R-EVAL-7). Default: no.
+  // A `fastiam_flag`: the action needs no permission (R-EVAL-7). Default: yes for the AWS
+  // action `sts:GetCallerIdentity`, else no.
   uint32_t requires_no_permission;
   // Keys this hop's request sets, laid over the context derived from the previous hop.
   // May be NULL when `context_len` is 0.

@@ -6,7 +6,8 @@
 //!
 //! Extensions to CASES.md, all optional: `options.mode` (`"strict"`/`"lenient"`,
 //! R-GEN-6), `options.huawei_policy_variables` (R-HW-17), a hop's
-//! `requires_no_permission` (R-EVAL-7), a hop's `resource_policy_slot` (a resource policy
+//! `requires_no_permission` (R-EVAL-7; when absent, true for the AWS action
+//! `sts:GetCallerIdentity`), a hop's `resource_policy_slot` (a resource policy
 //! compiled into a program, for `fastiam eval --program`), and a principal object's
 //! `parent_user_arn` (R-PRIN-3 `SessionParentUser`).
 
@@ -570,7 +571,7 @@ impl PolicyReader<'_, '_> {
         let mut resource_account = None;
         let mut resource_policy = None;
         let mut required = None;
-        let mut no_permission = false;
+        let mut no_permission = None;
         let mut context = Context::new();
         for m in members {
             let mp = p.key(&m.key);
@@ -597,7 +598,7 @@ impl PolicyReader<'_, '_> {
                     resource_policies.push(policy);
                 }
                 "resource_policy_required" => required = Some(boolean(self.src, &m.value, &mp)?),
-                "requires_no_permission" => no_permission = boolean(self.src, &m.value, &mp)?,
+                "requires_no_permission" => no_permission = Some(boolean(self.src, &m.value, &mp)?),
                 "resource_policy_slot" => {
                     if resource_policy.is_some() {
                         return Err(self.src.error_at(
@@ -634,6 +635,8 @@ impl PolicyReader<'_, '_> {
                 },
             ));
         }
+        let requires_no_permission =
+            no_permission.unwrap_or_else(|| default_requires_no_permission(dialect, &action));
         Ok(Hop {
             resource_policy_required: required
                 .unwrap_or_else(|| default_resource_policy_required(dialect, &action, &resource)),
@@ -642,7 +645,7 @@ impl PolicyReader<'_, '_> {
             action,
             resource,
             resource_policy,
-            requires_no_permission: no_permission,
+            requires_no_permission,
             context,
         })
     }

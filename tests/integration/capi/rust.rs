@@ -6,8 +6,8 @@
 use fastiam::capi::*;
 use fastiam::eval::Evaluator;
 use fastiam::request::{
-    default_resource_account, default_resource_policy_required, Context, ContextValue, Principal,
-    PrincipalKind, Request, DEFAULT_CALLED_VIA_SERVICES,
+    default_requires_no_permission, default_resource_account, default_resource_policy_required,
+    Context, ContextValue, Principal, PrincipalKind, Request, DEFAULT_CALLED_VIA_SERVICES,
 };
 use fastiam::table::AlignedBytes;
 
@@ -117,7 +117,11 @@ impl Abi {
                 } else {
                     flag(Some(hop.resource_policy_required))
                 },
-                requires_no_permission: flag(hop.requires_no_permission.then_some(true)),
+                requires_no_permission: flag(
+                    (hop.requires_no_permission
+                        != default_requires_no_permission(r.dialect, &hop.action))
+                    .then_some(hop.requires_no_permission),
+                ),
                 // SAFETY: `first + len <= entries.len()`; `entries` does not grow any more.
                 context: unsafe { entries.as_ptr().add(first) },
                 context_len: len,
