@@ -81,7 +81,8 @@ enum fastiam_result
   // message names the field.
   FASTIAM_RESULT_INVALID_ARGUMENT = 3,
   // The bytes are not a program this build can load: truncated, not a fastiam program,
-  // another format version, misaligned, or a record that fails verification.
+  // another format version, a checksum mismatch (changed after compiling), misaligned,
+  // or a record that fails verification.
   FASTIAM_RESULT_INVALID_PROGRAM = 4,
   // A file could not be opened or memory-mapped.
   FASTIAM_RESULT_IO = 5,
