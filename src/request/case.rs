@@ -27,6 +27,9 @@ pub struct Case {
     pub chain: Chain,
     /// The case's `expect`, if any: used by tests and `--summary`, ignored by evaluation.
     pub expect: Option<Expectation>,
+    /// Where the case's `policies` member is, when it has one (an empty `{}` included):
+    /// an engine that evaluates against a compiled program refuses such a case.
+    pub policies_at: Option<Location>,
 }
 
 /// CASES.md `expect`: the decision, the first denied hop and per-hop decisions.
@@ -103,10 +106,20 @@ pub fn parse_case_with(text: &str, source: &str, mode: Option<Mode>) -> Result<C
                 )?),
                 None => None,
             };
+            let policies_at = root.get("policies").map(|node| {
+                let (line, column) = json::line_col(text, node.span.start as usize);
+                Location {
+                    source: source.to_string(),
+                    pointer: Pointer::root().key("policies"),
+                    line,
+                    column,
+                }
+            });
             Ok(Case {
                 id: id.clone().unwrap_or_default(),
                 chain,
                 expect,
+                policies_at,
             })
         })
         .map_err(|error| CaseError {
