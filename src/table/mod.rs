@@ -337,8 +337,9 @@ impl<B: AsRef<[u8]>> Program<B> {
     ///
     /// # Safety
     ///
-    /// `bytes` must be a program that [`Program::from_bytes`] accepts (for example bytes
-    /// written by [`Sections::to_bytes`] or loaded successfully before and not modified).
+    /// `bytes` must be a program that [`Program::from_bytes`] accepts, or would accept
+    /// but for its checksum (for example bytes written by [`Sections::to_bytes`] or loaded
+    /// successfully before and not modified).
     /// The string section is not checked for UTF-8 here; a program that is not valid
     /// breaks `str` invariants (undefined behaviour), and one with out-of-range ids makes
     /// evaluation panic.
@@ -442,12 +443,14 @@ fn read_directory(bytes: &[u8], check: Checksum) -> Result<Vec<(usize, usize)>, 
             supported: VERSION,
         });
     }
-    let stored = u32_at(CHECKSUM_AT).unwrap_or(0);
-    match checksum(bytes) {
-        Some(computed) if check == Checksum::Check && computed != stored => {
-            return Err(LoadError::ChecksumMismatch { stored, computed });
+    if check == Checksum::Check {
+        let stored = u32_at(CHECKSUM_AT).unwrap_or(0);
+        match checksum(bytes) {
+            Some(computed) if computed != stored => {
+                return Err(LoadError::ChecksumMismatch { stored, computed });
+            }
+            _ => {}
         }
-        _ => {}
     }
     let count = u32_at(16).unwrap_or(0) as usize;
     if count != SECTION_NAMES.len() {

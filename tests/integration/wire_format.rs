@@ -303,6 +303,24 @@ fn hostile_records_are_named_errors() {
     );
 }
 
+/// `from_bytes_unchecked` stays constant-time: it does not read the bytes for the checksum.
+#[test]
+fn unchecked_load_skips_the_checksum() {
+    let mut bytes = sample_bytes();
+    bytes[fastiam::table::CHECKSUM_AT] ^= 0xFF;
+    let aligned = AlignedBytes::copy_from(&bytes);
+    assert!(matches!(
+        Program::from_bytes(&aligned).unwrap_err(),
+        LoadError::ChecksumMismatch { .. }
+    ));
+    // SAFETY: the golden program, valid but for its checksum (the contract allows that).
+    let program = unsafe { Program::from_bytes_unchecked(&aligned) }.unwrap();
+    assert_eq!(
+        program.view().policies.len(),
+        golden_program().view().policies.len()
+    );
+}
+
 #[test]
 fn misaligned_bytes_are_refused_not_read() {
     let bytes = sample_bytes();
