@@ -81,7 +81,8 @@ enum fastiam_result
   // message names the field.
   FASTIAM_RESULT_INVALID_ARGUMENT = 3,
   // The bytes are not a program this build can load: truncated, not a fastiam program,
-  // another format version, misaligned, or a record that fails verification.
+  // another format version, a checksum mismatch (changed after compiling), misaligned,
+  // or a record that fails verification.
   FASTIAM_RESULT_INVALID_PROGRAM = 4,
   // A file could not be opened or memory-mapped.
   FASTIAM_RESULT_IO = 5,
@@ -330,7 +331,8 @@ typedef struct fastiam_hop {
   // Default: yes for AWS KMS keys, `sts:AssumeRole*` on a role and Huawei
   // `sts:agencies:assume`, else no.
   uint32_t resource_policy_required;
-  // A `fastiam_flag`: the action needs no permission (R-EVAL-7). Default: no.
+  // A `fastiam_flag`: the action needs no permission (R-EVAL-7). Default: yes for the AWS
+  // action `sts:GetCallerIdentity`, else no.
   uint32_t requires_no_permission;
   // Keys this hop's request sets, laid over the context derived from the previous hop.
   // May be NULL when `context_len` is 0.

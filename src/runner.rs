@@ -38,6 +38,13 @@ pub trait Engine {
     fn check(&self, _chain: &Chain) -> Result<(), String> {
         Ok(())
     }
+
+    /// Whether the engine decides with each case's own `policies`; `false` for one that
+    /// decides with policies compiled beforehand, which then refuses every case that
+    /// carries a `policies` member, an empty one included (it would be silently ignored).
+    fn uses_case_policies(&self) -> bool {
+        true
+    }
 }
 
 /// A program compiled ahead of time (`fastiam compile`), evaluating the requests of cases
@@ -69,6 +76,10 @@ impl<'p> OnProgram<'p> {
 impl Engine for OnProgram<'_> {
     fn name(&self) -> &'static str {
         "program"
+    }
+
+    fn uses_case_policies(&self) -> bool {
+        false
     }
 
     fn check(&self, chain: &Chain) -> Result<(), String> {
@@ -355,10 +366,15 @@ pub fn evaluate_line(
     match parse_case_with(text, source, mode) {
         Ok(case) => Outcome {
             line,
-            result: engine
-                .check(&case.chain)
-                .map(|()| engine.evaluate(&case.chain))
-                .map_err(|msg| format!("{source}: {msg}")),
+            result: match &case.policies_at {
+                Some(at) if !engine.uses_case_policies() => Err(format!(
+                    "{at}: the case carries `policies`, but --program evaluates against the compiled program: remove the member (even an empty one) and name resource policies by `resource_policy_slot`"
+                )),
+                _ => engine
+                    .check(&case.chain)
+                    .map(|()| engine.evaluate(&case.chain))
+                    .map_err(|msg| format!("{source}: {msg}")),
+            },
             id: Some(case.id),
             expect: case.expect,
         },

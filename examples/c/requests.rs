@@ -34,8 +34,8 @@ use fastiam::decision::{Decision, Reason};
 use fastiam::eval::{ChainOutcome, Evaluator};
 use fastiam::policy::Dialect;
 use fastiam::request::{
-    default_resource_account, default_resource_policy_required, Context, ContextValue, Principal,
-    PrincipalKind, Request, DEFAULT_CALLED_VIA_SERVICES,
+    default_requires_no_permission, default_resource_account, default_resource_policy_required,
+    Context, ContextValue, Principal, PrincipalKind, Request, DEFAULT_CALLED_VIA_SERVICES,
 };
 
 /// The Rust API's answer for one request, as the file records it.
@@ -266,7 +266,11 @@ impl<W: Write> RequestsWriter<W> {
                 } else {
                     flag(Some(hop.resource_policy_required))
                 },
-                flag(hop.requires_no_permission.then_some(true)),
+                flag(
+                    (hop.requires_no_permission
+                        != default_requires_no_permission(request.dialect, &hop.action))
+                    .then_some(hop.requires_no_permission),
+                ),
             )?;
             self.context("hopcontext", &hop.context)?;
         }

@@ -1,13 +1,17 @@
 //! Arbitrary bytes as a program file: `Program::from_bytes` returns an error or a program,
 //! never panics; and a program it accepts evaluates a set of requests without panicking
 //! (the verifier's promise to the interpreter).
+//!
+//! The input is loaded twice: as it is (the checksum refuses nearly every changed file
+//! there), and re-sealed with its checksum written (`table::seal`), so that the fuzzer's
+//! mutations reach the directory checks and the verifier behind the checksum.
 #![no_main]
 
 use std::sync::OnceLock;
 
 use fastiam::eval::Evaluator;
 use fastiam::request::{parse_case, Request};
-use fastiam::table::Program;
+use fastiam::table::{seal, Program};
 use libfuzzer_sys::fuzz_target;
 
 /// Requests of varied shapes (AWS and Huawei, chains, resource slots).
@@ -25,8 +29,8 @@ fn requests() -> &'static [Request] {
     })
 }
 
-fuzz_target!(|data: &[u8]| {
-    let Ok(program) = Program::from_vec(data.to_vec()) else {
+fn load_and_evaluate(bytes: Vec<u8>) {
+    let Ok(program) = Program::from_vec(bytes) else {
         return;
     };
     let evaluator = Evaluator::new(&program);
@@ -35,4 +39,11 @@ fuzz_target!(|data: &[u8]| {
         let outcome = evaluator.evaluate(request, &mut scratch);
         let _ = evaluator.decision(&outcome);
     }
+}
+
+fuzz_target!(|data: &[u8]| {
+    load_and_evaluate(data.to_vec());
+    let mut sealed = data.to_vec();
+    seal(&mut sealed);
+    load_and_evaluate(sealed);
 });

@@ -35,7 +35,8 @@ pub enum fastiam_result {
     /// message names the field.
     InvalidArgument = 3,
     /// The bytes are not a program this build can load: truncated, not a fastiam program,
-    /// another format version, misaligned, or a record that fails verification.
+    /// another format version, a checksum mismatch (changed after compiling), misaligned,
+    /// or a record that fails verification.
     InvalidProgram = 4,
     /// A file could not be opened or memory-mapped.
     Io = 5,

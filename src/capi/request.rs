@@ -23,8 +23,9 @@ use crate::policy::Dialect;
 use crate::primitives::{canonical_key_into, parse_date};
 use crate::request::spares::{set_text, Spares};
 use crate::request::{
-    default_resource_account_str, default_resource_policy_required, is_multi_valued, Context,
-    ContextValue, Credentials, Hop, PrincipalKind, Request, DEFAULT_CALLED_VIA_SERVICES,
+    default_requires_no_permission, default_resource_account_str, default_resource_policy_required,
+    is_multi_valued, Context, ContextValue, Credentials, Hop, PrincipalKind, Request,
+    DEFAULT_CALLED_VIA_SERVICES,
 };
 
 /// A string given by pointer and length, in UTF-8, not NUL-terminated (a terminating NUL
@@ -164,7 +165,8 @@ pub struct fastiam_hop {
     /// Default: yes for AWS KMS keys, `sts:AssumeRole*` on a role and Huawei
     /// `sts:agencies:assume`, else no.
     pub resource_policy_required: u32,
-    /// A `fastiam_flag`: the action needs no permission (R-EVAL-7). Default: no.
+    /// A `fastiam_flag`: the action needs no permission (R-EVAL-7). Default: yes for the AWS
+    /// action `sts:GetCallerIdentity`, else no.
     pub requires_no_permission: u32,
     /// Keys this hop's request sets, laid over the context derived from the previous hop.
     /// May be NULL when `context_len` is 0.
@@ -567,7 +569,7 @@ fn build_hop(
     hop.requires_no_permission = flag(c.requires_no_permission, || {
         at.name("requires_no_permission")
     })?
-    .unwrap_or(false);
+    .unwrap_or_else(|| default_requires_no_permission(dialect, action));
     let entries = input.array(c.context, c.context_len, || at.name("context"))?;
     contexts.build(&mut hop.context, entries, at.name("context"))
 }

@@ -1109,7 +1109,7 @@ impl<'p> Evaluator<'p> {
             [st.principals_first as usize..(st.principals_first + st.principals_len) as usize];
         if st.flags & STMT_NOT_PRINCIPAL != 0 {
             let quirk = st.flags & STMT_DENY != 0 && self.meta.has_boundary != 0 && part.ceilings;
-            return if quirk || !self.exempted(entries, req) {
+            return if quirk || !self.exempted(entries, st.flags & STMT_DENY != 0, req) {
                 CAT_WILDCARD
             } else {
                 0
@@ -1148,8 +1148,10 @@ impl<'p> Evaluator<'p> {
         cats
     }
 
-    /// R-PRIN-4: exempted iff every element of the requester's identity set is listed.
-    fn exempted<R: RequestView>(&self, entries: &[PrincipalRec], p: &R) -> bool {
+    /// R-PRIN-4: whether the list exempts the requester. A `Deny` exempts it iff **every**
+    /// element of its identity set is listed; an `Allow` (lenient, R-PRIN-6) excludes it
+    /// from the grant iff **any** element is listed.
+    fn exempted<R: RequestView>(&self, entries: &[PrincipalRec], every: bool, p: &R) -> bool {
         let listed = |s: &str| {
             entries.iter().any(|e| {
                 matches!(
@@ -1174,16 +1176,19 @@ impl<'p> Evaluator<'p> {
                 })
             })
         };
+        let role_listed = || p.principal_role_arn().is_some_and(listed);
         match p.principal_kind() {
             Who::Anonymous => false,
             Who::Service => listed(p.principal_arn()),
             Who::Root => account_listed(),
-            Who::User | Who::FederatedUser => listed(p.principal_arn()) && account_listed(),
-            Who::AssumedRole => {
-                listed(p.principal_arn())
-                    && p.principal_role_arn().is_some_and(listed)
-                    && account_listed()
+            Who::User | Who::FederatedUser if every => {
+                listed(p.principal_arn()) && account_listed()
             }
+            Who::User | Who::FederatedUser => listed(p.principal_arn()) || account_listed(),
+            Who::AssumedRole if every => {
+                listed(p.principal_arn()) && role_listed() && account_listed()
+            }
+            Who::AssumedRole => listed(p.principal_arn()) || role_listed() || account_listed(),
         }
     }
 

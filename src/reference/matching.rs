@@ -146,7 +146,7 @@ pub fn principal_categories(
     if clause.negated {
         // R-PRIN-5: Deny + NotPrincipal always applies to a principal with a boundary.
         let quirk = effect == Effect::Deny && has_boundary;
-        return if quirk || !exempted(&clause.entries, p) {
+        return if quirk || !exempted(&clause.entries, effect, p) {
             vec![Category::Wildcard]
         } else {
             vec![]
@@ -213,8 +213,11 @@ fn names_account(id: &str, p: &Principal) -> bool {
     }
 }
 
-/// R-PRIN-4: the requester is exempted iff every element of its identity set is listed.
-fn exempted(entries: &[PrincipalEntry], p: &Principal) -> bool {
+/// R-PRIN-4: whether the list exempts the requester from the statement. In a `Deny` the
+/// requester is exempted iff **every** element of its identity set is listed; in an `Allow`
+/// (lenient mode, R-PRIN-6) it is excluded from the grant iff **any** element is listed, so
+/// the reading never grants a principal the list names. `"*"` exempts everyone.
+fn exempted(entries: &[PrincipalEntry], effect: Effect, p: &Principal) -> bool {
     if entries.contains(&PrincipalEntry::Wildcard) {
         return true;
     }
@@ -236,14 +239,18 @@ fn exempted(entries: &[PrincipalEntry], p: &Principal) -> bool {
         })
     };
     let account_ok = || p.account.as_deref().is_some_and(account_listed);
+    let role_ok = || p.role_arn.as_deref().is_some_and(listed);
+    let every = effect == Effect::Deny;
     match p.kind {
         PrincipalKind::Anonymous => false,
         PrincipalKind::Service => listed(&p.arn),
         PrincipalKind::Root => account_ok(),
-        PrincipalKind::User | PrincipalKind::FederatedUser => listed(&p.arn) && account_ok(),
-        PrincipalKind::AssumedRole => {
-            listed(&p.arn) && p.role_arn.as_deref().is_some_and(listed) && account_ok()
+        PrincipalKind::User | PrincipalKind::FederatedUser if every => {
+            listed(&p.arn) && account_ok()
         }
+        PrincipalKind::User | PrincipalKind::FederatedUser => listed(&p.arn) || account_ok(),
+        PrincipalKind::AssumedRole if every => listed(&p.arn) && role_ok() && account_ok(),
+        PrincipalKind::AssumedRole => listed(&p.arn) || role_ok() || account_ok(),
     }
 }
 

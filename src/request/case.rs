@@ -6,7 +6,8 @@
 //!
 //! Extensions to CASES.md, all optional: `options.mode` (`"strict"`/`"lenient"`,
 //! R-GEN-6), `options.huawei_policy_variables` (R-HW-17), a hop's
-//! `requires_no_permission` (R-EVAL-7), a hop's `resource_policy_slot` (a resource policy
+//! `requires_no_permission` (R-EVAL-7; when absent, true for the AWS action
+//! `sts:GetCallerIdentity`), a hop's `resource_policy_slot` (a resource policy
 //! compiled into a program, for `fastiam eval --program`), and a principal object's
 //! `parent_user_arn` (R-PRIN-3 `SessionParentUser`).
 
@@ -26,6 +27,9 @@ pub struct Case {
     pub chain: Chain,
     /// The case's `expect`, if any: used by tests and `--summary`, ignored by evaluation.
     pub expect: Option<Expectation>,
+    /// Where the case's `policies` member is, when it has one (an empty `{}` included):
+    /// an engine that evaluates against a compiled program refuses such a case.
+    pub policies_at: Option<Location>,
 }
 
 /// CASES.md `expect`: the decision, the first denied hop and per-hop decisions.
@@ -102,10 +106,20 @@ pub fn parse_case_with(text: &str, source: &str, mode: Option<Mode>) -> Result<C
                 )?),
                 None => None,
             };
+            let policies_at = root.get("policies").map(|node| {
+                let (line, column) = json::line_col(text, node.span.start as usize);
+                Location {
+                    source: source.to_string(),
+                    pointer: Pointer::root().key("policies"),
+                    line,
+                    column,
+                }
+            });
             Ok(Case {
                 id: id.clone().unwrap_or_default(),
                 chain,
                 expect,
+                policies_at,
             })
         })
         .map_err(|error| CaseError {
@@ -570,7 +584,7 @@ impl PolicyReader<'_, '_> {
         let mut resource_account = None;
         let mut resource_policy = None;
         let mut required = None;
-        let mut no_permission = false;
+        let mut no_permission = None;
         let mut context = Context::new();
         for m in members {
             let mp = p.key(&m.key);
@@ -597,7 +611,7 @@ impl PolicyReader<'_, '_> {
                     resource_policies.push(policy);
                 }
                 "resource_policy_required" => required = Some(boolean(self.src, &m.value, &mp)?),
-                "requires_no_permission" => no_permission = boolean(self.src, &m.value, &mp)?,
+                "requires_no_permission" => no_permission = Some(boolean(self.src, &m.value, &mp)?),
                 "resource_policy_slot" => {
                     if resource_policy.is_some() {
                         return Err(self.src.error_at(
@@ -634,6 +648,8 @@ impl PolicyReader<'_, '_> {
                 },
             ));
         }
+        let requires_no_permission =
+            no_permission.unwrap_or_else(|| default_requires_no_permission(dialect, &action));
         Ok(Hop {
             resource_policy_required: required
                 .unwrap_or_else(|| default_resource_policy_required(dialect, &action, &resource)),
@@ -642,7 +658,7 @@ impl PolicyReader<'_, '_> {
             action,
             resource,
             resource_policy,
-            requires_no_permission: no_permission,
+            requires_no_permission,
             context,
         })
     }

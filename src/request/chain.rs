@@ -124,6 +124,20 @@ pub fn default_resource_policy_required(dialect: Dialect, action: &str, resource
     }
 }
 
+/// The default of `requires_no_permission` (CASES.md, R-EVAL-7): true for the AWS action
+/// `sts:GetCallerIdentity` in any case, which needs no permission even under an explicit
+/// deny; false otherwise, Huawei included. A hop that gives the flag overrides it.
+///
+/// ```
+/// use fastiam::request::default_requires_no_permission;
+/// use fastiam::policy::Dialect;
+/// assert!(default_requires_no_permission(Dialect::Aws, "STS:getcalleridentity"));
+/// assert!(!default_requires_no_permission(Dialect::Huawei, "sts:GetCallerIdentity"));
+/// ```
+pub fn default_requires_no_permission(dialect: Dialect, action: &str) -> bool {
+    dialect == Dialect::Aws && action.eq_ignore_ascii_case("sts:GetCallerIdentity")
+}
+
 /// The default resource account (CASES.md): the ARN's account field, or a Huawei URN's
 /// account part when neither empty nor `*`; `None` means the principal's account.
 pub fn default_resource_account(resource: &str) -> Option<String> {

@@ -12,8 +12,8 @@ pub mod view;
 
 pub use case::{parse_case, parse_case_with, read_context, Case, CaseError, Expectation};
 pub use chain::{
-    default_resource_account, default_resource_account_str, default_resource_policy_required,
-    Chain, Credentials, Hop, Options, PolicySet, Request,
+    default_requires_no_permission, default_resource_account, default_resource_account_str,
+    default_resource_policy_required, Chain, Credentials, Hop, Options, PolicySet, Request,
 };
 pub use context::{is_multi_valued, Context, ContextValue, KeyCollision, MULTI_VALUED_KEYS};
 pub use fas::{

@@ -54,8 +54,8 @@ use crate::eval::Evaluator;
 use crate::policy::Dialect;
 use crate::primitives::split_arn;
 use crate::request::{
-    default_resource_account, default_resource_policy_required, Context, Hop, Options, PolicySet,
-    Principal, Request,
+    default_requires_no_permission, default_resource_account, default_resource_policy_required,
+    Context, Hop, Options, PolicySet, Principal, Request,
 };
 
 use context::{ContextEntry, ContextError};
@@ -255,7 +255,7 @@ impl Question {
                 action,
                 resource,
             ),
-            requires_no_permission: false,
+            requires_no_permission: default_requires_no_permission(self.dialect, action),
             context: Context::new(),
         };
         if self.dialect == Dialect::Aws && is_kms_key(resource) {

@@ -210,6 +210,46 @@ fn compile_inspect_and_eval_against_a_program() {
         text.contains("8 policies") && text.contains("verified load"),
         "{text}"
     );
+    // Every policy listed with its kind, place, statement count and name (its file stem).
+    let statements = |v: &serde_json::Value| v["Statement"].as_array().unwrap().len();
+    let listed: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("  policy "))
+        .collect();
+    assert_eq!(listed.len(), 8, "{text}");
+    for (kind, place, name, policy) in [
+        ("scp", "level 0 #0", "scp0", &p["scp"][0][0]),
+        ("scp", "level 1 #0", "scp1", &p["scp"][1][0]),
+        ("rcp", "level 0 #0", "rcp0", &p["rcp"][0][0]),
+        (
+            "resource",
+            "slot 0",
+            "bucket",
+            &case["chain"][0]["resource_policy"],
+        ),
+        (
+            "resource",
+            "slot 1",
+            "key",
+            &case["chain"][1]["resource_policy"],
+        ),
+        ("identity", "#0", "identity", &p["identity"][0]),
+        ("boundary", "#0", "boundary", &p["boundary"]),
+        ("session", "#0", "session", &p["session"][0]),
+    ] {
+        let words = |l: &str| l.split_whitespace().map(str::to_string).collect::<Vec<_>>();
+        let mut want = vec!["policy".to_string(), kind.to_string()];
+        want.extend(place.split(' ').map(str::to_string));
+        want.extend([
+            statements(policy).to_string(),
+            "statements".into(),
+            name.into(),
+        ]);
+        assert!(
+            listed.iter().any(|l| words(l) == want),
+            "no line {want:?} in\n{text}"
+        );
+    }
 
     // The golden cases without their policies, naming the program's resource slots.
     let mut stripped = String::new();
@@ -227,7 +267,7 @@ fn compile_inspect_and_eval_against_a_program() {
         stripped.push('\n');
     }
     let stripped_path = write("stripped.jsonl", &serde_json::Value::Null);
-    std::fs::write(&stripped_path, stripped).unwrap();
+    std::fs::write(&stripped_path, &stripped).unwrap();
     let full_path = dir.join("full.jsonl");
     std::fs::write(&full_path, &with_policies).unwrap();
     let on_program = fastiam()
@@ -266,6 +306,81 @@ fn compile_inspect_and_eval_against_a_program() {
     assert_eq!(refused.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&refused.stdout)
         .contains("--program evaluates against the compiled program"));
+
+    // So is a case with an empty `policies` object, or one whose members are all empty:
+    // an Error line naming the file, the line and the member; the other lines evaluate.
+    let first = stripped.lines().next().unwrap();
+    let mut empty = serde_json::from_str::<serde_json::Value>(first).unwrap();
+    empty["policies"] = serde_json::json!({});
+    let mut empty_members = empty.clone();
+    empty_members["policies"] = serde_json::json!({"identity": [], "scp": []});
+    let mixed = dir.join("mixed.jsonl");
+    std::fs::write(&mixed, format!("{first}\n{empty}\n{empty_members}\n")).unwrap();
+    let out = fastiam()
+        .arg("eval")
+        .arg("--program")
+        .arg(&program)
+        .arg(&mixed)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    assert_ne!(lines[0]["decision"], "Error", "{}", lines[0]);
+    for (i, line) in lines.iter().enumerate().skip(1) {
+        let error = line["error"].as_str().unwrap_or_default();
+        assert_eq!(line["decision"], "Error", "{line}");
+        assert!(
+            error.contains(&format!("mixed.jsonl:{}: at /policies", i + 1))
+                && error.contains("--program evaluates against the compiled program"),
+            "{error}"
+        );
+    }
+}
+
+/// `fastiam compile` with no policy at all is an error (a forgotten argument, an empty
+/// directory), unless `--allow-empty` asks for a program that allows nothing.
+#[test]
+fn compile_without_any_policy_needs_allow_empty() {
+    let dir = temp_dir("empty");
+    let empty_dir = dir.join("no-policies");
+    std::fs::create_dir_all(&empty_dir).unwrap();
+    let program = dir.join("empty.fiam");
+    for args in [vec![], vec![empty_dir.clone()]] {
+        let out = fastiam()
+            .arg("compile")
+            .args(&args)
+            .arg("-o")
+            .arg(&program)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(
+            err.contains("no policy to compile") && err.contains("--allow-empty"),
+            "{err}"
+        );
+        assert!(!program.exists(), "nothing written");
+    }
+    let out = fastiam()
+        .arg("compile")
+        .arg(&empty_dir)
+        .arg("--allow-empty")
+        .arg("-o")
+        .arg(&program)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = fastiam().arg("inspect").arg(&program).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains(" 0 policies, 0 statements"), "{text}");
 }
 
 #[test]
@@ -300,6 +415,31 @@ fn compile_and_load_errors_name_the_file() {
         let err = String::from_utf8(out.stderr).unwrap();
         assert!(
             err.contains("corrupt.fiam") && err.contains("truncated program"),
+            "{err}"
+        );
+    }
+
+    // One changed byte of a real program: refused by the checksum, read or mapped.
+    let mut golden = std::fs::read(corpus(&format!(
+        "programs/golden-v{}.fiam",
+        fastiam::table::VERSION
+    )))
+    .unwrap();
+    let at = golden.len() / 2;
+    golden[at] ^= 0x01;
+    let flipped = dir.join("flipped.fiam");
+    std::fs::write(&flipped, &golden).unwrap();
+    for args in [vec!["inspect"], vec!["eval", "--program"]] {
+        let mut cmd = fastiam();
+        cmd.args(&args).arg(&flipped);
+        if args.len() > 1 {
+            cmd.arg(corpus("conformance/hand.jsonl"));
+        }
+        let out = cmd.output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(
+            err.contains("flipped.fiam") && err.contains("checksum mismatch"),
             "{err}"
         );
     }

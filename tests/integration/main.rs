@@ -12,6 +12,7 @@ mod generator;
 mod ip_tables;
 mod parse_errors;
 mod parser_robustness;
+mod program_integrity;
 mod replay;
 mod replay_actions;
 mod replay_certainty;

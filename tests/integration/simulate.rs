@@ -182,6 +182,31 @@ fn athena_or_vpc_asked_directly_from_the_vpc_and_via_athena() {
 
 /// The simulator's line for a chain equals `fastiam eval`'s for the same case written by
 /// hand (apart from the simulator's additions).
+/// R-EVAL-7: `sts:GetCallerIdentity` needs no permission, even under an explicit deny.
+#[test]
+fn get_caller_identity_needs_no_permission() {
+    let dir = std::env::temp_dir().join(format!("fastiam-whoami-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let deny = dir.join("deny-all.json");
+    std::fs::write(
+        &deny,
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*","Resource":"*"}]}"#,
+    )
+    .unwrap();
+    let deny = deny.display().to_string();
+    let asked = |action: &str| {
+        json(
+            &format!("--policy @ --principal {ANALYST} --action {action} --resource *"),
+            &deny,
+        )
+    };
+    let lines = asked("sts:GetCallerIdentity");
+    assert_eq!(lines[0]["decision"], "Allow", "{}", lines[0]);
+    assert_eq!(hops(&lines[0])[0].1, "NoPermissionRequired");
+    let lines = asked("sts:GetSessionToken");
+    assert_eq!(lines[0]["decision"], "ExplicitDeny", "{}", lines[0]);
+}
+
 #[test]
 fn a_simulated_chain_decides_as_eval_does_on_the_same_case() {
     let policy = example("athena-or-vpc.json");

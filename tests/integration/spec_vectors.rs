@@ -55,6 +55,10 @@ const SPEC_VECTORS: &[&str] = &[
     "T-EVAL-19",
     "T-EVAL-20",
     "T-EVAL-21",
+    "T-EVAL-22",
+    "T-EVAL-23",
+    "T-EVAL-24",
+    "T-EVAL-25",
     "T-HW-1",
     "T-HW-2",
     "T-HW-3",
@@ -82,6 +86,8 @@ const SPEC_REASONS: &[(&str, &str)] = &[
     ("T-EVAL-17", "ExplicitDeny:Scp"),
     ("T-EVAL-18", "Allowed:Root"),
     ("T-EVAL-21", "NoPermissionRequired"),
+    ("T-EVAL-22", "NoPermissionRequired"),
+    ("T-EVAL-25", "Allowed:ResourceDirect"),
 ];
 
 fn vector_id(case_id: &str) -> &str {

@@ -1,13 +1,16 @@
 //! The program file format (FORMAT.md): hostile and corrupt bytes are clean errors, never a
-//! panic; what the verifier accepts evaluates without panicking; the golden file of
-//! format version 1 keeps loading and deciding the same, and compiling its policies today
-//! gives the same bytes (a format change must bump the version).
+//! panic; what the verifier accepts evaluates without panicking; the golden file of the
+//! current format version keeps loading and deciding the same, and compiling its policies
+//! today gives the same bytes (a format change must bump the version); the golden files of
+//! older versions are refused, naming both versions. Changed bytes that the checksum
+//! refuses are in `program_integrity.rs`; the tests here re-seal them ([`seal`]) to reach
+//! the directory checks and the verifier behind the checksum.
 
 use fastiam::compile::compile;
 use fastiam::eval::Evaluator;
 use fastiam::request::{parse_case, Case, PolicySet};
 use fastiam::runner::{Engine, Reference};
-use fastiam::table::{AlignedBytes, LoadError, Program, HEADER_LEN};
+use fastiam::table::{seal, AlignedBytes, LoadError, Program, HEADER_LEN, VERSION};
 
 use crate::util::{corpus, read_corpus};
 
@@ -20,9 +23,46 @@ fn golden_cases() -> Vec<Case> {
         .collect()
 }
 
-fn golden_program() -> Program<AlignedBytes> {
-    let bytes = std::fs::read(corpus("programs/golden-v1.fiam")).expect("golden file");
-    Program::from_vec(bytes).expect("the version-1 golden file loads")
+/// The golden file of the format version this build writes.
+fn golden_path() -> std::path::PathBuf {
+    corpus(&format!("programs/golden-v{VERSION}.fiam"))
+}
+
+pub(crate) fn golden_program() -> Program<AlignedBytes> {
+    let bytes = std::fs::read(golden_path()).expect("golden file");
+    Program::from_vec(bytes).expect("the current golden file loads")
+}
+
+/// Format version 1 (no checksum) is refused with a message that names it and this build's
+/// version, whatever its checksum field holds.
+#[test]
+fn golden_file_of_version_1_is_refused_naming_both_versions() {
+    assert_eq!(VERSION, 2, "add the previous version's golden file here");
+    let bytes = std::fs::read(corpus("programs/golden-v1.fiam")).expect("golden-v1.fiam");
+    let e = Program::from_vec(bytes.clone()).unwrap_err();
+    assert_eq!(
+        e,
+        LoadError::UnsupportedVersion {
+            found: 1,
+            supported: 2
+        }
+    );
+    let message = e.to_string();
+    assert!(
+        message.contains("version 1")
+            && message.contains("version 2")
+            && message.contains("recompile"),
+        "{message}"
+    );
+    let mut sealed = bytes;
+    seal(&mut sealed);
+    assert_eq!(
+        Program::from_vec(sealed).unwrap_err(),
+        LoadError::UnsupportedVersion {
+            found: 1,
+            supported: 2
+        }
+    );
 }
 
 #[test]
@@ -42,7 +82,7 @@ fn golden_file_loads_and_decides_like_the_reference() {
 fn compiling_the_golden_policies_gives_the_golden_bytes() {
     let policies: &PolicySet = &golden_cases()[0].chain.policies;
     let fresh = compile(policies).unwrap();
-    let golden = std::fs::read(corpus("programs/golden-v1.fiam")).unwrap();
+    let golden = std::fs::read(golden_path()).unwrap();
     assert!(
         fresh.as_bytes() == golden.as_slice(),
         "the compiler's output changed: if the format changed, bump VERSION, keep the old golden file \
@@ -57,7 +97,7 @@ fn write_golden_when_asked() {
         return;
     }
     let program = compile(&golden_cases()[0].chain.policies).unwrap();
-    std::fs::write(corpus("programs/golden-v1.fiam"), program.as_bytes()).unwrap();
+    std::fs::write(golden_path(), program.as_bytes()).unwrap();
 }
 
 fn sample_bytes() -> Vec<u8> {
@@ -68,24 +108,39 @@ fn load(bytes: &[u8]) -> Result<Program<AlignedBytes>, LoadError> {
     Program::from_vec(bytes.to_vec())
 }
 
+/// Loads `bytes` after writing their checksum: what gets past the checksum to the checks
+/// behind it.
+fn load_sealed(bytes: &[u8]) -> Result<Program<AlignedBytes>, LoadError> {
+    let mut bytes = bytes.to_vec();
+    seal(&mut bytes);
+    Program::from_vec(bytes)
+}
+
 #[test]
 fn every_truncation_is_an_error() {
     let bytes = sample_bytes();
     for len in 0..bytes.len() {
-        // Trailing zero padding after the last section can be cut without loss.
-        let result = load(&bytes[..len]);
+        assert!(
+            load(&bytes[..len]).is_err(),
+            "a program truncated to {len} of {} bytes loaded",
+            bytes.len()
+        );
+        // Re-sealed, only trailing zero padding after the last section can be cut.
+        let result = load_sealed(&bytes[..len]);
         if len + 8 <= bytes.len() {
             assert!(
                 result.is_err(),
-                "a program truncated to {len} of {} bytes loaded",
+                "a re-sealed program truncated to {len} of {} bytes loaded",
                 bytes.len()
             );
         }
     }
 }
 
+/// Flips re-sealed so that they reach the verifier: every defect it lets through must still
+/// be safe to evaluate.
 #[test]
-fn flipped_bytes_never_panic_and_accepted_programs_evaluate() {
+fn resealed_flips_never_panic_and_accepted_programs_evaluate() {
     let bytes = sample_bytes();
     let cases = golden_cases();
     let mut state = 0x9e37_79b9_7f4a_7c15u64;
@@ -103,7 +158,7 @@ fn flipped_bytes_never_panic_and_accepted_programs_evaluate() {
             (state % corrupt.len() as u64) as usize
         };
         corrupt[at] ^= 1 << ((state >> 32) % 8);
-        match load(&corrupt) {
+        match load_sealed(&corrupt) {
             Err(e) => {
                 rejected += 1;
                 assert!(!e.to_string().is_empty());
@@ -140,18 +195,25 @@ fn hostile_headers_and_directories_are_named_errors() {
     let edit = |f: &dyn Fn(&mut Vec<u8>)| {
         let mut b = bytes.clone();
         f(&mut b);
-        load(&b).unwrap_err()
+        load_sealed(&b).unwrap_err()
     };
     assert_eq!(edit(&|b| b[0] = b'X'), LoadError::BadMagic);
+    // Unsealed, a changed directory is caught by the checksum first.
+    let mut unsealed = bytes.clone();
+    put_u32(&mut unsealed, entry(4), 5);
+    assert!(matches!(
+        load(&unsealed).unwrap_err(),
+        LoadError::ChecksumMismatch { .. }
+    ));
     assert_eq!(
         edit(&|b| b[8..12].copy_from_slice(&[1, 2, 3, 4])),
         LoadError::WrongEndianness
     );
     assert!(matches!(
-        edit(&|b| put_u32(b, 12, 2)),
+        edit(&|b| put_u32(b, 12, 1)),
         LoadError::UnsupportedVersion {
-            found: 2,
-            supported: 1
+            found: 1,
+            supported: 2
         }
     ));
     assert!(matches!(
@@ -202,7 +264,7 @@ fn hostile_records_are_named_errors() {
     let edit = |at: usize, v: u32| {
         let mut b = bytes.clone();
         put_u32(&mut b, at, v);
-        load(&b).unwrap_err()
+        load_sealed(&b).unwrap_err()
     };
     // statements[0].policy, .sid, .actions_first; conditions and keys likewise.
     for (field, value) in [
@@ -238,6 +300,24 @@ fn hostile_records_are_named_errors() {
             }
         ),
         "{e}"
+    );
+}
+
+/// `from_bytes_unchecked` stays constant-time: it does not read the bytes for the checksum.
+#[test]
+fn unchecked_load_skips_the_checksum() {
+    let mut bytes = sample_bytes();
+    bytes[fastiam::table::CHECKSUM_AT] ^= 0xFF;
+    let aligned = AlignedBytes::copy_from(&bytes);
+    assert!(matches!(
+        Program::from_bytes(&aligned).unwrap_err(),
+        LoadError::ChecksumMismatch { .. }
+    ));
+    // SAFETY: the golden program, valid but for its checksum (the contract allows that).
+    let program = unsafe { Program::from_bytes_unchecked(&aligned) }.unwrap();
+    assert_eq!(
+        program.view().policies.len(),
+        golden_program().view().policies.len()
     );
 }
 

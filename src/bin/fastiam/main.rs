@@ -53,7 +53,7 @@ enum Command {
     Eval(EvalArgs),
     /// Compile policies into a program file.
     Compile(CompileArgs),
-    /// Load a program file (verified) and describe it: sections, sizes, load times.
+    /// Load a program file (verified) and describe it: policies, sections, sizes, load times.
     Inspect(InspectArgs),
     /// Time the engines on the standard workload (generated in-process, deterministic).
     Bench(BenchArgs),
@@ -152,6 +152,11 @@ struct CompileArgs {
     /// Loading mode (R-GEN-6).
     #[arg(long, value_enum, default_value_t = ModeName::Strict)]
     mode: ModeName,
+    /// Write a program even when no policy at all was given (it allows nothing). Without
+    /// it that is an error: an empty directory or a forgotten argument is not silently
+    /// compiled into a program that denies every request.
+    #[arg(long)]
+    allow_empty: bool,
     /// The program file to write.
     #[arg(short, long)]
     output: PathBuf,
@@ -310,6 +315,13 @@ fn compile(args: &CompileArgs) -> io::Result<ExitCode> {
     if args.session_passed || !args.session.is_empty() {
         set.session = Some(read(&args.session, PolicyKind::Session)?);
     }
+    if policy_count(&set) == 0 && !args.allow_empty {
+        return Err(other(
+            "no policy to compile: the arguments name no policy file (directories without \
+             `.json` files count as none); pass identity policies, --boundary, --session, --scp, \
+             --rcp, --vpce or --resource, or --allow-empty for a program that allows nothing",
+        ));
+    }
     let parsed = started.elapsed();
     let program = fastiam::compile::compile(&set).map_err(other)?;
     let compiled = started.elapsed() - parsed;
@@ -326,6 +338,17 @@ fn compile(args: &CompileArgs) -> io::Result<ExitCode> {
         compiled.as_secs_f64() * 1e3,
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// How many policies a set holds, of every kind.
+fn policy_count(set: &PolicySet) -> usize {
+    set.identity.len()
+        + usize::from(set.boundary.is_some())
+        + set.session.as_ref().map_or(0, Vec::len)
+        + set.scp.iter().map(Vec::len).sum::<usize>()
+        + set.rcp.iter().map(Vec::len).sum::<usize>()
+        + usize::from(set.vpce.is_some())
+        + set.resource.len()
 }
 
 fn inspect(args: &InspectArgs) -> io::Result<ExitCode> {
@@ -357,10 +380,24 @@ fn inspect(args: &InspectArgs) -> io::Result<ExitCode> {
         view.services.len()
     );
     outln!(
-        "  verified load from memory: {:.3} ms; memory-mapped and verified: {:.3} ms",
+        "  checksum {:#010x}; verified load from memory (checksum included): {:.3} ms; memory-mapped and verified: {:.3} ms",
+        fastiam::table::checksum(program.as_bytes()).unwrap_or(0),
         verified.as_secs_f64() * 1e3,
         mapped_time.as_secs_f64() * 1e3
     );
+    for p in view.policies {
+        let kind = fastiam::bytecode::policy_kind_from_code(p.kind).map_or("?", |k| k.name());
+        let place = match kind {
+            "scp" | "rcp" => format!("level {} #{}", p.level, p.position),
+            "resource" => format!("slot {}", p.position),
+            _ => format!("#{}", p.position),
+        };
+        outln!(
+            "  policy {kind:<8} {place:<12} {:>6} statements  {}",
+            p.statements_len,
+            view.string(p.id).unwrap_or("?")
+        );
+    }
     let started = Instant::now();
     let evaluator = fastiam::eval::Evaluator::new(&program);
     outln!(

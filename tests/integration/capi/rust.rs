@@ -6,8 +6,8 @@
 use fastiam::capi::*;
 use fastiam::eval::Evaluator;
 use fastiam::request::{
-    default_resource_account, default_resource_policy_required, Context, ContextValue, Principal,
-    PrincipalKind, Request, DEFAULT_CALLED_VIA_SERVICES,
+    default_requires_no_permission, default_resource_account, default_resource_policy_required,
+    Context, ContextValue, Principal, PrincipalKind, Request, DEFAULT_CALLED_VIA_SERVICES,
 };
 use fastiam::table::AlignedBytes;
 
@@ -117,7 +117,11 @@ impl Abi {
                 } else {
                     flag(Some(hop.resource_policy_required))
                 },
-                requires_no_permission: flag(hop.requires_no_permission.then_some(true)),
+                requires_no_permission: flag(
+                    (hop.requires_no_permission
+                        != default_requires_no_permission(r.dialect, &hop.action))
+                    .then_some(hop.requires_no_permission),
+                ),
                 // SAFETY: `first + len <= entries.len()`; `entries` does not grow any more.
                 context: unsafe { entries.as_ptr().add(first) },
                 context_len: len,
@@ -428,7 +432,11 @@ fn generated_chains_agree_with_the_rust_api() {
 
 #[test]
 fn hostile_program_bytes_are_error_codes() {
-    let golden = std::fs::read(crate::util::corpus("programs/golden-v1.fiam")).unwrap();
+    let golden = std::fs::read(crate::util::corpus(&format!(
+        "programs/golden-v{}.fiam",
+        fastiam::table::VERSION
+    )))
+    .unwrap();
     let mut rng = Rng::new(0xF1A5);
     let hop = fastiam_hop {
         via: fastiam_str::NONE,
@@ -463,7 +471,7 @@ fn hostile_program_bytes_are_error_codes() {
         credentials: std::ptr::null(),
     };
     let (mut loaded, mut refused) = (0, 0);
-    for _ in 0..3_000 {
+    for round in 0..3_000 {
         let mut bytes = golden.clone();
         match rng.below(4) {
             0 => {
@@ -484,6 +492,13 @@ fn hostile_program_bytes_are_error_codes() {
                 }
             }
         }
+        // Every other round re-sealed, to reach the verifier behind the checksum; the
+        // others must all be refused (a changed byte is a checksum mismatch at least).
+        let sealed = round % 2 == 1;
+        if sealed {
+            fastiam::table::seal(&mut bytes);
+        }
+        let changed = bytes != golden;
         let aligned = AlignedBytes::copy_from(&bytes);
         let data: &[u8] = aligned.as_ref();
         let mut program = std::ptr::null_mut();
@@ -495,6 +510,7 @@ fn hostile_program_bytes_are_error_codes() {
                 refused += 1;
             }
             fastiam_result::Ok => {
+                assert!(sealed || !changed, "round {round}: changed bytes loaded");
                 loaded += 1;
                 let mut scratch = std::ptr::null_mut();
                 let mut out = std::mem::MaybeUninit::<fastiam_outcome>::zeroed();
@@ -513,6 +529,17 @@ fn hostile_program_bytes_are_error_codes() {
             other => panic!("{other:?}: {}", message()),
         }
     }
+    // One changed string byte: the C caller is told it is the checksum.
+    let mut bytes = golden.clone();
+    let at = bytes.len() - 9;
+    bytes[at] ^= 0x20;
+    let aligned = AlignedBytes::copy_from(&bytes);
+    let data: &[u8] = aligned.as_ref();
+    let mut program = std::ptr::null_mut();
+    // SAFETY: valid bytes and out-pointer; nothing is loaded.
+    let rc = unsafe { fastiam_program_from_bytes(data.as_ptr(), data.len(), &mut program) };
+    assert_eq!(rc, fastiam_result::InvalidProgram);
+    assert!(message().contains("checksum mismatch"), "{}", message());
     assert!(
         refused > 2_000 && loaded > 0,
         "{refused} refused, {loaded} loaded"
@@ -609,7 +636,11 @@ fn warm_evaluation_through_the_abi_does_not_allocate() {
 /// A misaligned request or outcome pointer is refused before anything is read through it.
 #[test]
 fn misaligned_structs_are_refused() {
-    let golden = std::fs::read(crate::util::corpus("programs/golden-v1.fiam")).unwrap();
+    let golden = std::fs::read(crate::util::corpus(&format!(
+        "programs/golden-v{}.fiam",
+        fastiam::table::VERSION
+    )))
+    .unwrap();
     let loaded = Loaded::new(&golden);
     let request = std::mem::MaybeUninit::<fastiam_request>::zeroed();
     let mut buf = vec![0u8; std::mem::size_of::<fastiam_outcome>() * 2 + 16];
