@@ -181,7 +181,13 @@ fn prepare_c_test(name: &str) -> (PathBuf, PathBuf, usize) {
 }
 
 fn run(cmd: &mut Command) -> (bool, String) {
-    let out = cmd.output().expect("run the C program");
+    // The programs find the library by their run path. `cargo test` puts `target/<profile>`
+    // on LD_LIBRARY_PATH, which is searched first, and a `libfastiam.so` there is from
+    // whatever `cargo build` ran last, not the one these programs were linked with.
+    let out = cmd
+        .env_remove("LD_LIBRARY_PATH")
+        .output()
+        .expect("run the C program");
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
