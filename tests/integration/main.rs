@@ -12,6 +12,7 @@ mod ip_tables;
 mod parse_errors;
 mod parser_robustness;
 mod replay;
+mod replay_hostile;
 mod spec_vectors;
 mod util;
 mod wire_format;
