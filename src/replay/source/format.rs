@@ -38,11 +38,16 @@ pub(super) fn read_stream(
     each: &mut Each<'_>,
 ) -> Result<bool, ReadError> {
     let file_error = |e: io::Error| ReadError::new(name, "file", format!("reading stopped: {e}"));
-    let (mut skipped, mut newlines) = (0, 0);
-    if split::fill(input).map_err(file_error)?.starts_with(BOM) {
-        input.consume(BOM.len());
+    // Peeks are read into buffers of their own, so that what is decided does not depend on
+    // how much a reader happens to hand over at once (a pipe, a gzip decoder).
+    let mut bom = peek(input, BOM.len()).map_err(file_error)?;
+    let mut skipped = 0;
+    if bom.get_ref()[..] == *BOM {
+        bom.set_position(BOM.len() as u64);
         skipped = BOM.len() as u64;
     }
+    let input = &mut bom.chain(input);
+    let mut newlines = 0;
     let first = split::skip_space(input, SNIFF_BYTES as u64, &mut skipped, &mut newlines)
         .map_err(file_error)?;
     match first {
@@ -56,16 +61,31 @@ pub(super) fn read_stream(
             input.consume(1);
             read_array(name, input, "", options, each)
         }
-        Next::Byte(b'{') => match delivery_start(split::fill(input).map_err(file_error)?) {
-            Some(Ok(n)) => {
-                input.consume(n);
-                read_array(name, input, "Records", options, each)
+        Next::Byte(b'{') => {
+            let mut head = peek(input, DELIVERY_PEEK).map_err(file_error)?;
+            match delivery_start(head.get_ref()) {
+                Some(Ok(n)) => {
+                    head.set_position(n as u64);
+                    read_array(name, &mut head.chain(input), "Records", options, each)
+                }
+                Some(Err(())) => Err(ReadError::new(name, "file", "`Records` is not an array")),
+                None => {
+                    read_object_start(name, &mut head.chain(input), 1 + newlines, options, each)
+                }
             }
-            Some(Err(())) => Err(ReadError::new(name, "file", "`Records` is not an array")),
-            None => read_object_start(name, input, 1 + newlines, options, each),
-        },
+        }
         Next::Byte(b) => Err(not_json(name, b, skipped)),
     }
+}
+
+/// How far a delivery file's start (`{ "Records" : [`, with some whitespace) is looked for.
+const DELIVERY_PEEK: usize = 64;
+
+/// The next `n` bytes (fewer at the end of the input), taken out of `input`.
+fn peek(input: &mut impl BufRead, n: usize) -> io::Result<Cursor<Vec<u8>>> {
+    let mut bytes = Vec::with_capacity(n);
+    input.take(n as u64).read_to_end(&mut bytes)?;
+    Ok(Cursor::new(bytes))
 }
 
 /// Lines `bytes` of a mapped file, whose first byte is byte `offset` of the file.
@@ -236,32 +256,36 @@ fn read_object_start(
         let next_line = line + u64::from(newline) + newlines;
         return read_lines(name, input, (next_line, 0), &place, options, each);
     }
-    // A damaged first line of JSON Lines, or the first line of a pretty-printed document.
-    let mut second = Vec::new();
-    let (len2, newline2) = split::read_line(input, cap, &mut second).map_err(io_error)?;
-    let whole = len2 <= cap as u64 && serde_json::from_slice::<Value>(&second).is_ok();
-    if whole {
-        let error = serde_json::from_slice::<Value>(&first).map_err(|e| e.to_string());
-        if !each(at(line), error) {
-            return Ok(false);
-        }
-        let second = serde_json::from_slice::<Value>(&second).map_err(|e| e.to_string());
-        if !each(at(line + 1), second) {
-            return Ok(false);
-        }
-        return read_lines(name, input, (line + 2, 0), &place, options, each);
+    // The first line of a pretty-printed document, or a damaged first line of JSON Lines:
+    // a document when the whole input (up to the cap) is one; else JSON Lines when its
+    // second line is a whole object.
+    let mut bytes = first;
+    bytes.push(b'\n');
+    let room = (cap + 1).saturating_sub(bytes.len()) as u64;
+    input
+        .take(room)
+        .read_to_end(&mut bytes)
+        .map_err(|e| ReadError::new(name, "file", format!("reading stopped: {e}")))?;
+    let document = match (bytes.len() <= cap).then(|| serde_json::from_slice::<Value>(&bytes)) {
+        Some(Ok(value)) => return Ok(read_document(name, value, each)),
+        other => other,
+    };
+    let second = bytes[len as usize + 1..].split(|b| *b == b'\n').next();
+    let lines =
+        second.is_some_and(|l| matches!(serde_json::from_slice::<Value>(l), Ok(Value::Object(_))));
+    if lines {
+        let place = |n: u64, _: u64| format!("line {n}");
+        let input = &mut Cursor::new(bytes).chain(input);
+        return read_lines(name, input, (line, 0), &place, options, each);
     }
-    if len2 > cap as u64 {
-        // The second line alone is over the cap: so is the document.
-        return Err(document_too_long(name, cap));
-    }
-    let mut prefix = first;
-    prefix.push(b'\n');
-    prefix.extend_from_slice(&second);
-    if newline2 {
-        prefix.push(b'\n');
-    }
-    read_whole_document(name, &mut Cursor::new(prefix).chain(input), cap, each)
+    Err(match document {
+        Some(Err(e)) => ReadError::new(
+            name,
+            "file",
+            format!("not JSON at line {}, column {}: {e}", e.line(), e.column()),
+        ),
+        _ => document_too_long(name, cap),
+    })
 }
 
 #[cold]
@@ -274,31 +298,6 @@ fn document_too_long(name: &str, cap: usize) -> ReadError {
              `{{\"Records\": [...]}}` file with `Records` first, nor an array, nor JSON Lines"
         ),
     )
-}
-
-/// A document read whole (up to `cap` bytes), then [`read_document`].
-fn read_whole_document(
-    name: &str,
-    input: &mut impl Read,
-    cap: usize,
-    each: &mut Each<'_>,
-) -> Result<bool, ReadError> {
-    let mut bytes = Vec::new();
-    let n = input
-        .take(cap as u64 + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| ReadError::new(name, "file", format!("reading stopped: {e}")))?;
-    if n > cap {
-        return Err(document_too_long(name, cap));
-    }
-    let value: Value = serde_json::from_slice(&bytes).map_err(|e| {
-        ReadError::new(
-            name,
-            "file",
-            format!("not JSON at line {}, column {}: {e}", e.line(), e.column()),
-        )
-    })?;
-    Ok(read_document(name, value, each))
 }
 
 /// The records of one parsed document: its `Records`, or the document itself.
@@ -363,18 +362,29 @@ mod tests {
             max_record_bytes: cap,
             ..ReadOptions::default()
         };
-        let mut out = Vec::new();
-        let r = read_stream("f", &mut &bytes[..], &options, &mut |at, v| {
-            out.push(match v {
-                Ok(v) => format!("{}: {v}", at.place),
-                Err(e) => format!("{}: ERROR {e}", at.place),
-            });
-            true
-        });
-        let end = r
-            .err()
-            .map(|e| format!("{}: {}", e.position.place, e.message));
-        (out, end)
+        // However the reader cuts its buffers, the same records and the same end.
+        let results: Vec<_> = [1, 2, 7, 1 << 16]
+            .into_iter()
+            .map(|size| {
+                let mut out = Vec::new();
+                let mut input = std::io::BufReader::with_capacity(size, bytes);
+                let r = read_stream("f", &mut input, &options, &mut |at, v| {
+                    out.push(match v {
+                        Ok(v) => format!("{}: {v}", at.place),
+                        Err(e) => format!("{}: ERROR {e}", at.place),
+                    });
+                    true
+                });
+                let end = r
+                    .err()
+                    .map(|e| format!("{}: {}", e.position.place, e.message));
+                (out, end)
+            })
+            .collect();
+        for r in &results[1..] {
+            assert_eq!(r, &results[0]);
+        }
+        results.into_iter().next().unwrap()
     }
 
     #[test]
@@ -406,6 +416,11 @@ mod tests {
         assert_eq!(
             read(pretty, 100),
             (vec!["Records[0]: 1".into(), "Records[1]: 2".into()], None)
+        );
+        // A whole value on the second line of a document does not make it JSON Lines.
+        assert_eq!(
+            read(b"{\"a\":\n{}\n}", 100),
+            (vec![r#"document: {"a":{}}"#.into()], None)
         );
         let record = b"{\n  \"eventName\": \"X\"\n}";
         assert_eq!(

@@ -90,6 +90,9 @@ impl<R: Read> Read for Guarded<R> {
     }
 }
 
+/// A reader whose first bytes were read ahead to look for gzip's magic.
+pub type Peeked<R> = io::Chain<io::Cursor<Vec<u8>>, R>;
+
 /// A log's bytes, decompressed if they were gzip.
 pub enum Input<R> {
     Plain(BufReader<Counting<R>>),
@@ -98,22 +101,22 @@ pub enum Input<R> {
 }
 
 /// Opens `reader`: gzip (by its magic bytes) behind the guard of `options`, else as it is.
-pub fn open<R: Read>(reader: R, options: &ReadOptions) -> Result<Input<R>, String> {
-    let mut raw = BufReader::with_capacity(
+pub fn open<R: Read>(reader: R, options: &ReadOptions) -> Result<Input<Peeked<R>>, String> {
+    let mut magic = Vec::with_capacity(2);
+    let mut reader = reader;
+    (&mut reader)
+        .take(2)
+        .read_to_end(&mut magic)
+        .map_err(|e| e.to_string())?;
+    let gzip = magic == [0x1f, 0x8b];
+    let raw = BufReader::with_capacity(
         BUFFER,
         Counting {
-            inner: reader,
+            inner: io::Cursor::new(magic).chain(reader),
             count: 0,
         },
     );
-    let head = loop {
-        match raw.fill_buf() {
-            Ok(head) => break head,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e.to_string()),
-        }
-    };
-    if !head.starts_with(&[0x1f, 0x8b]) {
+    if !gzip {
         return Ok(Input::Plain(raw));
     }
     let guarded = Guarded {
@@ -181,6 +184,21 @@ mod tests {
         let text = b"{\"Records\":[]}".repeat(100);
         assert_eq!(inflate(&gzip(&text), &options), (text, None));
         assert_eq!(inflate(b"", &options), (Vec::new(), None));
+        // A reader that hands over one byte at a time (a slow pipe) is still told gzip.
+        struct OneByte<'a>(&'a [u8]);
+        impl Read for OneByte<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                let n = self.0.len().min(buf.len()).min(1);
+                buf[..n].copy_from_slice(&self.0[..n]);
+                self.0 = &self.0[n..];
+                Ok(n)
+            }
+        }
+        let compressed = gzip(b"{}");
+        let mut input = open(OneByte(&compressed), &options).unwrap();
+        let mut out = Vec::new();
+        input.read_to_end(&mut out).unwrap();
+        assert_eq!(out, b"{}");
     }
 
     #[test]
