@@ -247,6 +247,37 @@ fn ec2_instance_actions_act_on_the_instance_of_their_instances_set() {
     assert_eq!(report.all.allowed, 1, "{report:?}");
 }
 
+/// The streaming readers hand on exactly the records serde_json finds in each whole file, in
+/// order, with their places; the LICENSE beside the logs is skipped, not read.
+#[test]
+fn the_streaming_readers_read_what_serde_json_reads_whole() {
+    let plan = fastiam::replay::Plan::new(&[logs()]);
+    assert!(plan.errors.is_empty(), "{:?}", plan.errors);
+    assert_eq!(plan.skipped.len(), 1);
+    assert!(plan.skipped[0].path.ends_with("LICENSE"));
+    let mut read = Vec::new();
+    for unit in &plan.units {
+        let r = fastiam::replay::source::read_unit(unit, &mut |at, record| {
+            read.push((at.file, at.place, record.unwrap()));
+            true
+        });
+        assert!(r.unwrap());
+    }
+    let whole = bundled_records();
+    assert_eq!(read.len(), whole.len());
+    let (mut index, mut previous) = (0, None);
+    for ((file, place, value), (whole_file, whole_value)) in read.iter().zip(&whole) {
+        if previous != Some(file) {
+            index = 0;
+            previous = Some(file);
+        }
+        assert_eq!(file, whole_file);
+        assert_eq!(place, &format!("Records[{index}]"));
+        assert_eq!(value, whole_value);
+        index += 1;
+    }
+}
+
 #[test]
 fn every_record_is_accounted_for_and_forwarded_kms_calls_are_hops() {
     let records = bundled_records();
