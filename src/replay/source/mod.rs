@@ -8,7 +8,7 @@
 //! its first key `"Records"`, an array by its `[`, JSON Lines by a first line that is a whole
 //! JSON value; anything else is one JSON document (one pretty-printed record).
 //!
-//! The work is cut into [`Unit`]s that workers take independently ([`plan`]): a whole file,
+//! The work is cut into [`Unit`]s that workers take independently ([`Plan`]): a whole file,
 //! or a slice of a large uncompressed JSON Lines file (memory-mapped and cut at line ends),
 //! so that one huge export still keeps every core busy.
 //!
@@ -22,9 +22,9 @@
 //! * [`inflate`] decompresses gzip behind a guard: past [`ReadOptions::inflate_ratio`] times
 //!   the compressed bytes read *and* [`ReadOptions::inflate_floor`] bytes, reading stops with
 //!   an error naming the file; the records before it still count.
-//! * [`format`] looks at a bounded prefix first: a file that does not start (after
+//! * `format` looks at a bounded prefix first: a file that does not start (after
 //!   whitespace) with `{` or `[` — a megabyte of zeros, a PNG — is refused at once.
-//! * [`split`] cuts documents into records without parsing them: the elements of a
+//! * `split` cuts documents into records without parsing them: the elements of a
 //!   `{"Records": [...]}` array (or of a top-level array) and the lines of JSON Lines are
 //!   found by a byte scanner that tracks only strings, escapes and nesting depth; each
 //!   record is then parsed on its own with serde_json. Memory is one record, not one file
