@@ -11,8 +11,10 @@
 //! | `{` and a first line that is a whole value, more after it | JSON Lines | `line n` |
 //! | `{` otherwise | one document (at most one record's cap): its `Records`, or itself | `Records[i]`, `document` |
 //!
-//! A JSON Lines file whose first line is damaged but whose second is a whole value is still
-//! JSON Lines (a pretty-printed document never has a whole value on its second line).
+//! When the first line is not a whole value, the input is one document if it parses as one
+//! (read whole, up to the cap); otherwise it is JSON Lines with a damaged first line when its
+//! second line is a whole object, and refused when not. The decisions are taken on bytes
+//! read into buffers of their own, never on how much a reader's buffer happens to hold.
 //!
 //! ```text
 //! \x00\x00\x00…        → refused: "not JSON: byte 0x00 at byte 0 …"
