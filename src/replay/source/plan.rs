@@ -262,6 +262,27 @@ mod tests {
     }
 
     #[test]
+    fn a_file_named_twice_is_planned_once_and_a_missing_path_is_an_error() {
+        let dir = std::env::temp_dir().join(format!("fastiam-plan-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("d")).unwrap();
+        let file = dir.join("d/a.json");
+        std::fs::write(&file, "{}").unwrap();
+        let plan = Plan::new(&[file.clone(), dir.join("d"), file.clone(), dir.join("none")]);
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(plan.units.len(), 1);
+        assert_eq!(plan.units[0].path(), file);
+        assert_eq!(plan.skipped.len(), 2);
+        for s in &plan.skipped {
+            assert_eq!(s.path, file);
+            assert!(s.reason.starts_with("the same file as"), "{s}");
+        }
+        assert_eq!(plan.errors.len(), 1);
+        assert!(plan.errors[0].position.file.ends_with("none"));
+        assert_eq!(plan.errors[0].position.place, "path");
+    }
+
+    #[test]
     fn log_names() {
         for name in ["a.json", "a.json.gz", "b.jsonl", "c.ndjson.gz"] {
             assert!(looks_like_log(name), "{name}");
