@@ -49,7 +49,7 @@ pub use actions::ActionMap;
 pub use policies::{read_account_data, Guardrails, PolicyInputError, ReplayPolicies};
 pub use record::{map_record, LogOutcome, MapOptions, MappedRecord, RecordMapper, Unmappable};
 pub use report::{OutputFormat, RecordResult, Report, Verdict};
-pub use source::{plan, Position, ReadError, Unit};
+pub use source::{plan, Plan, Position, ReadError, ReadOptions, Skipped, Unit};
 pub use step::{RecordStep, Replayer, StepOutcome};
 
 /// How to run a replay.
@@ -63,6 +63,8 @@ pub struct ReplayOptions {
     pub output: Option<OutputFormat>,
     /// Set to stop early; the report then says it is partial.
     pub cancel: Option<&'static AtomicBool>,
+    /// Limits on records and decompression.
+    pub read: ReadOptions,
 }
 
 /// Replays every record under `inputs`. `progress` is called with the bytes of each unit
@@ -85,10 +87,17 @@ pub fn replay_to(
         options.map.clone(),
         options.output.is_some(),
     );
-    let (units, plan_errors) = plan(inputs);
+    let Plan {
+        units,
+        errors,
+        skipped,
+    } = Plan::new(inputs);
     let mut report = Report::new(policies.what_if);
-    for e in plan_errors {
+    for e in errors {
         report.add_read_error(&e);
+    }
+    for s in skipped {
+        report.add_skipped(&s);
     }
     let new_worker = || replayer.step();
     let run = |step: &mut RecordStep<'_, '_>, unit: &Unit| {
@@ -173,7 +182,7 @@ fn run_unit(
         }
         true
     };
-    if let Err(e) = source::read_unit(unit, &mut each) {
+    if let Err(e) = source::read_unit_with(unit, &options.read, &mut each) {
         unreadable(&mut report, &mut lines, options.output, &e);
     }
     (report, lines)

@@ -4,7 +4,9 @@
 //! Reports of parts of the input are merged ([`Report::merge`]), so workers count on their
 //! own and the totals do not depend on how the input was cut. Every record read ends in
 //! exactly one count: evaluated (allowed, denied, depends-on), unmappable (by class), or
-//! unreadable — `records_seen` is their sum, which the tests check.
+//! unreadable — `records_seen` is their sum, which the tests check. Files a directory walk
+//! did not read (a README, a loop, a second name of a file) are not records: they are
+//! counted and listed apart, as skipped.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -16,7 +18,7 @@ use crate::decision::{Decision, HopDecision};
 
 use super::actions::Origin;
 use super::record::{LogOutcome, MappedRecord, Unmappable};
-use super::source::{Position, ReadError};
+use super::source::{Position, ReadError, Skipped};
 
 /// How many examples of each kind a report keeps.
 const EXAMPLES: usize = 10;
@@ -256,6 +258,8 @@ pub struct Report {
     pub what_if: bool,
     /// Records (and whole files) that could not be read.
     pub unreadable: Examples,
+    /// Paths not read on purpose (not logs, hidden, loops, second names of a file).
+    pub skipped: Examples,
     /// Unmappable records by class.
     pub unmappable: BTreeMap<String, Examples>,
     pub all: Counts,
@@ -268,6 +272,8 @@ pub struct Report {
     pub decided_by: BTreeMap<(String, String), u64>,
     /// Records where the replay contradicts the log.
     pub disagreements: Examples,
+    /// Denied records the log does not show denied (`--fail-on deny`).
+    pub newly_denied: u64,
     /// Forwarded services seen (`via` → records).
     pub via: BTreeMap<String, u64>,
     /// Evaluated records by the table that decided their mapping (`--explain-mapping`).
@@ -300,6 +306,10 @@ impl Report {
             .add(|| format!("{}: {}", e.position, e.message));
     }
 
+    pub fn add_skipped(&mut self, s: &Skipped) {
+        self.skipped.add(|| s.to_string());
+    }
+
     pub fn add_unmappable(&mut self, at: &Position, u: &Unmappable) {
         let class = match self.unmappable.get_mut(u.class) {
             Some(class) => class,
@@ -324,6 +334,9 @@ impl Report {
         }
         match r.verdict {
             Verdict::Denied => {
+                if r.mapped.log_outcome != LogOutcome::Denied {
+                    self.newly_denied += 1;
+                }
                 let key = (
                     r.mapped.request.principal.arn.clone(),
                     r.mapped.action().to_string(),
@@ -362,6 +375,8 @@ impl Report {
 
     pub fn merge(&mut self, o: Report) {
         self.unreadable.merge(o.unreadable);
+        self.skipped.merge(o.skipped);
+        self.newly_denied += o.newly_denied;
         for (k, v) in o.unmappable {
             self.unmappable.entry(k).or_default().merge(v);
         }
@@ -428,6 +443,13 @@ impl Report {
         }
         let _ = writeln!(s, "  {:<28}{:>10}", "unmappable", self.unmappable_total());
         let _ = writeln!(s, "  {:<28}{:>10}", "unreadable", self.unreadable.count);
+        if self.skipped.count > 0 {
+            let _ = writeln!(
+                s,
+                "  {:<28}{:>10}",
+                "paths skipped (not read)", self.skipped.count
+            );
+        }
         if !self.via.is_empty() {
             let _ = writeln!(s, "\nForwarded calls by service:");
             for (via, n) in &self.via {
@@ -507,6 +529,12 @@ impl Report {
                 self.unreadable.examples.len(),
             );
         }
+        if self.skipped.count > 0 {
+            let _ = writeln!(s, "\nSkipped, not read ({}):", self.skipped.count);
+            for ex in &self.skipped.examples {
+                let _ = writeln!(s, "  {ex}");
+            }
+        }
         s
     }
 
@@ -524,6 +552,8 @@ impl Report {
             "forwarded": counts(&self.forwarded),
             "unmappable": self.unmappable.iter().map(|(k, v)| (k.clone(), json!({"count": v.count, "examples": v.examples}))).collect::<serde_json::Map<_, _>>(),
             "unreadable": {"count": self.unreadable.count, "examples": self.unreadable.examples},
+            "skipped": {"count": self.skipped.count, "examples": self.skipped.examples},
+            "newly_denied": self.newly_denied,
             "denied": self.denied.iter().map(|((p, a, d), n)| json!({"principal": p, "action": a, "deciders": d, "count": n})).collect::<Vec<_>>(),
             "depends_on": self.depends,
             "decided_by": self.decided_by.iter().map(|((a, d), n)| json!({"action": a, "decided_by": d, "count": n})).collect::<Vec<_>>(),

@@ -16,6 +16,7 @@ mod program_integrity;
 mod replay;
 mod replay_actions;
 mod replay_certainty;
+mod replay_hostile;
 mod replay_huawei;
 mod simulate;
 mod spec_vectors;

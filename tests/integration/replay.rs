@@ -256,6 +256,37 @@ fn ec2_instance_actions_act_on_the_instance_of_their_instances_set() {
     assert_eq!(report.all.allowed, 1, "{report:?}");
 }
 
+/// The streaming readers hand on exactly the records serde_json finds in each whole file, in
+/// order, with their places; the LICENSE beside the logs is skipped, not read.
+#[test]
+fn the_streaming_readers_read_what_serde_json_reads_whole() {
+    let plan = fastiam::replay::Plan::new(&[logs()]);
+    assert!(plan.errors.is_empty(), "{:?}", plan.errors);
+    assert_eq!(plan.skipped.len(), 1);
+    assert!(plan.skipped[0].path.ends_with("LICENSE"));
+    let mut read = Vec::new();
+    for unit in &plan.units {
+        let r = fastiam::replay::source::read_unit(unit, &mut |at, record| {
+            read.push((at.file, at.place, record.unwrap()));
+            true
+        });
+        assert!(r.unwrap());
+    }
+    let whole = bundled_records();
+    assert_eq!(read.len(), whole.len());
+    let (mut index, mut previous) = (0, None);
+    for ((file, place, value), (whole_file, whole_value)) in read.iter().zip(&whole) {
+        if previous != Some(file) {
+            index = 0;
+            previous = Some(file);
+        }
+        assert_eq!(file, whole_file);
+        assert_eq!(place, &format!("Records[{index}]"));
+        assert_eq!(value, whole_value);
+        index += 1;
+    }
+}
+
 #[test]
 fn every_record_is_accounted_for_and_forwarded_kms_calls_are_hops() {
     let records = bundled_records();
@@ -367,9 +398,18 @@ fn gzip_directory_and_corrupt_inputs() {
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     gz.write_all(&text).unwrap();
     std::fs::write(dir.join("nested/good.json.gz"), gz.finish().unwrap()).unwrap();
-    // A truncated delivery file, a JSON Lines file with one bad line, a README to skip.
-    std::fs::write(dir.join("nested/truncated.json"), &text[..text.len() / 2]).unwrap();
+    // A delivery file cut inside its fourth record, a JSON Lines file with one bad line, a
+    // README to skip.
     let records: Value = serde_json::from_slice(&text).unwrap();
+    let list = records["Records"].as_array().unwrap();
+    let fourth = list[3].to_string();
+    let three: Vec<String> = list[..3].iter().map(Value::to_string).collect();
+    let truncated = format!(
+        "{{\"Records\": [{},\n{}",
+        three.join(",\n"),
+        &fourth[..fourth.len() / 2]
+    );
+    std::fs::write(dir.join("nested/truncated.json"), truncated).unwrap();
     let mut jsonl = String::new();
     for r in records["Records"].as_array().unwrap().iter().take(5) {
         jsonl.push_str(&r.to_string());
@@ -392,32 +432,34 @@ fn gzip_directory_and_corrupt_inputs() {
     );
     let n = records["Records"].as_array().unwrap().len() as u64;
     assert_eq!(one.records_seen(), n);
-    // good.json + good.json.gz + 5 lines + 1 bad line + the truncated file (one error).
-    assert_eq!(all.records_seen(), 2 * n + 5 + 1 + 1);
+    // good.json + good.json.gz + 5 lines + 1 bad line + the truncated file's 3 whole
+    // records and the one it stops inside.
+    assert_eq!(all.records_seen(), 2 * n + 5 + 1 + 3 + 1);
     assert_eq!(all.unreadable.count, 2);
     let text = all.unreadable.examples.join("\n");
     assert!(
-        text.contains("truncated.json: file: not JSON at line"),
+        text.contains("truncated.json: Records[3]: the input ends inside this record"),
         "{text}"
     );
     assert!(text.contains("lines.jsonl: line 6:"), "{text}");
-    // The two good copies decide alike; the 5 lines add at most 5 evaluations.
+    assert_eq!(all.skipped.count, 1);
+    assert!(all.skipped.examples[0].contains("README.md: not named like a log"));
+    // The two good copies decide alike; the 5 lines and the 3 records of the truncated file
+    // add their own.
     assert_eq!(
         all.all.explicit_deny,
-        2 * one.all.explicit_deny + lines_denied(&policies, &dir)
+        2 * one.all.explicit_deny
+            + denied_in(&policies, &dir.join("lines.jsonl"))
+            + denied_in(&policies, &dir.join("nested/truncated.json"))
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// Explicit denials among the JSON Lines file of the gzip test, replayed on its own.
-fn lines_denied(policies: &ReplayPolicies, dir: &std::path::Path) -> u64 {
-    replay(
-        &[dir.join("lines.jsonl")],
-        policies,
-        &ReplayOptions::default(),
-    )
-    .all
-    .explicit_deny
+/// Explicit denials in one file of the gzip test, replayed on its own.
+fn denied_in(policies: &ReplayPolicies, file: &std::path::Path) -> u64 {
+    replay(&[file.to_path_buf()], policies, &ReplayOptions::default())
+        .all
+        .explicit_deny
 }
 
 #[test]

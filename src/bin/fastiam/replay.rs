@@ -13,10 +13,21 @@ use fastiam::policy::{Mode, ParseOptions, PolicyKind};
 use fastiam::primitives::canonical_key;
 use fastiam::replay::report::CSV_HEADER;
 use fastiam::replay::{
-    replay_to, source, synth, Guardrails, OutputFormat, ReplayOptions, ReplayPolicies,
+    replay_to, source, synth, Guardrails, OutputFormat, ReadOptions, ReplayOptions, ReplayPolicies,
+    Report,
 };
 
+/// `fastiam replay --help`: how the exit code is chosen.
+const REPLAY_EXIT_CODES: &str = "\
+Exit codes (the first that applies):
+  130  interrupted (Ctrl-C); the partial report is printed
+  2    usage, I/O or policy error; no report
+  4    --fail-on matched: the report has records of a listed kind
+  1    some input was unreadable (a file, or records in one); the rest was replayed
+  0    otherwise (skipped files, such as a README beside the logs, are not errors)";
+
 #[derive(clap::Args)]
+#[command(after_help = REPLAY_EXIT_CODES)]
 pub struct ReplayArgs {
     /// CloudTrail logs (`{"Records":[…]}` files) or Huawei CTS traces, as JSON Lines or
     /// arrays, plain or gzip, or directories of them (walked in name order); told apart
@@ -95,6 +106,45 @@ pub struct ReplayArgs {
     /// is compared with (BENCHMARKS.md).
     #[arg(long)]
     parse_only: bool,
+    /// Exit with status 4 when the report has records of this kind (repeatable, or a comma
+    /// list): `deny`, a record the replay denies that the log does not show denied (a new
+    /// denial); `depends`, a decision that depends on keys the log does not carry.
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "KIND")]
+    fail_on: Vec<FailOn>,
+    /// A record (array element, line, or whole single document) longer than this is skipped
+    /// and counted unreadable (bytes; K, M, G suffixes allowed).
+    #[arg(long, value_name = "BYTES", default_value = "16M", value_parser = parse_bytes)]
+    record_cap: u64,
+    /// Decompression guard: stop reading a gzip file once it has inflated past this many
+    /// times its compressed bytes and past --inflate-floor.
+    #[arg(long, value_name = "RATIO", default_value_t = 500)]
+    inflate_ratio: u64,
+    /// Decompression guard: no gzip file is stopped before this many bytes (K, M, G allowed).
+    #[arg(long, value_name = "BYTES", default_value = "1G", value_parser = parse_bytes)]
+    inflate_floor: u64,
+}
+
+/// `--fail-on` kinds.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum FailOn {
+    Deny,
+    Depends,
+}
+
+/// A byte count with an optional binary suffix: `65536`, `64K`, `16M`, `1G`.
+fn parse_bytes(text: &str) -> Result<u64, String> {
+    let (digits, shift) = match text.char_indices().last() {
+        Some((i, 'K' | 'k')) => (&text[..i], 10),
+        Some((i, 'M' | 'm')) => (&text[..i], 20),
+        Some((i, 'G' | 'g')) => (&text[..i], 30),
+        _ => (text, 0),
+    };
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("`{text}`: expected a byte count such as 65536, 64K, 16M or 1G"))?;
+    n.checked_mul(1 << shift)
+        .filter(|n| *n > 0)
+        .ok_or_else(|| format!("`{text}`: expected a byte count from 1 to 2^64 - 1"))
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -181,8 +231,13 @@ pub fn replay(args: &ReplayArgs) -> io::Result<ExitCode> {
             .build_global()
             .map_err(other)?;
     }
+    let read = ReadOptions {
+        max_record_bytes: usize::try_from(args.record_cap).unwrap_or(usize::MAX),
+        inflate_ratio: args.inflate_ratio,
+        inflate_floor: args.inflate_floor,
+    };
     if args.parse_only {
-        return parse_only(&args.inputs);
+        return parse_only(&args.inputs, &read);
     }
     let mut guardrails = Guardrails {
         identity: read_policy_files(&args.identity, PolicyKind::Identity, args.mode.mode())?,
@@ -201,7 +256,10 @@ pub fn replay(args: &ReplayArgs) -> io::Result<ExitCode> {
             guardrails.resource.push((arn.to_string(), policy));
         }
     }
-    let mut options = ReplayOptions::default();
+    let mut options = ReplayOptions {
+        read,
+        ..ReplayOptions::default()
+    };
     if !args.action_map.is_empty() {
         let mut actions = fastiam::replay::ActionMap::shared().clone();
         for path in &args.action_map {
@@ -295,15 +353,28 @@ pub fn replay(args: &ReplayArgs) -> io::Result<ExitCode> {
     } else {
         out!("{summary}");
     }
-    Ok(if report.interrupted {
+    Ok(exit_code(&report, &args.fail_on))
+}
+
+/// The exit code of a finished replay (see [`REPLAY_EXIT_CODES`]).
+fn exit_code(report: &Report, fail_on: &[FailOn]) -> ExitCode {
+    let matched = |kind: &FailOn| match kind {
+        FailOn::Deny => report.newly_denied > 0,
+        FailOn::Depends => report.all.depends_on > 0,
+    };
+    if report.interrupted {
         ExitCode::from(130)
+    } else if fail_on.iter().any(matched) {
+        ExitCode::from(4)
+    } else if report.unreadable.count > 0 {
+        ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
-    })
+    }
 }
 
 /// The baseline: read and parse every record with serde_json, nothing else.
-fn parse_only(inputs: &[PathBuf]) -> io::Result<ExitCode> {
+fn parse_only(inputs: &[PathBuf], options: &ReadOptions) -> io::Result<ExitCode> {
     use rayon::prelude::*;
     let started = Instant::now();
     let (units, errors) = source::plan(inputs);
@@ -311,7 +382,7 @@ fn parse_only(inputs: &[PathBuf]) -> io::Result<ExitCode> {
         .par_iter()
         .map(|u| {
             let (mut ok, mut bad) = (0u64, 0u64);
-            let r = source::read_unit(u, &mut |_, parsed| {
+            let r = source::read_unit_with(u, options, &mut |_, parsed| {
                 match parsed {
                     Ok(_) => ok += 1,
                     Err(_) => bad += 1,
@@ -322,15 +393,20 @@ fn parse_only(inputs: &[PathBuf]) -> io::Result<ExitCode> {
         })
         .reduce(|| (0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
     let elapsed = started.elapsed().as_secs_f64();
+    let unreadable = bad + errors.len() as u64;
     outln!(
         "{} records parsed, {} unreadable, in {:.2} s ({:.0} records/s, {} threads)",
         records,
-        bad + errors.len() as u64,
+        unreadable,
         elapsed,
         records as f64 / elapsed.max(1e-9),
         rayon::current_num_threads()
     );
-    Ok(ExitCode::SUCCESS)
+    Ok(if unreadable > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 pub fn synth(args: &SynthArgs) -> io::Result<ExitCode> {
