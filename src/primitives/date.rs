@@ -218,6 +218,41 @@ fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
+/// `secs` since the epoch as `YYYY-MM-DDThh:mm:ssZ` (UTC), the inverse of [`parse_date`]'s
+/// fixed form for years 0000–9999 (reports label times with it). Outside those years the
+/// year is printed as it comes (`-0001`, `10000`), which no reader parses back.
+///
+/// ```
+/// use fastiam::primitives::date::format_utc;
+/// assert_eq!(format_utc(1_795_343_400), "2026-11-22T10:30:00Z");
+/// ```
+pub fn format_utc(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let time = secs.rem_euclid(86_400);
+    let (year, month, day) = civil_from_days(days);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        time / 3600,
+        time / 60 % 60,
+        time % 60
+    )
+}
+
+/// The proleptic Gregorian date of a day count from 1970-01-01 (Howard Hinnant's
+/// `civil_from_days`, the inverse of [`days_from_civil`]).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097); // [0, 146096]
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365; // [0, 399]
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100); // [0, 365]
+    let mp = (5 * doy + 2) / 153; // March = 0
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
 /// Combines validated fields into an instant (checked arithmetic throughout).
 fn to_instant(f: &Fields) -> Option<Instant> {
     let days = days_from_civil(i64::from(f.year), f.month, f.day);
@@ -413,6 +448,19 @@ mod tests {
             days += i64::from(days_in_month(year, m));
         }
         days + i64::from(day) - 1
+    }
+
+    #[test]
+    fn format_utc_is_the_inverse_of_parse_date() {
+        // Every day of a 400-year cycle and its neighbours, at a varying time of day.
+        for days in -800i64..146_097 + 800 {
+            let secs = days * 86_400 + (days * 3_607).rem_euclid(86_400);
+            let text = format_utc(secs);
+            assert_eq!(parse_date(&text), at(secs, 0), "{text}");
+        }
+        assert_eq!(format_utc(0), "1970-01-01T00:00:00Z");
+        assert_eq!(format_utc(-1), "1969-12-31T23:59:59Z");
+        assert_eq!(format_utc(951_782_400), "2000-02-29T00:00:00Z");
     }
 
     #[test]

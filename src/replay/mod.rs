@@ -30,6 +30,7 @@ pub mod action_rows;
 pub mod actions;
 pub mod certainty;
 pub mod cts;
+pub mod html;
 pub mod policies;
 pub mod record;
 pub mod report;

@@ -85,6 +85,9 @@ pub struct MappedRecord {
     pub resource_unknown: Option<String>,
     /// Which table decided the mapping ([`MapOptions::explain`]).
     pub mapping: Option<Origin>,
+    /// `eventTime` (or `@timestamp`) in seconds since the Unix epoch; `None` when the
+    /// record has no readable time. The report's timeline counts by it.
+    pub event_secs: Option<i64>,
 }
 
 impl MappedRecord {
@@ -109,6 +112,7 @@ impl MappedRecord {
             identity_arn: None,
             resource_unknown: None,
             mapping: None,
+            event_secs: None,
         }
     }
 
@@ -547,9 +551,10 @@ impl RecordMapper {
         };
         keys.forget();
         let event_time = str_of(record.event_time).or_else(|| str_of(record.timestamp));
-        let now = event_time
-            .filter(|_| keys.wants(RecordKey::EpochTime) || keys.wants(RecordKey::MfaAge))
-            .and_then(parse_date);
+        let time = event_time.and_then(parse_date);
+        m.event_secs = time.map(|t| t.secs);
+        let now =
+            time.filter(|_| keys.wants(RecordKey::EpochTime) || keys.wants(RecordKey::MfaAge));
         // The principal's session: hop 0's context, carried to forwarded hops as session
         // keys. The request's own keys: hop 0's context too, or the forwarded hop's.
         session_keys(&mut keys, context, &event.identity, now);

@@ -15,6 +15,7 @@ use std::io::Write;
 use serde_json::json;
 
 use crate::decision::{Decision, HopDecision};
+use crate::primitives::date::format_utc;
 
 use super::actions::Origin;
 use super::record::{LogOutcome, MappedRecord, Unmappable};
@@ -278,8 +279,70 @@ pub struct Report {
     pub via: BTreeMap<String, u64>,
     /// Evaluated records by the table that decided their mapping (`--explain-mapping`).
     pub mappings: BTreeMap<Origin, u64>,
+    /// Evaluated records by service (the action's prefix: `s3`, `kms`).
+    pub by_service: BTreeMap<String, Counts>,
+    /// Evaluated records by the time of their `eventTime`.
+    pub timeline: Timeline,
     /// The run was stopped before the end of the input.
     pub interrupted: bool,
+}
+
+/// Evaluated records counted by when they happened: by hour always, and by minute while
+/// the records span at most [`Timeline::MAX_MINUTES`] distinct minutes (a day's worth), so
+/// that a short log still draws more than one bar and a year of logs costs a year of hours.
+///
+/// Keys are minutes (or hours) since the Unix epoch, UTC. Merging is a union of keys, so
+/// whether the minutes are kept depends only on the whole input, not on how it was cut.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Timeline {
+    /// Minute → counts; emptied for good once more than `MAX_MINUTES` minutes were seen.
+    pub minutes: BTreeMap<i64, Counts>,
+    /// More than `MAX_MINUTES` distinct minutes were seen: only hours are kept.
+    pub minutes_dropped: bool,
+    /// Hour → counts.
+    pub hours: BTreeMap<i64, Counts>,
+    /// Records with no readable `eventTime`.
+    pub untimed: u64,
+}
+
+impl Timeline {
+    /// The most distinct minutes kept.
+    pub const MAX_MINUTES: usize = 1440;
+
+    fn add(&mut self, r: &RecordResult) {
+        let Some(secs) = r.mapped.event_secs else {
+            self.untimed += 1;
+            return;
+        };
+        self.hours.entry(secs.div_euclid(3600)).or_default().add(r);
+        if !self.minutes_dropped {
+            self.minutes.entry(secs.div_euclid(60)).or_default().add(r);
+            self.cap_minutes();
+        }
+    }
+
+    fn merge(&mut self, o: Timeline) {
+        merge_counts(&mut self.hours, o.hours);
+        self.untimed += o.untimed;
+        self.minutes_dropped |= o.minutes_dropped;
+        if !self.minutes_dropped {
+            merge_counts(&mut self.minutes, o.minutes);
+        }
+        self.cap_minutes();
+    }
+
+    fn cap_minutes(&mut self) {
+        if self.minutes_dropped || self.minutes.len() > Self::MAX_MINUTES {
+            self.minutes = BTreeMap::new();
+            self.minutes_dropped = true;
+        }
+    }
+}
+
+fn merge_counts<K: Ord>(into: &mut BTreeMap<K, Counts>, from: BTreeMap<K, Counts>) {
+    for (k, v) in from {
+        into.entry(k).or_default().merge(&v);
+    }
 }
 
 impl Report {
@@ -320,6 +383,17 @@ impl Report {
 
     pub fn add_result(&mut self, r: &RecordResult) {
         self.all.add(r);
+        self.timeline.add(r);
+        let action = r.mapped.action();
+        let service = action.split_once(':').map_or(action, |(s, _)| s);
+        match self.by_service.get_mut(service) {
+            Some(c) => c.add(r),
+            None => self
+                .by_service
+                .entry(service.to_string())
+                .or_default()
+                .add(r),
+        }
         if let Some(via) = &r.mapped.via {
             self.forwarded.add(r);
             count(&mut self.via, via);
@@ -397,6 +471,8 @@ impl Report {
         for (k, v) in o.mappings {
             *self.mappings.entry(k).or_default() += v;
         }
+        merge_counts(&mut self.by_service, o.by_service);
+        self.timeline.merge(o.timeline);
         self.disagreements.merge(o.disagreements);
         self.interrupted |= o.interrupted;
     }
@@ -559,6 +635,9 @@ impl Report {
             "decided_by": self.decided_by.iter().map(|((a, d), n)| json!({"action": a, "decided_by": d, "count": n})).collect::<Vec<_>>(),
             "via": self.via,
             "mapping": self.mappings.iter().map(|(k, v)| (k.to_string(), json!(v))).collect::<serde_json::Map<_, _>>(),
+            "by_service": self.by_service.iter().map(|(k, c)| (k.clone(), counts(c))).collect::<serde_json::Map<_, _>>(),
+            "by_hour": self.timeline.hours.iter().map(|(h, c)| json!({"hour": format_utc(h * 3600), "counts": counts(c)})).collect::<Vec<_>>(),
+            "untimed": self.timeline.untimed,
             "disagreements": {"count": self.disagreements.count, "examples": self.disagreements.examples},
         })
     }

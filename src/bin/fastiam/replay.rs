@@ -11,6 +11,7 @@ use clap::ValueEnum;
 use fastiam::policy::files::read_policies;
 use fastiam::policy::{Mode, ParseOptions, PolicyKind};
 use fastiam::primitives::canonical_key;
+use fastiam::replay::html::{self, About, Statements};
 use fastiam::replay::report::CSV_HEADER;
 use fastiam::replay::{
     replay_to, source, synth, Guardrails, OutputFormat, ReadOptions, ReplayOptions, ReplayPolicies,
@@ -96,6 +97,10 @@ pub struct ReplayArgs {
     /// Print the summary as JSON on standard output instead of the table.
     #[arg(long)]
     json: bool,
+    /// Also write the report as one self-contained HTML page here (counts, charts over time
+    /// and by service, denials with their deciding statements' text).
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
@@ -323,6 +328,11 @@ pub fn replay(args: &ReplayArgs) -> io::Result<ExitCode> {
     if args.output.is_some() && matches!(args.format, Format::Csv) {
         sink.write_all(CSV_HEADER.as_bytes())?;
     }
+    // Created before the replay, so that a path that cannot be written fails at once.
+    let html_file = match &args.html {
+        Some(path) => Some((path, File::create(path).map_err(|e| html_error(path, e))?)),
+        None => None,
+    };
     let started = Instant::now();
     let report = replay_to(
         &args.inputs,
@@ -348,6 +358,9 @@ pub fn replay(args: &ReplayArgs) -> io::Result<ExitCode> {
             rayon::current_num_threads()
         )
     };
+    if let Some((path, file)) = html_file {
+        write_html(path, file, &report, &policies, args)?;
+    }
     if records_on_stdout {
         eprint!("{summary}");
     } else {
@@ -371,6 +384,54 @@ fn exit_code(report: &Report, fail_on: &[FailOn]) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// `--html FILE`: the page, with the statements as written in the policy files given.
+fn html_error(path: &Path, e: impl std::fmt::Display) -> io::Error {
+    other(format!("--html {}: {e}", path.display()))
+}
+
+fn write_html(
+    path: &Path,
+    file: File,
+    report: &Report,
+    policies: &ReplayPolicies,
+    args: &ReplayArgs,
+) -> io::Result<()> {
+    let mut statements = Statements::of(policies);
+    let mut about = About {
+        inputs: args
+            .inputs
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect(),
+        generator: format!("fastiam {}", env!("CARGO_PKG_VERSION")),
+        ..About::default()
+    };
+    for (flag, paths) in [("--scp", &args.scp), ("--rcp", &args.rcp)] {
+        for level in paths {
+            for p in level.split(',') {
+                statements.add_files(Path::new(p)).map_err(other)?;
+            }
+            about.policies.push(format!("{flag} {level}"));
+        }
+    }
+    for spec in &args.resource_policy {
+        if let Some((_, file)) = spec.split_once('=') {
+            statements.add_files(Path::new(file)).map_err(other)?;
+        }
+        about.policies.push(format!("--resource-policy {spec}"));
+    }
+    if let Some(p) = &args.account_data {
+        about
+            .policies
+            .push(format!("--account-data {}", p.display()));
+    }
+    let page = html::render(report, &statements, &about);
+    let mut out = BufWriter::new(file);
+    out.write_all(page.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(|e| html_error(path, e))
 }
 
 /// The baseline: read and parse every record with serde_json, nothing else.

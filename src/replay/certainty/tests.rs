@@ -203,6 +203,7 @@ fn mapped(resource_unknown: bool) -> MappedRecord {
         identity_arn: None,
         resource_unknown: resource_unknown.then(|| "test".to_string()),
         mapping: None,
+        event_secs: None,
     }
 }
 

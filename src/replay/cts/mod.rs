@@ -333,7 +333,9 @@ impl CtsMapper {
             Some(_) => &mut request.hops[hop].context,
             None => &mut request.context,
         };
-        if let Some(ms) = f.time.and_then(epoch_millis) {
+        let time = f.time.and_then(epoch_millis);
+        m.event_secs = time.map(|ms| ms.div_euclid(1000));
+        if let Some(ms) = time {
             text.clear();
             if write_iso_date(ms, text) {
                 spares.set_single(call, "g:currenttime", text);
