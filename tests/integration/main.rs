@@ -17,6 +17,7 @@ mod replay;
 mod replay_actions;
 mod replay_certainty;
 mod replay_hostile;
+mod replay_html;
 mod replay_huawei;
 mod simulate;
 mod spec_vectors;
