@@ -636,9 +636,64 @@ impl Report {
             "via": self.via,
             "mapping": self.mappings.iter().map(|(k, v)| (k.to_string(), json!(v))).collect::<serde_json::Map<_, _>>(),
             "by_service": self.by_service.iter().map(|(k, c)| (k.clone(), counts(c))).collect::<serde_json::Map<_, _>>(),
-            "by_hour": self.timeline.hours.iter().map(|(h, c)| json!({"hour": format_utc(h * 3600), "counts": counts(c)})).collect::<Vec<_>>(),
+            "by_hour": self.timeline.hours.iter().map(|(h, c)| json!({"hour": format_utc(h.saturating_mul(3600)), "counts": counts(c)})).collect::<Vec<_>>(),
             "untimed": self.timeline.untimed,
             "disagreements": {"count": self.disagreements.count, "examples": self.disagreements.examples},
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A timeline with one explicitly denied record in each of `minutes`.
+    fn timeline(minutes: std::ops::RangeInclusive<i64>) -> Timeline {
+        let mut t = Timeline::default();
+        for m in minutes {
+            let one = Counts {
+                explicit_deny: 1,
+                ..Counts::default()
+            };
+            t.minutes.insert(m, one.clone());
+            t.hours.entry(m.div_euclid(60)).or_default().merge(&one);
+        }
+        t.cap_minutes();
+        t
+    }
+
+    fn merged(parts: Vec<Timeline>) -> Timeline {
+        parts.into_iter().fold(Timeline::default(), |mut a, b| {
+            a.merge(b);
+            a
+        })
+    }
+
+    #[test]
+    fn minutes_are_kept_exactly_when_the_whole_input_has_few_enough() {
+        let max = Timeline::MAX_MINUTES as i64;
+        let whole = timeline(0..=max - 1);
+        assert!(!whole.minutes_dropped);
+        let cut = merged(vec![timeline(0..=99), timeline(100..=max - 1)]);
+        assert_eq!(cut, whole);
+        // One minute more, in any part and merged in any order: hours only.
+        let parts = || {
+            [
+                timeline(0..=99),
+                timeline(100..=max - 1),
+                timeline(max..=max),
+            ]
+        };
+        let whole = timeline(0..=max);
+        assert!(whole.minutes_dropped && whole.minutes.is_empty());
+        for order in [[0, 1, 2], [2, 1, 0], [1, 2, 0]] {
+            let mut p = parts().map(Some);
+            let got = merged(order.iter().map(|&i| p[i].take().unwrap()).collect());
+            assert_eq!(got, whole, "{order:?}");
+        }
+        assert_eq!(
+            whole.hours.values().map(|c| c.explicit_deny).sum::<u64>(),
+            max as u64 + 1
+        );
     }
 }

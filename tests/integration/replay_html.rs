@@ -274,3 +274,25 @@ fn hostile_log_text_stays_text_in_chromium() {
         assert_eq!(value, summary_count(&summary, &name), "{name}");
     }
 }
+
+/// A page that cannot be written is refused before the replay starts, naming the flag.
+#[test]
+fn an_unwritable_page_is_refused_naming_the_flag() {
+    let dir = scratch("unwritable");
+    let page = dir.join("no-such-directory").join("report.html");
+    let out = fastiam()
+        .args(["replay", "--quiet", "--scp"])
+        .arg(corpus(SCP))
+        .arg("--html")
+        .arg(&page)
+        .arg(corpus("replay/logs"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("--html {}", page.display())),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty(), "no report: the replay did not run");
+}

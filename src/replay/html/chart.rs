@@ -90,7 +90,8 @@ pub fn time_buckets(t: &Timeline) -> (i64, Vec<(i64, Counts)>) {
     let start = first.div_euclid(step);
     let len = usize::try_from(bars(step)).unwrap_or(0);
     let mut buckets: Vec<(i64, Counts)> = (0..len as i64)
-        .map(|i| ((start + i) * step * 60, Counts::default()))
+        // Saturating: the first bucket of a time near the epoch's limits starts before them.
+        .map(|i| ((start + i).saturating_mul(step * 60), Counts::default()))
         .collect();
     for (key, counts) in map {
         let i = (key * unit).div_euclid(step) - start;
@@ -205,7 +206,9 @@ pub fn time_chart(t: &Timeline) -> Option<String> {
         r#"<p class="caption">One bar per {} (UTC), from {} to {}.{}</p>"#,
         step_name(step),
         esc(&format_utc(buckets[0].0)),
-        esc(&format_utc(buckets[buckets.len() - 1].0 + step)),
+        esc(&format_utc(
+            buckets[buckets.len() - 1].0.saturating_add(step)
+        )),
         if t.untimed > 0 {
             format!(" {} evaluated records had no readable time.", t.untimed)
         } else {
@@ -358,6 +361,29 @@ mod tests {
         let (step, buckets) = time_buckets(&t);
         assert_eq!(step, 2 * 3600);
         assert_eq!(buckets.len(), 51);
+    }
+
+    #[test]
+    fn times_at_the_limits_of_i64_draw_without_overflow() {
+        for dropped in [false, true] {
+            let mut t = Timeline {
+                minutes_dropped: dropped,
+                ..Timeline::default()
+            };
+            let map = if dropped {
+                &mut t.hours
+            } else {
+                &mut t.minutes
+            };
+            let unit = if dropped { 3600 } else { 60 };
+            map.insert(i64::MIN.div_euclid(unit), denied(1));
+            map.insert(0, denied(1));
+            map.insert(i64::MAX.div_euclid(unit), denied(1));
+            let (_, buckets) = time_buckets(&t);
+            assert!(buckets.len() as i64 <= MAX_BARS);
+            assert_eq!(buckets.iter().map(|(_, c)| c.explicit_deny).sum::<u64>(), 3);
+            assert!(time_chart(&t).unwrap().contains("One bar per"));
+        }
     }
 
     #[test]
