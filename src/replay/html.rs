@@ -218,23 +218,31 @@ impl Page {
         self.s.push_str("</p>\n");
     }
 
+    /// A chart under its heading, with the legend; `none` in its place when there is none.
+    fn chart(&mut self, id: &str, title: &str, svg: Option<String>, none: &str) {
+        self.h2(id, title);
+        match svg {
+            Some(svg) => {
+                self.legend();
+                self.s.push_str(&svg);
+            }
+            None => self.para("muted", none),
+        }
+    }
+
     fn charts(&mut self, r: &Report) {
-        self.h2("over-time", "Denied and uncertain calls over time");
-        match chart::time_chart(&r.timeline) {
-            Some(svg) => {
-                self.legend();
-                self.s.push_str(&svg);
-            }
-            None => self.para("muted", "No evaluated record had a readable eventTime."),
-        }
-        self.h2("by-service", "Denied and uncertain calls by service");
-        match chart::service_chart(&r.by_service) {
-            Some(svg) => {
-                self.legend();
-                self.s.push_str(&svg);
-            }
-            None => self.para("muted", "No call was denied or uncertain."),
-        }
+        self.chart(
+            "over-time",
+            "Denied and uncertain calls over time",
+            chart::time_chart(&r.timeline),
+            "No evaluated record had a readable eventTime.",
+        );
+        self.chart(
+            "by-service",
+            "Denied and uncertain calls by service",
+            chart::service_chart(&r.by_service),
+            "No call was denied or uncertain.",
+        );
         if !r.by_service.is_empty() {
             self.s.push_str("<details><summary>Every service</summary><table><tr><th>service</th><th class=\"n\">allowed</th><th class=\"n\">explicitly denied</th><th class=\"n\">implicitly denied</th><th class=\"n\">depends</th></tr>\n");
             for (service, c) in &r.by_service {

@@ -250,28 +250,23 @@ fn statement_json(s: &Statement) -> J {
         Effect::Deny => "Deny",
     };
     o.push(("Effect".into(), J::S(effect.into())));
-    if let Some(p) = &s.principal {
-        let key = if p.negated {
-            "NotPrincipal"
+    let named = |negated: bool, name: &str| {
+        if negated {
+            format!("Not{name}")
         } else {
-            "Principal"
-        };
-        o.push((key.into(), principal_json(&p.entries)));
+            name.to_string()
+        }
+    };
+    if let Some(p) = &s.principal {
+        o.push((named(p.negated, "Principal"), principal_json(&p.entries)));
     }
-    let key = if s.action.negated {
-        "NotAction"
-    } else {
-        "Action"
-    };
     let actions = s.action.patterns.iter().map(action_text).collect();
-    o.push((key.into(), one_or_many(actions)));
-    let key = if s.resource.negated {
-        "NotResource"
-    } else {
-        "Resource"
-    };
+    o.push((named(s.action.negated, "Action"), one_or_many(actions)));
     let resources = s.resource.patterns.iter().map(resource_text).collect();
-    o.push((key.into(), one_or_many(resources)));
+    o.push((
+        named(s.resource.negated, "Resource"),
+        one_or_many(resources),
+    ));
     if !s.conditions.is_empty() {
         o.push(("Condition".into(), conditions_json(&s.conditions)));
     }
