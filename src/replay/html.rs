@@ -323,12 +323,19 @@ impl Page {
         if !cited.is_empty() {
             self.s.push_str("<h3>The deciding statements</h3>\n");
             for (i, label) in cited.iter().enumerate() {
-                let _ = writeln!(
-                    self.s,
-                    "<div id=\"stmt-{i}\"><code>{}</code><pre>{}</pre></div>",
-                    esc(label),
-                    esc(statements.get(label).unwrap_or_default())
-                );
+                let texts = statements.get(label);
+                let _ = write!(self.s, "<div id=\"stmt-{i}\"><code>{}</code>", esc(label));
+                if texts.len() > 1 {
+                    let _ = write!(
+                        self.s,
+                        " <span class=\"muted\">— {} policies of this name have a statement of this name; each is shown</span>",
+                        texts.len()
+                    );
+                }
+                for text in texts {
+                    let _ = write!(self.s, "<pre>{}</pre>", esc(text));
+                }
+                self.s.push_str("</div>\n");
             }
         }
     }

@@ -16,7 +16,7 @@
 //! let scp = parse_policy(text, "guard", &ParseOptions::new(PolicyKind::Scp)).unwrap();
 //! let mut statements = Statements::default();
 //! statements.add_policy(&scp);
-//! assert!(statements.get("guard#NoIam").unwrap().contains(r#""Action": "iam:*""#));
+//! assert!(statements.get("guard#NoIam")[0].contains(r#""Action": "iam:*""#));
 //! statements.add_source("guard", text);
 //! assert_eq!(statements.split("guard#NoIam"), vec![("guard#NoIam", true)]);
 //! ```
@@ -34,9 +34,29 @@ use crate::policy::{
 use super::super::policies::ReplayPolicies;
 
 /// Statement texts by label (`policy#Sid` or `policy#index`).
+///
+/// A label can stand for more than one statement: policies are named by file stem or by
+/// their name in the account data, and two users' inline policies may share a name, as two
+/// directories may hold files of the same name. A report cannot tell them apart either, so
+/// every distinct text of a label is kept, in the order met.
 #[derive(Clone, Debug, Default)]
 pub struct Statements {
-    texts: BTreeMap<String, String>,
+    texts: BTreeMap<String, Texts>,
+}
+
+/// The texts of one label, and whether they came from source files.
+#[derive(Clone, Debug, Default)]
+struct Texts {
+    texts: Vec<String>,
+    from_source: bool,
+}
+
+impl Texts {
+    fn add(&mut self, text: String) {
+        if !self.texts.contains(&text) {
+            self.texts.push(text);
+        }
+    }
 }
 
 impl Statements {
@@ -59,20 +79,24 @@ impl Statements {
         out
     }
 
-    /// Adds the statements of one parsed policy, re-serialised; labels already known keep
-    /// their text (a policy shared by several sets is the same policy).
+    /// Adds the statements of one parsed policy, re-serialised (once for a policy shared by
+    /// several sets), unless source text was given for their label.
     pub fn add_policy(&mut self, policy: &Policy) {
         for s in &policy.statements {
-            let label = label(&policy.id, s.sid.as_deref(), s.index);
-            self.texts
-                .entry(label)
-                .or_insert_with(|| pretty(&statement_json(s)));
+            let texts = self
+                .texts
+                .entry(label(&policy.id, s.sid.as_deref(), s.index))
+                .or_default();
+            if !texts.from_source {
+                texts.add(pretty(&statement_json(s)));
+            }
         }
     }
 
-    /// Replaces the texts of policy `policy_id`'s statements by their source text in
-    /// `text`, the policy document as read from its file. Text that is not a policy
-    /// document with a `Statement` changes nothing.
+    /// Gives the source text of policy `policy_id`'s statements from `text`, the policy
+    /// document as read from its file: it replaces their re-serialisations (another file
+    /// of the same name adds its own). Text that is not a policy document with a
+    /// `Statement` changes nothing.
     pub fn add_source(&mut self, policy_id: &str, text: &str) {
         let Ok(root) = json::parse(text) else {
             return;
@@ -88,8 +112,14 @@ impl Statements {
             let sid = node.get("Sid").and_then(|n| n.as_str());
             let source = &text[node.span.range()];
             let column = json::line_col(text, node.span.start as usize).1;
-            self.texts
-                .insert(label(policy_id, sid, index), dedent(source, column));
+            let texts = self.texts.entry(label(policy_id, sid, index)).or_default();
+            if !texts.from_source {
+                *texts = Texts {
+                    texts: Vec::new(),
+                    from_source: true,
+                };
+            }
+            texts.add(dedent(source, column));
         }
     }
 
@@ -111,9 +141,9 @@ impl Statements {
         Ok(())
     }
 
-    /// The text of the statement labelled `label`.
-    pub fn get(&self, label: &str) -> Option<&str> {
-        self.texts.get(label).map(String::as_str)
+    /// The texts of the statements labelled `label` (usually one; none if unknown).
+    pub fn get(&self, label: &str) -> &[String] {
+        self.texts.get(label).map_or(&[], |t| &t.texts)
     }
 
     /// Cuts a report's `deciders` (labels joined by spaces, where a policy id may itself
@@ -435,8 +465,8 @@ mod tests {
         let mut statements = Statements::default();
         statements.add_policy(&policy);
         let texts = [
-            statements.get("scp one#Perimeter").unwrap(),
-            statements.get("scp one#1").unwrap(),
+            &statements.get("scp one#Perimeter")[0],
+            &statements.get("scp one#1")[0],
         ];
         let again = format!(
             r#"{{"Version":"2012-10-17","Statement":[{},{}]}}"#,
@@ -467,16 +497,37 @@ mod tests {
         let mut statements = Statements::default();
         statements.add_policy(&parsed(SCP, PolicyKind::Scp));
         statements.add_source("scp one", SCP);
-        let text = statements.get("scp one#Perimeter").unwrap().to_string();
+        let text = statements.get("scp one#Perimeter")[0].clone();
         assert!(text.starts_with("{\n   \"Sid\":\"Perimeter\""), "{text}");
         assert!(text.ends_with("\n}"), "{text}");
         assert_eq!(
             statements.get("scp one#1"),
-            Some(r#"{"Effect":"Allow","Action":"*","Resource":"*"}"#)
+            [r#"{"Effect":"Allow","Action":"*","Resource":"*"}"#]
         );
         // Not a policy: nothing changes.
         statements.add_source("scp one", "[1, 2");
-        assert_eq!(statements.get("scp one#Perimeter"), Some(text.as_str()));
+        assert_eq!(statements.get("scp one#Perimeter"), std::slice::from_ref(&text));
+        // Re-serialisations added later do not join the source text.
+        statements.add_policy(&parsed(SCP, PolicyKind::Scp));
+        assert_eq!(statements.get("scp one#Perimeter"), std::slice::from_ref(&text));
+        // Another file of the same name adds its text.
+        let other = SCP.replace("vpc-2", "vpc-3");
+        statements.add_source("scp one", &other);
+        assert_eq!(statements.get("scp one#Perimeter").len(), 2);
+        assert!(statements.get("unknown#0").is_empty());
+    }
+
+    #[test]
+    fn policies_of_the_same_name_keep_each_their_text() {
+        let mut statements = Statements::default();
+        let one = r#"{"Version":"2012-10-17","Statement":[{"Sid":"S","Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#;
+        let two = one.replace("s3:*", "kms:*");
+        for text in [one, &two, one] {
+            statements.add_policy(&parsed(text, PolicyKind::Identity));
+        }
+        let texts = statements.get("scp one#S");
+        assert_eq!(texts.len(), 2, "{texts:?}");
+        assert!(texts[0].contains("s3:*") && texts[1].contains("kms:*"));
     }
 
     #[test]
