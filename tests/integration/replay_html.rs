@@ -296,3 +296,46 @@ fn an_unwritable_page_is_refused_naming_the_flag() {
     );
     assert!(out.stdout.is_empty(), "no report: the replay did not run");
 }
+
+/// Every evaluated record is in one hour of the timeline or counted untimed, and in one
+/// service, for CloudTrail records and Huawei CTS traces alike (whose `time` is epoch
+/// milliseconds).
+#[test]
+fn timeline_and_services_account_for_every_evaluated_record() {
+    for (logs, timed_at_least) in [
+        (corpus("replay/logs"), 698 - 4),
+        (corpus("replay/huawei/traces"), 20),
+    ] {
+        let out = fastiam()
+            .args(["replay", "--quiet", "--json"])
+            .arg(&logs)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let total = |c: &Value| -> u64 {
+            ["allowed", "explicit_deny", "implicit_deny", "depends_on"]
+                .iter()
+                .map(|k| c[k].as_u64().unwrap())
+                .sum()
+        };
+        let evaluated = total(&summary["all"]);
+        let hours: Vec<&Value> = summary["by_hour"].as_array().unwrap().iter().collect();
+        let timed: u64 = hours.iter().map(|h| total(&h["counts"])).sum();
+        let untimed = summary["untimed"].as_u64().unwrap();
+        assert_eq!(timed + untimed, evaluated, "{}", logs.display());
+        assert!(timed >= timed_at_least, "{}: {timed} timed", logs.display());
+        let hour_names: Vec<&str> = hours.iter().map(|h| h["hour"].as_str().unwrap()).collect();
+        assert!(hour_names.windows(2).all(|w| w[0] < w[1]), "{hour_names:?}");
+        assert!(
+            hour_names.iter().all(|h| h.ends_with(":00:00Z")),
+            "{hour_names:?}"
+        );
+        let services = summary["by_service"].as_object().unwrap();
+        assert_eq!(services.values().map(total).sum::<u64>(), evaluated);
+    }
+}

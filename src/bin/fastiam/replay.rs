@@ -408,6 +408,12 @@ fn write_html(
         generator: format!("fastiam {}", env!("CARGO_PKG_VERSION")),
         ..About::default()
     };
+    for (flag, paths) in [("--identity", &args.identity), ("--session", &args.session)] {
+        for p in paths {
+            statements.add_files(p).map_err(other)?;
+            about.policies.push(format!("{flag} {}", p.display()));
+        }
+    }
     for (flag, paths) in [("--scp", &args.scp), ("--rcp", &args.rcp)] {
         for level in paths {
             for p in level.split(',') {

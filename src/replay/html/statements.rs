@@ -506,10 +506,16 @@ mod tests {
         );
         // Not a policy: nothing changes.
         statements.add_source("scp one", "[1, 2");
-        assert_eq!(statements.get("scp one#Perimeter"), std::slice::from_ref(&text));
+        assert_eq!(
+            statements.get("scp one#Perimeter"),
+            std::slice::from_ref(&text)
+        );
         // Re-serialisations added later do not join the source text.
         statements.add_policy(&parsed(SCP, PolicyKind::Scp));
-        assert_eq!(statements.get("scp one#Perimeter"), std::slice::from_ref(&text));
+        assert_eq!(
+            statements.get("scp one#Perimeter"),
+            std::slice::from_ref(&text)
+        );
         // Another file of the same name adds its text.
         let other = SCP.replace("vpc-2", "vpc-3");
         statements.add_source("scp one", &other);
