@@ -7,6 +7,7 @@
 //! bundled replay is saved as `replay-report.png` in Cargo's integration-test temporary
 //! directory (`target/tmp/`); `docs/replay-report.png` is a copy of it.
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -90,22 +91,31 @@ fn run_chromium(browser: &Path, page: &Path, extra: &[&str], profile: &Path) -> 
     String::from_utf8(out.stdout).unwrap()
 }
 
-/// `fastiam replay --json --html PAGE` on `logs` under the bundled SCP; the JSON summary.
-fn replay_to_page(logs: &Path, page: &Path) -> Value {
+/// `fastiam replay --quiet --json ARGS…`, which must succeed: the JSON summary.
+fn replay_json(args: &[&OsStr]) -> Value {
     let out = fastiam()
-        .args(["replay", "--quiet", "--json", "--scp"])
-        .arg(corpus(SCP))
-        .arg("--html")
-        .arg(page)
-        .arg(logs)
+        .args(["replay", "--quiet", "--json"])
+        .args(args)
         .output()
         .unwrap();
     assert!(
         out.status.success(),
-        "{}",
+        "{args:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// `fastiam replay --html PAGE` on `logs` under the bundled SCP; the JSON summary.
+fn replay_to_page(logs: &Path, page: &Path) -> Value {
+    let scp = corpus(SCP);
+    replay_json(&[
+        "--scp".as_ref(),
+        scp.as_ref(),
+        "--html".as_ref(),
+        page.as_ref(),
+        logs.as_ref(),
+    ])
 }
 
 /// Every `data-count="NAME">N<` of a page, in order.
@@ -306,17 +316,7 @@ fn timeline_and_services_account_for_every_evaluated_record() {
         (corpus("replay/logs"), 698 - 4),
         (corpus("replay/huawei/traces"), 20),
     ] {
-        let out = fastiam()
-            .args(["replay", "--quiet", "--json"])
-            .arg(&logs)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let summary = replay_json(&[logs.as_ref()]);
         let total = |c: &Value| -> u64 {
             ["allowed", "explicit_deny", "implicit_deny", "depends_on"]
                 .iter()
