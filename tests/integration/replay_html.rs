@@ -285,7 +285,8 @@ fn hostile_log_text_stays_text_in_chromium() {
     }
 }
 
-/// A page that cannot be written is refused before the replay starts, naming the flag.
+/// A page that cannot be written is refused before the replay starts, naming the flag; so is
+/// a page with `--parse-only`, which makes no report.
 #[test]
 fn an_unwritable_page_is_refused_naming_the_flag() {
     let dir = scratch("unwritable");
@@ -305,6 +306,19 @@ fn an_unwritable_page_is_refused_naming_the_flag() {
         "{stderr}"
     );
     assert!(out.stdout.is_empty(), "no report: the replay did not run");
+
+    let out = fastiam()
+        .args(["replay", "--parse-only", "--html"])
+        .arg(dir.join("report.html"))
+        .arg(corpus("replay/logs"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--html: --parse-only makes no report"),
+        "{stderr}"
+    );
 }
 
 /// Every evaluated record is in one hour of the timeline or counted untimed, and in one

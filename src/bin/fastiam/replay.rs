@@ -242,6 +242,9 @@ pub fn replay(args: &ReplayArgs) -> io::Result<ExitCode> {
         inflate_floor: args.inflate_floor,
     };
     if args.parse_only {
+        if args.html.is_some() {
+            return Err(other("--html: --parse-only makes no report to write"));
+        }
         return parse_only(&args.inputs, &read);
     }
     let mut guardrails = Guardrails {
