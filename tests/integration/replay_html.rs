@@ -290,35 +290,37 @@ fn hostile_log_text_stays_text_in_chromium() {
 #[test]
 fn an_unwritable_page_is_refused_naming_the_flag() {
     let dir = scratch("unwritable");
-    let page = dir.join("no-such-directory").join("report.html");
-    let out = fastiam()
-        .args(["replay", "--quiet", "--scp"])
-        .arg(corpus(SCP))
-        .arg("--html")
-        .arg(&page)
-        .arg(corpus("replay/logs"))
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains(&format!("--html {}", page.display())),
-        "{stderr}"
-    );
-    assert!(out.stdout.is_empty(), "no report: the replay did not run");
-
-    let out = fastiam()
-        .args(["replay", "--parse-only", "--html"])
-        .arg(dir.join("report.html"))
-        .arg(corpus("replay/logs"))
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains("--html: --parse-only makes no report"),
-        "{stderr}"
-    );
+    let unwritable = dir.join("no-such-directory").join("report.html");
+    let writable = dir.join("report.html");
+    let table: [(&[&OsStr], String); 2] = [
+        (
+            &["--html".as_ref(), unwritable.as_ref()],
+            format!("--html {}: ", unwritable.display()),
+        ),
+        (
+            &[
+                "--parse-only".as_ref(),
+                "--html".as_ref(),
+                writable.as_ref(),
+            ],
+            "--html: --parse-only makes no report".to_string(),
+        ),
+    ];
+    for (args, expected) in table {
+        let out = fastiam()
+            .args(["replay", "--quiet"])
+            .args(args)
+            .arg(corpus("replay/logs"))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(&expected), "{args:?}: {stderr}");
+        assert!(
+            out.stdout.is_empty(),
+            "{args:?}: no report, the replay did not run"
+        );
+    }
 }
 
 /// Every evaluated record is in one hour of the timeline or counted untimed, and in one
