@@ -30,7 +30,7 @@ echo "python/ci.sh: built $(basename "$wheel") ($(du -k "$wheel" | cut -f1) KiB)
 "$venv/bin/python" -m pip install --quiet --force-reinstall --no-deps "$wheel"
 stamp "wheel built and installed"
 
-cargo build --quiet --bin fastiam
+cargo build --quiet -p fastiam --bin fastiam
 export FASTIAM_BIN=$repo/target/debug/fastiam
 
 # From python/tests: no `fastiam/` folder there to shadow the installed package.

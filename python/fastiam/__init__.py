@@ -21,6 +21,8 @@ from ._native import (
     Program,
     ProgramError,
     ReplayError,
+    Replayer,
+    ReplayReport,
     RequestError,
 )
 
@@ -33,5 +35,7 @@ __all__ = [
     "Program",
     "ProgramError",
     "ReplayError",
+    "Replayer",
+    "ReplayReport",
     "RequestError",
 ]

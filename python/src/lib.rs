@@ -26,6 +26,8 @@ mod errors;
 mod outcome;
 mod policies;
 mod program;
+mod replay;
+mod rows;
 mod scratch_pool;
 
 #[pymodule]
@@ -35,5 +37,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<outcome::Evaluation>()?;
     m.add_class::<outcome::HopResult>()?;
     m.add_class::<outcome::MatchedStatement>()?;
+    m.add_class::<replay::Replayer>()?;
+    m.add_class::<replay::ReplayReport>()?;
     Ok(())
 }

@@ -42,6 +42,7 @@ pub struct Reader {
 }
 
 impl Reader {
+    /// `mode` as Python gives it: `"strict"` or `"lenient"`.
     pub fn new(mode: &str, huawei_policy_variables: bool) -> PyResult<Self> {
         let mode = match mode {
             "strict" => Mode::Strict,
@@ -60,41 +61,61 @@ impl Reader {
 
     pub fn policy_set(&self, args: &PolicyArgs<'_>) -> PyResult<PolicySet> {
         let one = |arg: &Option<Bound<'_, PyAny>>, name: &str, kind| -> PyResult<Option<Policy>> {
-            arg.as_ref()
-                .filter(|a| !a.is_none())
+            given(arg.as_ref())
                 .map(|a| self.single(a, name, kind))
                 .transpose()
         };
-        let list = |arg: &Option<Bound<'_, PyAny>>, name: &str, kind| -> PyResult<Vec<Policy>> {
-            match arg.as_ref().filter(|a| !a.is_none()) {
-                Some(a) => self.list(a, name, kind),
-                None => Ok(Vec::new()),
-            }
-        };
-        let levels =
-            |arg: &Option<Bound<'_, PyAny>>, name: &str, kind| -> PyResult<Vec<Vec<Policy>>> {
-                let Some(a) = arg.as_ref().filter(|a| !a.is_none()) else {
-                    return Ok(Vec::new());
-                };
-                sequence(a, name, "a list of levels (lists of policies), root first")?
-                    .iter()
-                    .enumerate()
-                    .map(|(i, level)| self.list(level, &format!("{name}[{i}]"), kind))
-                    .collect()
-            };
         Ok(PolicySet {
-            identity: list(&args.identity, "identity", PolicyKind::Identity)?,
+            identity: self.optional_list(
+                args.identity.as_ref(),
+                "identity",
+                PolicyKind::Identity,
+            )?,
             boundary: one(&args.boundary, "boundary", PolicyKind::PermissionsBoundary)?,
             // `session=[]` means session policies were passed, none of them (R-STS-3).
-            session: match args.session.as_ref().filter(|a| !a.is_none()) {
+            session: match given(args.session.as_ref()) {
                 Some(a) => Some(self.list(a, "session", PolicyKind::Session)?),
                 None => None,
             },
-            scp: levels(&args.scp, "scp", PolicyKind::Scp)?,
-            rcp: levels(&args.rcp, "rcp", PolicyKind::Rcp)?,
+            scp: self.optional_levels(args.scp.as_ref(), "scp", PolicyKind::Scp)?,
+            rcp: self.optional_levels(args.rcp.as_ref(), "rcp", PolicyKind::Rcp)?,
             vpce: one(&args.vpce, "vpce", PolicyKind::VpcEndpoint)?,
-            resource: list(&args.resource, "resource", PolicyKind::ResourceBased)?,
+            resource: self.optional_list(
+                args.resource.as_ref(),
+                "resource",
+                PolicyKind::ResourceBased,
+            )?,
         })
+    }
+
+    /// A list of policies, none when the argument is absent or `None`.
+    pub fn optional_list(
+        &self,
+        arg: Option<&Bound<'_, PyAny>>,
+        name: &str,
+        kind: PolicyKind,
+    ) -> PyResult<Vec<Policy>> {
+        match given(arg) {
+            Some(a) => self.list(a, name, kind),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// Levels (lists of policies), root first; none when the argument is absent or `None`.
+    pub fn optional_levels(
+        &self,
+        arg: Option<&Bound<'_, PyAny>>,
+        name: &str,
+        kind: PolicyKind,
+    ) -> PyResult<Vec<Vec<Policy>>> {
+        let Some(a) = given(arg) else {
+            return Ok(Vec::new());
+        };
+        sequence(a, name, "a list of levels (lists of policies), root first")?
+            .iter()
+            .enumerate()
+            .map(|(i, level)| self.list(level, &format!("{name}[{i}]"), kind))
+            .collect()
     }
 
     fn options(&self, kind: PolicyKind) -> ParseOptions {
@@ -128,7 +149,7 @@ impl Reader {
     }
 
     /// The policies one argument stands for: one, or a directory's.
-    fn policies(
+    pub fn policies(
         &self,
         arg: &Bound<'_, PyAny>,
         id: &str,
@@ -153,6 +174,11 @@ impl Reader {
         let policy = parse_policy(&text, &id, &options).map_err(|e| parse_error(py, &e))?;
         Ok(vec![policy])
     }
+}
+
+/// The argument unless absent or `None`.
+fn given<'a, 'py>(arg: Option<&'a Bound<'py, PyAny>>) -> Option<&'a Bound<'py, PyAny>> {
+    arg.filter(|a| !a.is_none())
 }
 
 /// `os.fspath(arg)` for path-like arguments (not for `str`, which is JSON text).
