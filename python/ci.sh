@@ -10,8 +10,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
-venv=${FASTIAM_PY_VENV:-$repo/target/python-venv}
-wheels=$repo/target/wheels-ci
+target=${CARGO_TARGET_DIR:-$repo/target}
+venv=${FASTIAM_PY_VENV:-$target/python-venv}
+wheels=$target/wheels-ci
 started=$SECONDS
 stamp() { echo "python/ci.sh: $1 ($((SECONDS - started)) s)"; }
 
@@ -31,7 +32,7 @@ echo "python/ci.sh: built $(basename "$wheel") ($(du -k "$wheel" | cut -f1) KiB)
 stamp "wheel built and installed"
 
 cargo build --quiet -p fastiam --bin fastiam
-export FASTIAM_BIN=$repo/target/debug/fastiam
+export FASTIAM_BIN=$target/debug/fastiam
 
 # From python/tests: no `fastiam/` folder there to shadow the installed package.
 cd python/tests
