@@ -10,6 +10,10 @@
 //! r.hops[0].matched[0].policy         # "identity[0]"
 //! r.hops[1].missing                   # ["aws:sourcevpc"]
 //! ```
+//!
+//! An `Evaluation` keeps the library's [`ChainDecision`] and makes Python objects only
+//! for what is read: `evaluate_many` over many chains whose callers look at the decision
+//! alone builds no hop objects and no JSON.
 
 use fastiam::decision::{kind_name, ChainDecision, HopDecision, MatchedStatement as Matched};
 use pyo3::prelude::*;
@@ -43,27 +47,16 @@ pub struct HopResult {
 }
 
 /// The result of a chain: the first hop not allowed decides (R-FAS-2).
-#[pyclass(frozen, get_all, module = "fastiam")]
-#[derive(Clone)]
+#[pyclass(frozen, module = "fastiam")]
 pub struct Evaluation {
-    /// `Allow`, `ExplicitDeny`, `ImplicitDeny` or `InvalidCredentials`.
-    decision: &'static str,
-    /// The index of the first hop not allowed; `None` when allowed.
-    denied_at: Option<usize>,
-    /// One per evaluated hop, up to and including the first denied one.
-    hops: Vec<HopResult>,
-    /// The decision line as JSON text (`to_dict()` parses it).
-    line: String,
+    result: ChainDecision,
+    /// The chain's `id` (empty when it had none), for the decision line.
+    id: String,
 }
 
 impl Evaluation {
-    pub fn new(d: &ChainDecision, id: &str) -> Self {
-        Evaluation {
-            decision: d.decision.name(),
-            denied_at: d.denied_at,
-            hops: d.hops.iter().map(HopResult::new).collect(),
-            line: d.to_json(id).to_string(),
-        }
+    pub fn new(result: ChainDecision, id: String) -> Self {
+        Evaluation { result, id }
     }
 }
 
@@ -92,23 +85,42 @@ impl MatchedStatement {
 
 #[pymethods]
 impl Evaluation {
+    /// `Allow`, `ExplicitDeny`, `ImplicitDeny` or `InvalidCredentials`.
+    #[getter]
+    fn decision(&self) -> &'static str {
+        self.result.decision.name()
+    }
+
+    /// The index of the first hop not allowed; `None` when allowed.
+    #[getter]
+    fn denied_at(&self) -> Option<usize> {
+        self.result.denied_at
+    }
+
+    /// One per evaluated hop, up to and including the first denied one.
+    #[getter]
+    fn hops(&self) -> Vec<HopResult> {
+        self.result.hops.iter().map(HopResult::new).collect()
+    }
+
     /// Whether the whole chain is allowed.
     #[getter]
     fn allowed(&self) -> bool {
-        self.decision == "Allow"
+        self.result.decision == fastiam::decision::Decision::Allow
     }
 
     /// The CASES.md decision line as a dict (what `fastiam eval` prints for the case).
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        py.import("json")?.call_method1("loads", (&self.line,))
+        let line = self.result.to_json(&self.id).to_string();
+        py.import("json")?.call_method1("loads", (line,))
     }
 
     fn __repr__(&self) -> String {
         format!(
             "Evaluation(decision={:?}, denied_at={:?}, hops={})",
-            self.decision,
-            self.denied_at,
-            self.hops.len()
+            self.decision(),
+            self.result.denied_at,
+            self.result.hops.len()
         )
     }
 }

@@ -20,8 +20,7 @@
 
 use std::path::PathBuf;
 
-use fastiam::decision::ChainDecision;
-use fastiam::eval::Evaluator;
+use fastiam::eval::{Evaluator, Scratch};
 use fastiam::request::{parse_case, Chain, PolicySet};
 use fastiam::table::{AlignedBytes, LoadError, Program as Table, ProgramView};
 use pyo3::prelude::*;
@@ -112,12 +111,11 @@ impl Program {
     }
 
     /// Evaluates one chain's text (any thread, no GIL needed).
-    fn run(&self, text: &str, source: &str) -> Result<(String, ChainDecision), String> {
+    fn run(&self, text: &str, source: &str, scratch: &mut Scratch) -> Result<Evaluation, String> {
         let (id, chain) = self.read_chain(text, source)?;
         let evaluator = self.loaded.borrow_dependent();
-        let mut scratch = self.scratches.lend(evaluator);
-        let outcome = evaluator.evaluate(&chain.request, &mut scratch);
-        Ok((id, evaluator.decision(&outcome)))
+        let outcome = evaluator.evaluate(&chain.request, scratch);
+        Ok(Evaluation::new(evaluator.decision(&outcome), id))
     }
 }
 
@@ -221,10 +219,11 @@ impl Program {
     /// Evaluates one chain (a dict in CASES.md's request shape, or its JSON text).
     fn evaluate(&self, py: Python<'_>, chain: &Bound<'_, PyAny>) -> PyResult<Evaluation> {
         let text = chain_text(chain, "chain")?;
-        let (id, decision) = py
-            .detach(|| self.run(&text, "chain"))
-            .map_err(RequestError::new_err)?;
-        Ok(Evaluation::new(&decision, &id))
+        py.detach(|| {
+            let mut scratch = self.scratches.lend(self.loaded.borrow_dependent());
+            self.run(&text, "chain", &mut scratch)
+        })
+        .map_err(RequestError::new_err)
     }
 
     /// Evaluates many chains in parallel (all cores, the GIL released), in order. A chain
@@ -243,10 +242,10 @@ impl Program {
             texts
                 .par_iter()
                 .enumerate()
-                .map(|(i, text)| {
-                    let (id, d) = self.run(text, &format!("chains[{i}]"))?;
-                    Ok(Evaluation::new(&d, &id))
-                })
+                .map_init(
+                    || self.scratches.lend(self.loaded.borrow_dependent()),
+                    |scratch, (i, text)| self.run(text, &format!("chains[{i}]"), scratch),
+                )
                 .collect::<Result<Vec<_>, String>>()
         });
         results.map_err(RequestError::new_err)
