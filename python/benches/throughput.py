@@ -1,6 +1,9 @@
 """Rough throughput of the Python package (BENCHMARKS.md, "Python package").
 
-    python python/bench.py        # with the release wheel installed (python/ci.sh makes one)
+    python python/benches/throughput.py   # with the release wheel installed (python/ci.sh)
+
+(Not in python/ itself: run from there, its `fastiam/` folder — with whatever
+`maturin develop` left in it — would shadow the installed package.)
 
 Times, on the bundled corpus: evaluate one chain at a time, evaluate_many, and replay_arrow
 over the bundled logs repeated; each the median of 5 runs.
@@ -17,7 +20,7 @@ import pyarrow as pa
 
 import fastiam
 
-REPO = pathlib.Path(__file__).resolve().parents[1]
+REPO = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "python" / "tests"))
 from cases import read_cases, split_case  # noqa: E402
 
@@ -32,6 +35,7 @@ def median_seconds(fn, runs=5):
 
 
 def main():
+    print(f"fastiam from {pathlib.Path(fastiam.__file__).parent}")
     cases = read_cases(REPO / "corpus" / "conformance" / "fas.jsonl")
     groups = {}
     for case in cases:
