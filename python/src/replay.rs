@@ -165,6 +165,7 @@ impl Replayer {
         let policies = self.loaded.borrow_owner();
         let options = ReplayOptions {
             map: self.options.clone(),
+            actions: None,
             output: rows.then_some(OutputFormat::Json),
             cancel: None,
         };
