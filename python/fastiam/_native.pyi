@@ -189,6 +189,8 @@ class Replayer:
         *,
         scp: Optional[Sequence[Sequence[PolicyLike]]] = None,
         rcp: Optional[Sequence[Sequence[PolicyLike]]] = None,
+        identity: Optional[Sequence[PolicyLike]] = None,
+        session: Optional[Sequence[PolicyLike]] = None,
         resource_policies: Optional[Mapping[str, PolicyLike]] = None,
         account_data: Optional[Union[str, "os.PathLike[str]"]] = None,
         context: Optional[Mapping[str, str]] = None,
@@ -199,7 +201,9 @@ class Replayer:
         """Without ``account_data`` (what-if mode) every principal is assumed allowed by
         its identity and resource side and only ``scp``/``rcp`` (levels, root first) can
         deny; with it (the output of ``aws iam get-account-authorization-details``) each
-        record is evaluated against its user's or role's policies. ``resource_policies``
+        record is evaluated against its user's or role's policies. ``identity``: identity
+        policies of every principal (in what-if mode they replace the assumed allow-all);
+        ``session``: session policies of every role session. ``resource_policies``
         maps resource ARNs to policies; ``context`` sets keys on every record
         (``{"aws:PrincipalOrgID": "o-…"}``); ``assume_absent`` takes keys matching these
         patterns (``aws:PrincipalTag/*``) as absent rather than unknown. Raises

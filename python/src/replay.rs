@@ -56,11 +56,14 @@ impl Replayer {
     /// `Program.compile` takes them; each level also holds `FullAWSAccess` unless
     /// `exact_guardrails`) can deny. With `account_data` (the
     /// output of `aws iam get-account-authorization-details`), each record is evaluated
-    /// against its user's or role's policies. `resource_policies` maps resource ARNs to
+    /// against its user's or role's policies. `identity` gives identity policies of every
+    /// principal (in what-if mode they replace the assumed allow-all), `session` the
+    /// session policies of every role session. `resource_policies` maps resource ARNs to
     /// their policies; `context` sets keys on every record; `assume_absent` lists key
     /// patterns (`aws:PrincipalTag/*`) to take as absent rather than unknown.
     #[new]
-    #[pyo3(signature = (*, scp=None, rcp=None, resource_policies=None, account_data=None,
+    #[pyo3(signature = (*, scp=None, rcp=None, identity=None, session=None,
+                        resource_policies=None, account_data=None,
                         context=None, assume_absent=None, exact_guardrails=false,
                         mode="strict"))]
     #[allow(clippy::too_many_arguments)]
@@ -68,6 +71,8 @@ impl Replayer {
         py: Python<'_>,
         scp: Option<Bound<'_, PyAny>>,
         rcp: Option<Bound<'_, PyAny>>,
+        identity: Option<Bound<'_, PyAny>>,
+        session: Option<Bound<'_, PyAny>>,
         resource_policies: Option<HashMap<String, Bound<'_, PyAny>>>,
         account_data: Option<PathBuf>,
         context: Option<HashMap<String, String>>,
@@ -79,6 +84,8 @@ impl Replayer {
         let mut guardrails = Guardrails {
             scp: reader.optional_levels(scp.as_ref(), "scp", PolicyKind::Scp)?,
             rcp: reader.optional_levels(rcp.as_ref(), "rcp", PolicyKind::Rcp)?,
+            identity: reader.optional_list(identity.as_ref(), "identity", PolicyKind::Identity)?,
+            session: reader.optional_list(session.as_ref(), "session", PolicyKind::Session)?,
             exact: exact_guardrails,
             ..Guardrails::default()
         };

@@ -24,6 +24,9 @@ OPTIONS = {
     "context": (["--context", "aws:SourceVpc=vpc-0a1b2c3d4e5f60718"],
                 {"context": {"aws:SourceVpc": "vpc-0a1b2c3d4e5f60718"}}),
     "assume-absent": (["--assume-absent", "aws:SourceVpc"], {"assume_absent": ["aws:SourceVpc"]}),
+    # The SCP's document as every principal's identity policy: only denials, so the
+    # assumed allow-all identity side is gone and records are implicitly denied.
+    "identity": (["--identity", str(SCP)], {"identity": [SCP]}),
 }
 
 
