@@ -172,9 +172,9 @@ impl Replayer {
         let policies = self.loaded.borrow_owner();
         let options = ReplayOptions {
             map: self.options.clone(),
-            actions: None,
             output: rows.then_some(OutputFormat::Json),
-            cancel: None,
+            // The bundled action table, no cancellation, the default reading limits.
+            ..ReplayOptions::default()
         };
         let (report, lines, seconds) = py.detach(|| {
             let started = std::time::Instant::now();
