@@ -42,6 +42,11 @@ pub struct Reader {
 }
 
 impl Reader {
+    /// The loading mode (R-GEN-6).
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
     /// `mode` as Python gives it: `"strict"` or `"lenient"`.
     pub fn new(mode: &str, huawei_policy_variables: bool) -> PyResult<Self> {
         let mode = match mode {

@@ -87,6 +87,7 @@ impl Replayer {
             identity: reader.optional_list(identity.as_ref(), "identity", PolicyKind::Identity)?,
             session: reader.optional_list(session.as_ref(), "session", PolicyKind::Session)?,
             exact: exact_guardrails,
+            mode: reader.mode(),
             ..Guardrails::default()
         };
         let mut resource: Vec<_> = resource_policies.unwrap_or_default().into_iter().collect();

@@ -47,7 +47,9 @@ use rayon::prelude::*;
 use serde_json::{json, Value};
 
 pub use actions::ActionMap;
-pub use policies::{read_account_data, Guardrails, PolicyInputError, ReplayPolicies};
+pub use policies::{
+    read_account_data, read_account_data_with, Guardrails, PolicyInputError, ReplayPolicies,
+};
 pub use record::{map_record, LogOutcome, MapOptions, MappedRecord, RecordMapper, Unmappable};
 pub use report::{OutputFormat, RecordResult, Report, Verdict};
 pub use source::{plan, Plan, Position, ReadError, ReadOptions, Skipped, Unit};

@@ -96,7 +96,16 @@ impl std::fmt::Display for PolicyInputError {
 impl std::error::Error for PolicyInputError {}
 
 fn parse(text: &str, id: &str, kind: PolicyKind) -> Result<Policy, PolicyInputError> {
-    parse_policy(text, id, &ParseOptions::new(kind).with_mode(Mode::Strict)).map_err(|e| {
+    parse_with(text, id, kind, Mode::Strict)
+}
+
+fn parse_with(
+    text: &str,
+    id: &str,
+    kind: PolicyKind,
+    mode: Mode,
+) -> Result<Policy, PolicyInputError> {
+    parse_policy(text, id, &ParseOptions::new(kind).with_mode(mode)).map_err(|e| {
         PolicyInputError::Policy {
             origin: id.to_string(),
             error: e.to_string(),
@@ -125,6 +134,9 @@ pub struct Guardrails {
     pub resource: Vec<(String, Policy)>,
     /// Leave out the default allow-alls of the SCP and RCP levels.
     pub exact: bool,
+    /// How the policies of `--account-data` are loaded (R-GEN-6); the others are parsed by
+    /// the caller, in the same mode.
+    pub mode: Mode,
 }
 
 /// Whether the identity whose policies apply is a role's or an agency's, that is whether
@@ -168,6 +180,7 @@ impl Guardrails {
                 .cloned()
                 .collect(),
             exact: self.exact,
+            mode: self.mode,
         }
     }
 }
@@ -287,7 +300,7 @@ impl ReplayPolicies {
             path: shown.clone(),
             error,
         })?;
-        let sides = read_account_data(&text, &shown)?;
+        let sides = read_account_data_with(&text, &shown, guardrails.mode)?;
         let mut by_identity = HashMap::new();
         let mut sets = Vec::new();
         let session = guardrails.of_dialect(Dialect::Aws).session;
@@ -424,6 +437,15 @@ pub fn read_account_data(
     text: &str,
     path: &str,
 ) -> Result<Vec<(String, IdentitySide)>, PolicyInputError> {
+    read_account_data_with(text, path, Mode::Strict)
+}
+
+/// [`read_account_data`], loading the policies in `mode` (R-GEN-6).
+pub fn read_account_data_with(
+    text: &str,
+    path: &str,
+    mode: Mode,
+) -> Result<Vec<(String, IdentitySide)>, PolicyInputError> {
     let bad = |pointer: &str, expected: &str| PolicyInputError::AccountData {
         path: path.to_string(),
         pointer: pointer.to_string(),
@@ -470,7 +492,10 @@ pub fn read_account_data(
         let doc_at = format!("{at}/PolicyVersionList/{default}/Document");
         let doc = document(&versions[default]["Document"], &doc_at, path)?;
         let name = arn.rsplit('/').next().unwrap_or(arn);
-        managed.insert(arn.to_string(), parse(&doc, name, PolicyKind::Identity)?);
+        managed.insert(
+            arn.to_string(),
+            parse_with(&doc, name, PolicyKind::Identity, mode)?,
+        );
     }
     let attached = |entity: &Value, at: &str| -> Result<Vec<Policy>, PolicyInputError> {
         let mut out = Vec::new();
@@ -509,7 +534,7 @@ pub fn read_account_data(
                     &format!("{at}/{key}/{j}/PolicyDocument"),
                     path,
                 )?;
-                out.push(parse(&doc, name, PolicyKind::Identity)?);
+                out.push(parse_with(&doc, name, PolicyKind::Identity, mode)?);
             }
         }
         Ok(out)

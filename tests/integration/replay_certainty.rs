@@ -187,3 +187,35 @@ fn lenient_mode_keeps_a_policy_with_an_invalid_value() {
     assert_eq!(summary["all"]["explicit_deny"], 0, "{summary}");
     std::fs::remove_file(odd).unwrap();
 }
+
+#[test]
+fn lenient_mode_reaches_the_policies_of_the_account_data() {
+    let text = r#"{"UserDetailList":[
+      {"UserName":"bert-jan","Arn":"arn:aws:iam::123837392027:user/bert-jan","UserPolicyList":[
+        {"PolicyName":"odd","PolicyDocument":{"Version":"2012-10-17","Statement":[
+          {"Effect":"Allow","Action":"*","Resource":"*",
+           "Condition":{"IpAddress":{"aws:SourceIp":"not-an-address"}}}]}}]}]}"#;
+    let account = policy("account.json", text);
+    let strict = fastiam()
+        .args(["replay", "--quiet", "--account-data", path(&account)])
+        .arg(corpus("replay/logs"))
+        .output()
+        .unwrap();
+    assert_eq!(strict.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&strict.stderr).contains("not-an-address"),
+        "{}",
+        String::from_utf8_lossy(&strict.stderr)
+    );
+    let (summary, lines) = replay(&["--mode", "lenient", "--account-data", path(&account)]);
+    // bert-jan's only grant never matches: none of his calls is allowed.
+    assert!(
+        summary["all"]["implicit_deny"].as_u64().unwrap() > 0,
+        "{summary}"
+    );
+    assert!(lines
+        .iter()
+        .filter(|l| l["principal"] == "arn:aws:iam::123837392027:user/bert-jan")
+        .all(|l| l["decision"] != "Allow" || l["hop"] == 1));
+    std::fs::remove_file(account).unwrap();
+}

@@ -253,6 +253,7 @@ pub fn replay(args: &ReplayArgs) -> io::Result<ExitCode> {
         scp: read_levels(&args.scp, PolicyKind::Scp, args.mode.mode())?,
         rcp: read_levels(&args.rcp, PolicyKind::Rcp, args.mode.mode())?,
         exact: args.exact_guardrails,
+        mode: args.mode.mode(),
         ..Guardrails::default()
     };
     for spec in &args.resource_policy {
