@@ -20,8 +20,11 @@ if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
 fi
 "$venv/bin/python" -m pip install --quiet --upgrade pip
-# pandas < 3 would also do; pyarrow >= 14 reads the Arrow PyCapsule interface.
-"$venv/bin/python" -m pip install --quiet 'maturin>=1.16,<2' 'pyarrow>=14' pandas pytest
+# pyarrow >= 14 reads the Arrow PyCapsule interface; pyspark (local mode, for
+# tests/test_spark.py; Java 17 is on the machines) wants pandas < 3; duckdb for the
+# DuckDB example's test.
+"$venv/bin/python" -m pip install --quiet 'maturin>=1.16,<2' 'pyarrow>=14' 'pandas<3' pytest \
+  pyspark duckdb
 stamp "environment ready"
 
 rm -rf "$wheels"
