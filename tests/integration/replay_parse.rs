@@ -113,6 +113,10 @@ fn records_that_tell_the_parsers_apart_map_as_serde_json_read_them() {
         cloudtrail(r#""awsRegion":"eu-west-1","userIdentity":{"type":"Root"},"#, ""),
         cloudtrail("", r#""arn":"arn:aws:iam::111122223333:user/bob","#),
         cloudtrail(
+            r#""resources":[{"ARN":"arn:aws:s3:::first/x","ARN":"arn:aws:s3:::b/k"}],"#,
+            r#""sessionContext":{"attributes":{"mfaAuthenticated":"false"},"attributes":{"mfaAuthenticated":"true"}},"#,
+        ),
+        cloudtrail(
             r#""requestParameters":{"key":"first","bucketName":"b1","bucketName":"b2","key":"k2","BucketName":"B"},"#,
             "",
         )
@@ -132,6 +136,7 @@ fn records_that_tell_the_parsers_apart_map_as_serde_json_read_them() {
         // CTS: `name` and `user_name` in either order, duplicated; numbers as codes.
         trace(r#""user_name":"first","name":"second","#, ""),
         trace(r#""name":"n","user_name":"u","name":7,"#, ""),
+        trace(r#""domain":{"id":"first","name":"d","id":"0a1b"},"#, ""),
         trace("", r#""code":403,"time":"1767225613000","#),
         trace("", r#""code":200.0,"time":1.5e12,"#),
         trace("", r#""user":null,"#).replace(r#""user":{"type""#, r#""ignored":{"type""#),
