@@ -11,7 +11,8 @@
 //! Stages (throughput in records):
 //! * `setup/action_map`: the bundled event → action table, which a process builds once (`ActionMap::shared`);
 //! * `replay_batch/read_parse`: the files read and parsed into JSON values, one thread;
-//! * `replay_batch/map`: the records already in memory, mapped to requests (`map_record`);
+//! * `replay_batch/map`: the records already in memory, mapped to requests (a fresh
+//!   `RecordMapper` each, as `map_record` makes);
 //! * `replay_batch/replay_1_thread`, `replay_2_threads`: `replay` over the directory, end to
 //!   end (plan, read, parse, map, evaluate, count), in a rayon pool of that many threads.
 //!
@@ -27,12 +28,13 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use fastiam::policy::{parse_policy, ParseOptions, PolicyKind};
+use fastiam::replay::json::Record as Value;
 use fastiam::replay::source::read_unit;
+use fastiam::replay::RecordMapper;
 use fastiam::replay::{
-    map_record, plan, replay, ActionMap, Guardrails, MapOptions, Position, ReplayOptions,
-    ReplayPolicies, Report,
+    plan, replay, ActionMap, Guardrails, MapOptions, Position, ReplayOptions, ReplayPolicies,
+    Report,
 };
-use serde_json::Value;
 
 /// The README's main job: records, and the report's counts.
 const RECORDS: u64 = 698;
@@ -78,7 +80,7 @@ fn map_all(records: &[(String, Value)], actions: &ActionMap) -> (u64, u64) {
     let options = MapOptions::default();
     let mut mapped = 0;
     for (at, record) in records {
-        if black_box(map_record(record, at, actions, &options)).is_ok() {
+        if black_box(RecordMapper::new().map(record, at, actions, &options)).is_ok() {
             mapped += 1;
         }
     }

@@ -6,6 +6,7 @@
 #![no_main]
 
 use fastiam::policy::{parse_policy, Dialect, ParseOptions, PolicyKind};
+use fastiam::replay::json::from_serde;
 use fastiam::replay::{ActionMap, MapOptions, RecordMapper};
 use fastiam::request::{Chain, PolicySet};
 use libfuzzer_sys::fuzz_target;
@@ -34,6 +35,7 @@ fuzz_target!(|data: &[u8]| {
     )
     .unwrap();
     let mut mapper = RecordMapper::new();
+    let (input, over) = (from_serde(&input), from_serde(&over));
     for record in [&input, &over, &input] {
         let is_trace = fastiam::replay::cts::trace_of(record).is_some();
         let Ok(m) = mapper.map(record, &"fuzz", ActionMap::shared(), &MapOptions::default()) else {

@@ -7,12 +7,14 @@
 
 use std::io::Write;
 
+use fastiam::replay::json;
 use fastiam::replay::source::{read_reader, ReadOptions};
 use fastiam::replay::{ActionMap, MapOptions, ReadError, RecordMapper, Report};
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
 
-/// Each record's place and value (or error), and the error that ended the input.
+/// Each record's place and value (or error), and the error that ended the input. Values
+/// are compared as serde_json's (a duplicated key: its last value).
 type Read = (Vec<(String, Result<Value, String>)>, Option<ReadError>);
 
 /// Reads `bytes`, mapping every record and counting it in a report; checks the accounting.
@@ -35,7 +37,7 @@ fn read(bytes: &[u8], options: &ReadOptions) -> Read {
                 message: message.clone(),
             }),
         }
-        records.push((at.place, record));
+        records.push((at.place, record.and_then(|v| json::to_serde(&v))));
         true
     });
     let end = match r {

@@ -98,7 +98,7 @@ impl Row {
         let Some(text) = text else {
             return Row::failed("unreadable", format!("{at}: null instead of a record"));
         };
-        let record = match serde_json::from_str(text) {
+        let record = match fastiam::replay::json::parse(text.as_bytes()) {
             Ok(v) => v,
             Err(e) => return Row::failed("unreadable", format!("{at}: not JSON: {e}")),
         };

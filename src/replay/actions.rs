@@ -42,6 +42,8 @@ use smallvec::SmallVec;
 
 use crate::primitives::wildcard_match;
 
+use super::json::{self, JsonContainerTrait as _, JsonValueTrait as _};
+
 pub use super::action_rows::Origin;
 use super::action_rows::{cut_row, parse_row, Row, RowAction, RowError};
 
@@ -415,7 +417,7 @@ pub struct RecordFacts<'r> {
     /// ARNs listed in the record's `resources[]`.
     pub resource_arns: &'r [&'r str],
     /// The record's `requestParameters` (an object, or null).
-    pub parameters: &'r serde_json::Value,
+    pub parameters: &'r json::Value,
     /// The caller's IAM user name: IAM's user actions default to the caller when the
     /// request names no user (`iam:GetUser` with no parameters).
     pub caller_user: Option<&'r str>,
@@ -508,17 +510,13 @@ fn fill_template<'t>(
 /// The request parameter for an ARN variable: by the variable's name, by the SDK parameter
 /// the table names, or by the S3 spelling (`bucketName`); case-insensitive. Only a string
 /// parameter fills a variable.
-fn parameter_for<'p>(
-    var: &str,
-    entry: &EventEntry,
-    params: &'p serde_json::Value,
-) -> Option<&'p str> {
+fn parameter_for<'p>(var: &str, entry: &EventEntry, params: &'p json::Value) -> Option<&'p str> {
     let obj = params.as_object()?;
-    // The first key equal to a name (ignoring case), if its value is a non-empty string.
+    // The first key (in serde_json's sorted order, [`json::least_key`]) equal to a name
+    // (ignoring case), if its value is a non-empty string.
     let by = |equal: &dyn Fn(&str) -> bool| {
-        obj.iter()
-            .find(|(k, _)| equal(k))
-            .and_then(|(_, v)| v.as_str())
+        json::least_key(obj, equal)
+            .and_then(json::as_str)
             .filter(|v| !v.is_empty())
     };
     let named = |name: &str| by(&|k: &str| k.eq_ignore_ascii_case(name));
@@ -561,14 +559,12 @@ fn parameter_for<'p>(
 /// a set of items: `StartInstances`, `StopInstances`, `TerminateInstances`… name theirs
 /// as `instancesSet.items[].instanceId`. A call on several instances is authorised for
 /// each, which one request cannot say: it names none here.
-fn only_instance(params: &serde_json::Map<String, serde_json::Value>) -> Option<&str> {
-    match params
-        .get("instancesSet")?
-        .get("items")?
-        .as_array()?
-        .as_slice()
-    {
-        [item] => item.get("instanceId")?.as_str().filter(|id| !id.is_empty()),
+fn only_instance(params: &json::Object) -> Option<&str> {
+    let set = json::field(params, "instancesSet")?;
+    match json::get(set, "items")?.as_array()?.as_slice() {
+        [item] => json::get(item, "instanceId")?
+            .as_str()
+            .filter(|id| !id.is_empty()),
         _ => None,
     }
 }
@@ -576,9 +572,9 @@ fn only_instance(params: &serde_json::Map<String, serde_json::Value>) -> Option<
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use sonic_rs::json;
 
-    fn facts<'a>(arns: &'a [&'a str], params: &'a serde_json::Value) -> RecordFacts<'a> {
+    fn facts<'a>(arns: &'a [&'a str], params: &'a json::Value) -> RecordFacts<'a> {
         RecordFacts {
             region: "us-east-1",
             account: "111122223333",

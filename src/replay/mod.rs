@@ -31,6 +31,7 @@ pub mod actions;
 pub mod certainty;
 pub mod cts;
 pub mod html;
+pub mod json;
 pub mod policies;
 pub mod record;
 pub mod report;
@@ -44,7 +45,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use rayon::prelude::*;
-use serde_json::{json, Value};
+use serde_json::json;
 
 pub use actions::ActionMap;
 pub use policies::{
@@ -158,7 +159,7 @@ fn run_unit(
     let mut report = Report::new(policies.what_if);
     let mut lines = Vec::new();
     let cancel = options.cancel;
-    let mut each = |position: Position, parsed: Result<Value, String>| -> bool {
+    let mut each = |position: Position, parsed: Result<json::Record, String>| -> bool {
         if cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
             report.interrupted = true;
             return false;

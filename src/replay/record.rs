@@ -26,7 +26,7 @@
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
-use serde_json::Value;
+use super::json::{self, JsonContainerTrait as _, JsonValueTrait as _, Object, Record, Value};
 use smallvec::SmallVec;
 
 use crate::policy::Dialect;
@@ -179,7 +179,7 @@ fn is_access_denied(code: &str) -> bool {
 }
 
 fn str_at<'v>(v: &'v Value, path: &[&str]) -> Option<&'v str> {
-    path.iter().try_fold(v, |v, k| v.get(k))?.as_str()
+    path.iter().try_fold(v, |v, k| json::get(v, k))?.as_str()
 }
 
 fn str_of(v: Option<&Value>) -> Option<&str> {
@@ -215,10 +215,10 @@ struct Fields<'r> {
 }
 
 impl<'r> Fields<'r> {
-    fn of(record: &'r serde_json::Map<String, Value>) -> Fields<'r> {
+    fn of(record: &'r Object) -> Fields<'r> {
         let mut f = Fields::default();
-        for (key, value) in record {
-            let field = match key.as_str() {
+        for (key, value) in record.iter() {
+            let field = match key {
                 "awsRegion" => &mut f.aws_region,
                 "errorCode" => &mut f.error_code,
                 "errorMessage" => &mut f.error_message,
@@ -263,10 +263,10 @@ struct Identity<'r> {
 }
 
 impl<'r> Identity<'r> {
-    fn of(identity: &'r serde_json::Map<String, Value>) -> Identity<'r> {
+    fn of(identity: &'r Object) -> Identity<'r> {
         let mut id = Identity::default();
-        for (key, value) in identity {
-            match key.as_str() {
+        for (key, value) in identity.iter() {
+            match key {
                 "type" => id.kind = value.as_str().unwrap_or(""),
                 "arn" => id.arn = value.as_str(),
                 "accountId" => id.account_id = value.as_str(),
@@ -280,21 +280,19 @@ impl<'r> Identity<'r> {
 
     /// `sessionContext.sessionIssuer.arn`: the role or user that issued the session.
     fn issuer(&self) -> Option<&'r str> {
-        self.session_context?
-            .get("sessionIssuer")?
-            .get("arn")?
-            .as_str()
+        let issuer = json::get(self.session_context?, "sessionIssuer")?;
+        json::get(issuer, "arn")?.as_str()
     }
 }
 
 /// The forwarding service of an `AWS Internal` KMS call, read from its encryption context.
 fn via_from_encryption_context(parameters: Option<&Value>) -> Option<&'static str> {
-    let ctx = parameters?.get("encryptionContext")?.as_object()?;
-    if ctx.contains_key("PARAMETER_ARN") {
+    let ctx = json::get(parameters?, "encryptionContext")?.as_object()?;
+    if ctx.contains_key(&"PARAMETER_ARN") {
         Some("ssm.amazonaws.com")
-    } else if ctx.contains_key("SecretARN") {
+    } else if ctx.contains_key(&"SecretARN") {
         Some("secretsmanager.amazonaws.com")
-    } else if ctx.contains_key("aws:s3:arn") {
+    } else if ctx.contains_key(&"aws:s3:arn") {
         Some("s3.amazonaws.com")
     } else {
         None
@@ -403,15 +401,18 @@ impl MapOptions {
 
 /// Maps one record. `position` names it when it has no `eventID`.
 ///
-/// Each call builds a new request; to map many records, [`RecordMapper`] reuses one.
+/// Each call builds a new request; to map many records, [`RecordMapper`] reuses one. A
+/// convenience for callers that hold a `serde_json::Value`: it is converted to the
+/// replay's [`Record`] first ([`json::from_serde`]), which the replay itself never does.
 pub fn map_record(
-    record: &Value,
+    record: &serde_json::Value,
     position: &str,
     actions: &ActionMap,
     options: &MapOptions,
 ) -> Result<MappedRecord, Unmappable> {
     let mut mapper = RecordMapper::new();
-    let mapped = mapper.map(record, &position, actions, options)?;
+    let record = json::from_serde(record);
+    let mapped = mapper.map(&record, &position, actions, options)?;
     Ok(std::mem::replace(mapped, MappedRecord::empty()))
 }
 
@@ -469,7 +470,7 @@ impl RecordMapper {
     /// rewrites all of it).
     pub fn map(
         &mut self,
-        record: &Value,
+        record: &Record,
         position: &dyn std::fmt::Display,
         actions: &ActionMap,
         options: &MapOptions,
@@ -508,15 +509,15 @@ impl RecordMapper {
             .into_iter()
             .flatten()
             .filter_map(|r| {
-                r.get("ARN")
-                    .or_else(|| r.get("arn"))
+                json::get(r, "ARN")
+                    .or_else(|| json::get(r, "arn"))
                     .and_then(Value::as_str)
             })
             .collect();
         // A denied call logs no parameters, but its message names the resource:
         // "… is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::…:role/x".
         resource_arns.extend(str_of(record.error_message).and_then(denied_resource));
-        let null = Value::Null;
+        let null = Value::new();
         let facts = RecordFacts {
             region,
             account,
@@ -812,7 +813,10 @@ fn session_keys(
     identity: &Identity<'_>,
     now: Option<Instant>,
 ) {
-    let Some(attrs) = identity.session_context.and_then(|s| s.get("attributes")) else {
+    let Some(attrs) = identity
+        .session_context
+        .and_then(|s| json::get(s, "attributes"))
+    else {
         return;
     };
     // In key order, as in `call_keys`.

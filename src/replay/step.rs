@@ -12,7 +12,7 @@
 //! let policies = ReplayPolicies::what_if(&Guardrails::default()).unwrap();
 //! let replayer = Replayer::new(&policies, ActionMap::shared(), MapOptions::default(), false);
 //! let mut step = replayer.step();
-//! let record = serde_json::json!({
+//! let record = sonic_rs::json!({
 //!     "eventVersion": "1.08", "eventSource": "s3.amazonaws.com", "eventName": "ListBuckets",
 //!     "eventType": "AwsApiCall", "awsRegion": "us-east-1", "sourceIPAddress": "203.0.113.7",
 //!     "userIdentity": {"type": "IAMUser", "arn": "arn:aws:iam::111122223333:user/alice",
@@ -24,7 +24,7 @@
 //! }
 //! ```
 
-use serde_json::Value;
+use super::json::Record;
 
 use crate::decision::{Decision, HopDecision};
 use crate::eval::{Evaluator, Scratch};
@@ -111,7 +111,7 @@ impl<'p> Replayer<'p> {
 impl<'p> RecordStep<'_, 'p> {
     /// Maps and evaluates one record. The record is consumed: it is freed as soon as it is
     /// mapped (the mapped request owns what it needs), while it is still in the cache.
-    pub fn replay(&mut self, record: Value, position: &Position) -> StepOutcome<'_> {
+    pub fn replay(&mut self, record: Record, position: &Position) -> StepOutcome<'_> {
         let r = self.replayer;
         let mapped = self.mapper.map(&record, position, r.actions, &r.map);
         // Freeing the record now, while parsing and mapping have left it in the cache, is

@@ -19,6 +19,7 @@ mod replay_certainty;
 mod replay_hostile;
 mod replay_html;
 mod replay_huawei;
+mod replay_parse;
 mod simulate;
 mod spec_vectors;
 mod util;

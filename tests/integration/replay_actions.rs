@@ -197,7 +197,7 @@ const FORMERLY_OUTPOSTS: [&str; 20] = [
 fn the_formerly_outposts_s3_events_map_to_s3_actions_on_buckets() {
     let map = ActionMap::bundled();
     let reference = Reference::bundled();
-    let params = json!({"bucketName": "amzn-s3-demo-bucket"});
+    let params = fastiam::replay::json::from_serde(&json!({"bucketName": "amzn-s3-demo-bucket"}));
     let facts = RecordFacts {
         region: "us-east-1",
         account: "111122223333",

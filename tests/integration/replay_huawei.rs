@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use fastiam::decision::Decision;
 use fastiam::policy::files::read_policies;
 use fastiam::policy::{Mode, ParseOptions, PolicyKind};
+use fastiam::replay::json::{from_serde, Record};
 use fastiam::replay::{
     map_record, replay, replay_to, ActionMap, Guardrails, MapOptions, MappedRecord, OutputFormat,
     ReplayOptions, ReplayPolicies, Report, Unmappable,
@@ -480,13 +481,17 @@ fn a_warm_mapper_maps_traces_without_allocating() {
     let actions = ActionMap::shared();
     let options = MapOptions::default();
     let mut mapper = fastiam::replay::RecordMapper::new();
-    let users: Vec<&Value> = samples
+    let records: Vec<(&Value, Record)> = samples.iter().map(|t| (t, from_serde(t))).collect();
+    let (serde, users): (Vec<&Value>, Vec<&Record>) = records
         .iter()
-        .filter(|t| t["user"]["type"] == "User" && t["user"]["principal_is_root_user"] == "false")
-        .filter(|t| mapper.map(t, &"warm", actions, &options).is_ok())
-        .collect();
+        .filter(|(t, _)| {
+            t["user"]["type"] == "User" && t["user"]["principal_is_root_user"] == "false"
+        })
+        .filter(|(_, r)| mapper.map(r, &"warm", actions, &options).is_ok())
+        .map(|(t, r)| (*t, r))
+        .unzip();
     assert_eq!(users.len(), 20);
-    assert!(users.iter().any(|t| t["_forwarded"] == true));
+    assert!(serde.iter().any(|t| t["_forwarded"] == true));
     // Pooled buffers rotate (the unknown-resource reasons differ in length): a few passes
     // bring every one to the capacity it needs.
     for _ in 0..4 {

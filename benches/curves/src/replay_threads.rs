@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 
 use fastiam::benchmark::scaling::median;
 use fastiam::policy::{parse_policy, ParseOptions, PolicyKind};
+use fastiam::replay::json;
 use fastiam::replay::source::read_unit;
 use fastiam::replay::{plan, replay, synth, Guardrails, ReplayOptions, ReplayPolicies, Report};
 use plotters::prelude::*;
@@ -94,7 +95,8 @@ fn seeds(root: &Path) -> Result<Vec<serde_json::Value>, Error> {
     let mut seeds = Vec::new();
     let mut bad = None;
     for unit in &units {
-        read_unit(unit, &mut |at, parsed| match parsed {
+        // The replay reads sonic-rs trees; `synth` edits serde_json's.
+        read_unit(unit, &mut |at, parsed| match parsed.and_then(|v| json::to_serde(&v)) {
             Ok(v) => {
                 seeds.push(v);
                 true

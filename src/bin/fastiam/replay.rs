@@ -14,8 +14,8 @@ use fastiam::primitives::canonical_key;
 use fastiam::replay::html::{self, About, Statements};
 use fastiam::replay::report::CSV_HEADER;
 use fastiam::replay::{
-    replay_to, source, synth, Guardrails, OutputFormat, ReadOptions, ReplayOptions, ReplayPolicies,
-    Report,
+    json, replay_to, source, synth, Guardrails, OutputFormat, ReadOptions, ReplayOptions,
+    ReplayPolicies, Report,
 };
 
 /// `fastiam replay --help`: how the exit code is chosen.
@@ -107,7 +107,7 @@ pub struct ReplayArgs {
     /// Worker threads (default: one per core).
     #[arg(long)]
     threads: Option<usize>,
-    /// Only parse the records with serde_json and count them: the baseline replay's cost
+    /// Only parse the records (as the replay does) and count them: the baseline replay's cost
     /// is compared with (BENCHMARKS.md).
     #[arg(long)]
     parse_only: bool,
@@ -444,7 +444,7 @@ fn write_html(
         .map_err(|e| html_error(path, e))
 }
 
-/// The baseline: read and parse every record with serde_json, nothing else.
+/// The baseline: read and parse every record as the replay does (sonic-rs), nothing else.
 fn parse_only(inputs: &[PathBuf], options: &ReadOptions) -> io::Result<ExitCode> {
     use rayon::prelude::*;
     let started = Instant::now();
@@ -489,7 +489,10 @@ pub fn synth(args: &SynthArgs) -> io::Result<ExitCode> {
     for unit in &units {
         let r = source::read_unit(unit, &mut |at, parsed| {
             match parsed {
-                Ok(v) => seeds.push(v),
+                Ok(v) => match json::to_serde(&v) {
+                    Ok(v) => seeds.push(v),
+                    Err(e) => eprintln!("fastiam: {at}: {e}"),
+                },
                 Err(e) => eprintln!("fastiam: {at}: {e}"),
             }
             true

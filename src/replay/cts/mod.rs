@@ -49,7 +49,7 @@ pub mod table;
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
-use serde_json::{Map, Value};
+use super::json::{self, JsonContainerTrait as _, JsonValueTrait as _, Object, Record, Value};
 
 use crate::policy::Dialect;
 use crate::request::spares::{set_text, Spares};
@@ -62,22 +62,21 @@ pub use table::{CtsEntry, CtsMap, UrnFacts};
 /// or the trace of a documentation wrapper `{"_source": …, "record": {…}}`. A ListTraces
 /// API response (`{"traces": [...]}`) is one too, which [`CtsMapper::map`] refuses with a
 /// hint.
-pub fn trace_of(record: &Value) -> Option<&Map<String, Value>> {
+pub fn trace_of(record: &Record) -> Option<&Object> {
     let object = record.as_object()?;
     // A CloudTrail record, the common case, costs one look-up.
-    if object.contains_key("eventSource") {
+    if object.contains_key(&"eventSource") {
         return None;
     }
-    let is_trace = |o: &Map<String, Value>| {
-        !o.contains_key("eventSource")
-            && ((o.contains_key("service_type") && o.contains_key("trace_name"))
-                || o.get("traces").is_some_and(Value::is_array))
+    let is_trace = |o: &Object| {
+        !o.contains_key(&"eventSource")
+            && ((o.contains_key(&"service_type") && o.contains_key(&"trace_name"))
+                || json::field(o, "traces").is_some_and(Value::is_array))
     };
     if is_trace(object) {
         return Some(object);
     }
-    object
-        .get("record")
+    json::field(object, "record")
         .and_then(Value::as_object)
         .filter(|inner| is_trace(inner))
 }
@@ -124,11 +123,11 @@ struct Fields<'t> {
 }
 
 impl<'t> Fields<'t> {
-    fn of(trace: &'t Map<String, Value>) -> Fields<'t> {
+    fn of(trace: &'t Object) -> Fields<'t> {
         let mut f = Fields::default();
-        for (key, value) in trace {
+        for (key, value) in trace.iter() {
             let text = value.as_str();
-            match key.as_str() {
+            match key {
                 "code" => f.code = Some(value),
                 "resource_account_id" => f.resource_account_id = text,
                 "resource_id" => f.resource_id = text,
@@ -165,27 +164,31 @@ struct User<'t> {
 }
 
 impl<'t> User<'t> {
-    fn of(user: &'t Map<String, Value>) -> User<'t> {
+    fn of(user: &'t Object) -> User<'t> {
         let mut u = User::default();
-        for (key, value) in user {
+        // `name`, else `user_name`, each its last value (as read from a serde_json map
+        // before, whatever their order).
+        let mut user_name = None;
+        for (key, value) in user.iter() {
             let text = value.as_str();
-            match key.as_str() {
+            match key {
                 "type" => u.kind = text.unwrap_or(""),
                 "name" => u.name = text,
-                "user_name" => u.name = u.name.or(text),
+                "user_name" => user_name = text,
                 "id" => u.id = text,
                 "principal_urn" => u.principal_urn = text,
                 "account_id" => u.account_id = text,
                 "domain" => {
-                    u.domain_id = value.get("id").and_then(Value::as_str);
-                    u.domain_name = value.get("name").and_then(Value::as_str);
+                    u.domain_id = json::get(value, "id").and_then(json::as_str);
+                    u.domain_name = json::get(value, "name").and_then(json::as_str);
                 }
                 "principal_is_root_user" => u.is_root = text,
                 "invoked_by" => u.invoked_by = Some(value),
-                "session_context" => u.session_attributes = value.get("attributes"),
+                "session_context" => u.session_attributes = json::get(value, "attributes"),
                 _ => {}
             }
         }
+        u.name = u.name.or(user_name);
         u
     }
 
@@ -197,9 +200,12 @@ impl<'t> User<'t> {
     fn invoking_service(&self) -> Option<&'t str> {
         let is_service = |s: &&str| s.starts_with("service.") && *s != "service.console";
         match self.invoked_by? {
-            Value::String(s) => Some(s.as_str()).filter(is_service),
-            Value::Array(list) => list.iter().filter_map(Value::as_str).find(is_service),
-            _ => None,
+            v if v.is_str() => v.as_str().filter(is_service),
+            v => v
+                .as_array()?
+                .iter()
+                .filter_map(json::as_str)
+                .find(is_service),
         }
     }
 }
@@ -235,14 +241,14 @@ impl CtsMapper {
     /// it has no `trace_id`.
     pub fn map(
         &mut self,
-        trace: &Map<String, Value>,
+        trace: &Object,
         position: &dyn std::fmt::Display,
         table: &CtsMap,
         options: &MapOptions,
     ) -> Result<&mut MappedRecord, Unmappable> {
         let f = Fields::of(trace);
         let (Some(service), Some(name)) = (f.service_type, f.trace_name) else {
-            if trace.contains_key("traces") {
+            if trace.contains_key(&"traces") {
                 return Err(unmappable(
                     "cts-listing",
                     "a ListTraces API response (`{\"traces\": [...]}`): replay its traces, e.g. `jq -c '.traces[]'`",
@@ -265,9 +271,9 @@ impl CtsMapper {
                 format!("CTS trace {service} {name}: {}", entry.note),
             ));
         };
-        let user = match f.user {
-            Some(Value::Object(user)) => User::of(user),
-            Some(Value::Null) | None => {
+        let user = match f.user.map(|u| (u.as_object(), u.is_null())) {
+            Some((Some(user), _)) => User::of(user),
+            Some((None, true)) | None => {
                 return Err(unmappable(
                     "no-principal",
                     format!(
@@ -276,7 +282,7 @@ impl CtsMapper {
                     ),
                 ))
             }
-            Some(_) => return Err(unmappable("malformed", "`user` is not an object")),
+            Some((None, false)) => return Err(unmappable("malformed", "`user` is not an object")),
         };
 
         let CtsMapper {
@@ -444,7 +450,11 @@ fn session_keys(
     };
     set("g:domainname", user.domain_name);
     let attributes = user.session_attributes;
-    let attribute = |k| attributes.and_then(|a| a.get(k)).and_then(Value::as_str);
+    let attribute = |k| {
+        attributes
+            .and_then(|a| json::get(a, k))
+            .and_then(json::as_str)
+    };
     set("g:mfapresent", attribute("mfa_authenticated"));
     set("g:principalisrootuser", user.is_root);
     text.clear();
@@ -461,9 +471,9 @@ fn session_keys(
 fn outcome(f: &Fields<'_>, text: &mut String) -> (LogOutcome, bool) {
     text.clear();
     match f.code {
-        Some(Value::String(s)) => text.push_str(s),
-        Some(Value::Number(n)) => {
-            let _ = write!(text, "{n}");
+        Some(v) if v.is_str() => text.push_str(v.as_str().unwrap_or("")),
+        Some(v) if v.is_number() => {
+            let _ = write!(text, "{v}");
         }
         _ => {}
     }
@@ -485,10 +495,10 @@ fn outcome(f: &Fields<'_>, text: &mut String) -> (LogOutcome, bool) {
 /// `time`: epoch milliseconds, as a number or a string of digits (older console exports
 /// write a local date string, which is not read).
 fn epoch_millis(v: &Value) -> Option<i64> {
-    match v {
-        Value::Number(n) => n.as_i64(),
-        Value::String(s) => s.parse().ok(),
-        _ => None,
+    if v.is_number() {
+        v.as_i64()
+    } else {
+        v.as_str()?.parse().ok()
     }
 }
 

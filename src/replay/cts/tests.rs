@@ -5,6 +5,7 @@ use serde_json::{json, Value};
 
 use super::*;
 use crate::replay::actions::ActionMap;
+use crate::replay::json::from_serde;
 use crate::replay::record::map_record;
 
 const ACCOUNT: &str = "0f1e2d3c4b5a69788796a5b4c3d2e1f0";
@@ -209,13 +210,13 @@ fn refusals_have_a_class_and_a_reason() {
 #[test]
 fn told_apart_from_cloudtrail_by_content() {
     let t = trace("ECS", "stopServer", alice(json!({})));
-    assert!(trace_of(&t).is_some());
-    assert!(trace_of(&json!({"_source": "doc", "record": t})).is_some());
+    assert!(trace_of(&from_serde(&t)).is_some());
+    assert!(trace_of(&from_serde(&json!({"_source": "doc", "record": t}))).is_some());
     let mut both = t.clone();
     both["eventSource"] = json!("ec2.amazonaws.com");
-    assert!(trace_of(&both).is_none());
-    assert!(trace_of(&json!({"service_type": "ECS"})).is_none());
-    assert!(trace_of(&json!([t])).is_none());
+    assert!(trace_of(&from_serde(&both)).is_none());
+    assert!(trace_of(&from_serde(&json!({"service_type": "ECS"}))).is_none());
+    assert!(trace_of(&from_serde(&json!([t]))).is_none());
 }
 
 #[test]
@@ -232,12 +233,16 @@ fn a_mapper_alternates_between_cloudtrail_and_cts() {
         "eventTime": "2023-07-10T11:42:00Z", "userIdentity": {"type": "IAMUser",
         "arn": "arn:aws:iam::111122223333:user/bob", "accountId": "111122223333"}});
     for _ in 0..2 {
-        let m = mapper.map(&forwarded, &"a", actions, &options).unwrap();
+        let m = mapper
+            .map(&from_serde(&forwarded), &"a", actions, &options)
+            .unwrap();
         assert_eq!(
             (m.request.dialect, m.hop, m.request.hops.len()),
             (Dialect::Huawei, 1, 2)
         );
-        let m = mapper.map(&ct, &"b", actions, &options).unwrap();
+        let m = mapper
+            .map(&from_serde(&ct), &"b", actions, &options)
+            .unwrap();
         assert_eq!(
             (m.request.dialect, m.hop, m.action()),
             (Dialect::Aws, 0, "s3:ListAllMyBuckets")

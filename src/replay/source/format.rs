@@ -24,7 +24,7 @@
 
 use std::io::{self, BufRead, Cursor, Read};
 
-use serde_json::Value;
+use super::super::json::{self, JsonValueMutTrait as _, JsonValueTrait as _, Record};
 
 use super::split::{self, Broken, Ended, Next, Piece};
 use super::{Each, Position, ReadError, ReadOptions, SNIFF_BYTES};
@@ -210,9 +210,9 @@ fn expect_end(input: &mut impl BufRead, what: &str) -> Result<(), String> {
 }
 
 /// One record's bytes parsed, or why not.
-fn parse(piece: Piece<'_>, cap: usize) -> Result<Value, String> {
+fn parse(piece: Piece<'_>, cap: usize) -> Result<Record, String> {
     match piece {
-        Piece::Bytes(b) => serde_json::from_slice(b).map_err(|e| e.to_string()),
+        Piece::Bytes(b) => json::parse(b),
         Piece::TooLong(n) => Err(format!(
             "a record of {n} bytes, over the {cap}-byte cap: skipped"
         )),
@@ -245,7 +245,7 @@ fn read_object_start(
         }
         return read_lines(name, input, (line + 1, 0), &place, options, each);
     }
-    if let Ok(value) = serde_json::from_slice::<Value>(&first) {
+    if let Ok(value) = json::parse(&first) {
         let (mut skipped, mut newlines) = (0, 0);
         let next = split::skip_space(input, u64::MAX, &mut skipped, &mut newlines)
             .map_err(|e| ReadError::new(name, format!("line {}", line + 1), e.to_string()))?;
@@ -268,25 +268,25 @@ fn read_object_start(
         .take(room)
         .read_to_end(&mut bytes)
         .map_err(|e| ReadError::new(name, "file", format!("reading stopped: {e}")))?;
-    let document = match (bytes.len() <= cap).then(|| serde_json::from_slice::<Value>(&bytes)) {
+    // Why the input is not one document: serde_json's error names the line and column.
+    let document = match (bytes.len() <= cap).then(|| sonic_rs::from_slice::<Record>(&bytes)) {
         Some(Ok(value)) => return Ok(read_document(name, value, each)),
-        other => other,
+        Some(Err(sonic)) => Some(match serde_json::from_slice::<serde_json::Value>(&bytes) {
+            Err(e) => format!("not JSON at line {}, column {}: {e}", e.line(), e.column()),
+            Ok(_) => format!("not JSON: {sonic}"),
+        }),
+        None => None,
     };
     let second = bytes[len as usize + 1..].split(|b| *b == b'\n').next();
-    let lines =
-        second.is_some_and(|l| matches!(serde_json::from_slice::<Value>(l), Ok(Value::Object(_))));
+    let lines = second.is_some_and(|l| json::parse(l).is_ok_and(|v| v.is_object()));
     if lines {
         let place = |n: u64, _: u64| format!("line {n}");
         let input = &mut Cursor::new(bytes).chain(input);
         return read_lines(name, input, (line, 0), &place, options, each);
     }
     Err(match document {
-        Some(Err(e)) => ReadError::new(
-            name,
-            "file",
-            format!("not JSON at line {}, column {}: {e}", e.line(), e.column()),
-        ),
-        _ => document_too_long(name, cap),
+        Some(why) => ReadError::new(name, "file", why),
+        None => document_too_long(name, cap),
     })
 }
 
@@ -303,25 +303,29 @@ fn document_too_long(name: &str, cap: usize) -> ReadError {
 }
 
 /// The records of one parsed document: its `Records`, or the document itself.
-fn read_document(name: &str, value: Value, each: &mut Each<'_>) -> bool {
+fn read_document(name: &str, mut value: Record, each: &mut Each<'_>) -> bool {
     let at = |place: String| Position {
         file: name.to_string(),
         place,
     };
-    let (label, records) = match value {
-        Value::Array(records) => ("", records),
-        Value::Object(mut o) => match o.remove("Records") {
-            Some(Value::Array(records)) => ("Records", records),
+    let (label, records) = if value.is_array() {
+        ("", value.take())
+    } else if let Some(o) = value.as_object_mut() {
+        // The last `Records` pair, as serde_json's map kept it.
+        match o.iter_mut().filter(|(k, _)| *k == "Records").last() {
+            Some((_, records)) if records.is_array() => ("Records", records.take()),
             Some(_) => {
                 return each(
                     at("Records".into()),
                     Err("`Records` is not an array".into()),
                 );
             }
-            None => return each(at("document".into()), Ok(Value::Object(o))),
-        },
-        other => return each(at("document".into()), Ok(other)),
+            None => return each(at("document".into()), Ok(value)),
+        }
+    } else {
+        return each(at("document".into()), Ok(value));
     };
+    let records = records.into_array().unwrap_or_default();
     for (i, record) in records.into_iter().enumerate() {
         if !each(at(format!("{label}[{i}]")), Ok(record)) {
             return false;
@@ -465,7 +469,10 @@ mod tests {
         let (records, end) = read(delivery, 16);
         assert_eq!(end, None);
         assert_eq!(records.len(), 4);
-        assert!(records[0].starts_with("Records[0]: ERROR invalid unicode"));
+        assert!(
+            records[0].starts_with("Records[0]: ERROR invalid unicode"),
+            "{records:?}"
+        );
         assert_eq!(records[1], r#"Records[1]: {"b":2}"#);
         assert!(
             records[2].starts_with("Records[2]: ERROR a record of 18 bytes, over the 16-byte cap")

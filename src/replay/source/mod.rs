@@ -27,7 +27,7 @@
 //! * `split` cuts documents into records without parsing them: the elements of a
 //!   `{"Records": [...]}` array (or of a top-level array) and the lines of JSON Lines are
 //!   found by a byte scanner that tracks only strings, escapes and nesting depth; each
-//!   record is then parsed on its own with serde_json. Memory is one record, not one file
+//!   record is then parsed on its own (with sonic-rs, [`super::json`]). Memory is one record, not one file
 //!   (a 1 GB delivery document streams like JSON Lines); a record past
 //!   [`ReadOptions::max_record_bytes`] is skipped and reported, and reading goes on after
 //!   it; a record with an invalid UTF-8 byte or any other error costs that record only.
@@ -67,8 +67,8 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::json::Record;
 use memmap2::Mmap;
-use serde_json::Value;
 
 pub use plan::{plan, Plan, Skipped};
 
@@ -176,7 +176,7 @@ impl ReadError {
 
 /// The callback records are handed to: a record's place and its value, or why it could not
 /// be read. Returning `false` stops reading (cancellation).
-pub type Each<'a> = dyn FnMut(Position, Result<Value, String>) -> bool + 'a;
+pub type Each<'a> = dyn FnMut(Position, Result<Record, String>) -> bool + 'a;
 
 /// [`read_unit_with`] under the default [`ReadOptions`].
 pub fn read_unit(unit: &Unit, each: &mut Each<'_>) -> Result<bool, ReadError> {

@@ -8,7 +8,7 @@
 //! memory. The scanner tracks only what decides where an element ends — whether it is inside
 //! a string, after a backslash, and how deep in brackets — so it needs no memory but the
 //! current record's bytes, skips a record past the cap while still finding its end, and
-//! hands every record to serde_json on its own: an error costs that record only. Bytes of
+//! hands every record to the parser on its own: an error costs that record only. Bytes of
 //! multi-byte UTF-8 characters (valid or not) are all ≥ 0x80 and never taken for `"`, `\`,
 //! a bracket or a comma. Inside strings it jumps with `memchr2` to the next `"` or `\`.
 //!
