@@ -11,6 +11,7 @@ use super::*;
 use crate::decision::Decision;
 use crate::eval::Evaluator;
 use crate::policy::{parse_policy, ParseOptions};
+use crate::primitives;
 use crate::replay::policies::{Guardrails, ReplayPolicies};
 use crate::replay::record::{LogOutcome, MappedRecord};
 use crate::request::parse_case;
