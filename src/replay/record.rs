@@ -729,14 +729,19 @@ fn set_recorded_hop(
     account: &str,
     spares: &mut Spares,
 ) {
-    set_text(&mut hop.action, action);
-    spares.set_optional(&mut hop.via, via);
     let resource = hop.resource.as_str();
     let owner = default_resource_account_str(resource)
         .or_else(|| (!account.is_empty() && resource != "*").then_some(account));
     spares.set_optional(&mut hop.resource_account, owner);
-    // Key policies are not in the log: a resource policy is required only when the
-    // replay was given one for this resource (see `super::policies`).
+    set_logged_hop(hop, action, via, spares);
+}
+
+/// The logged call of a record (CloudTrail or CTS), its resource and the resource's
+/// account already set by the caller. Key policies are not in the log: a resource policy is
+/// required only when the replay was given one for this resource (see `super::policies`).
+pub(super) fn set_logged_hop(hop: &mut Hop, action: &str, via: Option<&str>, spares: &mut Spares) {
+    set_text(&mut hop.action, action);
+    spares.set_optional(&mut hop.via, via);
     hop.resource_policy = None;
     hop.resource_policy_required = false;
     hop.requires_no_permission = false;
@@ -745,12 +750,28 @@ fn set_recorded_hop(
 /// The principal's own call to the forwarding service of a forwarded record: not in the
 /// log, and needing no permission.
 fn set_origin_hop(hop: &mut Hop, service: &str, spares: &mut Spares) {
+    set_unlogged_origin_hop(
+        hop,
+        service.split('.').next().unwrap_or("aws"),
+        ":*",
+        spares,
+    );
+}
+
+/// The principal's own call to a forwarding service, which no log holds: `prefix` and
+/// `wildcard` make its action (`ssm` + `:*`; Huawei's `obs` + `:*:*`), on `*`, needing no
+/// permission.
+pub(super) fn set_unlogged_origin_hop(
+    hop: &mut Hop,
+    prefix: &str,
+    wildcard: &str,
+    spares: &mut Spares,
+) {
     spares.set_optional(&mut hop.via, None);
     hop.action.clear();
-    hop.action
-        .push_str(service.split('.').next().unwrap_or("aws"));
+    hop.action.push_str(prefix);
     hop.action.make_ascii_lowercase();
-    hop.action.push_str(":*");
+    hop.action.push_str(wildcard);
     set_text(&mut hop.resource, "*");
     spares.set_optional(&mut hop.resource_account, None);
     hop.resource_policy = None;

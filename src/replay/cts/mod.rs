@@ -55,7 +55,10 @@ use crate::policy::Dialect;
 use crate::request::spares::{set_text, Spares};
 use crate::request::{default_resource_account_str, Context, Hop, PrincipalKind};
 
-use super::record::{reuse_hops, LogOutcome, MapOptions, MappedRecord, Unmappable};
+use super::record::{
+    reuse_hops, set_logged_hop, set_unlogged_origin_hop, LogOutcome, MapOptions, MappedRecord,
+    Unmappable,
+};
 pub use table::{CtsEntry, CtsMap, UrnFacts};
 
 /// The trace inside `record`, when `record` is a CTS trace (module docs): the object itself,
@@ -534,7 +537,7 @@ fn forget(known: &mut Vec<Cow<'static, str>>, spares: &mut Spares) {
     }
 }
 
-/// The recorded call, its resource already set.
+/// The recorded call, its resource already set (its account: the URN's, else the trace's).
 fn set_recorded_hop(
     hop: &mut Hop,
     action: &str,
@@ -542,30 +545,17 @@ fn set_recorded_hop(
     account: &str,
     spares: &mut Spares,
 ) {
-    set_text(&mut hop.action, action);
-    spares.set_optional(&mut hop.via, via);
     let owner = default_resource_account_str(&hop.resource)
         .or_else(|| (!account.is_empty()).then_some(account));
     spares.set_optional(&mut hop.resource_account, owner);
-    hop.resource_policy = None;
-    hop.resource_policy_required = false;
-    hop.requires_no_permission = false;
+    set_logged_hop(hop, action, via, spares);
 }
 
 /// The user's own call to the forwarding service (`service.obs` → `obs:*:*`): not in the
 /// trace, and needing no permission.
 fn set_origin_hop(hop: &mut Hop, service: &str, spares: &mut Spares) {
-    spares.set_optional(&mut hop.via, None);
-    hop.action.clear();
-    hop.action
-        .push_str(service.strip_prefix("service.").unwrap_or(service));
-    hop.action.make_ascii_lowercase();
-    hop.action.push_str(":*:*");
-    set_text(&mut hop.resource, "*");
-    spares.set_optional(&mut hop.resource_account, None);
-    hop.resource_policy = None;
-    hop.resource_policy_required = false;
-    hop.requires_no_permission = true;
+    let prefix = service.strip_prefix("service.").unwrap_or(service);
+    set_unlogged_origin_hop(hop, prefix, ":*:*", spares);
 }
 
 #[cfg(test)]
