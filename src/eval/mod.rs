@@ -41,6 +41,7 @@
 //! assert_eq!(outcome.decision, fastiam::decision::Decision::Allow);
 //! ```
 
+mod resolved;
 mod resource_plan;
 mod str_table;
 mod value_test;
@@ -225,6 +226,9 @@ pub struct Evaluator<'p> {
     glob_heads: Vec<&'p str>,
     /// Per condition record: its comparison resolved for its operator family.
     value_tests: ValueTests<'p>,
+    /// This evaluator's token, and its key ids by registry id (`resolved`: compact requests).
+    token: u64,
+    registry_keys: Vec<u32>,
 }
 
 /// The most candidate entries [`Evaluator`] tabulates (16 MiB of them); a program whose
@@ -371,7 +375,10 @@ impl<'p> Evaluator<'p> {
             globs_by_pattern: globs_by_pattern(&v),
             value_tests: ValueTests::new(&v, s),
             glob_heads,
+            token: resolved::next_token(),
+            registry_keys: Vec::new(),
         };
+        e.registry_keys = resolved::registry_keys(|k| e.key_id(k));
         for d in [Dialect::Aws, Dialect::Huawei] {
             let i = dialect_index(d);
             let cv = called_via_keys(d);
@@ -546,15 +553,9 @@ impl<'p> Evaluator<'p> {
         sc.slots.iter_mut().for_each(|s| *s = Slot::Absent);
         sc.called_via_base = None;
         sc.called_via_hops.clear();
-        // Each given key is looked up once; keys the program never reads are skipped.
-        for (entry, name) in req.context_keys(0).enumerate() {
-            if let Some(id) = self.key_id(name) {
-                sc.slots[id as usize] = Slot::Given {
-                    ctx: 0,
-                    entry: entry as u32,
-                };
-            }
-        }
+        // Each given key is looked up once (or was, when the request was built); keys the
+        // program never reads are skipped.
+        self.given_slots(req, 0, sc);
         let shape = principal_shape(
             req.dialect(),
             req.principal_kind(),
@@ -575,14 +576,7 @@ impl<'p> Evaluator<'p> {
 
     /// Lays hop `k`'s own context over the slots.
     fn overlay<R: RequestView>(&self, req: &R, k: usize, sc: &mut Scratch) {
-        for (entry, name) in req.context_keys(k + 1).enumerate() {
-            if let Some(id) = self.key_id(name) {
-                sc.slots[id as usize] = Slot::Given {
-                    ctx: k as u32 + 1,
-                    entry: entry as u32,
-                };
-            }
-        }
+        self.given_slots(req, k + 1, sc);
     }
 
     /// Applies the shared FAS rules (R-FAS-4, R-HW-13) to derive hop `k`'s slots in place.
@@ -733,7 +727,8 @@ impl<'p> Evaluator<'p> {
             ceilings: !matches!(who, Who::Service | Who::Anonymous | Who::Root),
         };
         let mut built = std::mem::take(&mut sc.candidates);
-        let candidates = match self.collect_candidates(req.action(k), sc, &mut built) {
+        let resolved = req.resolved_action(k, self.token);
+        let candidates = match self.collect_candidates(req.action(k), resolved, sc, &mut built) {
             Candidates::Tabulated(first, end) => {
                 &self.exact_candidates[first as usize..end as usize]
             }
@@ -780,6 +775,7 @@ impl<'p> Evaluator<'p> {
     fn collect_candidates(
         &self,
         action: &str,
+        resolved: Option<u32>,
         sc: &mut Scratch,
         built: &mut Vec<u32>,
     ) -> Candidates {
@@ -791,7 +787,10 @@ impl<'p> Evaluator<'p> {
         // action's candidates are all verified, so its folded text is never read. Any
         // other is folded first; either way it is looked up once.
         let ascii = action.is_ascii();
-        let entry = if ascii {
+        // A compact request built against this evaluator has its entry already.
+        let entry = if let Some(resolved) = resolved {
+            (resolved != crate::request::compact::NO_ID).then_some(resolved)
+        } else if ascii {
             self.exact.get_ascii_lowercase(action)
         } else {
             fold(&mut sc.action);
@@ -801,7 +800,7 @@ impl<'p> Evaluator<'p> {
         {
             return Candidates::Tabulated(first, end);
         }
-        if ascii {
+        if ascii || resolved.is_some() {
             fold(&mut sc.action);
         }
         self.collect_dynamic(built, &mut sc.excluded, &sc.action, false);
