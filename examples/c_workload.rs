@@ -23,9 +23,10 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use fastiam::eval::Evaluator;
+use fastiam::request::compact::Resolver;
 use fastiam::request::{
-    default_resource_account, default_resource_policy_required, Context, Hop, Options, Principal,
-    PrincipalKind, Request,
+    default_resource_account, default_resource_policy_required, CompactRequest, Context,
+    ContextValue, Hop, Options, Principal, PrincipalKind, Request, RequestBuilder,
 };
 use fastiam::table::Program;
 
@@ -97,6 +98,83 @@ fn main() {
         }
     });
     report("Request built per chain, decision", elapsed, passes);
+
+    // The compact request (issue 17): built through a reused RequestBuilder from the same
+    // strings a C caller passes, per chain, as `fastiam_builder_build` +
+    // `fastiam_evaluate_builder` do; and prebuilt.
+    let mut builder = RequestBuilder::new();
+    for (i, request) in prepared.requests.iter().enumerate() {
+        let compact = build_compact(&mut builder, request, Some(&evaluator)).clone();
+        let rebuilt = Expected::of(&evaluator.evaluate(&compact, &mut scratch));
+        let expected = Expected::evaluate(&evaluator, request);
+        assert_eq!(
+            rebuilt, expected,
+            "request {i}: the compact request answers differently"
+        );
+    }
+    let (elapsed, passes) = timed(seconds, || {
+        for request in &prepared.requests {
+            let built = build_compact(&mut builder, request, Some(&evaluator));
+            std::hint::black_box(evaluator.evaluate(built, &mut scratch).decision);
+        }
+    });
+    report("RequestBuilder per chain, resolved", elapsed, passes);
+    let (elapsed, passes) = timed(seconds, || {
+        for request in &prepared.requests {
+            let built = build_compact(&mut builder, request, None);
+            std::hint::black_box(evaluator.evaluate(built, &mut scratch).decision);
+        }
+    });
+    report("RequestBuilder per chain, lazy", elapsed, passes);
+    let prebuilt: Vec<CompactRequest> = prepared
+        .requests
+        .iter()
+        .map(|r| build_compact(&mut builder, r, Some(&evaluator)).clone())
+        .collect();
+    let (elapsed, passes) = timed(seconds, || {
+        for request in &prebuilt {
+            std::hint::black_box(evaluator.evaluate(request, &mut scratch).decision);
+        }
+    });
+    report("prebuilt CompactRequest, decision", elapsed, passes);
+}
+
+/// Builds `r` from its strings as a C caller gives them (the principal's ARN parsed, keys
+/// canonicalised, hop defaults derived), resolved against `resolver` when given.
+fn build_compact<'b>(
+    b: &'b mut RequestBuilder,
+    r: &Request,
+    resolver: Option<&dyn Resolver>,
+) -> &'b CompactRequest {
+    b.clear();
+    b.dialect(r.dialect);
+    b.principal(&r.principal.arn).expect("a principal");
+    let value = |b: &mut RequestBuilder, hop: bool, key: &str, v: &ContextValue| {
+        match (hop, v) {
+            (false, ContextValue::Single(v)) => b.context(key, v),
+            (false, ContextValue::Multi(vs)) => b.context_list(key, vs),
+            (true, ContextValue::Single(v)) => b.hop_context(key, v),
+            (true, ContextValue::Multi(vs)) => b.hop_context_list(key, vs),
+        };
+    };
+    for (key, v) in r.context.iter() {
+        value(b, false, key, v);
+    }
+    for h in &r.hops {
+        match &h.via {
+            Some(via) => b.forwarded_hop(via, &h.action, &h.resource),
+            None => b.hop(&h.action, &h.resource),
+        };
+        b.resource_policy(h.resource_policy.map(|p| p as u32));
+        for (key, v) in h.context.iter() {
+            value(b, true, key, v);
+        }
+    }
+    match resolver {
+        Some(resolver) => b.finish_for(resolver),
+        None => b.finish(),
+    }
+    .expect("a valid request")
 }
 
 /// Whole passes of `pass` until `seconds` have gone by: (elapsed seconds, passes).

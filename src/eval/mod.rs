@@ -734,7 +734,13 @@ impl<'p> Evaluator<'p> {
             }
             Candidates::Built => &built[..],
         };
-        let target = Target::new(req.resource(k));
+        let target = match req.resource_colons(k) {
+            // Split when a compact request was built.
+            Some((at, found)) => {
+                Target::with_colons(req.resource(k), at.map(|c| c as usize), found as usize)
+            }
+            None => Target::new(req.resource(k)),
+        };
         sc.missing_bits.iter_mut().for_each(|w| *w = 0);
         sc.applied.clear();
         let mut i = 0;

@@ -149,6 +149,14 @@ pub trait RequestView {
     fn resolved_action(&self, _hop: usize, _token: u64) -> Option<u32> {
         None
     }
+
+    /// Where the first five colons of hop `hop`'s resource are, and how many it has (up to
+    /// 5), if found when the request was built
+    /// ([`find_colons`](crate::primitives::find_colons)); `None`: the interpreter finds them.
+    #[inline]
+    fn resource_colons(&self, _hop: usize) -> Option<([u32; 5], u8)> {
+        None
+    }
 }
 
 impl Request {

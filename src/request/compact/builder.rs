@@ -138,6 +138,14 @@ impl Default for RequestBuilder {
 
 const PARSE_SLOTS: usize = 8;
 
+/// The first five colons of a resource and how many there are (the interpreter's split).
+fn colons_of(resource: &str) -> ([u32; 5], u8) {
+    let mut at = [0usize; 5];
+    let found = crate::primitives::find_colons(resource, &mut at);
+    // A resource is shorter than the 4 GiB text, so every place fits.
+    (at.map(|c| c as u32), found as u8)
+}
+
 /// Stands in a parse slot while its principal is parsed (allocates nothing).
 const PLACEHOLDER: Principal = Principal {
     kind: PrincipalKind::Anonymous,
@@ -666,6 +674,7 @@ impl RequestBuilder {
                     .unwrap_or_else(|| default_requires_no_permission(req.dialect, action)),
                 context: (0, 0),
                 action_entry: resolver.map_or(NO_ID, |r| r.action_entry(action, fold)),
+                resource_colons: colons_of(resource),
             };
             match req.hops.get_mut(k) {
                 Some(slot) => *slot = hop,

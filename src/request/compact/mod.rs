@@ -11,7 +11,8 @@
 //!   entry carries its key's id in the [`registry`] of well-known keys and, when built
 //!   against an evaluator ([`Resolver`]), its id in that evaluator's key table;
 //! - each hop's action carries its entry in that evaluator's action index;
-//! - the principal's ARN is parsed once into its parts.
+//! - the principal's ARN is parsed once into its parts, and each hop's resource split once
+//!   (the places of its colons).
 //!
 //! Ids from an evaluator are only valid for it: the request keeps the evaluator's
 //! [`Resolver::token`], and any other evaluator ignores them and resolves by registry id,
@@ -95,6 +96,8 @@ struct CompactHop {
     context: (u32, u32),
     /// The action's entry in the resolver's index, or [`NO_ID`].
     action_entry: u32,
+    /// The first five colons of the resource and how many there are (`find_colons`).
+    resource_colons: ([u32; 5], u8),
 }
 
 /// A request built by [`RequestBuilder`] (see the module docs). It implements
@@ -355,5 +358,10 @@ impl RequestView for CompactRequest {
             return None;
         }
         self.hops.get(hop).map(|h| h.action_entry)
+    }
+
+    #[inline]
+    fn resource_colons(&self, hop: usize) -> Option<([u32; 5], u8)> {
+        self.hops.get(hop).map(|h| h.resource_colons)
     }
 }

@@ -1,5 +1,5 @@
 //! The registry of well-known context keys: the keys the engine derives or the FAS rules
-//! touch, numbered once per process.
+//! touch, numbered by their place in one static table.
 //!
 //! A [`CompactRequest`](super::CompactRequest) built without an evaluator still resolves
 //! these keys when it is built: each entry whose key is registered carries its registry id,
@@ -15,62 +15,68 @@
 //! assert_eq!(registry::id("aws:principaltag/team"), None);
 //! ```
 
-use std::sync::OnceLock;
-
-use crate::policy::Dialect;
-use crate::request::{
-    called_via_keys, forwarded_hop_sets, MULTI_VALUED_KEYS, PRINCIPAL_DEFAULT_KEYS,
-};
-
-/// Global keys requests commonly carry beyond those the engine derives (canonical).
-const COMMON_KEYS: &[&str] = &[
+/// The registered keys (canonical, sorted); a key's registry id is its index. Every key
+/// the engine derives or the FAS rules touch is here (checked by the tests), with the
+/// global keys requests commonly carry. A static table: no initialisation, nothing to free.
+const KEYS: &[&str] = &[
+    "aws:calledvia",
+    "aws:calledviafirst",
+    "aws:calledvialast",
     "aws:currenttime",
     "aws:epochtime",
     "aws:federatedprovider",
     "aws:multifactorauthage",
     "aws:multifactorauthpresent",
+    "aws:principalaccount",
+    "aws:principalarn",
+    "aws:principalisawsservice",
     "aws:principalorgid",
+    "aws:principalorgpaths",
+    "aws:principalservicename",
+    "aws:principalservicenameslist",
+    "aws:principaltype",
     "aws:referer",
     "aws:requestedregion",
     "aws:resourceaccount",
     "aws:resourceorgid",
+    "aws:resourceorgpaths",
     "aws:securetransport",
     "aws:sourceaccount",
     "aws:sourcearn",
     "aws:sourceip",
     "aws:sourceorgid",
+    "aws:sourceorgpaths",
     "aws:sourcevpc",
     "aws:sourcevpce",
+    "aws:tagkeys",
     "aws:tokenissuetime",
     "aws:useragent",
+    "aws:userid",
+    "aws:username",
+    "aws:viaawsservice",
+    "aws:vpceorgpaths",
     "aws:vpcsourceip",
+    "g:calledvia",
+    "g:calledviafirst",
+    "g:calledvialast",
     "g:currenttime",
+    "g:domainid",
     "g:mfapresent",
+    "g:principalaccount",
+    "g:principaltype",
+    "g:principalurn",
     "g:requestedregion",
     "g:securetransport",
     "g:sourceip",
     "g:sourcevpce",
+    "g:tagkeys",
+    "g:username",
+    "g:viaservice",
 ];
 
 /// The registered keys, sorted; a key's registry id is its index.
 pub fn keys() -> &'static [&'static str] {
-    static KEYS: OnceLock<Vec<&'static str>> = OnceLock::new();
-    KEYS.get_or_init(|| {
-        let mut keys: Vec<&'static str> = COMMON_KEYS
-            .iter()
-            .chain(MULTI_VALUED_KEYS)
-            .chain(PRINCIPAL_DEFAULT_KEYS)
-            .copied()
-            .collect();
-        for dialect in [Dialect::Aws, Dialect::Huawei] {
-            let cv = called_via_keys(dialect);
-            keys.extend([cv.list, cv.first, cv.last]);
-            keys.extend(forwarded_hop_sets(dialect).iter().map(|(k, _)| *k));
-        }
-        keys.sort_unstable();
-        keys.dedup();
-        keys
-    })
+    KEYS
 }
 
 /// The registry id of a canonical key.
@@ -81,9 +87,33 @@ pub fn id(canonical: &str) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::policy::Dialect;
+    use crate::request::{
+        called_via_keys, forwarded_hop_sets, MULTI_VALUED_KEYS, PRINCIPAL_DEFAULT_KEYS,
+    };
+
+    /// The keys the engine derives or the FAS rules touch are all registered.
+    #[test]
+    fn the_derived_keys_are_registered() {
+        let mut derived: Vec<&str> = MULTI_VALUED_KEYS
+            .iter()
+            .chain(PRINCIPAL_DEFAULT_KEYS)
+            .copied()
+            .collect();
+        for dialect in [Dialect::Aws, Dialect::Huawei] {
+            let cv = called_via_keys(dialect);
+            derived.extend([cv.list, cv.first, cv.last]);
+            derived.extend(forwarded_hop_sets(dialect).iter().map(|(k, _)| *k));
+        }
+        derived.extend(["aws:currenttime", "g:currenttime", "aws:federatedprovider"]);
+        for key in derived {
+            assert!(id(key).is_some(), "{key} is not registered");
+        }
+    }
 
     #[test]
     fn every_registered_key_is_canonical_and_found_by_its_id() {
+        assert!(keys().windows(2).all(|w| w[0] < w[1]), "sorted, no repeats");
         assert!(keys().len() > 40, "{}", keys().len());
         for (i, key) in keys().iter().enumerate() {
             assert!(crate::primitives::fold::is_canonical_key(key), "{key}");
