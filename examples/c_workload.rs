@@ -23,15 +23,17 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use fastiam::eval::Evaluator;
-use fastiam::request::compact::Resolver;
 use fastiam::request::{
-    default_resource_account, default_resource_policy_required, CompactRequest, Context,
-    ContextValue, Hop, Options, Principal, PrincipalKind, Request, RequestBuilder,
+    default_resource_account, default_resource_policy_required, CompactRequest, Context, Hop,
+    Options, Principal, PrincipalKind, Request, RequestBuilder,
 };
 use fastiam::table::Program;
 
+#[path = "c/build_compact.rs"]
+mod build_compact;
 #[path = "c/requests.rs"]
 mod requests;
+use build_compact::build_compact;
 use requests::{Expected, RequestsWriter};
 
 fn main() {
@@ -137,44 +139,6 @@ fn main() {
         }
     });
     report("prebuilt CompactRequest, decision", elapsed, passes);
-}
-
-/// Builds `r` from its strings as a C caller gives them (the principal's ARN parsed, keys
-/// canonicalised, hop defaults derived), resolved against `resolver` when given.
-fn build_compact<'b>(
-    b: &'b mut RequestBuilder,
-    r: &Request,
-    resolver: Option<&dyn Resolver>,
-) -> &'b CompactRequest {
-    b.clear();
-    b.dialect(r.dialect);
-    b.principal(&r.principal.arn).expect("a principal");
-    let value = |b: &mut RequestBuilder, hop: bool, key: &str, v: &ContextValue| {
-        match (hop, v) {
-            (false, ContextValue::Single(v)) => b.context(key, v),
-            (false, ContextValue::Multi(vs)) => b.context_list(key, vs),
-            (true, ContextValue::Single(v)) => b.hop_context(key, v),
-            (true, ContextValue::Multi(vs)) => b.hop_context_list(key, vs),
-        };
-    };
-    for (key, v) in r.context.iter() {
-        value(b, false, key, v);
-    }
-    for h in &r.hops {
-        match &h.via {
-            Some(via) => b.forwarded_hop(via, &h.action, &h.resource),
-            None => b.hop(&h.action, &h.resource),
-        };
-        b.resource_policy(h.resource_policy.map(|p| p as u32));
-        for (key, v) in h.context.iter() {
-            value(b, true, key, v);
-        }
-    }
-    match resolver {
-        Some(resolver) => b.finish_for(resolver),
-        None => b.finish(),
-    }
-    .expect("a valid request")
 }
 
 /// Whole passes of `pass` until `seconds` have gone by: (elapsed seconds, passes).

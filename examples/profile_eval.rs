@@ -6,9 +6,30 @@
 //! requests; `request` evaluates the [`fastiam::request::Request`]s as they are; `compact`
 //! builds every request once into a [`fastiam::request::CompactRequest`] resolved against
 //! the evaluator (keys and actions by id), `lazy` into one built without it (registered
-//! keys by registry id, the others by name).
+//! keys by registry id, the others by name). `build` and `build-lazy` build each request
+//! per chain, inside the loop, from its strings through one reused `RequestBuilder` (as a C
+//! caller's `fastiam_builder_build`), then evaluate it: profile `build_and_evaluate`.
 
-use fastiam::request::{CompactRequest, RequestBuilder};
+use fastiam::eval::{Evaluator, Scratch};
+use fastiam::request::{CompactRequest, Request, RequestBuilder};
+
+#[path = "c/build_compact.rs"]
+mod build_compact;
+
+/// One chain built from its strings and evaluated (never inlined: profilers find it).
+#[inline(never)]
+fn build_and_evaluate(
+    builder: &mut RequestBuilder,
+    evaluator: &Evaluator<'_>,
+    scratch: &mut Scratch,
+    request: &Request,
+    resolved: bool,
+) -> usize {
+    let resolver: Option<&dyn fastiam::request::compact::Resolver> =
+        if resolved { Some(evaluator) } else { None };
+    let built = build_compact::build_compact(builder, request, resolver);
+    evaluator.evaluate(built, scratch).hops.len()
+}
 
 fn main() {
     let rounds: usize = std::env::args()
@@ -22,7 +43,7 @@ fn main() {
     let mode = std::env::args().nth(3).unwrap_or_else(|| "packed".into());
     let prepared = fastiam::benchmark::standard(cases, 42).expect("workload");
     let program = fastiam::compile::compile(&prepared.policies).expect("compile");
-    let evaluator = fastiam::eval::Evaluator::new(&program);
+    let evaluator = Evaluator::new(&program);
     let mut scratch = evaluator.scratch();
     let packed: Vec<_> = match mode.as_str() {
         "packed" => prepared
@@ -46,9 +67,11 @@ fn main() {
                 built.expect("a valid request").clone()
             })
             .collect(),
-        "packed" | "request" => Vec::new(),
+        "packed" | "request" | "build" | "build-lazy" => Vec::new(),
         other => {
-            eprintln!("unknown mode `{other}`: packed, request, compact or lazy");
+            eprintln!(
+                "unknown mode `{other}`: packed, request, compact, lazy, build or build-lazy"
+            );
             std::process::exit(2)
         }
     };
@@ -64,6 +87,18 @@ fn main() {
             "request" => {
                 for request in &prepared.requests {
                     hops += evaluator.evaluate(request, &mut scratch).hops.len();
+                }
+            }
+            "build" | "build-lazy" => {
+                let resolved = mode == "build";
+                for request in &prepared.requests {
+                    hops += build_and_evaluate(
+                        &mut builder,
+                        &evaluator,
+                        &mut scratch,
+                        request,
+                        resolved,
+                    );
                 }
             }
             _ => {

@@ -5,9 +5,10 @@
 //! evaluator ([`Resolver`]) carries that evaluator's key ids and action entries with its
 //! token; evaluated by the same evaluator, its context slots are set from the ids and its
 //! candidates read from the entry, without hashing a name. Evaluated by any other
-//! evaluator, the ids are ignored: registered keys are mapped through the registry
-//! ([`registry`]) with one table read, and the rest looked up by name, as for a
-//! [`Request`](crate::request::Request).
+//! evaluator, the ids are ignored and the keys looked up by name, as for a
+//! [`Request`](crate::request::Request). A request built without an evaluator carries the
+//! [`registry`] ids of its well-known keys: those are mapped with one table read, the rest
+//! looked up by name.
 //!
 //! ```
 //! use fastiam::eval::Evaluator;

@@ -631,9 +631,14 @@ impl RequestBuilder {
             }
             range.1 = at + 1;
             req.entries.push(*entry);
-            req.registry_ids.push(registry::id(key).unwrap_or(NO_ID));
-            req.program_ids
-                .push(resolver.map_or(NO_ID, |r| r.key_id(key)));
+            // Registry ids serve evaluators a request was not resolved for: one resolved
+            // for an evaluator skips them (another evaluator looks its keys up by name).
+            let (registered, program) = match resolver {
+                Some(r) => (NO_ID, r.key_id(key)),
+                None => (registry::id(key).unwrap_or(NO_ID), NO_ID),
+            };
+            req.registry_ids.push(registered);
+            req.program_ids.push(program);
         }
         Ok(())
     }
