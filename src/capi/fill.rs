@@ -207,11 +207,6 @@ fn context(
         let at = at.index(i);
         let key = input.text(entry.key, || at.name("key"))?;
         let values = input.array(entry.values, entry.values_len, || at.name("values"))?;
-        for (j, v) in values.iter().enumerate() {
-            input.text(*v, || at.name("values").index(j))?;
-        }
-        // Checked just above: every value reads.
-        let text = |j: usize| input.text(values[j], || at).unwrap_or_default();
         let multi = match flag(entry.multi, || at.name("multi"))? {
             None => values.len() != 1,
             Some(true) => true,
@@ -226,11 +221,23 @@ fn context(
                 ))
             }
         };
-        match (hop, multi) {
-            (None, false) => b.context(key, text(0)),
-            (None, true) => b.context_list(key, (0..values.len()).map(text)),
-            (Some(_), false) => b.hop_context(key, text(0)),
-            (Some(_), true) => b.hop_context_list(key, (0..values.len()).map(text)),
+        if !multi {
+            // One value: read (and checked) once.
+            let value = input.text(values[0], || at.name("values").index(0))?;
+            match hop {
+                None => b.context(key, value),
+                Some(_) => b.hop_context(key, value),
+            };
+            continue;
+        }
+        for (j, v) in values.iter().enumerate() {
+            input.text(*v, || at.name("values").index(j))?;
+        }
+        // Checked just above: every value reads.
+        let text = |j: usize| input.text(values[j], || at).unwrap_or_default();
+        match hop {
+            None => b.context_list(key, (0..values.len()).map(text)),
+            Some(_) => b.hop_context_list(key, (0..values.len()).map(text)),
         };
     }
     Ok(())
