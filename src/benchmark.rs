@@ -482,13 +482,13 @@ impl std::fmt::Display for BenchReport {
         )?;
         writeln!(
             f,
-            "{:<16} {:>7} {:>14} {:>14} {:>10} {:>12} {:>12}",
+            "{:<18} {:>7} {:>14} {:>14} {:>10} {:>12} {:>12}",
             "engine", "threads", "decisions/s", "hops/s", "ns/hop", "p50 ns/chain", "p99 ns/chain"
         )?;
         for r in &self.results {
             writeln!(
                 f,
-                "{:<16} {:>7} {:>14.0} {:>14.0} {:>10.1} {:>12.0} {:>12.0}",
+                "{:<18} {:>7} {:>14.0} {:>14.0} {:>10.1} {:>12.0} {:>12.0}",
                 r.engine,
                 r.threads,
                 r.decisions_per_second,

@@ -43,17 +43,19 @@ const POLICY_SETS: &[&str] = &[
         {"Sid":"Time","Effect":"Deny","Action":"*","Resource":"*",
          "Condition":{"DateGreaterThan":{"aws:CurrentTime":"2030-01-01T00:00:00Z"}}}]}],
       "scp":[[{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"},
-        {"Effect":"Deny","Action":"*","Resource":"*","Condition":{"StringNotEqualsIfExists":{"aws:RequestedRegion":["us-east-1","eu-west-1"]}}}]}]],
-      "resource":[{"Version":"2012-10-17","Statement":[{"Effect":"Allow",
-        "Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"kms:*","Resource":"*"},
-        {"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"*",
-         "Condition":{"StringEquals":{"aws:SourceVpce":"vpce-1"}}}]}]}"#,
+        {"Effect":"Deny","Action":"*","Resource":"*","Condition":{"StringNotEqualsIfExists":{"aws:RequestedRegion":["us-east-1","eu-west-1"]}}}]}]]}"#,
     r#"{"identity":[{"Version":"2012-10-17","Statement":[
         {"Effect":"Allow","Action":"*","Resource":"*","Condition":{"Null":{"aws:MultiFactorAuthPresent":"false"}}},
         {"Effect":"Deny","NotAction":"s3:*","Resource":"*","Condition":{"StringEquals":{"aws:PrincipalAccount":"444455556666"}}},
         {"Effect":"Allow","Action":"sts:AssumeRole","Resource":"arn:aws:iam::*:role/R"}]}],
       "boundary":{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:*","kms:*","sts:*"],"Resource":"*"}]}}"#,
 ];
+
+/// The resource policy of slot 0 of every set (a hop names it with `resource_policy`).
+const RESOURCE_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow",
+    "Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"kms:*","Resource":"*"},
+    {"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"*",
+     "Condition":{"StringEquals":{"aws:SourceVpce":"vpce-1"}}}]}"#;
 
 struct Compiled {
     policies: PolicySet,
@@ -68,7 +70,8 @@ fn policy_sets() -> &'static [Compiled] {
             .map(|p| {
                 let line = format!(
                     r#"{{"id":"f","principal":"anonymous","policies":{p},
-                    "chain":[{{"action":"s3:GetObject","resource":"*"}}]}}"#
+                    "chain":[{{"action":"s3:GetObject","resource":"*",
+                    "resource_policy":{RESOURCE_POLICY}}}]}}"#
                 );
                 let policies = parse_case(&line, "fuzz").unwrap().chain.policies;
                 let program = fastiam::compile::compile(&policies).unwrap();

@@ -6,9 +6,8 @@
 //! token; evaluated by the same evaluator, its context slots are set from the ids and its
 //! candidates read from the entry, without hashing a name. Evaluated by any other
 //! evaluator, the ids are ignored and the keys looked up by name, as for a
-//! [`Request`](crate::request::Request). A request built without an evaluator carries the
-//! [`registry`] ids of its well-known keys: those are mapped with one table read, the rest
-//! looked up by name.
+//! [`Request`](crate::request::Request). An entry carrying a [`registry`] id is mapped with
+//! one table read instead (the builder currently gives none: see its module docs).
 //!
 //! ```
 //! use fastiam::eval::Evaluator;

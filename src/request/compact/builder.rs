@@ -27,7 +27,7 @@
 
 use std::fmt;
 
-use super::{registry, CompactHop, CompactRequest, Entry, Resolver, NO_ID};
+use super::{CompactHop, CompactRequest, Entry, Resolver, NO_ID};
 use crate::policy::Dialect;
 use crate::primitives::canonical_key_into;
 use crate::request::packed::Span;
@@ -408,8 +408,8 @@ impl RequestBuilder {
         self
     }
 
-    /// Finishes the request, resolving the registered keys only: an evaluator resolves the
-    /// others by name, and only those its hops read (for a request evaluated once).
+    /// Finishes the request without resolving its names: the evaluator looks its keys and
+    /// actions up by name as it evaluates (the lazy path, for a request evaluated once).
     pub fn finish(&mut self) -> Result<&CompactRequest, BuildError> {
         self.complete(None)
     }
@@ -608,8 +608,16 @@ impl RequestBuilder {
     fn entries_in_order(&mut self, resolver: Option<&dyn Resolver>) -> Result<(), BuildError> {
         let RequestBuilder { req, given, .. } = self;
         let text = req.text.as_str();
+        // Compared as bytes (the order of `str`), without the character-boundary checks of
+        // cutting `str`s: the spans are the builder's own.
+        let bytes = |s: Span| {
+            let start = s.start() as usize;
+            text.as_bytes()
+                .get(start..start + s.len() as usize)
+                .unwrap_or_default()
+        };
         given.sort_unstable_by(|(ca, a), (cb, b)| {
-            ca.cmp(cb).then_with(|| a.key.of(text).cmp(b.key.of(text)))
+            ca.cmp(cb).then_with(|| bytes(a.key).cmp(bytes(b.key)))
         });
         let mut previous: Option<(u32, &str)> = None;
         for (ctx, entry) in given.iter() {
@@ -631,11 +639,13 @@ impl RequestBuilder {
             }
             range.1 = at + 1;
             req.entries.push(*entry);
-            // Registry ids serve evaluators a request was not resolved for: one resolved
-            // for an evaluator skips them (another evaluator looks its keys up by name).
+            // Registry ids are not looked up: by binary search over the registry that costs
+            // more (about 280 instructions a key, callgrind) than the hash lookup by name it
+            // saves at evaluation (about 65); the entries say "not registered" and the
+            // evaluator looks their keys up by name (BENCHMARKS.md, "Compact requests").
             let (registered, program) = match resolver {
                 Some(r) => (NO_ID, r.key_id(key)),
-                None => (registry::id(key).unwrap_or(NO_ID), NO_ID),
+                None => (NO_ID, NO_ID),
             };
             req.registry_ids.push(registered);
             req.program_ids.push(program);

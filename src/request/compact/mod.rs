@@ -9,15 +9,17 @@
 //!   cache lines instead of ~35 scattered strings);
 //! - context keys are canonicalised (R-CTX-2), sorted and checked for collisions, and each
 //!   entry carries its key's id in that evaluator's key table when built against an
-//!   evaluator ([`Resolver`]), else its id in the [`registry`] of well-known keys;
+//!   evaluator ([`Resolver`]). (Entries also have a slot for an id in the [`registry`] of
+//!   well-known keys, valid for every evaluator; the builder leaves it empty: looked up by
+//!   binary search it cost more than the lookup by name it saves, BENCHMARKS.md.)
 //! - each hop's action carries its entry in that evaluator's action index;
 //! - the principal's ARN is parsed once into its parts, and each hop's resource split once
 //!   (the places of its colons).
 //!
 //! Ids from an evaluator are only valid for it: the request keeps the evaluator's
 //! [`Resolver::token`], and any other evaluator ignores them and looks the keys up by name
-//! ([`ResolvedKeys`]); a request built without an evaluator is read by registry id, then by
-//! name. Forwarded hops are still derived lazily by the
+//! ([`ResolvedKeys`]), as are the keys of a request built without an evaluator
+//! ([`RequestBuilder::finish`]: the lazy path). Forwarded hops are still derived lazily by the
 //! interpreter as slot overrides of hop 0 (R-COMP-5): nothing here copies a context.
 //!
 //! ```
