@@ -221,36 +221,56 @@ def replay(records: Any, *, column: str = "value", **replayer: Any) -> Any:
 
 
 def summary(decisions: Any) -> Dict[str, Any]:
-    """The report's counts from :func:`replay`'s DataFrame, computed by Spark: records;
-    ``all`` by outcome (as ``fastiam replay --json``: ``allowed``, ``explicit_deny``,
-    ``implicit_deny``, ``depends_on``); ``unmappable`` by class; ``denied`` by principal,
-    action and deciding statements, largest first."""
+    """The report's counts from :func:`replay`'s DataFrame, computed by Spark in one pass over
+    it (one ``groupBy``: the replay runs once): records; ``all`` by outcome (as
+    ``fastiam replay --json``: ``allowed``, ``explicit_deny``, ``implicit_deny``,
+    ``depends_on``); ``unmappable`` by class; ``denied`` by principal, action and deciding
+    statements, largest first."""
     from pyspark.sql import functions as F
 
-    counts: Dict[str, Any] = {
-        "records": decisions.count(),
-        "all": {"allowed": 0, "explicit_deny": 0, "implicit_deny": 0, "depends_on": 0},
-    }
-    evaluated = decisions.where(F.col("unmappable").isNull())
-    for row in evaluated.groupBy("verdict", "decision").count().collect():
-        if row["verdict"] == "depends":
-            counts["all"]["depends_on"] += row["count"]
-        elif row["decision"] == "Allow":
-            counts["all"]["allowed"] += row["count"]
-        elif row["decision"] == "ExplicitDeny":
-            counts["all"]["explicit_deny"] += row["count"]
-        else:
-            counts["all"]["implicit_deny"] += row["count"]
-    counts["unmappable"] = {
-        row["unmappable"]: row["count"]
-        for row in decisions.where(F.col("unmappable").isNotNull()).groupBy("unmappable").count().collect()
-    }
-    counts["denied"] = [
-        {"principal": r["principal"], "action": r["action"], "matched": r["matched"], "count": r["count"]}
-        for r in evaluated.where(F.col("verdict") == "denied")
-        .groupBy("principal", "action", "matched")
+    denied = F.col("unmappable").isNull() & (F.col("verdict") == "denied")
+    groups = (
+        decisions.groupBy(
+            "unmappable",
+            "verdict",
+            "decision",
+            *(F.when(denied, F.col(c)).alias(c) for c in ("principal", "action", "matched")),
+        )
         .count()
-        .orderBy(F.desc("count"), "principal", "action")
         .collect()
-    ]
+    )
+    counts: Dict[str, Any] = {
+        "records": sum(row["count"] for row in groups),
+        "all": {"allowed": 0, "explicit_deny": 0, "implicit_deny": 0, "depends_on": 0},
+        "unmappable": {},
+    }
+    denials = []
+    for row in groups:
+        n = row["count"]
+        if row["unmappable"] is not None:
+            counts["unmappable"][row["unmappable"]] = counts["unmappable"].get(row["unmappable"], 0) + n
+            continue
+        if row["verdict"] == "depends":
+            counts["all"]["depends_on"] += n
+        elif row["decision"] == "Allow":
+            counts["all"]["allowed"] += n
+        elif row["decision"] == "ExplicitDeny":
+            counts["all"]["explicit_deny"] += n
+        else:
+            counts["all"]["implicit_deny"] += n
+        if row["verdict"] == "denied":
+            denials.append(
+                {"principal": row["principal"], "action": row["action"], "matched": row["matched"], "count": n}
+            )
+    # A denied group may come in several rows (one per decision): merge them.
+    merged: Dict[Any, Dict[str, Any]] = {}
+    for d in denials:
+        key = (d["principal"], d["action"], d["matched"])
+        if key in merged:
+            merged[key]["count"] += d["count"]
+        else:
+            merged[key] = d
+    counts["denied"] = sorted(
+        merged.values(), key=lambda d: (-d["count"], d["principal"] or "", d["action"] or "")
+    )
     return counts

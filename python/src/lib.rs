@@ -22,6 +22,8 @@
 
 use pyo3::prelude::*;
 
+mod chain;
+mod chain_tree;
 mod errors;
 mod outcome;
 mod policies;
@@ -34,6 +36,7 @@ mod scratch_pool;
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     errors::register(m)?;
     m.add_class::<program::Program>()?;
+    m.add_class::<chain::Chain>()?;
     m.add_class::<outcome::Evaluation>()?;
     m.add_class::<outcome::HopResult>()?;
     m.add_class::<outcome::MatchedStatement>()?;

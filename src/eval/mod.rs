@@ -42,6 +42,7 @@
 //! ```
 
 mod resource_plan;
+mod saved;
 mod str_table;
 mod value_test;
 
@@ -62,6 +63,8 @@ use crate::table::{Program, ProgramView};
 use resource_plan::{ResourcePlan, Target};
 use str_table::StrTable;
 use value_test::{ordered, within, ParseMemo, ValueTest, ValueTests};
+
+pub use saved::SavedOutcome;
 
 /// Where a key's value is for the hop being evaluated. Plain data: a scratch holds no
 /// borrow of any request.
