@@ -8,15 +8,17 @@
 Times, on the bundled corpus: evaluate one chain at a time (dicts, and prebuilt
 `fastiam.Chain`s) against the Rust API on the same packed chains in the same process,
 evaluate_many, and replay_arrow over the bundled logs repeated; each the median of 5 runs.
-`--chains-file FILE` also writes the chains as JSON Lines (for `fastiam eval --program`,
-with `--program-file FILE`).
+evaluate_many is also timed against `fastiam eval --program` (one thread) over the same
+chains written as JSON Lines (`--fastiam BIN`, default target/release/fastiam; alternated).
 """
 
 import gzip
 import json
 import pathlib
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 
 import pyarrow as pa
@@ -37,6 +39,13 @@ def median_seconds(fn, runs=5):
     return statistics.median(times)
 
 
+def evaluate_each(program, chains):
+    """One call per chain, each result dropped (as the Rust loop drops its outcomes)."""
+    evaluate = program.evaluate
+    for chain in chains:
+        evaluate(chain)
+
+
 def main():
     print(f"fastiam from {pathlib.Path(fastiam.__file__).parent}")
     kwargs, requests = largest_policy_group(REPO / "corpus" / "conformance" / "fas.jsonl")
@@ -44,11 +53,6 @@ def main():
     chains = (requests * (20000 // len(requests) + 1))[:20000]
     for i, c in enumerate(chains):
         chains[i] = dict(c, id=f"c{i}")
-    if "--chains-file" in sys.argv:
-        with open(sys.argv[sys.argv.index("--chains-file") + 1], "w") as f:
-            f.writelines(json.dumps(c) + "\n" for c in chains)
-    if "--program-file" in sys.argv:
-        pathlib.Path(sys.argv[sys.argv.index("--program-file") + 1]).write_bytes(program.to_bytes())
     n = len(chains)
 
     def line(what, seconds):
@@ -61,13 +65,15 @@ def main():
     for _ in range(5):
         rust.append(program._rust_seconds(prebuilt, 1))
         rust_bare.append(program._rust_seconds(prebuilt, 1, save=False))
-        python.append(median_seconds(lambda: [program.evaluate(c) for c in prebuilt], runs=1))
+        python.append(median_seconds(lambda: evaluate_each(program, prebuilt), runs=1))
     rust, rust_bare, python = (statistics.median(x) for x in (rust, rust_bare, python))
     line("Rust API, evaluate only (one thread)", rust_bare)
     line("Rust API, evaluate + outcome saved", rust)
     line("evaluate(fastiam.Chain), one call per chain", python)
     print(f"  ratio to the Rust API: {python / rust_bare:.2f}x (evaluate only), {python / rust:.2f}x (outcome saved)")
     decided = median_seconds(lambda: [program.evaluate(c).decision for c in prebuilt])
+    kept = median_seconds(lambda: [program.evaluate(c) for c in prebuilt])
+    line("  ... results kept in a list", kept)
     line("  ... and reading .decision", decided)
     full = median_seconds(lambda: [program.evaluate(c).to_dict() for c in prebuilt])
     line("  ... and .to_dict() (every hop detail)", full)
@@ -78,6 +84,20 @@ def main():
     line("evaluate_many(dicts)", many)
     many_prebuilt = median_seconds(lambda: program.evaluate_many(prebuilt))
     line("evaluate_many(fastiam.Chain)", many_prebuilt)
+
+    binary = sys.argv[sys.argv.index("--fastiam") + 1] if "--fastiam" in sys.argv else str(
+        REPO / "target" / "release" / "fastiam")
+    with tempfile.TemporaryDirectory() as tmp:
+        cases, compiled = pathlib.Path(tmp) / "chains.jsonl", pathlib.Path(tmp) / "program.fiam"
+        cases.write_text("".join(json.dumps(c) + "\n" for c in chains))
+        compiled.write_bytes(program.to_bytes())
+        command = [binary, "eval", "--program", str(compiled), "--quiet", str(cases)]
+        cli, many = [], []
+        for _ in range(5):
+            cli.append(median_seconds(lambda: subprocess.run(command, check=True, capture_output=True), runs=1))
+            many.append(median_seconds(lambda: program.evaluate_many(chains), runs=1))
+        line("fastiam eval --program (CLI, one thread)", statistics.median(cli))
+        line("  evaluate_many(dicts), alternated with it", statistics.median(many))
 
     records = []
     for path in sorted((REPO / "corpus" / "replay" / "logs").rglob("*.json*")):

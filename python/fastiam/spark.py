@@ -40,7 +40,7 @@ import tempfile
 import zipfile
 from typing import Any, Dict, Iterator, List, Optional, Sequence
 
-__all__ = ["read_logs", "replay", "summary", "ship_wheel", "COLUMNS"]
+__all__ = ["read_logs", "replay", "summary", "ship_wheel", "COLUMNS", "SUMMARY_COLUMNS"]
 
 #: The columns of :func:`replay`'s DataFrame: those of ``Replayer.replay_arrow``.
 COLUMNS: List[str] = [
@@ -48,6 +48,11 @@ COLUMNS: List[str] = [
     "reason", "matched", "missing", "depends_on", "decided_by", "log", "error_code",
     "unmappable", "error",
 ]
+
+#: The columns :func:`summary` reads: ``replay(..., columns=SUMMARY_COLUMNS)`` when the
+#: summary is all that is wanted sends a third of the columns back from the Python workers
+#: (Spark cannot prune the output of ``mapInArrow`` itself).
+SUMMARY_COLUMNS: List[str] = ["principal", "action", "decision", "verdict", "matched", "unmappable"]
 
 _WHEEL_FILE: Optional[str] = None
 
@@ -172,28 +177,34 @@ def read_logs(session: Any, paths: Sequence[str], *, pattern: str = "*.json*") -
     return whole.mapInArrow(split, "value string")
 
 
-def _schema() -> Any:
+def _schema(names: Sequence[str]) -> Any:
     from pyspark.sql.types import LongType, StringType, StructField, StructType
 
     longs = {"row", "hop"}
     return StructType(
-        [StructField(c, LongType() if c in longs else StringType(), True) for c in COLUMNS]
+        [StructField(c, LongType() if c in longs else StringType(), True) for c in names]
     )
 
 
-def replay(records: Any, *, column: str = "value", **replayer: Any) -> Any:
+def replay(
+    records: Any, *, column: str = "value", columns: Optional[Sequence[str]] = None, **replayer: Any
+) -> Any:
     """The decisions of every record of the DataFrame ``records`` (one record's JSON per row
     in ``column``): a DataFrame of :data:`COLUMNS`, one row per record. ``replayer`` takes
     :class:`fastiam.Replayer`'s keyword arguments (``scp=[[...]]``, ``rcp``, ``identity``,
     ``session``, ``resource_policies``, ``context``, ``assume_absent``, ``exact_guardrails``,
     ``mode``); ``account_data`` must name a file every executor can read. One Replayer is
     made per task; its policies are compiled once per task, then every batch is replayed on
-    the task's core with the GIL released."""
+    the task's core with the GIL released. ``columns`` keeps only these of :data:`COLUMNS`
+    (in this order), e.g. :data:`SUMMARY_COLUMNS`."""
     import pyarrow as pa
 
+    names = list(COLUMNS if columns is None else columns)
+    unknown = [c for c in names if c not in COLUMNS]
+    if unknown:
+        raise ValueError(f"columns: {unknown} are not replay columns (fastiam.spark.COLUMNS)")
     kwargs = _replayer_kwargs(replayer)
     wheel_file = _WHEEL_FILE
-    names = COLUMNS
 
     def run(batches: Iterator[Any]) -> Iterator[Any]:
         fastiam = _import_fastiam(wheel_file)
@@ -217,7 +228,7 @@ def replay(records: Any, *, column: str = "value", **replayer: Any) -> Any:
                 arrays.append(col)
             yield pa.RecordBatch.from_arrays(arrays, names)
 
-    return records.select(column).mapInArrow(run, _schema())
+    return records.select(column).mapInArrow(run, _schema(names))
 
 
 def summary(decisions: Any) -> Dict[str, Any]:

@@ -32,6 +32,10 @@ mod replay;
 mod rows;
 mod scratch_pool;
 
+/// See python/Cargo.toml: memory walked on one thread and freed on another.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     errors::register(m)?;

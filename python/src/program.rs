@@ -293,70 +293,69 @@ impl Program {
                 )))
             }
         };
-        let objects = chains.try_iter()?.collect::<PyResult<Vec<_>>>()?;
-        let mut failures: Vec<(usize, PyErr)> = Vec::new();
-        let mut items = Vec::with_capacity(objects.len());
-        for (i, object) in objects.iter().enumerate() {
-            if let Ok(prebuilt) = object.cast::<Chain>() {
-                items.push(Item::Prebuilt(prebuilt.get()));
-                continue;
-            }
-            match walk_chain(object, &format!("chains[{i}]")) {
-                Ok(walked) => items.push(Item::Walked(walked)),
-                Err(e) => {
-                    failures.push((i, e));
-                    items.push(Item::Unreadable);
-                    if !keep_errors {
-                        // The chains before may fail too: the first failure in order raises.
-                        break;
-                    }
-                }
-            }
-        }
-        let mut outcomes: Vec<Result<(SavedOutcome, Arc<str>), ChainError>> =
-            Vec::with_capacity(items.len());
-        let mut items = items.into_iter();
-        for c in 0.. {
-            let chunk: Vec<Item<'_>> = items.by_ref().take(CHUNK).collect();
+        let mut objects = chains.try_iter()?;
+        let program = slf.clone().unbind();
+        let mut results = Vec::new();
+        // Chunk by chunk: walk under the GIL, read and evaluate without it, hand back the
+        // results, check for Ctrl-C. A chunk's trees are fresh in the cache when read, and
+        // memory stays bounded by the chunk.
+        loop {
+            let chunk = objects.by_ref().take(CHUNK).collect::<PyResult<Vec<_>>>()?;
             if chunk.is_empty() {
                 break;
             }
-            let done = py.detach(|| {
-                chunk
+            let first = results.len();
+            let mut failures: Vec<(usize, PyErr)> = Vec::new();
+            let mut items = Vec::with_capacity(chunk.len());
+            for (k, object) in chunk.iter().enumerate() {
+                if let Ok(prebuilt) = object.cast::<Chain>() {
+                    items.push(Item::Prebuilt(prebuilt.get()));
+                    continue;
+                }
+                match walk_chain(object, &format!("chains[{}]", first + k)) {
+                    Ok(walked) => items.push(Item::Walked(walked)),
+                    Err(e) => {
+                        failures.push((k, e));
+                        items.push(Item::Unreadable);
+                        if !keep_errors {
+                            // The chains before may fail too: the first failure in order raises.
+                            break;
+                        }
+                    }
+                }
+            }
+            let outcomes = py.detach(|| {
+                items
                     .into_par_iter()
                     .enumerate()
                     .map_init(
                         || this.scratches.lend(this.loaded.borrow_dependent()),
                         |scratch, (k, item)| {
-                            let source = format!("chains[{}]", c * CHUNK + k);
-                            this.run_item(item, &source, scratch)
+                            this.run_item(item, &format!("chains[{}]", first + k), scratch)
                         },
                     )
                     .collect::<Vec<_>>()
             });
-            outcomes.extend(done);
-            py.check_signals()?;
-        }
-        let mut failures = failures.into_iter().peekable();
-        let program = slf.clone().unbind();
-        let mut results = Vec::with_capacity(outcomes.len());
-        for (i, outcome) in outcomes.into_iter().enumerate() {
-            match outcome {
-                Ok((saved, id)) => {
-                    let evaluation = Evaluation::new(saved, id, program.clone_ref(py));
-                    results.push(Py::new(py, evaluation)?.into_any());
-                }
-                Err(error) => {
-                    let err = match failures.next_if(|(at, _)| *at == i) {
-                        Some((_, err)) => err,
-                        None => error.into_py(py),
-                    };
-                    if !keep_errors {
-                        return Err(err);
+            let mut failures = failures.into_iter().peekable();
+            for (k, outcome) in outcomes.into_iter().enumerate() {
+                match outcome {
+                    Ok((saved, id)) => {
+                        let evaluation = Evaluation::new(saved, id, program.clone_ref(py));
+                        results.push(Py::new(py, evaluation)?.into_any());
                     }
-                    results.push(err.into_value(py).into_any());
+                    Err(error) => {
+                        let err = match failures.next_if(|(at, _)| *at == k) {
+                            Some((_, err)) => err,
+                            None => error.into_py(py),
+                        };
+                        if !keep_errors {
+                            return Err(err);
+                        }
+                        results.push(err.into_value(py).into_any());
+                    }
                 }
             }
+            py.check_signals()?;
         }
         Ok(results)
     }
