@@ -179,7 +179,9 @@ class Program:
                         "resource_policy_slot": 0}]}
 
         Raises ``RequestError`` naming the JSON pointer of what is wrong, or for a
-        ``resource_policy_slot`` the program does not have.
+        ``resource_policy_slot`` the program does not have. A ``Chain`` is evaluated with
+        the GIL held (about a microsecond); a dict or text is read with it held and
+        evaluated without it. Threads wanting parallelism use ``evaluate_many``.
         """
     @overload
     def evaluate_many(
