@@ -56,6 +56,7 @@ mod matcher;
 mod outcome;
 mod principal;
 mod resource_plan;
+mod saved;
 mod slots;
 mod statement;
 mod str_table;
@@ -71,6 +72,7 @@ use str_table::StrTable;
 use value_test::ValueTests;
 
 pub use outcome::{ChainOutcome, HopOutcome, Scratch};
+pub use saved::SavedOutcome;
 
 /// Key ids the interpreter needs by name, resolved once per evaluator.
 #[derive(Clone, Debug)]

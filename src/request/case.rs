@@ -90,13 +90,34 @@ pub fn parse_case_with(text: &str, source: &str, mode: Option<Mode>) -> Result<C
             kind: ErrorKind::Syntax(e.expected.clone()),
         }),
     })?;
+    read_parsed_case(text, &root, source, mode)
+}
+
+/// Reads a case from a JSON tree built elsewhere — e.g. by walking a Python dict, with no
+/// JSON text in between. The tree has no text, so an error's line and column say nothing
+/// (1, 1): its pointer (`/chain/1/context/aws:SourceIp`) is the place.
+pub fn read_case_tree(
+    root: &Node<'_>,
+    source: &str,
+    mode: Option<Mode>,
+) -> Result<Case, CaseError> {
+    read_parsed_case("", root, source, mode)
+}
+
+/// The case of `root`, parsed from `text` (empty for a tree built without text).
+fn read_parsed_case(
+    text: &str,
+    root: &Node<'_>,
+    source: &str,
+    mode: Option<Mode>,
+) -> Result<Case, CaseError> {
     let src = Source { text, name: source };
     let id = root.get("id").and_then(|n| match &n.value {
         Value::String(s) => Some(s.to_string()),
         Value::Number(n) => Some(n.to_string()),
         _ => None,
     });
-    read_case(&src, &root, mode)
+    read_case(&src, root, mode)
         .and_then(|chain| {
             let expect = match root.get("expect") {
                 Some(node) => Some(read_expectation(

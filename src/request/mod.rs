@@ -10,7 +10,9 @@ pub mod principal;
 pub(crate) mod spares;
 pub mod view;
 
-pub use case::{parse_case, parse_case_with, read_context, Case, CaseError, Expectation};
+pub use case::{
+    parse_case, parse_case_with, read_case_tree, read_context, Case, CaseError, Expectation,
+};
 pub use chain::{
     default_requires_no_permission, default_resource_account, default_resource_account_str,
     default_resource_policy_required, Chain, Credentials, Hop, Options, PolicySet, Request,
