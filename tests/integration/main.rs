@@ -7,6 +7,7 @@ mod cli;
 mod conformance;
 mod differential;
 mod docs;
+mod eval_sharing;
 mod fas_context;
 mod generator;
 mod ip_tables;
