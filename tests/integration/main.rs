@@ -11,6 +11,7 @@ mod eval_sharing;
 mod fas_context;
 mod generator;
 mod ip_tables;
+mod long_chains;
 mod parse_errors;
 mod parser_robustness;
 mod program_integrity;
