@@ -25,12 +25,14 @@
 //! assert_eq!(cache.get("c"), Some(&3));
 //! ```
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 /// See the module documentation.
 #[derive(Debug)]
 pub struct BoundedCache<V> {
-    entries: HashMap<Box<str>, Entry<V>>,
+    /// Fx hashing: keys are whole policy texts (kilobytes each), and a crafted file that
+    /// made them collide would cost at most `max_entries` comparisons a lookup.
+    entries: FxHashMap<Box<str>, Entry<V>>,
     max_entries: usize,
     max_bytes: usize,
     bytes: usize,
@@ -48,7 +50,7 @@ impl<V> BoundedCache<V> {
     /// A cache of at most `max_entries` entries (at least one) weighing about `max_bytes`.
     pub fn new(max_entries: usize, max_bytes: usize) -> Self {
         BoundedCache {
-            entries: HashMap::new(),
+            entries: FxHashMap::default(),
             max_entries: max_entries.max(1),
             max_bytes,
             bytes: 0,

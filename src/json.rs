@@ -237,15 +237,15 @@ fn skip_ws_at(b: &[u8], mut i: usize) -> usize {
     i
 }
 
-/// The index after the string that opens at `b[i]` (a `"`).
+/// The index after the string that opens at `b[i]` (a `"`). Control characters are
+/// let through: the scan only finds where things are.
 fn skip_string_at(b: &[u8], i: usize) -> Option<usize> {
     let mut j = i + 1;
     loop {
-        j = scan_plain(b, j);
-        match b.get(j)? {
+        j += memchr::memchr2(b'"', b'\\', b.get(j..)?)?;
+        match b[j] {
             b'"' => return Some(j + 1),
-            b'\\' => j += 2,
-            _ => return None, // a control character
+            _ => j += 2,
         }
     }
 }
@@ -2115,5 +2115,54 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// The quick scan finds a member's value where the parser puts it, through strings
+    /// holding brackets, quotes and escapes; it gives up on what is not an object.
+    #[test]
+    fn top_level_member_finds_what_the_parser_finds() {
+        let texts = [
+            r#"{"a": 1, "p": {"x": "}]\"{", "y": [1, {"z": null}]}, "b": true}"#,
+            "\u{feff} { \"p\" :\t[\"a\\\\\", {\"q\": 2}] }",
+            r#"{"pp": 1, "p\u0070": 2, "p": "last"}"#,
+            r#"{"p": -1.5e3}"#,
+            r#"{"a": {"p": 1}, "p": {}}"#,
+        ];
+        for text in texts {
+            let node = parse(text).unwrap();
+            let expected = node
+                .as_object()
+                .unwrap()
+                .iter()
+                .find(|m| m.key == "p")
+                .map(|m| m.value.span);
+            assert_eq!(top_level_member(text, "p"), expected, "{text}");
+        }
+        for text in [
+            r#"[{"p": 1}]"#,
+            r#"{"a" 1, "p": 2}"#,
+            r#"{"a": "open"#,
+            "",
+            r#"{"a": 1}"#,
+        ] {
+            assert_eq!(top_level_member(text, "p"), None, "{text}");
+        }
+    }
+
+    /// A skipped member leaves the rest of the tree, and its errors, as they were.
+    #[test]
+    fn parse_skipping_keeps_the_rest() {
+        let text = r#"{"p": {"deep": [1, 2]}, "q": [1, 2,]}"#;
+        let skip = top_level_member(text, "p").unwrap();
+        assert_eq!(parse_skipping(text, skip), parse(text));
+        let text = r#"{"p": {"deep": [1, 2]}, "q": [1, 2]}"#;
+        let skipped = parse_skipping(text, skip).unwrap();
+        let full = parse(text).unwrap();
+        assert_eq!(skipped.get("q"), full.get("q"));
+        assert_eq!(skipped.get("p").unwrap().span, full.get("p").unwrap().span);
+        assert_eq!(
+            parse_value_at(text, skip).as_ref(),
+            Ok(full.get("p").unwrap())
+        );
     }
 }
