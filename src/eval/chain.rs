@@ -101,8 +101,24 @@ impl<'p> Evaluator<'p> {
         let target = Target::new(req.resource(k));
         sc.missing_bits.iter_mut().for_each(|w| *w = 0);
         sc.applied.clear();
+        // The hop's own resource policy, merged in statement order (the index leaves
+        // resource policies out); its action clauses are checked on the folded action.
+        let (mut own, own_end) = part
+            .resource
+            .and_then(|slot| self.resource_policy_statements.get(slot as usize))
+            .copied()
+            .unwrap_or((0, 0));
+        if own < own_end {
+            sc.action.clear();
+            primitives::fold_into(req.action(k), &mut sc.action);
+        }
         let mut i = 0;
-        while i < candidates.len() {
+        while i < candidates.len() || own < own_end {
+            if own < own_end && candidates.get(i).is_none_or(|c| c >> 1 > own) {
+                self.examine(req, sc, &target, own, false, &part);
+                own += 1;
+                continue;
+            }
             let code = candidates[i];
             let id = code >> 1;
             let mut verified = code & 1 == 1;
