@@ -30,7 +30,7 @@ use crate::decision::{Decision, HopDecision};
 use crate::eval::{Evaluator, Scratch};
 
 use super::actions::ActionMap;
-use super::certainty::{self, Certainty, PlanCache};
+use super::certainty::{self, Certainty, PlanCache, Settled};
 use super::policies::ReplayPolicies;
 use super::record::{LogOutcome, MapOptions, MappedRecord, RecordMapper, Unmappable};
 use super::report::{RecordResult, Verdict};
@@ -153,11 +153,24 @@ fn evaluate<'a>(
     mapped.principal_tags_known = prepared.tags_known;
     let evaluator = &r.evaluators[index];
     let scratch = scratches[index].get_or_insert_with(|| evaluator.scratch());
-    let certainty = certainty::decide(mapped, index, prepared, evaluator, scratch, &r.map, plans)?;
     let hop = mapped.hop;
-    let outcome = evaluator.evaluate(&mapped.request, scratch);
+    certainty::select_resource_policy(&mut mapped.request, hop, prepared);
+    // One evaluation answers most records: it is the decision, and it proves the answer
+    // certain (`certainty::settle`). Only an open record runs the walk over its unknowns,
+    // which leaves another outcome in the scratch: the request is evaluated again after it.
+    let mut outcome = evaluator.evaluate(&mapped.request, scratch);
+    let certainty = match certainty::settle(mapped, prepared, evaluator, &outcome, &r.map)? {
+        Settled::Certain => Certainty::Certain,
+        Settled::Open { missing } => {
+            let c = certainty::decide_open(
+                mapped, index, prepared, evaluator, scratch, &r.map, plans, &missing,
+            );
+            outcome = evaluator.evaluate(&mapped.request, scratch);
+            c
+        }
+    };
     let Some(h) = outcome.hops.get(hop) else {
-        unreachable!("certainty::decide checked that hop {hop} was evaluated");
+        unreachable!("certainty::settle checked that hop {hop} was evaluated");
     };
     let decision = h.decision;
     let (verdict, depends_on, decided_by) = match certainty {
