@@ -24,13 +24,16 @@ use std::time::{Duration, Instant};
 
 use fastiam::eval::Evaluator;
 use fastiam::request::{
-    default_resource_account, default_resource_policy_required, Context, Hop, Options, Principal,
-    PrincipalKind, Request,
+    default_resource_account, default_resource_policy_required, CompactRequest, Context, Hop,
+    Options, Principal, PrincipalKind, Request, RequestBuilder,
 };
 use fastiam::table::Program;
 
+#[path = "c/build_compact.rs"]
+mod build_compact;
 #[path = "c/requests.rs"]
 mod requests;
+use build_compact::build_compact;
 use requests::{Expected, RequestsWriter};
 
 fn main() {
@@ -97,6 +100,45 @@ fn main() {
         }
     });
     report("Request built per chain, decision", elapsed, passes);
+
+    // The compact request (issue 17): built through a reused RequestBuilder from the same
+    // strings a C caller passes, per chain, as `fastiam_builder_build` +
+    // `fastiam_evaluate_builder` do; and prebuilt.
+    let mut builder = RequestBuilder::new();
+    for (i, request) in prepared.requests.iter().enumerate() {
+        let compact = build_compact(&mut builder, request, Some(&evaluator)).clone();
+        let rebuilt = Expected::of(&evaluator.evaluate(&compact, &mut scratch));
+        let expected = Expected::evaluate(&evaluator, request);
+        assert_eq!(
+            rebuilt, expected,
+            "request {i}: the compact request answers differently"
+        );
+    }
+    let (elapsed, passes) = timed(seconds, || {
+        for request in &prepared.requests {
+            let built = build_compact(&mut builder, request, Some(&evaluator));
+            std::hint::black_box(evaluator.evaluate(built, &mut scratch).decision);
+        }
+    });
+    report("RequestBuilder per chain, resolved", elapsed, passes);
+    let (elapsed, passes) = timed(seconds, || {
+        for request in &prepared.requests {
+            let built = build_compact(&mut builder, request, None);
+            std::hint::black_box(evaluator.evaluate(built, &mut scratch).decision);
+        }
+    });
+    report("RequestBuilder per chain, lazy", elapsed, passes);
+    let prebuilt: Vec<CompactRequest> = prepared
+        .requests
+        .iter()
+        .map(|r| build_compact(&mut builder, r, Some(&evaluator)).clone())
+        .collect();
+    let (elapsed, passes) = timed(seconds, || {
+        for request in &prebuilt {
+            std::hint::black_box(evaluator.evaluate(request, &mut scratch).decision);
+        }
+    });
+    report("prebuilt CompactRequest, decision", elapsed, passes);
 }
 
 /// Whole passes of `pass` until `seconds` have gone by: (elapsed seconds, passes).

@@ -245,6 +245,12 @@ typedef uint32_t fastiam_policy_kind;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// A reusable request builder (opaque). Free with `fastiam_builder_free`.
+//
+// Thread safety: a builder must not be used by two threads at the same time. It may move
+// between threads.
+typedef struct fastiam_builder fastiam_builder;
+
 // A loaded, verified program (opaque). Free with `fastiam_program_free`.
 //
 // Thread safety: a program is immutable once loaded; any number of threads may use one
@@ -459,6 +465,58 @@ typedef struct fastiam_statement {
 extern "C" {
 #endif // __cplusplus
 
+// Makes an empty builder and writes it to `*out`.
+//
+// # Safety
+//
+// `out` is a valid pointer.
+fastiam_result fastiam_builder_new(struct fastiam_builder **out);
+
+// Frees a builder. NULL is ignored.
+//
+// # Safety
+//
+// `builder` is NULL or a builder from `fastiam_builder_new` not freed yet, that no other
+// thread is using.
+void fastiam_builder_free(struct fastiam_builder *builder);
+
+// Builds `request` into `builder`, resolving its context keys and actions against
+// `program`, replacing the request the builder held. The checks and error messages are
+// `fastiam_evaluate`'s; on error the builder holds no request until the next successful
+// build.
+//
+// Ownership: nothing of `request` is retained: its strings are copied into the builder.
+//
+// Allocation: none once the builder has grown to the largest request it has seen (its
+// text, entries, values and hops), except on a failed call (the error message).
+//
+// # Safety
+//
+// `builder` is a live builder not used concurrently, `program` a live program, and
+// `request` points to an initialised request whose pointers are NULL or valid for their
+// lengths and unchanged during the call.
+fastiam_result fastiam_builder_build(struct fastiam_builder *builder,
+                                     const struct fastiam_program *program,
+                                     const struct fastiam_request *request);
+
+// Evaluates the request `builder` holds against `program` using `scratch`, and writes the
+// answer as `fastiam_evaluate` does (the same outcome for the same request; on any code
+// other than `FASTIAM_RESULT_OK` nothing of `*outcome` or its arrays is written). The
+// builder is only read: its request can be evaluated again, by any thread holding it.
+//
+// Allocation: none once `scratch` is warm. A request built against another program is
+// evaluated correctly, with its keys looked up by name.
+//
+// # Safety
+//
+// `program` is a live program, `scratch` a live scratch and `builder` a live builder, not
+// used concurrently by other threads, and `outcome` points to a struct whose array fields
+// are set (NULL, or valid for their capacities and not overlapping each other).
+fastiam_result fastiam_evaluate_builder(const struct fastiam_program *program,
+                                        struct fastiam_scratch *scratch,
+                                        const struct fastiam_builder *builder,
+                                        struct fastiam_outcome *outcome);
+
 // Copies the message of the calling thread's most recent failed fastiam call into `buf`,
 // as `snprintf` does: at most `len` bytes including a terminating NUL (nothing when `len`
 // is 0 or `buf` is NULL), cut at a UTF-8 character boundary. Returns the message's full
@@ -513,11 +571,15 @@ const char *fastiam_decision_name(uint32_t decision);
 // Ownership: nothing passed in is retained after the call. The request and every string
 // and array it points to are only read, during the call.
 //
+// The request is built in the scratch without being resolved against the program: the
+// keys the program reads are looked up by name as the chain is evaluated. A caller that
+// builds a request once and evaluates it several times, or wants the cheapest call,
+// uses a `fastiam_builder` (`fastiam_builder_build`, `fastiam_evaluate_builder`).
+//
 // Allocation: once the scratch is warm, this call performs no heap allocation. The
-// scratch keeps every buffer it has grown and puts unused ones on spare lists, so a call
-// allocates only to grow: when the request needs more hops, context entries, values or
-// strings than the scratch holds, a string longer than the buffer it is copied into, or
-// a principal role or name that the previous request's principal did not have. Checked
+// scratch keeps the buffers it has grown (one text buffer for all of a request's strings,
+// its entry and hop lists), so a call allocates only to grow: when the request needs more
+// text, hops, context entries or values than any request before it. Checked
 // by the tests (tests/integration/capi/rust.rs): re-evaluating any conformance case
 // allocates nothing, nor does a second pass over 2,000 standard-workload requests.
 // Exceptions: a context key whose tag suffix contains 'Σ' (U+03A3) is folded through a

@@ -19,7 +19,9 @@
 pub mod scaling;
 
 use crate::policy::{parse_policy, ParseOptions, Policy, PolicyKind};
-use crate::request::{parse_case, PackedRequest, PolicySet, Request};
+use crate::request::{
+    parse_case, CompactRequest, PackedRequest, PolicySet, Request, RequestBuilder, RequestView,
+};
 use crate::workload;
 
 /// A workload ready to evaluate: the policy set and the requests.
@@ -180,20 +182,19 @@ pub fn run(config: &BenchConfig) -> Result<BenchReport, String> {
     };
     let hops = report.hops_evaluated;
     if config.engines != Engines::Reference {
-        for threads in thread_counts(config.threads) {
-            let rate = throughput(&prepared.requests, threads, config.min_time, |reqs| {
-                let mut scratch = evaluator.scratch();
-                for r in reqs {
-                    std::hint::black_box(evaluator.evaluate(r, &mut scratch).decision);
-                }
-            })?;
-            let (p50, p99) = latencies(&prepared.requests, |r| {
-                std::hint::black_box(evaluator.evaluate(r, &mut scratch).decision);
-            });
-            report.results.push(figures(
-                "compiled", threads, rate, &prepared, hops, p50, p99,
-            ));
-        }
+        let mut rows = |name, requests: Rows<'_>| -> Result<(), String> {
+            for threads in thread_counts(config.threads) {
+                let (rate, p50, p99) = match requests {
+                    Rows::Request(r) => evaluate_rows(&evaluator, r, threads, config.min_time),
+                    Rows::Packed(r) => evaluate_rows(&evaluator, r, threads, config.min_time),
+                    Rows::Compact(r) => evaluate_rows(&evaluator, r, threads, config.min_time),
+                }?;
+                let row = figures(name, threads, rate, &prepared, hops, p50, p99);
+                report.results.push(row);
+            }
+            Ok(())
+        };
+        rows("compiled", Rows::Request(&prepared.requests))?;
         // The same requests packed once, before timing (`check` compared their decisions
         // too): what a caller that keeps requests in memory gets.
         let packed: Vec<PackedRequest> = prepared
@@ -201,25 +202,45 @@ pub fn run(config: &BenchConfig) -> Result<BenchReport, String> {
             .iter()
             .map(PackedRequest::from_request)
             .collect();
-        for threads in thread_counts(config.threads) {
-            let rate = throughput(&packed, threads, config.min_time, |reqs| {
-                let mut scratch = evaluator.scratch();
-                for r in reqs {
-                    std::hint::black_box(evaluator.evaluate(r, &mut scratch).decision);
-                }
+        rows("compiled-packed", Rows::Packed(&packed))?;
+        // Compact requests (issue 17) built against the evaluator once, before timing.
+        let mut builder = RequestBuilder::new();
+        let mut compact = Vec::with_capacity(prepared.requests.len());
+        for r in &prepared.requests {
+            builder.fill_from(r);
+            compact.push(
+                builder
+                    .finish_for(&evaluator)
+                    .map_err(|e| e.to_string())?
+                    .clone(),
+            );
+        }
+        rows("compiled-compact", Rows::Compact(&compact))?;
+        // Building them, per chain through one reused builder (from the parsed requests:
+        // the principal copied, not parsed again), alone and followed by the evaluation.
+        for evaluate in [false, true] {
+            let build = |b: &mut RequestBuilder, sc: &mut crate::eval::Scratch, r: &Request| {
+                b.fill_from(r);
+                let built = b.finish_for(&evaluator);
+                match built {
+                    Ok(c) if evaluate => std::hint::black_box(evaluator.evaluate(c, sc).decision),
+                    _ => std::hint::black_box(crate::decision::Decision::Allow),
+                };
+            };
+            let rate = throughput(&prepared.requests, 1, config.min_time, |reqs| {
+                let (mut b, mut sc) = (RequestBuilder::new(), evaluator.scratch());
+                reqs.iter().for_each(|r| build(&mut b, &mut sc, r));
             })?;
-            let (p50, p99) = latencies(&packed, |r| {
-                std::hint::black_box(evaluator.evaluate(r, &mut scratch).decision);
-            });
-            report.results.push(figures(
-                "compiled-packed",
-                threads,
-                rate,
-                &prepared,
-                hops,
-                p50,
-                p99,
-            ));
+            let (p50, p99) =
+                latencies(&prepared.requests, |r| build(&mut builder, &mut scratch, r));
+            let name = if evaluate {
+                "compact-build+eval"
+            } else {
+                "compact-build"
+            };
+            report
+                .results
+                .push(figures(name, 1, rate, &prepared, hops, p50, p99));
         }
     }
     if config.engines != Engines::Compiled {
@@ -239,6 +260,35 @@ pub fn run(config: &BenchConfig) -> Result<BenchReport, String> {
     Ok(report)
 }
 
+/// The requests of one row of the compiled engine, in one of its input layouts.
+#[derive(Clone, Copy)]
+enum Rows<'a> {
+    Request(&'a [Request]),
+    Packed(&'a [PackedRequest]),
+    Compact(&'a [CompactRequest]),
+}
+
+/// Times the evaluation of `requests` on `threads` threads, and the single-thread
+/// per-chain latency percentiles: (chains per second, p50 ns, p99 ns).
+fn evaluate_rows<R: RequestView + Sync>(
+    evaluator: &crate::eval::Evaluator<'_>,
+    requests: &[R],
+    threads: usize,
+    min_time: std::time::Duration,
+) -> Result<(f64, f64, f64), String> {
+    let rate = throughput(requests, threads, min_time, |reqs| {
+        let mut scratch = evaluator.scratch();
+        for r in reqs {
+            std::hint::black_box(evaluator.evaluate(r, &mut scratch).decision);
+        }
+    })?;
+    let mut scratch = evaluator.scratch();
+    let (p50, p99) = latencies(requests, |r| {
+        std::hint::black_box(evaluator.evaluate(r, &mut scratch).decision);
+    });
+    Ok((rate, p50, p99))
+}
+
 /// What [`check`] found: both engines gave these results on every chain.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Checked {
@@ -250,13 +300,14 @@ pub struct Checked {
 }
 
 /// A fast wrong answer is not a result: evaluates every chain with the compiled engine (the
-/// request as it is and packed) and the reference evaluator, fails on the first difference
+/// request as it is, packed, and compact) and the reference evaluator, fails on the first difference
 /// (decision, reason, matched statements, missing keys), and counts the decisions.
 pub fn check(prepared: &Prepared, evaluator: &crate::eval::Evaluator) -> Result<Checked, String> {
     use crate::decision::Decision;
     let mut scratch = evaluator.scratch();
     let mut checked = Checked::default();
     let mut packed = PackedRequest::default();
+    let mut builder = RequestBuilder::new();
     for (i, request) in prepared.requests.iter().enumerate() {
         let outcome = evaluator.evaluate(request, &mut scratch);
         let compiled = evaluator.decision(&outcome);
@@ -271,6 +322,16 @@ pub fn check(prepared: &Prepared, evaluator: &crate::eval::Evaluator) -> Result<
         if from_packed != compiled {
             return Err(format!(
                 "chain {i}: the packed request disagrees; {from_packed:?}, not {compiled:?}"
+            ));
+        }
+        builder.fill_from(request);
+        let built = builder
+            .finish_for(evaluator)
+            .map_err(|e| format!("chain {i}: {e}"))?;
+        let from_compact = evaluator.decision(&evaluator.evaluate(built, &mut scratch));
+        if from_compact != compiled {
+            return Err(format!(
+                "chain {i}: the compact request disagrees; {from_compact:?}, not {compiled:?}"
             ));
         }
         checked.hops_evaluated += compiled.hops.len();
@@ -421,13 +482,13 @@ impl std::fmt::Display for BenchReport {
         )?;
         writeln!(
             f,
-            "{:<16} {:>7} {:>14} {:>14} {:>10} {:>12} {:>12}",
+            "{:<18} {:>7} {:>14} {:>14} {:>10} {:>12} {:>12}",
             "engine", "threads", "decisions/s", "hops/s", "ns/hop", "p50 ns/chain", "p99 ns/chain"
         )?;
         for r in &self.results {
             writeln!(
                 f,
-                "{:<16} {:>7} {:>14.0} {:>14.0} {:>10.1} {:>12.0} {:>12.0}",
+                "{:<18} {:>7} {:>14.0} {:>14.0} {:>10.1} {:>12.0} {:>12.0}",
                 r.engine,
                 r.threads,
                 r.decisions_per_second,
@@ -443,7 +504,7 @@ impl std::fmt::Display for BenchReport {
                 .find(|r| r.engine == name && r.threads == 1)
                 .map(|r| r.hops_per_second)
         };
-        for engine in ["compiled", "compiled-packed"] {
+        for engine in ["compiled", "compiled-packed", "compiled-compact"] {
             if let (Some(c), Some(r)) = (rate(engine), rate("reference")) {
                 writeln!(f, "{engine} / reference, one thread: {:.1}x", c / r)?;
             }

@@ -9,7 +9,9 @@
  * not a result); then fastiam_evaluate is timed, single thread, in whole passes over all
  * requests for SECONDS (default 5): once asking for the decision only (no output arrays,
  * as the Rust API's figure), once with the full outcome (per-hop results, matched
- * statements, missing keys).
+ * statements, missing keys). Then the builder handle: each request built into one reused
+ * builder (resolved against the program) and evaluated from it, per chain; and requests
+ * built beforehand, one builder each, only evaluated.
  */
 #define _POSIX_C_SOURCE 199309L
 #include <stdio.h>
@@ -97,6 +99,57 @@ int main(int argc, char **argv) {
            with_arrays ? "full outcome" : "decision only", elapsed * 1e9 / chains,
            (double)passes * (double)hops_evaluated / elapsed, passes, sink ? "" : "!");
   }
+
+  /* The builder handle: answers checked first, then timed. */
+  fastiam_builder *builder;
+  if (fastiam_builder_new(&builder) != FASTIAM_RESULT_OK) fail("builder");
+  for (size_t i = 0; i < r.cases_len; i++) {
+    fastiam_outcome out = full;
+    if (fastiam_builder_build(builder, program, &r.cases[i].request) != FASTIAM_RESULT_OK)
+      fail("build");
+    if (fastiam_evaluate_builder(program, scratch, builder, &out) != FASTIAM_RESULT_OK)
+      fail("evaluate_builder");
+    char label[64];
+    snprintf(label, sizeof label, "request %zu (builder)", i);
+    if (fiam_check_outcome(&r.cases[i], &out, label) != 0) return 1;
+  }
+  fastiam_builder **prebuilt = calloc(r.cases_len, sizeof *prebuilt);
+  for (size_t i = 0; i < r.cases_len; i++) {
+    if (fastiam_builder_new(&prebuilt[i]) != FASTIAM_RESULT_OK ||
+        fastiam_builder_build(prebuilt[i], program, &r.cases[i].request) != FASTIAM_RESULT_OK)
+      fail("prebuild");
+  }
+  for (int per_chain = 1; per_chain >= 0; per_chain--) {
+    fastiam_outcome bare;
+    memset(&bare, 0, sizeof bare);
+    unsigned long passes = 0;
+    uint32_t sink = 0;
+    double start = now(), elapsed;
+    do {
+      for (size_t i = 0; i < r.cases_len; i++) {
+        fastiam_outcome out = bare;
+        fastiam_builder *b = prebuilt[i];
+        if (per_chain) {
+          b = builder;
+          if (fastiam_builder_build(b, program, &r.cases[i].request) != FASTIAM_RESULT_OK)
+            fail("build");
+        }
+        if (fastiam_evaluate_builder(program, scratch, b, &out) != FASTIAM_RESULT_OK)
+          fail("evaluate_builder");
+        sink += out.decision;
+      }
+      passes++;
+      elapsed = now() - start;
+    } while (elapsed < seconds);
+    double chains = (double)passes * (double)r.cases_len;
+    printf("c abi      (%-34s): %8.1f ns/chain %10.0f hops/s (%lu passes%s)\n",
+           per_chain ? "builder_build + evaluate_builder" : "prebuilt builders, evaluate only",
+           elapsed * 1e9 / chains, (double)passes * (double)hops_evaluated / elapsed, passes,
+           sink ? "" : "!");
+  }
+  for (size_t i = 0; i < r.cases_len; i++) fastiam_builder_free(prebuilt[i]);
+  free(prebuilt);
+  fastiam_builder_free(builder);
 
   free(hops);
   free(matched);

@@ -2,19 +2,23 @@
 //!
 //! A [`fastiam_scratch`] is everything one evaluation needs that can grow: the
 //! interpreter's [`Scratch`] and the [`RequestBuilder`] the C request is copied into. It
-//! belongs to one thread at a time. [`fastiam_evaluate`] builds the request, runs the
-//! interpreter, and copies the outcome into the caller's [`fastiam_outcome`] and arrays;
-//! the outcome is checked to fit before anything is written.
+//! belongs to one thread at a time. [`fastiam_evaluate`] builds the request (without
+//! resolving it against the program: the lazy path), runs the interpreter, and copies the
+//! outcome into the caller's [`fastiam_outcome`] and arrays; the outcome is checked to fit
+//! before anything is written. `fastiam_evaluate_builder` (module `builder`) evaluates a
+//! request built beforehand and shares the rest ([`evaluate_and_write`]).
 
 use std::mem::MaybeUninit;
 use std::ptr::{addr_of, addr_of_mut};
 
 use super::error::{boundary, boundary_void, Error, Field};
+use super::fill::{build_error, fill};
 use super::program::{fastiam_policy_kind, fastiam_program};
-use super::request::{fastiam_request, RequestBuilder, Vouched};
+use super::request::{fastiam_request, Vouched};
 use crate::decision::{AllowPath, Decision, Reason};
 use crate::eval::{ChainOutcome, Scratch};
 use crate::policy::PolicyKind;
+use crate::request::{CompactRequest, RequestBuilder};
 
 /// Per-thread evaluation state (opaque): the interpreter's working memory and the buffers
 /// requests are copied into. Free with `fastiam_scratch_free`.
@@ -25,6 +29,13 @@ use crate::policy::PolicyKind;
 pub struct fastiam_scratch {
     scratch: Scratch,
     builder: RequestBuilder,
+}
+
+impl fastiam_scratch {
+    /// The interpreter's scratch.
+    pub(crate) fn interpreter(&mut self) -> &mut Scratch {
+        &mut self.scratch
+    }
 }
 
 /// Makes a scratch sized for `program` and writes it to `*out`. A scratch may be used with
@@ -404,11 +415,15 @@ unsafe fn write_outcome(
 /// Ownership: nothing passed in is retained after the call. The request and every string
 /// and array it points to are only read, during the call.
 ///
+/// The request is built in the scratch without being resolved against the program: the
+/// keys the program reads are looked up by name as the chain is evaluated. A caller that
+/// builds a request once and evaluates it several times, or wants the cheapest call,
+/// uses a `fastiam_builder` (`fastiam_builder_build`, `fastiam_evaluate_builder`).
+///
 /// Allocation: once the scratch is warm, this call performs no heap allocation. The
-/// scratch keeps every buffer it has grown and puts unused ones on spare lists, so a call
-/// allocates only to grow: when the request needs more hops, context entries, values or
-/// strings than the scratch holds, a string longer than the buffer it is copied into, or
-/// a principal role or name that the previous request's principal did not have. Checked
+/// scratch keeps the buffers it has grown (one text buffer for all of a request's strings,
+/// its entry and hop lists), so a call allocates only to grow: when the request needs more
+/// text, hops, context entries or values than any request before it. Checked
 /// by the tests (tests/integration/capi/rust.rs): re-evaluating any conformance case
 /// allocates nothing, nor does a second pass over 2,000 standard-workload requests.
 /// Exceptions: a context key whose tag suffix contains 'Σ' (U+03A3) is folded through a
@@ -439,44 +454,68 @@ pub unsafe extern "C" fn fastiam_evaluate(
         // other thread uses during the call.
         let scratch =
             unsafe { scratch.as_mut() }.ok_or_else(|| Error::null(Field::root("scratch")))?;
-        let aligned = [
+        check_aligned(&[
             (request.is_aligned(), "request"),
             (outcome.is_aligned(), "outcome"),
-        ];
-        if let Some((_, name)) = aligned.iter().find(|(ok, _)| !ok) {
-            return Err(Error::invalid(
-                Field::root(name),
-                "is not aligned for its type",
-            ));
-        }
+        ])?;
         // SAFETY: NULL and alignment are checked; otherwise the caller guarantees an
         // initialised request.
         let request =
             unsafe { request.as_ref() }.ok_or_else(|| Error::null(Field::root("request")))?;
-        if outcome.is_null() {
-            return Err(Error::null(Field::root("outcome")));
-        }
-        // SAFETY: `outcome` is non-NULL and the caller guarantees its array fields are
-        // initialised; only those fields are read, through raw field pointers.
-        let arrays = unsafe {
-            Arrays {
-                hops: addr_of!((*outcome).hops).read(),
-                hops_capacity: addr_of!((*outcome).hops_capacity).read(),
-                matched: addr_of!((*outcome).matched).read(),
-                matched_capacity: addr_of!((*outcome).matched_capacity).read(),
-                missing: addr_of!((*outcome).missing).read(),
-                missing_capacity: addr_of!((*outcome).missing_capacity).read(),
-            }
-        };
         let fastiam_scratch { scratch, builder } = scratch;
         // SAFETY: the caller guarantees every pointer reachable from the request is NULL
         // or valid for its length and unchanged during this call.
         let input = unsafe { Vouched::new() };
-        let request = builder.build(input, request, program.resource_slots())?;
-        let result = program.evaluator().evaluate(request, scratch);
-        // SAFETY: `outcome` checked non-NULL above; arrays per the caller's contract.
-        unsafe { write_outcome(&result, &arrays, outcome) }
+        fill(builder, input, request, program.resource_slots())?;
+        let built = builder
+            .finish()
+            .map_err(|e| build_error(e, input, request))?;
+        // SAFETY: the caller's contract on `outcome`, passed on.
+        unsafe { evaluate_and_write(program, scratch, built, outcome) }
     })
+}
+
+/// Refuses the first misaligned pointer of `pointers` (whether aligned, its name).
+pub(crate) fn check_aligned(pointers: &[(bool, &'static str)]) -> Result<(), Error> {
+    match pointers.iter().find(|(ok, _)| !ok) {
+        Some((_, name)) => Err(Error::invalid(
+            Field::root(name),
+            "is not aligned for its type",
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Evaluates `request` and copies the outcome into `*outcome` and its arrays.
+///
+/// # Safety
+///
+/// `outcome` is NULL (an error) or points to a struct whose array fields are set (NULL, or
+/// valid for their capacities and not overlapping each other or the request).
+pub(crate) unsafe fn evaluate_and_write(
+    program: &fastiam_program,
+    scratch: &mut Scratch,
+    request: &CompactRequest,
+    outcome: *mut fastiam_outcome,
+) -> Result<(), Error> {
+    if outcome.is_null() {
+        return Err(Error::null(Field::root("outcome")));
+    }
+    // SAFETY: `outcome` is non-NULL and the caller guarantees its array fields are
+    // initialised; only those fields are read, through raw field pointers.
+    let arrays = unsafe {
+        Arrays {
+            hops: addr_of!((*outcome).hops).read(),
+            hops_capacity: addr_of!((*outcome).hops_capacity).read(),
+            matched: addr_of!((*outcome).matched).read(),
+            matched_capacity: addr_of!((*outcome).matched_capacity).read(),
+            missing: addr_of!((*outcome).missing).read(),
+            missing_capacity: addr_of!((*outcome).missing_capacity).read(),
+        }
+    };
+    let result = program.evaluator().evaluate(request, scratch);
+    // SAFETY: `outcome` checked non-NULL above; arrays per the caller's contract.
+    unsafe { write_outcome(&result, &arrays, outcome) }
 }
 
 /// The version of this library (`"0.1.0"`), a static NUL-terminated string.

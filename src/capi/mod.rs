@@ -88,11 +88,17 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 
+mod builder;
 mod error;
 mod evaluate;
+mod fill;
 mod program;
 mod request;
 
+pub use builder::{
+    fastiam_builder, fastiam_builder_build, fastiam_builder_free, fastiam_builder_new,
+    fastiam_evaluate_builder,
+};
 pub use error::{fastiam_error_message, fastiam_result, fastiam_result_name};
 pub use evaluate::{
     fastiam_decision, fastiam_decision_name, fastiam_evaluate, fastiam_hop_outcome,

@@ -122,6 +122,8 @@ impl<'p> Evaluator<'p> {
             resource_policy_statements: resource_policy_statements(&v),
             value_tests: ValueTests::new(&v, s),
             glob_heads,
+            token: super::resolved::next_token(),
+            registry_keys: Vec::new(),
         };
         for d in [Dialect::Aws, Dialect::Huawei] {
             let i = dialect_index(d);
@@ -134,6 +136,7 @@ impl<'p> Evaluator<'p> {
         }
         e.special.time = [e.key_id("aws:currenttime"), e.key_id("g:currenttime")];
         e.special.federated_provider = e.key_id("aws:federatedprovider");
+        e.registry_keys = super::resolved::registry_keys(|k| e.key_id(k));
         e.special.principal_defaults = PRINCIPAL_DEFAULT_KEYS.iter().map(|k| e.key_id(k)).collect();
         e.tabulate_principal_defaults();
         e.tabulate_candidates(&joined);

@@ -84,6 +84,7 @@ impl<'p> Evaluator<'p> {
     pub(super) fn collect_candidates(
         &self,
         action: &str,
+        resolved: Option<u32>,
         sc: &mut Scratch,
         built: &mut Vec<u32>,
     ) -> Candidates {
@@ -95,7 +96,10 @@ impl<'p> Evaluator<'p> {
         // action's candidates are all verified, so its folded text is never read. Any
         // other is folded first; either way it is looked up once.
         let ascii = action.is_ascii();
-        let entry = if ascii {
+        // A compact request built against this evaluator has its entry already.
+        let entry = if let Some(resolved) = resolved {
+            (resolved != crate::request::compact::NO_ID).then_some(resolved)
+        } else if ascii {
             self.exact.get_ascii_lowercase(action)
         } else {
             fold(&mut sc.action);
@@ -105,7 +109,7 @@ impl<'p> Evaluator<'p> {
         {
             return Candidates::Tabulated(first, end);
         }
-        if ascii {
+        if ascii || resolved.is_some() {
             fold(&mut sc.action);
         }
         self.collect_dynamic(built, &mut sc.excluded, &sc.action, false);

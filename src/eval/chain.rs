@@ -92,13 +92,20 @@ impl<'p> Evaluator<'p> {
             ceilings: !matches!(who, Who::Service | Who::Anonymous | Who::Root),
         };
         let mut built = std::mem::take(&mut sc.candidates);
-        let candidates = match self.collect_candidates(req.action(k), sc, &mut built) {
+        let resolved = req.resolved_action(k, self.token);
+        let candidates = match self.collect_candidates(req.action(k), resolved, sc, &mut built) {
             Candidates::Tabulated(first, end) => {
                 &self.exact_candidates[first as usize..end as usize]
             }
             Candidates::Built => &built[..],
         };
-        let target = Target::new(req.resource(k));
+        let target = match req.resource_colons(k) {
+            // Split when a compact request was built.
+            Some((at, found)) => {
+                Target::with_colons(req.resource(k), at.map(|c| c as usize), found as usize)
+            }
+            None => Target::new(req.resource(k)),
+        };
         sc.missing_bits.iter_mut().for_each(|w| *w = 0);
         sc.applied.clear();
         // The hop's own resource policy, merged in statement order (the index leaves

@@ -55,6 +55,7 @@ mod decide;
 mod matcher;
 mod outcome;
 mod principal;
+mod resolved;
 mod resource_plan;
 mod saved;
 mod slots;
@@ -155,6 +156,9 @@ pub struct Evaluator<'p> {
     glob_heads: Vec<&'p str>,
     /// Per condition record: its comparison resolved for its operator family.
     value_tests: ValueTests<'p>,
+    /// This evaluator's token, and its key ids by registry id (`resolved`: compact requests).
+    token: u64,
+    registry_keys: Vec<u32>,
 }
 
 impl<'p> Evaluator<'p> {

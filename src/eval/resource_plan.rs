@@ -181,6 +181,12 @@ impl<'r> Target<'r> {
     pub(super) fn new(text: &'r str) -> Self {
         let mut colons = [0; 5];
         let found = primitives::find_colons(text, &mut colons);
+        Target::with_colons(text, colons, found)
+    }
+
+    /// A target whose colons were found beforehand (`find_colons` on `text`: `found` of
+    /// them, at `colons`). Places that are not would cut wrong segments, never panic.
+    pub(super) fn with_colons(text: &'r str, colons: [usize; 5], found: usize) -> Self {
         let shape = if found == 5 && text.starts_with("arn:") {
             Shape::Arn
         } else if found >= 4 {

@@ -126,15 +126,9 @@ impl<'p> Evaluator<'p> {
         sc.slots.iter_mut().for_each(|s| *s = Slot::Absent);
         sc.called_via_base = None;
         sc.called_via_hops.clear();
-        // Each given key is looked up once; keys the program never reads are skipped.
-        for (entry, name) in req.context_keys(0).enumerate() {
-            if let Some(id) = self.key_id(name) {
-                sc.slots[id as usize] = Slot::Given {
-                    ctx: 0,
-                    entry: entry as u32,
-                };
-            }
-        }
+        // Each given key is looked up once (or was, when the request was built); keys the
+        // program never reads are skipped.
+        self.given_slots(req, 0, sc);
         let shape = principal_shape(
             req.dialect(),
             req.principal_kind(),
@@ -155,14 +149,7 @@ impl<'p> Evaluator<'p> {
 
     /// Lays hop `k`'s own context over the slots.
     pub(super) fn overlay<R: RequestView>(&self, req: &R, k: usize, sc: &mut Scratch) {
-        for (entry, name) in req.context_keys(k + 1).enumerate() {
-            if let Some(id) = self.key_id(name) {
-                sc.slots[id as usize] = Slot::Given {
-                    ctx: k as u32 + 1,
-                    entry: entry as u32,
-                };
-            }
-        }
+        self.given_slots(req, k + 1, sc);
     }
 
     /// Applies the shared FAS rules (R-FAS-4, R-HW-13) to derive hop `k`'s slots in place.

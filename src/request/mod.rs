@@ -3,6 +3,7 @@
 
 pub mod case;
 pub mod chain;
+pub mod compact;
 pub mod context;
 pub mod fas;
 pub mod packed;
@@ -19,6 +20,7 @@ pub use chain::{
     default_requires_no_permission, default_resource_account, default_resource_account_str,
     default_resource_policy_required, Chain, Credentials, Hop, Options, PolicySet, Request,
 };
+pub use compact::{BuildError, CompactRequest, RequestBuilder};
 pub use context::{is_multi_valued, Context, ContextValue, KeyCollision, MULTI_VALUED_KEYS};
 pub use fas::{
     appends_to_called_via, appends_to_called_via_among, called_via_keys, carried_to_forwarded_hop,

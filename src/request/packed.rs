@@ -42,12 +42,25 @@ pub struct Span {
 }
 
 impl Span {
-    const NONE: Span = Span {
+    pub(crate) const NONE: Span = Span {
         start: u32::MAX,
         len: 0,
     };
 
-    fn is_some(self) -> bool {
+    /// `start..start + len` of a text buffer.
+    pub(crate) const fn new(start: u32, len: u32) -> Span {
+        Span { start, len }
+    }
+
+    pub(crate) fn start(self) -> u32 {
+        self.start
+    }
+
+    pub(crate) fn len(self) -> u32 {
+        self.len
+    }
+
+    pub(crate) fn is_some(self) -> bool {
         self.start != u32::MAX
     }
 

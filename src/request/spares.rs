@@ -1,10 +1,9 @@
 //! Buffers kept between requests, for callers that build one [`Request`](super::Request)
 //! per input and want to stop allocating once they have seen a few.
 //!
-//! Two builders rebuild a request for every input: the C ABI (`capi::request`, one per
-//! `fastiam_evaluate` call) and the log replay (`replay::record`, one per CloudTrail
-//! record). Both overwrite the strings of the previous request in place and park what the
-//! new one does not use (a second hop, context entries, optional fields now absent) in
+//! The log replay (`replay::record`) rebuilds a request for every CloudTrail record. It
+//! overwrites the strings of the previous request in place and parks what the new one
+//! does not use (a second hop, context entries, optional fields now absent) in
 //! [`Spares`], where the next request takes them back. The lists only grow to the most
 //! that one request has needed.
 //!
@@ -19,7 +18,6 @@ use super::context::{Context, ContextValue};
 #[derive(Debug, Default)]
 pub(crate) struct Spares {
     pub(crate) hops: Vec<Hop>,
-    pub(crate) entries: Vec<(String, ContextValue)>,
     pub(crate) strings: Vec<String>,
     pub(crate) lists: Vec<Vec<String>>,
 }

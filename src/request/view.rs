@@ -133,6 +133,30 @@ pub trait RequestView {
     /// request not in the cache are taken together instead of one by one as the
     /// interpreter reaches each part. The value returned only keeps the reads.
     fn touch(&self) -> u32;
+
+    /// The keys of context `ctx` as resolved when the request was built
+    /// ([`CompactRequest`](super::compact::CompactRequest)); `None`: the interpreter looks
+    /// each key up by name.
+    #[inline]
+    fn resolved_keys(&self, _ctx: usize) -> Option<super::compact::ResolvedKeys<'_>> {
+        None
+    }
+
+    /// Hop `hop`'s action index entry, if the request was resolved against the evaluator
+    /// whose token is `token` ([`NO_ID`](super::compact::NO_ID): not in its index); `None`:
+    /// the interpreter looks the action up.
+    #[inline]
+    fn resolved_action(&self, _hop: usize, _token: u64) -> Option<u32> {
+        None
+    }
+
+    /// Where the first five colons of hop `hop`'s resource are, and how many it has (up to
+    /// 5), if found when the request was built
+    /// ([`find_colons`](crate::primitives::find_colons)); `None`: the interpreter finds them.
+    #[inline]
+    fn resource_colons(&self, _hop: usize) -> Option<([u32; 5], u8)> {
+        None
+    }
 }
 
 impl Request {

@@ -132,7 +132,11 @@ static void conformance(const char *dir, int from_bytes) {
   }
   fastiam_scratch *scratch = NULL;
   CHECK(fastiam_scratch_new(programs[0], &scratch) == FASTIAM_RESULT_OK, "scratch");
-  int agree = 0;
+  /* One builder for every case and program: each request is built against its program,
+     then evaluated through the builder as well. */
+  fastiam_builder *builder = NULL;
+  CHECK(fastiam_builder_new(&builder) == FASTIAM_RESULT_OK, "builder");
+  int agree = 0, agree_built = 0;
   for (size_t i = 0; i < r.cases_len; i++) {
     const fiam_case *c = &r.cases[i];
     buffers b;
@@ -148,10 +152,22 @@ static void conformance(const char *dir, int from_bytes) {
       CHECK(same, "%s differs from the Rust API", label);
       agree += same;
     }
+    rc = fastiam_builder_build(builder, programs[c->program], &c->request);
+    CHECK(rc == FASTIAM_RESULT_OK, "%s: build: %s", label, last_error());
+    for (int again = 0; again < 2 && rc == FASTIAM_RESULT_OK; again++) {
+      out = outcome_of(&b);
+      rc = fastiam_evaluate_builder(programs[c->program], scratch, builder, &out);
+      CHECK(rc == FASTIAM_RESULT_OK, "%s: evaluate_builder: %s", label, last_error());
+      int same = rc == FASTIAM_RESULT_OK && fiam_check_outcome(c, &out, label) == 0;
+      CHECK(same, "%s through the builder differs from the Rust API", label);
+      agree_built += same && again;
+    }
     buffers_free(&b);
   }
-  printf("conformance (%s): %d of %zu cases agree with the Rust API\n",
-         from_bytes ? "from bytes" : "memory-mapped", agree, r.cases_len);
+  printf("conformance (%s): %d of %zu cases agree with the Rust API, %d through the "
+         "builder\n",
+         from_bytes ? "from bytes" : "memory-mapped", agree, r.cases_len, agree_built);
+  fastiam_builder_free(builder);
   fastiam_scratch_free(scratch);
   for (size_t i = 0; i < r.programs_len; i++) {
     fastiam_program_free(programs[i]);
@@ -179,6 +195,8 @@ static void *work(void *arg) {
     w->wrong++;
     return NULL;
   }
+  fastiam_builder *builder = NULL;
+  if (fastiam_builder_new(&builder) != FASTIAM_RESULT_OK) w->wrong++;
   buffers b;
   buffers_init(&b, w->program, max_hops(w->r));
   for (int round = 0; round < w->rounds; round++) {
@@ -187,12 +205,20 @@ static void *work(void *arg) {
          requests at the same moment. */
       const fiam_case *c = &w->r->cases[(j + (size_t)w->offset * 7) % w->r->cases_len];
       fastiam_outcome out = outcome_of(&b);
-      if (fastiam_evaluate(w->program, scratch, &c->request, &out) != FASTIAM_RESULT_OK ||
-          fiam_check_outcome(c, &out, "thread") != 0)
-        w->wrong++;
+      fastiam_result rc;
+      if (round % 2 == 0) {
+        rc = fastiam_evaluate(w->program, scratch, &c->request, &out);
+      } else {
+        /* Odd rounds go through the thread's builder. */
+        rc = fastiam_builder_build(builder, w->program, &c->request);
+        if (rc == FASTIAM_RESULT_OK)
+          rc = fastiam_evaluate_builder(w->program, scratch, builder, &out);
+      }
+      if (rc != FASTIAM_RESULT_OK || fiam_check_outcome(c, &out, "thread") != 0) w->wrong++;
       w->evaluated++;
     }
   }
+  fastiam_builder_free(builder);
   buffers_free(&b);
   fastiam_scratch_free(scratch);
   return NULL;
@@ -241,6 +267,9 @@ static int contains(const char *haystack, const char *needle) {
 
 /* Evaluates `req` with an outcome full of sentinels; checks the code, that the message
    names `field`, and that the outcome was left untouched. */
+/* The builder `expect_error` also builds each bad request in. */
+static fastiam_builder *error_builder;
+
 static void expect_error(const fastiam_program *program, fastiam_scratch *scratch,
                          const fastiam_request *req, fastiam_result want, const char *field) {
   fastiam_hop_outcome hops[4];
@@ -266,6 +295,17 @@ static void expect_error(const fastiam_program *program, fastiam_scratch *scratc
   for (size_t i = 0; i < sizeof hops; i++) untouched &= ((unsigned char *)hops)[i] == 0xAB;
   for (size_t i = 0; i < sizeof ids; i++) untouched &= ((unsigned char *)ids)[i] == 0xAB;
   CHECK(untouched, "%s: output arrays written on failure", field);
+  /* The builder reports the same error, and then holds no request. */
+  rc = fastiam_builder_build(error_builder, program, req);
+  msg = last_error();
+  CHECK(rc == want, "build %s: got %s (%s), expected %s", field, fastiam_result_name(rc), msg,
+        fastiam_result_name(want));
+  CHECK(contains(msg, field), "build: the message names `%s`: %s", field, msg);
+  rc = fastiam_evaluate_builder(program, scratch, error_builder, &out);
+  CHECK(rc == FASTIAM_RESULT_INVALID_ARGUMENT && contains(last_error(), "holds no request"),
+        "%s: evaluate_builder after a failed build: %s", field, last_error());
+  CHECK(memcmp(&out, &before, sizeof out) == 0, "%s: outcome written by evaluate_builder",
+        field);
 }
 
 static void errors(const char *dir) {
@@ -298,6 +338,14 @@ static void errors(const char *dir) {
   CHECK(contains(last_error(), "program"), "message names program: %s", last_error());
   fastiam_program_free(NULL);
   fastiam_scratch_free(NULL);
+  fastiam_builder_free(NULL);
+  CHECK(fastiam_builder_new(NULL) == FASTIAM_RESULT_NULL_ARGUMENT, "builder_new NULL");
+  CHECK(fastiam_builder_new(&error_builder) == FASTIAM_RESULT_OK, "builder");
+  CHECK(fastiam_builder_build(NULL, NULL, NULL) == FASTIAM_RESULT_NULL_ARGUMENT,
+        "builder_build NULL");
+  CHECK(contains(last_error(), "builder"), "message names builder: %s", last_error());
+  CHECK(fastiam_evaluate_builder(NULL, NULL, NULL, NULL) == FASTIAM_RESULT_NULL_ARGUMENT,
+        "evaluate_builder NULL");
 
   /* Files that are not programs. */
   const char *missing = "/nonexistent/fastiam/program.fiam";
@@ -531,6 +579,7 @@ static void errors(const char *dir) {
   fastiam_program_free(program);
   free(bytes);
   fiam_requests_free(&r);
+  fastiam_builder_free(error_builder);
   printf("errors: checked\n");
 }
 

@@ -11,8 +11,8 @@ use std::collections::HashMap;
 
 use fastiam::compile::compile;
 use fastiam::eval::Evaluator;
-use fastiam::request::PackedRequest;
 use fastiam::request::{parse_case, Chain};
+use fastiam::request::{PackedRequest, RequestBuilder};
 use fastiam::table::{AlignedBytes, Program};
 
 use crate::util::read_corpus;
@@ -69,20 +69,36 @@ fn count_hot_path(chains: &[Chain]) -> (usize, usize) {
         let evaluator = Evaluator::new(program);
         let mut scratch = evaluator.scratch();
         let mut packed = PackedRequest::default();
+        let mut builder = RequestBuilder::new();
+        let mut build_and_evaluate = |chain: &Chain, scratch: &mut _| {
+            // Through the builder: from the parsed request, and the principal again from
+            // its string (the parse path), resolved against the evaluator.
+            builder.fill_from(&chain.request);
+            let compact = builder.finish_for(&evaluator).unwrap();
+            let decision = evaluator.evaluate(compact, scratch).decision;
+            builder.clear();
+            builder.principal(&chain.request.principal.arn).unwrap();
+            builder.hop("s3:GetObject", "*");
+            builder.finish().unwrap();
+            decision
+        };
         for chain in group {
             evaluator.evaluate(&chain.request, &mut scratch);
             packed.pack(&chain.request);
             evaluator.evaluate(&packed, &mut scratch);
+            build_and_evaluate(chain, &mut scratch);
         }
         let before = allocations();
         for chain in group {
             let outcome = evaluator.evaluate(&chain.request, &mut scratch);
+            let decision = outcome.decision;
             hops += outcome.hops.len();
             requests += 1;
             // The same request packed, into buffers reused from the previous one.
             packed.pack(&chain.request);
             let again = evaluator.evaluate(&packed, &mut scratch);
             assert!(again.hops.len() <= chain.request.hops.len());
+            assert_eq!(build_and_evaluate(chain, &mut scratch), decision);
         }
         let during = allocations() - before;
         assert_eq!(

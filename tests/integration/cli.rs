@@ -487,10 +487,15 @@ fn bench_reports_agreeing_decisions_and_rates() {
             "compiled",
             "compiled-packed",
             "compiled-packed",
+            "compiled-compact",
+            "compiled-compact",
+            "compact-build",
+            "compact-build+eval",
             "reference"
         ]
     );
-    for (r, threads) in v["results"].as_array().unwrap().iter().zip([1, 2, 1, 2, 1]) {
+    let threads = [1, 2, 1, 2, 1, 2, 1, 1, 1];
+    for (r, threads) in v["results"].as_array().unwrap().iter().zip(threads) {
         assert_eq!(r["threads"], threads);
         for field in ["decisions_per_second", "hops_per_second", "ns_per_hop"] {
             assert!(r[field].as_f64().unwrap() > 0.0, "{field}: {r}");

@@ -202,7 +202,10 @@ fn c_conformance_threads_and_errors() {
     let (ok, out) = run(Command::new(&exe).arg(&dir).args(["8", "3"]));
     assert!(ok, "the C test failed:\n{out}");
     for mode in ["memory-mapped", "from bytes"] {
-        let want = format!("conformance ({mode}): {cases} of {cases} cases agree");
+        let want = format!(
+            "conformance ({mode}): {cases} of {cases} cases agree with the Rust API, \
+             {cases} through the builder"
+        );
         assert!(out.contains(&want), "{want:?} not in:\n{out}");
     }
     assert!(cases >= 44 + 129 + 5 + 169, "{cases} cases");

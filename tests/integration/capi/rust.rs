@@ -248,6 +248,7 @@ impl UpperHead for String {
 pub struct Loaded {
     pub program: *mut fastiam_program,
     pub scratch: *mut fastiam_scratch,
+    pub builder: *mut fastiam_builder,
     _bytes: AlignedBytes,
 }
 
@@ -262,15 +263,54 @@ impl Loaded {
         // SAFETY: a live program; a valid out-pointer.
         let rc = unsafe { fastiam_scratch_new(program, &mut scratch) };
         assert_eq!(rc, fastiam_result::Ok);
+        let mut builder = std::ptr::null_mut();
+        // SAFETY: a valid out-pointer.
+        let rc = unsafe { fastiam_builder_new(&mut builder) };
+        assert_eq!(rc, fastiam_result::Ok);
         Loaded {
             program,
             scratch,
+            builder,
             _bytes: bytes,
         }
     }
 
     /// Evaluates through the ABI with arrays large enough for anything.
     pub fn evaluate(&self, request: &fastiam_request) -> Result<Answer, (fastiam_result, String)> {
+        self.answer(request, |out| {
+            // SAFETY: live handles; the request's pointers are valid (built by `Abi`); the
+            // arrays are valid for their capacities.
+            unsafe { fastiam_evaluate(self.program, self.scratch, request, out) }
+        })
+    }
+
+    /// Builds the request in the builder handle (resolved against the program), then
+    /// evaluates the builder's request, twice: the answers must be equal.
+    pub fn evaluate_built(
+        &self,
+        request: &fastiam_request,
+    ) -> Result<Answer, (fastiam_result, String)> {
+        // SAFETY: live handles; the request's pointers are valid (built by `Abi`).
+        let rc = unsafe { fastiam_builder_build(self.builder, self.program, request) };
+        if rc != fastiam_result::Ok {
+            return Err((rc, message()));
+        }
+        let call = |out: &mut fastiam_outcome| {
+            // SAFETY: live handles; the arrays are valid for their capacities.
+            unsafe { fastiam_evaluate_builder(self.program, self.scratch, self.builder, out) }
+        };
+        let first = self.answer(request, call)?;
+        assert_eq!(self.answer(request, call)?, first, "evaluated again");
+        Ok(first)
+    }
+
+    /// Makes an outcome with arrays large enough for anything, calls `call` with it, and
+    /// reads the answer.
+    fn answer(
+        &self,
+        request: &fastiam_request,
+        call: impl Fn(&mut fastiam_outcome) -> fastiam_result,
+    ) -> Result<Answer, (fastiam_result, String)> {
         let mut info = fastiam_program_info::default();
         // SAFETY: a live program; a valid out-pointer.
         unsafe { fastiam_program_get_info(self.program, &mut info) };
@@ -292,9 +332,7 @@ impl Loaded {
             matched_len: 0,
             missing_len: 0,
         };
-        // SAFETY: live handles; the request's pointers are valid (built by `Abi`); the
-        // arrays are valid for their capacities.
-        let rc = unsafe { fastiam_evaluate(self.program, self.scratch, request, &mut out) };
+        let rc = call(&mut out);
         if rc != fastiam_result::Ok {
             return Err((rc, message()));
         }
@@ -329,6 +367,7 @@ impl Drop for Loaded {
     fn drop(&mut self) {
         // SAFETY: handles made in `new`, freed once.
         unsafe {
+            fastiam_builder_free(self.builder);
             fastiam_scratch_free(self.scratch);
             fastiam_program_free(self.program);
         }
@@ -399,6 +438,13 @@ fn generated_chains_agree_with_the_rust_api() {
         assert!(
             answer.matches(&expected),
             "seed {seed}: the ABI answers {answer:?}, the Rust API {expected:?}\n{line}"
+        );
+        let built = loaded
+            .evaluate_built(&abi.request)
+            .unwrap_or_else(|e| panic!("seed {seed}: {e:?}\n{line}"));
+        assert_eq!(
+            built, answer,
+            "seed {seed}: through the builder handle\n{line}"
         );
         // Matched ids and missing ids name what the Rust API's owned decision names.
         for (h, hop) in decision.hops.iter().enumerate() {
@@ -611,16 +657,25 @@ fn warm_evaluation_through_the_abi_does_not_allocate() {
     let mut pass = || {
         let before = allocations();
         for abi in &requests {
-            // SAFETY: as above.
-            let rc = unsafe {
-                fastiam_evaluate(
+            // SAFETY: as above; the builder is live.
+            unsafe {
+                let rc = fastiam_evaluate(
                     loaded.program,
                     loaded.scratch,
                     &abi.request,
                     out.as_mut_ptr(),
-                )
-            };
-            assert_eq!(rc, fastiam_result::Ok);
+                );
+                assert_eq!(rc, fastiam_result::Ok);
+                let rc = fastiam_builder_build(loaded.builder, loaded.program, &abi.request);
+                assert_eq!(rc, fastiam_result::Ok);
+                let rc = fastiam_evaluate_builder(
+                    loaded.program,
+                    loaded.scratch,
+                    loaded.builder,
+                    out.as_mut_ptr(),
+                );
+                assert_eq!(rc, fastiam_result::Ok);
+            }
         }
         allocations() - before
     };
@@ -675,5 +730,102 @@ fn misaligned_structs_are_refused() {
             "{}",
             message()
         );
+    }
+}
+
+/// A failed build names the field as `fastiam_evaluate` does and leaves the builder with no
+/// request to evaluate; NULL handles are refused; a request built for another program is
+/// evaluated as that program's own request would be.
+#[test]
+fn builder_handle_errors_and_foreign_programs() {
+    let case = fastiam::request::parse_case(
+        r#"{"id":"x","principal":"arn:aws:iam::111122223333:user/a",
+        "context":{"aws:SourceIp":"10.1.2.3","aws:username":"a"},
+        "policies":{"identity":[{"Statement":[{"Effect":"Allow","Action":"s3:GetObject",
+        "Resource":"*","Condition":{"IpAddress":{"aws:SourceIp":"10.0.0.0/8"}}}]}]},
+        "chain":[{"action":"s3:GetObject","resource":"*"}]}"#,
+        "test",
+    )
+    .unwrap();
+    let other = fastiam::request::parse_case(
+        r#"{"id":"y","principal":"anonymous",
+        "policies":{"identity":[{"Statement":[{"Effect":"Allow","Action":"s3:*",
+        "Resource":"*","Condition":{"StringEquals":{"aws:username":"a"}}}]}]},
+        "chain":[{"action":"s3:GetObject","resource":"*"}]}"#,
+        "test",
+    )
+    .unwrap();
+    let loaded = Loaded::new(
+        fastiam::compile::compile(&case.chain.policies)
+            .unwrap()
+            .as_bytes(),
+    );
+    let foreign = Loaded::new(
+        fastiam::compile::compile(&other.chain.policies)
+            .unwrap()
+            .as_bytes(),
+    );
+    let abi = Abi::new(&case.chain.request).unwrap();
+    let direct = loaded.evaluate(&abi.request).unwrap();
+    assert_eq!(loaded.evaluate_built(&abi.request).unwrap(), direct);
+    assert_eq!(direct.decision, "Allow");
+    // Built against `loaded`'s program, evaluated against `foreign`'s.
+    let mut out = std::mem::MaybeUninit::<fastiam_outcome>::zeroed();
+    // SAFETY: live handles, a valid request, an outcome without arrays.
+    let rc = unsafe {
+        fastiam_evaluate_builder(
+            foreign.program,
+            foreign.scratch,
+            loaded.builder,
+            out.as_mut_ptr(),
+        )
+    };
+    assert_eq!(rc, fastiam_result::Ok, "{}", message());
+    let expected = foreign.evaluate(&abi.request).unwrap();
+    assert_eq!(expected.decision, "Allow");
+    // SAFETY: written on success.
+    assert_eq!(
+        unsafe { out.assume_init() }.decision,
+        fastiam_decision::Allow as u32,
+        "{expected:?}"
+    );
+    // A hop 0 with a `via`: the same message as `fastiam_evaluate`.
+    let mut bad = abi.request;
+    let hop = fastiam_hop {
+        via: fastiam_str::new("s3.amazonaws.com"),
+        // SAFETY: `abi` holds at least one hop.
+        ..unsafe { *abi.request.hops }
+    };
+    bad.hops = &hop;
+    let (rc, m) = loaded.evaluate_built(&bad).unwrap_err();
+    assert_eq!(rc, fastiam_result::InvalidArgument);
+    assert!(m.contains("request.hops[0].via"), "{m}");
+    // SAFETY: live handles; an outcome without arrays.
+    let rc = unsafe {
+        fastiam_evaluate_builder(
+            loaded.program,
+            loaded.scratch,
+            loaded.builder,
+            out.as_mut_ptr(),
+        )
+    };
+    assert_eq!(rc, fastiam_result::InvalidArgument);
+    assert!(message().contains("holds no request"), "{}", message());
+    // SAFETY: NULL handles are checked before use.
+    unsafe {
+        let rc = fastiam_builder_build(std::ptr::null_mut(), loaded.program, &abi.request);
+        assert_eq!(rc, fastiam_result::NullArgument);
+        let rc = fastiam_evaluate_builder(
+            loaded.program,
+            loaded.scratch,
+            std::ptr::null(),
+            out.as_mut_ptr(),
+        );
+        assert_eq!(rc, fastiam_result::NullArgument);
+        assert_eq!(
+            fastiam_builder_new(std::ptr::null_mut()),
+            fastiam_result::NullArgument
+        );
+        fastiam_builder_free(std::ptr::null_mut());
     }
 }

@@ -1,0 +1,167 @@
+//! The interpreter's side of [`CompactRequest`](crate::request::CompactRequest): names
+//! resolved when the request was built are used instead of being looked up again.
+//!
+//! Every evaluator gets a token, distinct within the process. A request built against an
+//! evaluator ([`Resolver`]) carries that evaluator's key ids and action entries with its
+//! token; evaluated by the same evaluator, its context slots are set from the ids and its
+//! candidates read from the entry, without hashing a name. Evaluated by any other
+//! evaluator, the ids are ignored and the keys looked up by name, as for a
+//! [`Request`](crate::request::Request). An entry carrying a [`registry`] id is mapped with
+//! one table read instead (the builder currently gives none: see its module docs).
+//!
+//! ```
+//! use fastiam::eval::Evaluator;
+//! use fastiam::request::{parse_case, RequestBuilder};
+//! let case = parse_case(r#"{"id":"x","principal":"arn:aws:iam::111122223333:user/a",
+//!  "policies":{"identity":[{"Statement":[{"Effect":"Allow","Action":"s3:GetObject",
+//!  "Resource":"*","Condition":{"IpAddress":{"aws:SourceIp":"10.0.0.0/8"}}}]}]},
+//!  "chain":[{"action":"s3:GetObject","resource":"*"}]}"#, "doc").unwrap();
+//! let program = fastiam::compile::compile(&case.chain.policies).unwrap();
+//! let evaluator = Evaluator::new(&program);
+//! let mut scratch = evaluator.scratch();
+//! let mut b = RequestBuilder::new();
+//! b.principal("arn:aws:iam::111122223333:user/a").unwrap();
+//! b.context("aws:SourceIp", "10.1.2.3").hop("s3:GetObject", "arn:aws:s3:::b/k");
+//! let request = b.finish_for(&evaluator).unwrap();
+//! let outcome = evaluator.evaluate(request, &mut scratch);
+//! assert_eq!(outcome.decision, fastiam::decision::Decision::Allow);
+//! ```
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use super::{Evaluator, Scratch, Slot};
+use crate::bytecode::KeyId;
+use crate::primitives;
+use crate::request::compact::{registry, Resolver, NO_ID};
+use crate::request::RequestView;
+
+/// A token no other evaluator of this process has (never 0).
+pub(super) fn next_token() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+/// Per registry id: the id of that key in the evaluator's key table, or [`NO_ID`].
+pub(super) fn registry_keys(key_id: impl Fn(&str) -> Option<KeyId>) -> Vec<u32> {
+    registry::keys()
+        .iter()
+        .map(|k| key_id(k).unwrap_or(NO_ID))
+        .collect()
+}
+
+impl Resolver for Evaluator<'_> {
+    fn token(&self) -> u64 {
+        self.token
+    }
+
+    fn key_id(&self, canonical: &str) -> u32 {
+        Evaluator::key_id(self, canonical).unwrap_or(NO_ID)
+    }
+
+    /// As `collect_candidates` looks it up.
+    fn action_entry(&self, action: &str, fold: &mut String) -> u32 {
+        let entry = if action.is_ascii() {
+            self.exact.get_ascii_lowercase(action)
+        } else {
+            fold.clear();
+            primitives::fold_into(action, fold);
+            self.exact.get(fold.as_str())
+        };
+        entry.unwrap_or(NO_ID)
+    }
+}
+
+impl Evaluator<'_> {
+    /// Points the slots of the keys context `ctx` gives at its entries.
+    #[inline]
+    pub(super) fn given_slots<R: RequestView>(&self, req: &R, ctx: usize, sc: &mut Scratch) {
+        let mut give = |entry: usize, id: u32| {
+            if let Some(slot) = sc.slots.get_mut(id as usize) {
+                *slot = Slot::Given {
+                    ctx: ctx as u32,
+                    entry: entry as u32,
+                };
+            }
+        };
+        match req.resolved_keys(ctx) {
+            Some(keys) if keys.token == self.token => {
+                for (entry, id) in keys.program.iter().enumerate() {
+                    give(entry, *id);
+                }
+            }
+            Some(keys) => {
+                let names = req.context_keys(ctx);
+                for (entry, (registered, name)) in keys.registry.iter().zip(names).enumerate() {
+                    let id = match self.registry_keys.get(*registered as usize) {
+                        Some(id) => *id,
+                        None => Evaluator::key_id(self, name).unwrap_or(NO_ID),
+                    };
+                    give(entry, id);
+                }
+            }
+            None => {
+                for (entry, name) in req.context_keys(ctx).enumerate() {
+                    give(entry, Evaluator::key_id(self, name).unwrap_or(NO_ID));
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decision::Decision;
+    use crate::request::{parse_case, RequestBuilder};
+
+    /// Answers with `evaluator`'s token but ids of its own: what the interpreter does with a
+    /// request shows whether it read the ids or the names.
+    struct Lying<'e>(&'e Evaluator<'e>, u32);
+
+    impl Resolver for Lying<'_> {
+        fn token(&self) -> u64 {
+            self.0.token
+        }
+        fn key_id(&self, _: &str) -> u32 {
+            NO_ID
+        }
+        fn action_entry(&self, _: &str, _: &mut String) -> u32 {
+            self.1
+        }
+    }
+
+    /// The ids of a request built for an evaluator are used (a request whose resolver said
+    /// "no such key" does not see its key), those of another evaluator are not.
+    #[test]
+    fn resolved_ids_are_used_by_their_evaluator_only() {
+        let case = parse_case(
+            r#"{"id":"x","principal":"arn:aws:iam::111122223333:user/a",
+            "policies":{"identity":[{"Statement":[{"Effect":"Allow","Action":"s3:GetObject",
+            "Resource":"*","Condition":{"IpAddress":{"aws:SourceIp":"10.0.0.0/8"}}}]}]},
+            "chain":[{"action":"s3:GetObject","resource":"*"}]}"#,
+            "test",
+        )
+        .unwrap();
+        let program = crate::compile::compile(&case.chain.policies).unwrap();
+        let evaluator = Evaluator::new(&program);
+        let other = Evaluator::new(&program);
+        assert_ne!(evaluator.token, other.token);
+        let mut sc = evaluator.scratch();
+        let mut b = RequestBuilder::new();
+        b.principal("arn:aws:iam::111122223333:user/a").unwrap();
+        b.context("aws:SourceIp", "10.1.2.3")
+            .hop("s3:GetObject", "*");
+        let decide = |b: &mut RequestBuilder, resolver: &dyn Resolver, sc: &mut Scratch| {
+            let req = b.finish_for(resolver).unwrap();
+            evaluator.evaluate(req, sc).decision
+        };
+        assert_eq!(decide(&mut b, &evaluator, &mut sc), Decision::Allow);
+        assert_eq!(decide(&mut b, &other, &mut sc), Decision::Allow);
+        let entry = Resolver::action_entry(&evaluator, "S3:getobject", &mut String::new());
+        assert_ne!(entry, NO_ID);
+        let lying = Lying(&evaluator, entry);
+        assert_eq!(decide(&mut b, &lying, &mut sc), Decision::ImplicitDeny);
+        let lying = Lying(&other, entry);
+        assert_eq!(decide(&mut b, &lying, &mut sc), Decision::Allow);
+    }
+}

@@ -1,0 +1,370 @@
+//! A request with its strings in one buffer and its names resolved when it is built.
+//!
+//! Evaluating a [`Request`](super::Request) or a [`PackedRequest`](super::PackedRequest)
+//! hashes every context key into the program's key table and every hop's action into its
+//! action index, on every evaluation: about a quarter of a hop's instructions on the
+//! standard workload (BENCHMARKS.md, "Where the time goes"). A [`CompactRequest`] does that
+//! work once, when [`RequestBuilder`] builds it:
+//! - every string sits in one text buffer (as in a packed request: a dozen consecutive
+//!   cache lines instead of ~35 scattered strings);
+//! - context keys are canonicalised (R-CTX-2), sorted and checked for collisions, and each
+//!   entry carries its key's id in that evaluator's key table when built against an
+//!   evaluator ([`Resolver`]). (Entries also have a slot for an id in the [`registry`] of
+//!   well-known keys, valid for every evaluator; the builder leaves it empty: looked up by
+//!   binary search it cost more than the lookup by name it saves, BENCHMARKS.md.)
+//! - each hop's action carries its entry in that evaluator's action index;
+//! - the principal's ARN is parsed once into its parts, and each hop's resource split once
+//!   (the places of its colons).
+//!
+//! Ids from an evaluator are only valid for it: the request keeps the evaluator's
+//! [`Resolver::token`], and any other evaluator ignores them and looks the keys up by name
+//! ([`ResolvedKeys`]), as are the keys of a request built without an evaluator
+//! ([`RequestBuilder::finish`]: the lazy path). Forwarded hops are still derived lazily by the
+//! interpreter as slot overrides of hop 0 (R-COMP-5): nothing here copies a context.
+//!
+//! ```
+//! use fastiam::request::compact::RequestBuilder;
+//! use fastiam::request::RequestView;
+//! let mut b = RequestBuilder::new();
+//! b.principal("arn:aws:iam::111122223333:user/alice").unwrap();
+//! b.context("AWS:SourceIp", "10.0.0.1");
+//! b.hop("s3:GetObject", "arn:aws:s3:::b/k");
+//! b.hop_context("s3:Prefix", "k");
+//! let req = b.finish().unwrap();
+//! assert_eq!(req.principal_name(), Some("alice"));
+//! assert_eq!(req.context_keys(0).collect::<Vec<_>>(), ["aws:sourceip"]);
+//! assert_eq!(req.resource_account(0), None); // S3 ARNs name no account
+//! ```
+
+mod builder;
+pub mod registry;
+
+pub use builder::{BuildError, RequestBuilder};
+
+use super::chain::Credentials;
+use super::fas::{appends_to_called_via_among, DEFAULT_CALLED_VIA_SERVICES};
+use super::packed::Span;
+use super::principal::PrincipalKind;
+use super::view::{ListRef, RequestView, ValueRef};
+use crate::policy::Dialect;
+
+/// "No id": the key is not registered / not in the evaluator's table, the action not in its
+/// index.
+pub const NO_ID: u32 = u32::MAX;
+
+/// What a [`RequestBuilder`] resolves against: an evaluator's key table and action index
+/// (implemented by [`Evaluator`](crate::eval::Evaluator)).
+pub trait Resolver {
+    /// Identifies the tables the ids below index, distinct for every evaluator built in
+    /// this process; never 0 (0 marks a request built without a resolver).
+    fn token(&self) -> u64;
+    /// The id of a canonical key in the key table, [`NO_ID`] if absent.
+    fn key_id(&self, canonical: &str) -> u32;
+    /// The action index entry of an action as a request gives it, [`NO_ID`] if the index
+    /// does not name it exactly. `fold` is scratch space for actions that need folding.
+    fn action_entry(&self, action: &str, fold: &mut String) -> u32;
+}
+
+/// How the keys of one context were resolved when the request was built.
+#[derive(Clone, Copy, Debug)]
+pub struct ResolvedKeys<'r> {
+    /// The [`Resolver::token`] the `program` ids are valid for (0: none).
+    pub token: u64,
+    /// Per entry: its key's id in that resolver's key table, or [`NO_ID`].
+    pub program: &'r [u32],
+    /// Per entry: its key's [`registry`] id, or [`NO_ID`].
+    pub registry: &'r [u32],
+}
+
+/// One context entry (see `PackedRequest`).
+#[derive(Clone, Copy, Debug)]
+struct Entry {
+    key: Span,
+    /// A single value's span; for a multi value, `start..start + len` indexes `values`.
+    value: Span,
+    multi: bool,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct CompactHop {
+    via: Span,
+    action: Span,
+    resource: Span,
+    resource_account: Span,
+    /// [`NO_ID`]: none.
+    resource_policy: u32,
+    resource_policy_required: bool,
+    requires_no_permission: bool,
+    /// This hop's own context: a range of `entries`.
+    context: (u32, u32),
+    /// The action's entry in the resolver's index, or [`NO_ID`].
+    action_entry: u32,
+    /// The first five colons of the resource and how many there are (`find_colons`).
+    resource_colons: ([u32; 5], u8),
+}
+
+/// A request built by [`RequestBuilder`] (see the module docs). It implements
+/// [`RequestView`], so every engine path reads it.
+#[derive(Clone, Debug)]
+pub struct CompactRequest {
+    text: String,
+    entries: Vec<Entry>,
+    /// Per entry of `entries`: the key's id for `token`'s resolver, or [`NO_ID`].
+    program_ids: Vec<u32>,
+    /// Per entry of `entries`: the key's registry id, or [`NO_ID`].
+    registry_ids: Vec<u32>,
+    values: Vec<Span>,
+    hops: Vec<CompactHop>,
+    dialect: Dialect,
+    kind: PrincipalKind,
+    service_linked: bool,
+    management_account: bool,
+    /// The principal's ARN, account, role ARN, name and parent user ARN.
+    principal: [Span; 5],
+    /// The request context: a range of `entries`.
+    context: (u32, u32),
+    /// A range of `values`; `None`: the default registry.
+    called_via_services: Option<(u32, u32)>,
+    preserve_source_ip: bool,
+    credentials: Option<Credentials>,
+    /// The resolver the ids were resolved against; 0: none.
+    token: u64,
+}
+
+const ARN: usize = 0;
+const ACCOUNT: usize = 1;
+const ROLE_ARN: usize = 2;
+const NAME: usize = 3;
+const PARENT_USER_ARN: usize = 4;
+
+impl Default for CompactRequest {
+    fn default() -> Self {
+        CompactRequest {
+            text: String::with_capacity(512),
+            entries: Vec::with_capacity(16),
+            program_ids: Vec::with_capacity(16),
+            registry_ids: Vec::with_capacity(16),
+            values: Vec::with_capacity(8),
+            hops: Vec::with_capacity(4),
+            dialect: Dialect::Aws,
+            kind: PrincipalKind::Anonymous,
+            service_linked: false,
+            management_account: false,
+            principal: [Span::NONE; 5],
+            context: (0, 0),
+            called_via_services: None,
+            preserve_source_ip: true,
+            credentials: None,
+            token: 0,
+        }
+    }
+}
+
+impl CompactRequest {
+    #[inline]
+    fn str(&self, span: Span) -> &str {
+        span.of(&self.text)
+    }
+
+    #[inline]
+    fn opt(&self, span: Span) -> Option<&str> {
+        span.is_some().then(|| self.str(span))
+    }
+
+    #[inline]
+    fn context_range(&self, ctx: usize) -> (usize, usize) {
+        let (first, end) = match ctx {
+            0 => self.context,
+            k => self.hops.get(k - 1).map_or((0, 0), |h| h.context),
+        };
+        (first as usize, end as usize)
+    }
+
+    /// The resolver token the ids were resolved against (0: built without one).
+    pub fn token(&self) -> u64 {
+        self.token
+    }
+
+    /// The bytes of the one text buffer (for measuring a request's size).
+    pub fn text_len(&self) -> usize {
+        self.text.len()
+    }
+}
+
+impl RequestView for CompactRequest {
+    #[inline]
+    fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    #[inline]
+    fn credentials(&self) -> Option<Credentials> {
+        self.credentials
+    }
+
+    #[inline]
+    fn preserve_source_ip(&self) -> bool {
+        self.preserve_source_ip
+    }
+
+    #[inline]
+    fn appends_to_called_via(&self, via: &str) -> bool {
+        match self.called_via_services {
+            None => appends_to_called_via_among(
+                self.dialect,
+                via,
+                DEFAULT_CALLED_VIA_SERVICES.iter().copied(),
+            ),
+            Some((first, end)) => {
+                let services = self.values[first as usize..end as usize].iter();
+                appends_to_called_via_among(self.dialect, via, services.map(|s| self.str(*s)))
+            }
+        }
+    }
+
+    #[inline]
+    fn principal_kind(&self) -> PrincipalKind {
+        self.kind
+    }
+
+    #[inline]
+    fn service_linked(&self) -> bool {
+        self.service_linked
+    }
+
+    #[inline]
+    fn management_account(&self) -> bool {
+        self.management_account
+    }
+
+    #[inline]
+    fn principal_arn(&self) -> &str {
+        self.str(self.principal[ARN])
+    }
+
+    #[inline]
+    fn principal_account(&self) -> Option<&str> {
+        self.opt(self.principal[ACCOUNT])
+    }
+
+    #[inline]
+    fn principal_role_arn(&self) -> Option<&str> {
+        self.opt(self.principal[ROLE_ARN])
+    }
+
+    #[inline]
+    fn principal_name(&self) -> Option<&str> {
+        self.opt(self.principal[NAME])
+    }
+
+    #[inline]
+    fn principal_parent_user_arn(&self) -> Option<&str> {
+        self.opt(self.principal[PARENT_USER_ARN])
+    }
+
+    #[inline]
+    fn context_keys(&self, ctx: usize) -> impl Iterator<Item = &str> {
+        let (first, end) = self.context_range(ctx);
+        self.entries[first..end].iter().map(|e| self.str(e.key))
+    }
+
+    #[inline]
+    fn context_value(&self, ctx: usize, entry: usize) -> Option<ValueRef<'_>> {
+        let (first, end) = self.context_range(ctx);
+        let i = first + entry;
+        if i >= end {
+            return None;
+        }
+        let e = self.entries.get(i)?;
+        Some(if e.multi {
+            let (start, len) = (e.value.start() as usize, e.value.len() as usize);
+            let spans = self.values.get(start..start + len).unwrap_or_default();
+            ValueRef::Multi(ListRef::spans(&self.text, spans))
+        } else {
+            ValueRef::Single(self.str(e.value))
+        })
+    }
+
+    #[inline]
+    fn hop_count(&self) -> usize {
+        self.hops.len()
+    }
+
+    #[inline]
+    fn via(&self, hop: usize) -> Option<&str> {
+        self.hops.get(hop).and_then(|h| self.opt(h.via))
+    }
+
+    #[inline]
+    fn action(&self, hop: usize) -> &str {
+        self.hops.get(hop).map_or("", |h| self.str(h.action))
+    }
+
+    #[inline]
+    fn resource(&self, hop: usize) -> &str {
+        self.hops.get(hop).map_or("", |h| self.str(h.resource))
+    }
+
+    #[inline]
+    fn resource_account(&self, hop: usize) -> Option<&str> {
+        self.hops
+            .get(hop)
+            .and_then(|h| self.opt(h.resource_account))
+    }
+
+    #[inline]
+    fn resource_policy(&self, hop: usize) -> Option<u32> {
+        self.hops
+            .get(hop)
+            .map(|h| h.resource_policy)
+            .filter(|r| *r != NO_ID)
+    }
+
+    #[inline]
+    fn resource_policy_required(&self, hop: usize) -> bool {
+        self.hops
+            .get(hop)
+            .is_some_and(|h| h.resource_policy_required)
+    }
+
+    #[inline]
+    fn requires_no_permission(&self, hop: usize) -> bool {
+        self.hops.get(hop).is_some_and(|h| h.requires_no_permission)
+    }
+
+    /// One word of every cache line the request occupies.
+    #[inline]
+    fn touch(&self) -> u32 {
+        fn every_line<T>(items: &[T], read: impl Fn(&T) -> u32) -> u32 {
+            let step = (64 / std::mem::size_of::<T>().max(1)).max(1);
+            items.iter().step_by(step).fold(0, |acc, t| acc ^ read(t))
+        }
+        every_line(self.text.as_bytes(), |b| *b as u32)
+            ^ every_line(&self.entries, |e| e.key.start())
+            ^ every_line(&self.program_ids, |id| *id)
+            ^ every_line(&self.hops, |h| h.action_entry)
+    }
+
+    #[inline]
+    fn resolved_keys(&self, ctx: usize) -> Option<ResolvedKeys<'_>> {
+        let (first, end) = self.context_range(ctx);
+        Some(ResolvedKeys {
+            token: self.token,
+            program: self.program_ids.get(first..end).unwrap_or_default(),
+            registry: self.registry_ids.get(first..end).unwrap_or_default(),
+        })
+    }
+
+    #[inline]
+    fn resolved_action(&self, hop: usize, token: u64) -> Option<u32> {
+        if token == 0 || token != self.token {
+            return None;
+        }
+        self.hops.get(hop).map(|h| h.action_entry)
+    }
+
+    #[inline]
+    fn resource_colons(&self, hop: usize) -> Option<([u32; 5], u8)> {
+        self.hops.get(hop).map(|h| h.resource_colons)
+    }
+}
