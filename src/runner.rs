@@ -130,6 +130,9 @@ pub struct Compiled {
     /// Write each program to bytes and load it back (verified) before use, and evaluate
     /// each request packed ([`PackedRequest`](crate::request::PackedRequest)).
     round_trip: bool,
+    /// Evaluate without the residual programs ([`Evaluator::general`]): every hop on the
+    /// general path, for comparing the two.
+    general: bool,
 }
 
 impl Compiled {
@@ -145,6 +148,15 @@ impl Compiled {
     pub fn round_trip() -> Self {
         Compiled {
             round_trip: true,
+            ..Compiled::default()
+        }
+    }
+
+    /// Compiles and evaluates in memory, every hop on the general path (no residual
+    /// programs, [`Evaluator::general`]).
+    pub fn general() -> Self {
+        Compiled {
+            general: true,
             ..Compiled::default()
         }
     }
@@ -169,6 +181,8 @@ impl Engine for Compiled {
     fn name(&self) -> &'static str {
         if self.round_trip {
             "compiled-roundtrip"
+        } else if self.general {
+            "compiled-general"
         } else {
             "compiled"
         }
@@ -176,7 +190,11 @@ impl Engine for Compiled {
 
     fn evaluate(&self, chain: &Chain) -> ChainDecision {
         let program = self.program(&chain.policies);
-        let evaluator = Evaluator::new(&program);
+        let evaluator = if self.general {
+            Evaluator::general(&program)
+        } else {
+            Evaluator::new(&program)
+        };
         let mut scratch = evaluator.scratch();
         if self.round_trip {
             let packed = crate::request::PackedRequest::from_request(&chain.request);

@@ -41,6 +41,7 @@
 //! assert_eq!(outcome.decision, fastiam::decision::Decision::Allow);
 //! ```
 
+mod residual;
 mod resource_plan;
 mod str_table;
 mod value_test;
@@ -225,6 +226,8 @@ pub struct Evaluator<'p> {
     glob_heads: Vec<&'p str>,
     /// Per condition record: its comparison resolved for its operator family.
     value_tests: ValueTests<'p>,
+    /// The tabulated actions' residual programs (none for [`Evaluator::general`]).
+    residual: residual::Residual<'p>,
 }
 
 /// The most candidate entries [`Evaluator`] tabulates (16 MiB of them); a program whose
@@ -247,7 +250,8 @@ fn globs_by_pattern(v: &ProgramView<'_>) -> Vec<GlobRec> {
 
 /// Where a hop's candidates are.
 enum Candidates {
-    Tabulated(u32, u32),
+    /// A range of `exact_candidates`, and the action's `index_exact` entry.
+    Tabulated(u32, u32, u32),
     Built,
 }
 
@@ -371,6 +375,7 @@ impl<'p> Evaluator<'p> {
             globs_by_pattern: globs_by_pattern(&v),
             value_tests: ValueTests::new(&v, s),
             glob_heads,
+            residual: residual::Residual::default(),
         };
         for d in [Dialect::Aws, Dialect::Huawei] {
             let i = dialect_index(d);
@@ -386,7 +391,21 @@ impl<'p> Evaluator<'p> {
         e.special.principal_defaults = PRINCIPAL_DEFAULT_KEYS.iter().map(|k| e.key_id(k)).collect();
         e.tabulate_principal_defaults();
         e.tabulate_candidates(&joined);
+        e.residual = residual::build(&e);
         e
+    }
+
+    /// An evaluator without residual programs: every hop takes the general path. For
+    /// comparing the two (the differential tests) and measuring what the programs save.
+    pub fn general<B: AsRef<[u8]>>(program: &'p Program<B>) -> Self {
+        let mut e = Evaluator::new(program);
+        e.residual = residual::Residual::default();
+        e
+    }
+
+    /// How many actions have a residual program (0 for [`Evaluator::general`]).
+    pub fn residual_programs(&self) -> usize {
+        self.residual.programs()
     }
 
     fn tabulate_principal_defaults(&mut self) {
@@ -733,26 +752,32 @@ impl<'p> Evaluator<'p> {
             ceilings: !matches!(who, Who::Service | Who::Anonymous | Who::Root),
         };
         let mut built = std::mem::take(&mut sc.candidates);
-        let candidates = match self.collect_candidates(req.action(k), sc, &mut built) {
-            Candidates::Tabulated(first, end) => {
-                &self.exact_candidates[first as usize..end as usize]
-            }
-            Candidates::Built => &built[..],
-        };
-        let target = Target::new(req.resource(k));
-        sc.missing_bits.iter_mut().for_each(|w| *w = 0);
         sc.applied.clear();
-        let mut i = 0;
-        while i < candidates.len() {
-            let code = candidates[i];
-            let id = code >> 1;
-            let mut verified = code & 1 == 1;
-            i += 1;
-            while candidates.get(i).is_some_and(|c| c >> 1 == id) {
-                verified |= candidates[i] & 1 == 1;
+        let (candidates, program) = match self.collect_candidates(req.action(k), sc, &mut built) {
+            Candidates::Tabulated(first, end, entry) => (
+                &self.exact_candidates[first as usize..end as usize],
+                self.residual.program(entry),
+            ),
+            Candidates::Built => (&built[..], None),
+        };
+        // The action's residual program if it has one (missing keys as a mask of its key
+        // numbering), else the general examination (missing keys in `missing_bits`).
+        let residual_missing = program.map(|p| (p, self.run_residual(p, req, sc, k, &part)));
+        if residual_missing.is_none() {
+            let target = Target::new(req.resource(k));
+            sc.missing_bits.iter_mut().for_each(|w| *w = 0);
+            let mut i = 0;
+            while i < candidates.len() {
+                let code = candidates[i];
+                let id = code >> 1;
+                let mut verified = code & 1 == 1;
                 i += 1;
+                while candidates.get(i).is_some_and(|c| c >> 1 == id) {
+                    verified |= candidates[i] & 1 == 1;
+                    i += 1;
+                }
+                self.examine(req, sc, &target, id, verified, &part);
             }
-            self.examine(req, sc, &target, id, verified, &part);
         }
         sc.candidates = built;
         let (decision, reason) = self.decide(req, sc, k, &part);
@@ -761,12 +786,19 @@ impl<'p> Evaluator<'p> {
         let m = &mut sc.matched[matched_start as usize..];
         m.sort_unstable();
         out.matched.1 = sc.matched.len() as u32;
-        for (w, word) in sc.missing_bits.iter().enumerate() {
-            let mut bits = *word;
+        if let Some((p, mut bits)) = residual_missing {
             while bits != 0 {
-                let b = bits.trailing_zeros();
-                sc.missing.push((w * 64) as u32 + b);
+                sc.missing.push(self.residual.key(p, bits.trailing_zeros()));
                 bits &= bits - 1;
+            }
+        } else {
+            for (w, word) in sc.missing_bits.iter().enumerate() {
+                let mut bits = *word;
+                while bits != 0 {
+                    let b = bits.trailing_zeros();
+                    sc.missing.push((w * 64) as u32 + b);
+                    bits &= bits - 1;
+                }
             }
         }
         out.missing.1 = sc.missing.len() as u32;
@@ -797,9 +829,10 @@ impl<'p> Evaluator<'p> {
             fold(&mut sc.action);
             self.exact.get(sc.action.as_str())
         };
-        if let Some(&(first, end)) = entry.and_then(|e| self.exact_candidate_ranges.get(e as usize))
+        if let Some((e, &(first, end))) =
+            entry.and_then(|e| Some((e, self.exact_candidate_ranges.get(e as usize)?)))
         {
-            return Candidates::Tabulated(first, end);
+            return Candidates::Tabulated(first, end, e);
         }
         if ascii {
             fold(&mut sc.action);
@@ -1685,12 +1718,22 @@ fn is_account_reference(id: &str, account: &str) -> bool {
 
 /// The category under which an `AWS`/`IAM`/`ID` value names the requester (R-PRIN-3).
 fn account_category<R: RequestView>(id: &str, p: &R) -> u8 {
+    let root_of = match primitives::split_arn(id) {
+        Some([_, _, "iam", "", a, "root"]) => Some(a),
+        _ => None,
+    };
+    account_category_of(id, root_of, p)
+}
+
+/// [`account_category`] with the account of `id` when it is a root ARN (`root_of`)
+/// already found.
+fn account_category_of<R: RequestView>(id: &str, root_of: Option<&str>, p: &R) -> u8 {
     let who = p.principal_kind();
     if matches!(who, Who::Anonymous | Who::Service) {
         return 0;
     }
     if p.principal_account()
-        .is_some_and(|a| is_account_reference(id, a))
+        .is_some_and(|a| id == a || root_of == Some(a))
     {
         return CAT_ACCOUNT;
     }

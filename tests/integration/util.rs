@@ -24,5 +24,6 @@ pub fn engines() -> Vec<Box<dyn Engine>> {
         Box::new(Reference),
         Box::new(Compiled::new()),
         Box::new(Compiled::round_trip()),
+        Box::new(Compiled::general()),
     ]
 }

@@ -1,0 +1,209 @@
+//! Lays out the residual programs when an evaluator is built.
+//!
+//! Each statement becomes one [`Step`] (its policy decoded, its resource records and
+//! conditions typed), shared by every action that names it; each tabulated action becomes
+//! an [`ActionProgram`]: its candidate statement ids deduplicated (they are sorted), the
+//! distinct keys those statements read numbered in id order, and per statement the mask of
+//! its keys in that numbering. For example `arn:aws:s3:::b/*` (segments `arn`, `aws`, `s3`,
+//! empty, empty, then `b/*`) types as `Prefix("arn:aws:s3:::b/")`: the five literal
+//! segments are the head, and a text starting with the head has its first five colons
+//! where the pattern's are, which is what the general plan checks.
+
+use crate::bytecode::*;
+use crate::policy::{BaseOperator, PolicyKind as Kind};
+
+use super::super::resource_plan::{ResourcePlan, Seg};
+use super::super::value_test::ValueTest;
+use super::super::Evaluator;
+use super::*;
+
+/// The residual programs of `e`, whose candidates are tabulated.
+pub(in crate::eval) fn build<'p>(e: &Evaluator<'p>) -> Residual<'p> {
+    let v = &e.v;
+    let mut accounts = Vec::new();
+    let steps = v
+        .statements
+        .iter()
+        .map(|st| step(e, st, &mut accounts))
+        .collect();
+    let resources = e
+        .resource_plans
+        .iter()
+        .enumerate()
+        .map(|(i, plan)| resource_test(i as u32, plan))
+        .collect();
+    let conditions = v
+        .conditions
+        .iter()
+        .enumerate()
+        .map(|(i, c)| condition_step(c, e.value_tests.get(i)))
+        .collect();
+    let mut r = Residual {
+        programs: Vec::with_capacity(e.exact_candidate_ranges.len()),
+        steps,
+        accounts,
+        resources,
+        conditions,
+        ..Residual::default()
+    };
+    let mut keys: Vec<KeyId> = Vec::new();
+    for &(first, end) in &e.exact_candidate_ranges {
+        let candidates = &e.exact_candidates[first as usize..end as usize];
+        let program = program(e, candidates, &mut keys, &mut r);
+        r.programs.push(program);
+    }
+    r
+}
+
+/// The program of one action's tabulated candidates (`id << 1 | verified`, sorted), or
+/// `None` when one is unverified or its statements read more than 64 distinct keys.
+fn program(
+    e: &Evaluator<'_>,
+    candidates: &[u32],
+    keys: &mut Vec<KeyId>,
+    r: &mut Residual<'_>,
+) -> Option<ActionProgram> {
+    if candidates.iter().any(|c| c & 1 == 0) {
+        return None;
+    }
+    let statement_keys = |id: u32| {
+        let st = &e.v.statements[id as usize];
+        &e.v.statement_keys[st.keys_first as usize..(st.keys_first + st.keys_len) as usize]
+    };
+    let mut ids: Vec<u32> = candidates.iter().map(|c| c >> 1).collect();
+    ids.dedup();
+    keys.clear();
+    for id in &ids {
+        keys.extend_from_slice(statement_keys(*id));
+    }
+    keys.sort_unstable();
+    keys.dedup();
+    if keys.len() > 64 {
+        return None;
+    }
+    let entries_first = r.entry_ids.len() as u32;
+    for id in ids {
+        let mask = statement_keys(id).iter().fold(0u64, |mask, key| {
+            // Every key of the statement is in `keys`.
+            mask | keys.binary_search(key).map_or(0, |bit| 1 << bit)
+        });
+        r.entry_ids.push(id);
+        r.entry_masks.push(mask);
+    }
+    let keys_first = r.keys.len() as u32;
+    r.keys.extend_from_slice(keys);
+    Some(ActionProgram {
+        entries: (entries_first, r.entry_ids.len() as u32),
+        keys: (keys_first, r.keys.len() as u32),
+    })
+}
+
+fn step<'p>(e: &Evaluator<'p>, st: &StatementRec, accounts: &mut Vec<AccountId<'p>>) -> Step {
+    let policy = e.v.policies[st.policy as usize];
+    let kind = policy_kind_from_code(policy.kind);
+    let part = match kind {
+        Some(Kind::Scp) => PART_SCP,
+        Some(Kind::Rcp) => PART_RCP,
+        Some(Kind::VpcEndpoint) => PART_VPCE,
+        Some(Kind::ResourceBased) => PART_RESOURCE,
+        Some(Kind::Identity) => PART_IDENTITY,
+        Some(Kind::PermissionsBoundary | Kind::Session) => PART_CEILINGS,
+        None => 0,
+    };
+    Step {
+        part,
+        kind: kind.unwrap_or(Kind::Identity),
+        level: policy.level,
+        position: policy.position,
+        deny: st.flags & STMT_DENY != 0,
+        principal: principal(e, st, accounts),
+        not_resource: st.flags & STMT_NOT_RESOURCE != 0,
+        resources: (st.resources_first, st.resources_first + st.resources_len),
+        conditions: (st.conditions_first, st.conditions_first + st.conditions_len),
+    }
+}
+
+/// The statement's principal clause: typed when every entry is an account id or ARN
+/// (`Principal: {"AWS": "arn:aws:iam::111122223333:root"}`, as in most key policies).
+fn principal<'p>(
+    e: &Evaluator<'p>,
+    st: &StatementRec,
+    accounts: &mut Vec<AccountId<'p>>,
+) -> Principal {
+    if st.flags & STMT_HAS_PRINCIPAL == 0 {
+        return Principal::None;
+    }
+    let first = st.principals_first as usize;
+    let entries = &e.v.principals[first..first + st.principals_len as usize];
+    let typed = st.flags & STMT_NOT_PRINCIPAL == 0
+        && entries.iter().all(|p| {
+            matches!(
+                PrincipalKind::from_code(p.kind),
+                Some(PrincipalKind::Account | PrincipalKind::ObsId)
+            )
+        });
+    if !typed {
+        return Principal::General;
+    }
+    let start = accounts.len() as u32;
+    accounts.extend(entries.iter().map(|p| {
+        let id = e.s(p.value);
+        let root_of = match crate::primitives::split_arn(id) {
+            Some([_, _, "iam", "", account, "root"]) => Some(account),
+            _ => None,
+        };
+        AccountId { id, root_of }
+    }));
+    Principal::Accounts(start, accounts.len() as u32)
+}
+
+/// The typed test of resource record `index`, resolved as `plan`.
+fn resource_test<'p>(index: u32, plan: &ResourcePlan<'p>) -> ResourceTest<'p> {
+    let tail = |head: &str, seg: &Seg<'_>| match seg {
+        Seg::Any => Some(ResourceTest::Prefix(head.into())),
+        Seg::Exact(s) => Some(ResourceTest::Exact(format!("{head}{s}").into())),
+        Seg::Prefix(s) => Some(ResourceTest::Prefix(format!("{head}{s}").into())),
+        _ => None,
+    };
+    let typed = match plan {
+        ResourcePlan::Any => Some(ResourceTest::Any),
+        ResourcePlan::Plain(seg) => tail("", seg),
+        // Five literal segments, the first `arn`: a text starting with the head is an ARN
+        // (R-RES-2) whose first five segments are the pattern's.
+        ResourcePlan::Arn {
+            head,
+            literal: 5,
+            segs,
+        } if head.starts_with("arn:") => tail(head, &segs[5]),
+        // Other ARN patterns with a head and no variables: the head, then the segments.
+        ResourcePlan::Arn {
+            head,
+            literal,
+            segs,
+        } if head.starts_with("arn:") && !segs.iter().any(|g| matches!(g, Seg::General(_))) => {
+            Some(ResourceTest::Arn {
+                head: head.clone(),
+                literal: *literal as u8,
+                segs: *segs,
+            })
+        }
+        _ => None,
+    };
+    typed.unwrap_or(ResourceTest::Plan(index))
+}
+
+fn condition_step(c: &ConditionRec, test: ValueTest) -> ConditionStep {
+    let base = BaseOperator::ALL.get(c.base as usize).copied();
+    match base {
+        Some(base)
+            if base != BaseOperator::Null && c.qualifier == 0 && test != ValueTest::General =>
+        {
+            ConditionStep::Single {
+                key: c.key,
+                test,
+                absent: c.if_exists == 1 || base.is_negated(),
+            }
+        }
+        _ => ConditionStep::General,
+    }
+}

@@ -1,0 +1,189 @@
+//! Per-action residual programs: a tabulated action's candidate statements as straight-line
+//! typed steps (issue 17, item 2).
+//!
+//! The general interpreter examines a hop's candidates by reading, for each, its statement
+//! record and its policy record, decoding the policy kind into a participation test,
+//! resolving each resource record through its plan (cutting the hop's ARN at its colons
+//! first), walking the statement's referenced keys against the slots to record the missing
+//! ones (R-SIM-4), and reading each condition record before running its value test. None of
+//! that depends on the request: it is decided when the [`Evaluator`](super::Evaluator) is
+//! built, here, for every action the index names exactly (the ones whose candidates are
+//! tabulated). What is left for a hop — the *residual* — is:
+//!
+//! - participation as one mask test: each step carries its policy kind's participation bit
+//!   (and the resource-policy position), the hop sets the bits of the kinds taking part;
+//! - the resource clause as a typed test per resource record: `Any` (`*`), an exact literal
+//!   (`arn:aws:s3:::b`), a literal head with a `*` tail (`arn:aws:s3:::b/*` is "starts with
+//!   `arn:aws:s3:::b/`"), or the general [`ResourcePlan`](super::resource_plan) for any
+//!   other (globs inside, policy variables, folding);
+//! - R-SIM-4 missing keys as a mask AND: each action numbers the distinct keys its steps
+//!   read (at most 64, in key-id order, so the bits come out in R-SIM-4's name order), each
+//!   step carries the mask of its keys, and the hop ORs `step mask & absent` where `absent`
+//!   is computed once per hop for the action's keys only;
+//! - conditions as the already resolved value tests, read through the key's slot; a
+//!   qualified, `Null` or unresolved condition runs the general condition code.
+//!
+//! A statement with a principal clause keeps the general principal test, its other parts
+//! typed: the choice is per statement (and per resource record, per condition), never per
+//! program. An action whose steps read more than 64 distinct keys, and every action the
+//! index does not name exactly, keep the general path. Steps are laid out in statement-id
+//! order, which is the order the general path examines them in, so the applied list and
+//! the R-SIM-3 matched statements come out the same.
+//!
+//! ```text
+//! s3:GetObject, with candidates 3 (identity, Allow arn:aws:s3:::b/*, StringEquals on
+//! aws:SourceVpc) and 7 (boundary, Allow *):
+//!   keys   [aws:sourcevpc]                      bit 0
+//!   step 3 identity  Prefix("arn:aws:s3:::b/")  missing 0b1  condition Equals
+//!   step 7 ceilings  Any                        missing 0b0
+//! ```
+//!
+//! `Evaluator::general` builds an evaluator without residual programs: the differential
+//! tests compare the two with the reference evaluator.
+
+mod build;
+mod run;
+
+use crate::bytecode::KeyId;
+use crate::policy::PolicyKind as Kind;
+
+use super::resource_plan::Seg;
+use super::value_test::ValueTest;
+
+pub(super) use build::build;
+
+/// Participation bits, one per class of policies that take part in a hop or not together.
+pub(super) const PART_SCP: u8 = 1;
+pub(super) const PART_RCP: u8 = 2;
+pub(super) const PART_VPCE: u8 = 4;
+pub(super) const PART_RESOURCE: u8 = 8;
+pub(super) const PART_IDENTITY: u8 = 16;
+pub(super) const PART_CEILINGS: u8 = 32;
+
+/// The residual programs of an evaluator (empty for `Evaluator::general`).
+#[derive(Clone, Debug, Default)]
+pub(super) struct Residual<'p> {
+    /// Per `index_exact` entry: its action program, if it has one.
+    programs: Vec<Option<ActionProgram>>,
+    /// The statements of each program, a range per program: statement ids...
+    entry_ids: Vec<u32>,
+    /// ...and, in parallel, each one's missing-key mask in its program's key numbering.
+    entry_masks: Vec<u64>,
+    /// Each program's keys (a range per program), in id order: bit `i` is key `keys[i]`.
+    keys: Vec<KeyId>,
+    /// Per statement: its typed step.
+    steps: Vec<Step>,
+    /// Per resource record: its typed test.
+    resources: Vec<ResourceTest<'p>>,
+    /// The accounts of typed principal clauses (see [`Principal::Accounts`]).
+    accounts: Vec<AccountId<'p>>,
+    /// Per condition record: its typed test.
+    conditions: Vec<ConditionStep>,
+}
+
+/// One action's program: ranges of `entry_ids`/`entry_masks` and of `keys`.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct ActionProgram {
+    entries: (u32, u32),
+    keys: (u32, u32),
+}
+
+/// One statement, decoded for the hop.
+#[derive(Clone, Copy, Debug)]
+struct Step {
+    /// The participation bit of its policy kind (0: never participates).
+    part: u8,
+    kind: Kind,
+    level: u32,
+    /// For a resource policy: its position, which must be the hop's resource policy.
+    position: u32,
+    deny: bool,
+    principal: Principal,
+    not_resource: bool,
+    resources: (u32, u32),
+    conditions: (u32, u32),
+}
+
+/// A statement's principal clause (R-PRIN-3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Principal {
+    /// None: the statement is not a resource policy's, or names no principal.
+    None,
+    /// `Principal` entries all account ids or ARNs (`AWS`, `IAM`, `ID`): a range of
+    /// `accounts`, each with its account resolved at build time.
+    Accounts(u32, u32),
+    /// Any other (`NotPrincipal`, services, federated, wildcards): the general test.
+    General,
+}
+
+/// An `AWS`/`IAM`/`ID` principal value: its text, and the account it names when it is an
+/// account root ARN (`arn:aws:iam::111122223333:root`).
+#[derive(Clone, Copy, Debug)]
+struct AccountId<'p> {
+    id: &'p str,
+    root_of: Option<&'p str>,
+}
+
+/// A resource record's test of the hop's whole resource text.
+#[derive(Clone, Debug)]
+enum ResourceTest<'p> {
+    Any,
+    Exact(Box<str>),
+    Prefix(Box<str>),
+    /// An ARN pattern whose leading literal segments, `arn` first, are `head` (each with
+    /// its `:`), and whose other segments are typed tests: the segments after the head are
+    /// cut at their colons only when the head matched.
+    Arn {
+        head: Box<str>,
+        literal: u8,
+        segs: [Seg<'p>; 6],
+    },
+    /// The general plan of resource record `.0`.
+    Plan(u32),
+}
+
+/// A condition record's test.
+#[derive(Clone, Copy, Debug)]
+enum ConditionStep {
+    /// An unqualified, non-`Null` condition with a resolved value test: a single value
+    /// runs `test`, an absent key answers `absent`, a multi-valued one is false (R-COND-8).
+    Single {
+        key: KeyId,
+        test: ValueTest,
+        absent: bool,
+    },
+    /// Anything else: the general condition code.
+    General,
+}
+
+impl Residual<'_> {
+    /// The program of `index_exact` entry `entry`, if it has one.
+    #[inline]
+    pub(super) fn program(&self, entry: u32) -> Option<ActionProgram> {
+        self.programs.get(entry as usize).copied().flatten()
+    }
+
+    /// How many actions have a program.
+    pub(super) fn programs(&self) -> usize {
+        self.programs.iter().filter(|p| p.is_some()).count()
+    }
+
+    /// Key `bit` of program `p`.
+    #[inline]
+    pub(super) fn key(&self, p: ActionProgram, bit: u32) -> KeyId {
+        self.keys[(p.keys.0 + bit) as usize]
+    }
+}
+
+impl super::Evaluator<'_> {
+    /// Whether a hop of `action` runs a residual program (the action is named exactly by
+    /// the index and its program was built). For tests and measurements.
+    pub fn takes_residual_path(&self, action: &str) -> bool {
+        let mut folded = String::new();
+        crate::primitives::fold_into(action, &mut folded);
+        self.exact
+            .get(folded.as_str())
+            .and_then(|e| self.residual.program(e))
+            .is_some()
+    }
+}

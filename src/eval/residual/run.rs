@@ -1,0 +1,173 @@
+//! Runs a hop's action program: the steps in statement order, each a few typed tests.
+//!
+//! What a step does for statement 3 of the example in the module docs, on a hop of
+//! `s3:GetObject` on `arn:aws:s3:::b/k` by an IAM user: `PART_IDENTITY & mask` (the hop's
+//! participating kinds) is non-zero; the resource starts with `arn:aws:s3:::b/`; its key
+//! mask `0b1` is ANDed with the hop's absent mask (computed on the first step that needs
+//! it, from the action's one key) into the missing keys; its one condition reads
+//! `aws:sourcevpc`'s slot and runs the `Equals` test. Then it joins the applied list, as the
+//! general path's `examine` would have it.
+
+use crate::request::RequestView;
+
+use super::super::resource_plan::Target;
+use super::super::{account_category_of, Applied, Evaluator, Participation, Scratch, Slot, Value};
+use super::*;
+
+impl Participation {
+    /// The participation bits of the kinds that take part in the hop.
+    #[inline]
+    fn mask(&self) -> u8 {
+        (self.scp as u8 * PART_SCP)
+            | (self.rcp as u8 * PART_RCP)
+            | (self.vpce as u8 * PART_VPCE)
+            | (self.resource.is_some() as u8 * PART_RESOURCE)
+            | (self.identity as u8 * PART_IDENTITY)
+            | (self.ceilings as u8 * PART_CEILINGS)
+    }
+}
+
+impl<'p> Evaluator<'p> {
+    /// Runs program `p` on hop `k`: pushes the applicable statements onto `sc.applied`, in
+    /// statement order, and returns the missing keys as a mask of `p`'s key numbering.
+    pub(in crate::eval) fn run_residual<R: RequestView>(
+        &self,
+        p: ActionProgram,
+        req: &R,
+        sc: &mut Scratch,
+        k: usize,
+        part: &Participation,
+    ) -> u64 {
+        let r = &self.residual;
+        let mask = part.mask();
+        let text = req.resource(k);
+        let mut target: Option<Target<'_>> = None;
+        let mut absent: Option<u64> = None;
+        let mut missing = 0;
+        let (first, end) = p.entries;
+        for i in first as usize..end as usize {
+            let id = r.entry_ids[i];
+            let step = &r.steps[id as usize];
+            if step.part & mask == 0
+                || (step.part == PART_RESOURCE && part.resource != Some(step.position))
+            {
+                continue;
+            }
+            let categories = match step.principal {
+                Principal::None => 0,
+                Principal::Accounts(first, end) => {
+                    let accounts = &r.accounts[first as usize..end as usize];
+                    match accounts.iter().fold(0, |cats, a| {
+                        cats | account_category_of(a.id, a.root_of, req)
+                    }) {
+                        0 => continue,
+                        c => c,
+                    }
+                }
+                Principal::General => {
+                    let st = self.v.statements[id as usize];
+                    match self.principal_categories(&st, req, sc, part) {
+                        0 => continue,
+                        c => c,
+                    }
+                }
+            };
+            if !self.residual_resource(step, text, &mut target, req, sc) {
+                continue;
+            }
+            let keys = r.entry_masks[i];
+            if keys != 0 {
+                let absent = *absent.get_or_insert_with(|| self.absent_keys(p, sc));
+                missing |= keys & absent;
+            }
+            let (cf, ce) = step.conditions;
+            if (cf..ce).all(|c| self.residual_condition(c, req, sc)) {
+                sc.applied.push(Applied {
+                    statement: id,
+                    categories,
+                    kind: step.kind,
+                    level: step.level,
+                    deny: step.deny,
+                });
+            }
+        }
+        missing
+    }
+
+    /// The mask of `p`'s keys whose slot is absent.
+    fn absent_keys(&self, p: ActionProgram, sc: &Scratch) -> u64 {
+        let keys = &self.residual.keys[p.keys.0 as usize..p.keys.1 as usize];
+        keys.iter().enumerate().fold(0, |mask, (bit, key)| {
+            mask | ((sc.slots[*key as usize] == Slot::Absent) as u64) << bit
+        })
+    }
+
+    /// The statement's resource clause: any of its records' tests, negated for
+    /// `NotResource`; `target` is the hop's resource cut at its colons, on first need.
+    #[inline]
+    fn residual_resource<'r, R: RequestView>(
+        &self,
+        step: &Step,
+        text: &'r str,
+        target: &mut Option<Target<'r>>,
+        req: &R,
+        sc: &mut Scratch,
+    ) -> bool {
+        let (first, end) = step.resources;
+        let any = (first..end).any(|i| match &self.residual.resources[i as usize] {
+            ResourceTest::Any => true,
+            ResourceTest::Exact(s) => text == &**s,
+            ResourceTest::Prefix(s) => text.starts_with(&**s),
+            ResourceTest::Arn {
+                head,
+                literal,
+                segs,
+            } => text
+                .strip_prefix(&**head)
+                .is_some_and(|rest| arn_tail(rest, *literal as usize, segs)),
+            ResourceTest::Plan(plan) => {
+                let target = target.get_or_insert_with(|| Target::new(text));
+                self.resource_plans[*plan as usize]
+                    .matches(target, |m, t| self.matcher(m, t, req, sc))
+            }
+        });
+        any != step.not_resource
+    }
+
+    /// Condition record `i`: its typed test, or the general condition code.
+    #[inline]
+    fn residual_condition<R: RequestView>(&self, i: u32, req: &R, sc: &mut Scratch) -> bool {
+        match self.residual.conditions[i as usize] {
+            ConditionStep::Single { key, test, absent } => match self.value(req, sc, key) {
+                Value::Single(v) => self.value_tests.passes(test, v, &mut sc.memo),
+                Value::Absent => absent,
+                Value::Multi(_) => false,
+            },
+            ConditionStep::General => self.condition(i as usize, req, sc),
+        }
+    }
+}
+
+/// Whether the segments `literal..6` of an ARN, `rest` being the text after its first
+/// `literal` colons, pass `segs` (R-RES-4): segments up to the fifth colon, the last one
+/// to the end; fewer colons than that is not an ARN (R-RES-2), and fails.
+#[inline]
+fn arn_tail(mut rest: &str, literal: usize, segs: &[Seg<'_>; 6]) -> bool {
+    let mut never = |_: u32, _: &str| false;
+    for (i, seg) in segs.iter().enumerate().skip(literal) {
+        let part = if i < 5 {
+            let Some(colon) = rest.bytes().position(|b| b == b':') else {
+                return false;
+            };
+            let part = &rest[..colon];
+            rest = &rest[colon + 1..];
+            part
+        } else {
+            rest
+        };
+        if !seg.matches(part, &mut never) {
+            return false;
+        }
+    }
+    true
+}
