@@ -14,6 +14,10 @@
 
 use bytemuck::{Pod, Zeroable};
 
+pub mod vocabulary;
+
+pub use vocabulary::{BaseOperator, Dialect, OperatorFamily, PolicyKind};
+
 /// An absent optional id.
 pub const NONE: u32 = u32::MAX;
 
@@ -199,7 +203,7 @@ pub const KEY_SOURCE_IP: u32 = 4;
 #[repr(C)]
 pub struct PolicyRec {
     pub id: StrId,
-    /// [`crate::policy::PolicyKind`] as a code (see [`policy_kind_code`]).
+    /// [`PolicyKind`] as a code (see [`policy_kind_code`]).
     pub kind: u32,
     /// SCP/RCP level, else NONE.
     pub level: u32,
@@ -292,7 +296,7 @@ pub struct PrincipalRec {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Pod, Zeroable)]
 #[repr(C)]
 pub struct ConditionRec {
-    /// Index of the base operator in [`crate::policy::BaseOperator::ALL`].
+    /// Index of the base operator in [`BaseOperator::ALL`].
     pub base: u32,
     /// 0 none, 1 `ForAllValues`, 2 `ForAnyValue`.
     pub qualifier: u32,
@@ -396,8 +400,8 @@ pub struct MetaRec {
 }
 
 /// The code of a policy kind in [`PolicyRec::kind`]; its order is R-SIM-3's.
-pub fn policy_kind_code(kind: crate::policy::PolicyKind) -> u32 {
-    use crate::policy::PolicyKind as K;
+pub fn policy_kind_code(kind: PolicyKind) -> u32 {
+    use PolicyKind as K;
     match kind {
         K::Scp => 0,
         K::Rcp => 1,
@@ -410,8 +414,8 @@ pub fn policy_kind_code(kind: crate::policy::PolicyKind) -> u32 {
 }
 
 /// The policy kind of a code; `None` for an unknown code.
-pub fn policy_kind_from_code(code: u32) -> Option<crate::policy::PolicyKind> {
-    use crate::policy::PolicyKind as K;
+pub fn policy_kind_from_code(code: u32) -> Option<PolicyKind> {
+    use PolicyKind as K;
     Some(match code {
         0 => K::Scp,
         1 => K::Rcp,

@@ -30,8 +30,8 @@
 use std::cmp::Ordering;
 use std::net::IpAddr;
 
+use crate::bytecode::{BaseOperator, OperatorFamily};
 use crate::bytecode::{ConditionRec, MatcherKind, StrId, ValueKind, ValueRec};
-use crate::policy::{BaseOperator, OperatorFamily};
 use crate::primitives::{self, Comparison, Decimal, Instant};
 use crate::table::ProgramView;
 

@@ -6,7 +6,6 @@
 
 use super::{LoadError, ProgramView};
 use crate::bytecode::*;
-use crate::policy::{BaseOperator, OperatorFamily, PolicyKind};
 use crate::primitives;
 
 struct Checker<'v, 'a> {

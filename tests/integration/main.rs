@@ -20,6 +20,7 @@ mod replay_hostile;
 mod replay_html;
 mod replay_huawei;
 mod replay_parse;
+mod run_time_imports;
 mod simulate;
 mod spec_vectors;
 mod util;

@@ -10,7 +10,7 @@
 //! where the pattern's are, which is what the general plan checks.
 
 use crate::bytecode::*;
-use crate::policy::{BaseOperator, PolicyKind as Kind};
+use crate::bytecode::{BaseOperator, PolicyKind as Kind};
 
 use super::super::resource_plan::{ResourcePlan, Seg};
 use super::super::value_test::ValueTest;

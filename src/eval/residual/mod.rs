@@ -45,7 +45,7 @@ mod build;
 mod run;
 
 use crate::bytecode::KeyId;
-use crate::policy::PolicyKind as Kind;
+use crate::bytecode::PolicyKind as Kind;
 
 use super::resource_plan::Seg;
 use super::value_test::ValueTest;

@@ -10,8 +10,12 @@
 
 use crate::request::RequestView;
 
+use super::super::outcome::Applied;
+use super::super::principal::account_category_of;
 use super::super::resource_plan::Target;
-use super::super::{account_category_of, Applied, Evaluator, Participation, Scratch, Slot, Value};
+use super::super::slots::{Slot, Value};
+use super::super::statement::Participation;
+use super::super::{Evaluator, Scratch};
 use super::*;
 
 impl Participation {

@@ -1,0 +1,129 @@
+//! Building an [`Evaluator`]: the tables it adds to a program's, once per program.
+//!
+//! It hashes the key names and the action index, resolves the resource patterns, parses the
+//! glob pieces of text tokens, resolves condition value tests, derives the slots each shape
+//! of principal takes (`slots`) and tabulates the candidates of every action the index
+//! names (`candidates`). This costs time proportional to the program — about 70M
+//! instructions for all 1,645 AWS managed policies — and takes work off every request.
+
+use crate::bytecode::*;
+use crate::primitives::{self, Piece};
+use crate::request::{called_via_keys, forwarded_hop_sets, PRINCIPAL_DEFAULT_KEYS};
+use crate::table::ProgramView;
+
+use super::candidates::globs_by_pattern;
+use super::resource_plan::ResourcePlan;
+use super::str_table::StrTable;
+use super::value_test::ValueTests;
+use super::{dialect_index, Evaluator, Special};
+
+impl<'p> Evaluator<'p> {
+    /// Evaluates with already-borrowed tables.
+    pub fn from_view(v: ProgramView<'p>) -> Self {
+        let meta = v.meta.first().copied().unwrap_or_default();
+        let s = |id: StrId| {
+            let r = v.string_index[id as usize];
+            &v.strings[r.start as usize..(r.start + r.len) as usize]
+        };
+        let key_ids = StrTable::new(
+            v.keys
+                .iter()
+                .enumerate()
+                .map(|(i, k)| (s(k.name), i as KeyId)),
+        );
+        let services = StrTable::new(
+            v.services
+                .iter()
+                .enumerate()
+                .map(|(i, svc)| (s(svc.name), i as u32)),
+        );
+        let mut joined = Vec::new();
+        for svc in v.services {
+            let service = s(svc.name);
+            for i in svc.exact_first..svc.exact_first + svc.exact_len {
+                joined.push((
+                    format!("{service}:{}", s(v.index_exact[i as usize].name)),
+                    i,
+                ));
+            }
+        }
+        let exact = StrTable::new(joined.iter().map(|(name, i)| (name.as_str(), *i)));
+        let mut text_pieces = Vec::new();
+        let token_pieces: Vec<(u32, u32)> = v
+            .tokens
+            .iter()
+            .map(|t| {
+                let first = text_pieces.len() as u32;
+                if TokenKind::from_code(t.kind) == Some(TokenKind::Text) {
+                    text_pieces.extend(primitives::parse_wildcards(s(t.a)));
+                }
+                (first, text_pieces.len() as u32)
+            })
+            .collect();
+        let glob_heads = v
+            .matchers
+            .iter()
+            .map(|m| {
+                let first = m.a as usize;
+                let text_first = m.kind == MatcherKind::TokensGlob.code()
+                    && m.b > 0
+                    && v.tokens.get(first).map(|t| t.kind) == Some(TokenKind::Text.code());
+                match token_pieces.get(first) {
+                    Some(&(start, end)) if text_first => {
+                        match text_pieces.get(start as usize..end as usize) {
+                            Some([Piece::Lit(head), ..]) => *head,
+                            _ => "",
+                        }
+                    }
+                    _ => "",
+                }
+            })
+            .collect();
+        let resource_plans = v
+            .resources
+            .iter()
+            .map(|r| ResourcePlan::new(r, v.matchers, &s))
+            .collect();
+        let mut e = Evaluator {
+            v,
+            meta,
+            special: Special {
+                time: [None; 2],
+                called_via: [[None; 3]; 2],
+                sets: [Vec::new(), Vec::new()],
+                federated_provider: None,
+                principal_defaults: Vec::new(),
+            },
+            key_ids,
+            exact,
+            services,
+            resource_plans,
+            token_pieces,
+            text_pieces,
+            principal_shapes: Vec::new(),
+            principal_slots: Vec::new(),
+            exact_candidate_ranges: Vec::new(),
+            exact_candidates: Vec::new(),
+            globs_by_pattern: globs_by_pattern(&v),
+            value_tests: ValueTests::new(&v, s),
+            glob_heads,
+            residual: super::residual::Residual::default(),
+        };
+        for d in [Dialect::Aws, Dialect::Huawei] {
+            let i = dialect_index(d);
+            let cv = called_via_keys(d);
+            e.special.called_via[i] = [e.key_id(cv.list), e.key_id(cv.first), e.key_id(cv.last)];
+            e.special.sets[i] = forwarded_hop_sets(d)
+                .iter()
+                .map(|(k, v)| (e.key_id(k), *v))
+                .collect();
+        }
+        e.special.time = [e.key_id("aws:currenttime"), e.key_id("g:currenttime")];
+        e.special.federated_provider = e.key_id("aws:federatedprovider");
+        e.special.principal_defaults = PRINCIPAL_DEFAULT_KEYS.iter().map(|k| e.key_id(k)).collect();
+        e.tabulate_principal_defaults();
+        e.tabulate_candidates(&joined);
+        e.residual = super::residual::build(&e);
+        e
+    }
+}

@@ -1,0 +1,189 @@
+//! Candidate statements: which statements a hop's action can concern (R-ACT-*).
+//!
+//! Only the statements a hop's action could match are examined. An action the program's
+//! index names exactly has its candidates tabulated when the evaluator is built (every
+//! entry verified, so the hop never matches an action pattern); any other action gets them
+//! from the index's service globs, the `NotAction` list and the always-check list, and the
+//! statements the index could not vouch for have their action clause checked later by
+//! [`Evaluator::examine`].
+//!
+//! For example, with `s3:GetObject` and `s3:Get*` in the program, a hop on `S3:GetObject`
+//! reads its tabulated list (looked up with the action lower-cased on the fly), while a hop
+//! on `s3:GetObjectTagging` folds its action and matches it against the `s3` globs.
+//! Candidates are coded `id << 1 | verified`, sorted by id (the R-SIM-3 order).
+
+use crate::bytecode::*;
+use crate::primitives;
+use crate::table::ProgramView;
+
+use super::{Evaluator, Scratch};
+
+/// The most candidate entries [`Evaluator`] tabulates (16 MiB of them); a program whose
+/// table would be larger builds each hop's candidates instead.
+pub(super) const MAX_TABULATED_CANDIDATES: usize = 1 << 22;
+
+/// `index_globs` with each service's range sorted by pattern (see
+/// [`Evaluator::globs_by_pattern`]). Ranges that do not fit the table are left as they are:
+/// a verified program's fit.
+pub(super) fn globs_by_pattern(v: &ProgramView<'_>) -> Vec<GlobRec> {
+    let mut globs = v.index_globs.to_vec();
+    for svc in v.services {
+        let range = svc.globs_first as usize..(svc.globs_first + svc.globs_len) as usize;
+        if let Some(slice) = globs.get_mut(range) {
+            slice.sort_by_key(|g| (g.pattern, g.statement));
+        }
+    }
+    globs
+}
+
+/// Where a hop's candidates are.
+pub(super) enum Candidates {
+    /// A range of `exact_candidates`, and the action's `index_exact` entry.
+    Tabulated(u32, u32, u32),
+    Built,
+}
+
+impl<'p> Evaluator<'p> {
+    /// Finds a hop's candidate statements, as `id << 1 | verified` sorted by id: the
+    /// tabulated list of an action the index names exactly (a range of `exact_candidates`,
+    /// all verified), else a list built in `built` from the action folded into `sc.action`
+    /// (which [`Evaluator::examine`] reads for the unverified ones).
+    pub(super) fn collect_candidates(
+        &self,
+        action: &str,
+        sc: &mut Scratch,
+        built: &mut Vec<u32>,
+    ) -> Candidates {
+        let fold = |folded: &mut String| {
+            folded.clear();
+            primitives::fold_into(action, folded);
+        };
+        // An ASCII action (nearly all) is looked up without folding it first: a tabulated
+        // action's candidates are all verified, so its folded text is never read. Any
+        // other is folded first; either way it is looked up once.
+        let ascii = action.is_ascii();
+        let entry = if ascii {
+            self.exact.get_ascii_lowercase(action)
+        } else {
+            fold(&mut sc.action);
+            self.exact.get(sc.action.as_str())
+        };
+        if let Some((e, &(first, end))) =
+            entry.and_then(|e| Some((e, self.exact_candidate_ranges.get(e as usize)?)))
+        {
+            return Candidates::Tabulated(first, end, e);
+        }
+        if ascii {
+            fold(&mut sc.action);
+        }
+        self.collect_dynamic(built, &mut sc.excluded, &sc.action, false);
+        Candidates::Built
+    }
+
+    /// The candidates of a folded action: index hits (a match for an `Action` statement, an
+    /// exclusion for a `NotAction` one), the `NotAction` statements not excluded, and the
+    /// always-check list, sorted. With `check_always`, the always-check statements' action
+    /// clauses are checked here: those that pass are kept as verified, the others dropped.
+    pub(super) fn collect_dynamic(
+        &self,
+        out: &mut Vec<u32>,
+        excluded: &mut Vec<StatementId>,
+        folded: &str,
+        check_always: bool,
+    ) {
+        out.clear();
+        excluded.clear();
+        let not_action =
+            |id: StatementId| self.v.statements[id as usize].flags & STMT_NOT_ACTION != 0;
+        let mut hit = |id: StatementId| {
+            if not_action(id) {
+                excluded.push(id);
+            } else {
+                out.push(id << 1 | 1);
+            }
+        };
+        if let Some(e) = self.exact.get(folded) {
+            let e = self.v.index_exact[e as usize];
+            let (first, end) = (e.statements_first, e.statements_first + e.statements_len);
+            for id in &self.v.index_statements[first as usize..end as usize] {
+                hit(*id);
+            }
+        }
+        if let Some((service, name)) = folded.split_once(':') {
+            if let Some(svc) = self.services.get(service) {
+                let svc = self.v.services[svc as usize];
+                let (first, end) = (svc.globs_first, svc.globs_first + svc.globs_len);
+                // Many statements share a pattern (`ec2:Describe*` in hundreds of managed
+                // policies): grouped by pattern, each is matched once.
+                let mut last: Option<(StrId, bool)> = None;
+                for g in &self.globs_by_pattern[first as usize..end as usize] {
+                    let matched = match last {
+                        Some((pattern, matched)) if pattern == g.pattern => matched,
+                        _ => {
+                            let matched = primitives::wildcard_match(self.s(g.pattern), name);
+                            last = Some((g.pattern, matched));
+                            matched
+                        }
+                    };
+                    if matched {
+                        hit(g.statement);
+                    }
+                }
+            }
+        }
+        for id in self.v.index_not_action {
+            if !excluded.contains(id) {
+                out.push(id << 1 | 1);
+            }
+        }
+        if check_always {
+            out.extend(
+                self.v
+                    .index_always
+                    .iter()
+                    .filter(|id| self.action_clause(&self.v.statements[**id as usize], folded))
+                    .map(|id| id << 1 | 1),
+            );
+        } else {
+            out.extend(self.v.index_always.iter().map(|id| id << 1));
+        }
+        out.sort_unstable();
+    }
+
+    /// Tabulates the candidates of every action the index names exactly (see
+    /// `exact_candidates`), unless the table would exceed [`MAX_TABULATED_CANDIDATES`].
+    /// `names` are the folded `service:name` of each `index_exact` entry, with its index.
+    pub(super) fn tabulate_candidates(&mut self, names: &[(String, u32)]) {
+        let (mut list, mut excluded) = (Vec::new(), Vec::new());
+        let mut table = Vec::new();
+        let mut ranges = vec![(0, 0); self.v.index_exact.len()];
+        for (name, i) in names {
+            // The action is known here, so the statements the index could not vouch for
+            // (the always-check list) are checked now: kept as verified, or dropped.
+            self.collect_dynamic(&mut list, &mut excluded, name, true);
+            if table.len() + list.len() > MAX_TABULATED_CANDIDATES {
+                return;
+            }
+            let first = table.len() as u32;
+            table.extend_from_slice(&list);
+            ranges[*i as usize] = (first, table.len() as u32);
+        }
+        self.exact_candidates = table;
+        self.exact_candidate_ranges = ranges;
+    }
+
+    pub(super) fn action_clause(&self, st: &StatementRec, folded: &str) -> bool {
+        let actions = &self.v.actions
+            [st.actions_first as usize..(st.actions_first + st.actions_len) as usize];
+        let any = actions.iter().any(|a| match ActionKind::from_code(a.kind) {
+            Some(ActionKind::Any) => true,
+            Some(ActionKind::Aws) => folded.split_once(':').is_some_and(|(s, n)| {
+                primitives::wildcard_match(self.s(a.a), s)
+                    && primitives::wildcard_match(self.s(a.b), n)
+            }),
+            Some(ActionKind::Huawei) => primitives::wildcard_match(self.s(a.a), folded),
+            Some(ActionKind::Never) | None => false,
+        });
+        any != (st.flags & STMT_NOT_ACTION != 0)
+    }
+}

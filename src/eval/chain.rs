@@ -1,0 +1,147 @@
+//! The chain walk: credentials, then each hop in turn until one is not allowed (R-FAS-*,
+//! R-STS-5), and within a hop the phases in order.
+//!
+//! A hop sets up its participation, collects its candidates (`candidates`), examines each
+//! once (`statement`), decides (`decide`), then sorts its matched statements and lists its
+//! missing keys from the bitmap the examinations filled. Hop 0's slots come from the request
+//! (`slots`); each later hop's are derived from its parent's before it runs.
+
+use crate::decision::{Decision, Reason};
+use crate::primitives;
+use crate::request::{PrincipalKind as Who, RequestView};
+
+use super::candidates::Candidates;
+use super::outcome::{ChainOutcome, HopOutcome};
+use super::resource_plan::Target;
+use super::slots::Value;
+use super::statement::Participation;
+use super::{dialect_index, Evaluator, Scratch};
+
+impl<'p> Evaluator<'p> {
+    pub(super) fn finish<'s>(
+        &self,
+        denied_at: Option<usize>,
+        scratch: &'s mut Scratch,
+    ) -> ChainOutcome<'s> {
+        let decision = match denied_at {
+            Some(i) => scratch
+                .hops
+                .get(i)
+                .map_or(Decision::InvalidCredentials, |h| h.decision),
+            None => Decision::Allow,
+        };
+        ChainOutcome {
+            decision,
+            denied_at,
+            hops: &scratch.hops,
+            matched: &scratch.matched,
+            missing: &scratch.missing,
+        }
+    }
+
+    pub(super) fn run<R: RequestView>(&self, req: &R, sc: &mut Scratch) -> Option<usize> {
+        self.initial_slots(req, sc);
+        if let Some(creds) = req.credentials() {
+            // R-STS-5, as the reference: no parsable time means not valid.
+            let key = self.special.time[dialect_index(req.dialect())];
+            let now = key.and_then(|k| match self.value(req, sc, k) {
+                Value::Single(t) => primitives::parse_date(t),
+                _ => None,
+            });
+            if !now.is_some_and(|now| creds.valid_at(now)) {
+                return Some(0);
+            }
+        }
+        for k in 0..req.hop_count() {
+            if k > 0 {
+                self.forward_slots(req, sc, k);
+            }
+            let outcome = self.hop(req, sc, k);
+            sc.hops.push(outcome);
+            if outcome.decision != Decision::Allow {
+                return Some(k);
+            }
+        }
+        None
+    }
+
+    pub(super) fn hop<R: RequestView>(&self, req: &R, sc: &mut Scratch, k: usize) -> HopOutcome {
+        let matched_start = sc.matched.len() as u32;
+        let missing_start = sc.missing.len() as u32;
+        let mut out = HopOutcome {
+            decision: Decision::Allow,
+            reason: Reason::NoPermissionRequired,
+            matched: (matched_start, matched_start),
+            missing: (missing_start, missing_start),
+        };
+        if req.requires_no_permission(k) {
+            return out; // R-EVAL-7
+        }
+        let who = req.principal_kind();
+        let part = Participation {
+            scp: self.meta.scp_levels > 0
+                && !matches!(who, Who::Service | Who::Anonymous)
+                && !req.service_linked()
+                && !req.management_account(),
+            rcp: self.meta.rcp_levels > 0 && !req.service_linked(),
+            vpce: k == 0 && self.meta.has_vpce != 0,
+            resource: req
+                .resource_policy(k)
+                .filter(|r| *r < self.meta.resource_policies),
+            identity: !matches!(who, Who::Service | Who::Anonymous),
+            ceilings: !matches!(who, Who::Service | Who::Anonymous | Who::Root),
+        };
+        let mut built = std::mem::take(&mut sc.candidates);
+        sc.applied.clear();
+        let (candidates, program) = match self.collect_candidates(req.action(k), sc, &mut built) {
+            Candidates::Tabulated(first, end, entry) => (
+                &self.exact_candidates[first as usize..end as usize],
+                self.residual.program(entry),
+            ),
+            Candidates::Built => (&built[..], None),
+        };
+        // The action's residual program if it has one (missing keys as a mask of its key
+        // numbering), else the general examination (missing keys in `missing_bits`).
+        let residual_missing = program.map(|p| (p, self.run_residual(p, req, sc, k, &part)));
+        if residual_missing.is_none() {
+            let target = Target::new(req.resource(k));
+            sc.missing_bits.iter_mut().for_each(|w| *w = 0);
+            let mut i = 0;
+            while i < candidates.len() {
+                let code = candidates[i];
+                let id = code >> 1;
+                let mut verified = code & 1 == 1;
+                i += 1;
+                while candidates.get(i).is_some_and(|c| c >> 1 == id) {
+                    verified |= candidates[i] & 1 == 1;
+                    i += 1;
+                }
+                self.examine(req, sc, &target, id, verified, &part);
+            }
+        }
+        sc.candidates = built;
+        let (decision, reason) = self.decide(req, sc, k, &part);
+        out.decision = decision;
+        out.reason = reason;
+        let m = &mut sc.matched[matched_start as usize..];
+        m.sort_unstable();
+        out.matched.1 = sc.matched.len() as u32;
+        if let Some((p, mut bits)) = residual_missing {
+            while bits != 0 {
+                sc.missing.push(self.residual.key(p, bits.trailing_zeros()));
+                bits &= bits - 1;
+            }
+        } else {
+            for (w, word) in sc.missing_bits.iter().enumerate() {
+                let mut bits = *word;
+                while bits != 0 {
+                    let b = bits.trailing_zeros();
+                    sc.missing.push((w * 64) as u32 + b);
+                    bits &= bits - 1;
+                }
+            }
+        }
+        out.missing.1 = sc.missing.len() as u32;
+        out
+    }
+}

@@ -1,0 +1,294 @@
+//! Context slots: where each key's value is for the hop being evaluated (R-CTX-*, R-FAS-4,
+//! R-HW-13, R-COMP-5).
+//!
+//! A request's context is never copied. Each key the program knows has a [`Slot`] in the
+//! scratch saying where its value lives — the case context, a hop's own context, the
+//! principal, a fixed text, a hop's `via`, or the CalledVia list — so a forwarded hop is
+//! derived from its parent by rewriting slots in place (the shared FAS rules, slot by slot)
+//! rather than by building a new context, and reading a value is one `match`.
+//!
+//! For example, a chain whose hop 0 is `s3:GetObject` called by a user and whose hop 1 is
+//! KMS called by S3 on its behalf: hop 0's `aws:username` slot is `Principal(Name)` (from the
+//! principal's shape, tabulated once per evaluator); for hop 1, `aws:username` is carried
+//! (its key flags say so), `aws:SourceIp` is dropped unless the source IP is preserved,
+//! `aws:CalledVia` becomes `CalledVia` (the parent's list plus hop 1's `via`), and
+//! `aws:ViaAWSService` becomes `Fixed("true")`.
+
+use crate::bytecode::*;
+use crate::request::{
+    for_each_principal_default_of, principal_arn_key_of, ForwardedValue, ListRef, PrincipalField,
+    PrincipalKind as Who, RequestView, ValueRef,
+};
+
+use super::{dialect_index, Evaluator, Scratch};
+
+/// Where a key's value is for the hop being evaluated. Plain data: a scratch holds no
+/// borrow of any request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Slot {
+    Absent,
+    /// Entry `entry` of context `ctx` (0: the case context; k + 1: hop k's own context).
+    Given {
+        ctx: u32,
+        entry: u32,
+    },
+    Fixed(&'static str),
+    Principal(PrincipalField),
+    /// A one-element list holding a principal field.
+    PrincipalList(PrincipalField),
+    /// The `via` of hop k.
+    Via(u32),
+    CalledVia,
+    CalledViaFirst,
+    CalledViaLast,
+}
+
+pub(super) const PRINCIPAL_KINDS: [Who; 6] = [
+    Who::User,
+    Who::AssumedRole,
+    Who::FederatedUser,
+    Who::Root,
+    Who::Service,
+    Who::Anonymous,
+];
+
+/// The index of a principal's shape: dialect, kind, and whether it has an account and a
+/// name (whether it has a role ARN changes no default: `aws:PrincipalArn` falls back to the
+/// ARN).
+pub(super) fn principal_shape(dialect: Dialect, kind: Who, account: bool, name: bool) -> usize {
+    let kind = match kind {
+        Who::User => 0,
+        Who::AssumedRole => 1,
+        Who::FederatedUser => 2,
+        Who::Root => 3,
+        Who::Service => 4,
+        Who::Anonymous => 5,
+    };
+    ((dialect_index(dialect) * PRINCIPAL_KINDS.len() + kind) * 2 + account as usize) * 2
+        + name as usize
+}
+
+/// A context value as the interpreter sees it.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Value<'r> {
+    Absent,
+    Single(&'r str),
+    Multi(Multi<'r>),
+}
+
+/// The values of a multi-valued key, wherever they live.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Multi<'r> {
+    List(ListRef<'r>),
+    One(&'r str),
+    /// The CalledVia list: the base list, then the `via` of the hops that appended (read
+    /// by index from the scratch).
+    CalledVia,
+}
+
+impl<'p> Evaluator<'p> {
+    pub(super) fn tabulate_principal_defaults(&mut self) {
+        let mut shapes = vec![(0, 0); 2 * PRINCIPAL_KINDS.len() * 4];
+        let mut slots = Vec::new();
+        for dialect in [Dialect::Aws, Dialect::Huawei] {
+            for kind in PRINCIPAL_KINDS {
+                for (account, name) in [(false, false), (false, true), (true, false), (true, true)]
+                {
+                    let has = |field| match field {
+                        PrincipalField::Arn | PrincipalField::Fixed(_) => true,
+                        PrincipalField::PrincipalArn => {
+                            principal_arn_key_of(kind, dialect, "", None).is_some()
+                        }
+                        PrincipalField::Account => account,
+                        PrincipalField::Name => name,
+                    };
+                    let first = slots.len() as u32;
+                    for_each_principal_default_of(kind, dialect, has, |d| {
+                        if let Some(k) = self.special.principal_defaults[d.index] {
+                            let slot = if d.list {
+                                Slot::PrincipalList(d.field)
+                            } else {
+                                Slot::Principal(d.field)
+                            };
+                            slots.push((k, slot));
+                        }
+                    });
+                    shapes[principal_shape(dialect, kind, account, name)] =
+                        (first, slots.len() as u32);
+                }
+            }
+        }
+        self.principal_shapes = shapes;
+        self.principal_slots = slots;
+    }
+
+    pub(super) fn initial_slots<R: RequestView>(&self, req: &R, sc: &mut Scratch) {
+        sc.slots.iter_mut().for_each(|s| *s = Slot::Absent);
+        sc.called_via_base = None;
+        sc.called_via_hops.clear();
+        // Each given key is looked up once; keys the program never reads are skipped.
+        for (entry, name) in req.context_keys(0).enumerate() {
+            if let Some(id) = self.key_id(name) {
+                sc.slots[id as usize] = Slot::Given {
+                    ctx: 0,
+                    entry: entry as u32,
+                };
+            }
+        }
+        let shape = principal_shape(
+            req.dialect(),
+            req.principal_kind(),
+            req.principal_account().is_some(),
+            req.principal_name().is_some(),
+        );
+        let (first, end) = self.principal_shapes[shape];
+        for (k, slot) in &self.principal_slots[first as usize..end as usize] {
+            let at = &mut sc.slots[*k as usize];
+            if *at == Slot::Absent {
+                *at = *slot;
+            }
+        }
+        if req.hop_count() > 0 {
+            self.overlay(req, 0, sc);
+        }
+    }
+
+    /// Lays hop `k`'s own context over the slots.
+    pub(super) fn overlay<R: RequestView>(&self, req: &R, k: usize, sc: &mut Scratch) {
+        for (entry, name) in req.context_keys(k + 1).enumerate() {
+            if let Some(id) = self.key_id(name) {
+                sc.slots[id as usize] = Slot::Given {
+                    ctx: k as u32 + 1,
+                    entry: entry as u32,
+                };
+            }
+        }
+    }
+
+    /// Applies the shared FAS rules (R-FAS-4, R-HW-13) to derive hop `k`'s slots in place.
+    pub(super) fn forward_slots<R: RequestView>(&self, req: &R, sc: &mut Scratch, k: usize) {
+        let d = dialect_index(req.dialect());
+        let [list, first, last] = self.special.called_via[d];
+        // The parent's CalledVia list becomes the base of this hop's.
+        if let Some(list) = list {
+            match sc.slots[list as usize] {
+                Slot::Given { ctx, entry } => {
+                    sc.called_via_base = Some((ctx, entry));
+                    sc.called_via_hops.clear();
+                }
+                Slot::CalledVia => {}
+                _ => {
+                    sc.called_via_base = None;
+                    sc.called_via_hops.clear();
+                }
+            }
+        }
+        let carried = match req.dialect() {
+            Dialect::Aws => KEY_CARRIED_AWS,
+            Dialect::Huawei => KEY_CARRIED_HUAWEI,
+        };
+        let preserve_ip = req.preserve_source_ip();
+        for (slot, key) in sc.slots.iter_mut().zip(self.v.keys) {
+            let dropped_ip = key.flags & KEY_SOURCE_IP != 0 && !preserve_ip;
+            if key.flags & carried == 0 || dropped_ip {
+                *slot = Slot::Absent;
+            }
+        }
+        let via = req.via(k).unwrap_or_default();
+        if req.appends_to_called_via(via) {
+            sc.called_via_hops.push(k as u32);
+        }
+        let non_empty = self.called_via_len(req, sc) > 0;
+        for (id, present) in [
+            (list, Slot::CalledVia),
+            (first, Slot::CalledViaFirst),
+            (last, Slot::CalledViaLast),
+        ] {
+            if let Some(id) = id {
+                sc.slots[id as usize] = if non_empty { present } else { Slot::Absent };
+            }
+        }
+        for (id, value) in &self.special.sets[d] {
+            let Some(id) = id else { continue };
+            let slot = &mut sc.slots[*id as usize];
+            match value {
+                ForwardedValue::Fixed(text) => *slot = Slot::Fixed(text),
+                ForwardedValue::Via => *slot = Slot::Via(k as u32),
+                ForwardedValue::DefaultFixed(text) => {
+                    if *slot == Slot::Absent {
+                        *slot = Slot::Fixed(text);
+                    }
+                }
+            }
+        }
+        self.overlay(req, k, sc);
+    }
+
+    pub(super) fn called_via_base<'r, R: RequestView>(
+        &self,
+        req: &'r R,
+        sc: &Scratch,
+    ) -> ListRef<'r> {
+        match sc
+            .called_via_base
+            .and_then(|(c, e)| req.context_value(c as usize, e as usize))
+        {
+            Some(ValueRef::Multi(list)) => list,
+            Some(ValueRef::Single(_)) | None => ListRef::EMPTY,
+        }
+    }
+
+    pub(super) fn called_via_len<R: RequestView>(&self, req: &R, sc: &Scratch) -> usize {
+        self.called_via_base(req, sc).len() + sc.called_via_hops.len()
+    }
+
+    /// The `i`-th element of the CalledVia list.
+    pub(super) fn called_via_at<'r, R: RequestView>(
+        &self,
+        req: &'r R,
+        sc: &Scratch,
+        i: usize,
+    ) -> Option<&'r str> {
+        let base = self.called_via_base(req, sc);
+        match base.get(i) {
+            Some(s) => Some(s),
+            None => {
+                let hop = *sc.called_via_hops.get(i - base.len())?;
+                req.via(hop as usize)
+            }
+        }
+    }
+
+    /// The value of key `k` in the current hop's context.
+    pub(super) fn value<'r, R: RequestView>(
+        &self,
+        req: &'r R,
+        sc: &Scratch,
+        k: KeyId,
+    ) -> Value<'r> {
+        match sc.slots[k as usize] {
+            Slot::Absent => Value::Absent,
+            Slot::Given { ctx, entry } => match req.context_value(ctx as usize, entry as usize) {
+                Some(ValueRef::Single(v)) => Value::Single(v),
+                Some(ValueRef::Multi(list)) => Value::Multi(Multi::List(list)),
+                None => Value::Absent,
+            },
+            Slot::Fixed(t) => Value::Single(t),
+            Slot::Principal(f) => req.principal_field(f).map_or(Value::Absent, Value::Single),
+            Slot::PrincipalList(f) => req
+                .principal_field(f)
+                .map_or(Value::Absent, |t| Value::Multi(Multi::One(t))),
+            Slot::Via(h) => req.via(h as usize).map_or(Value::Absent, Value::Single),
+            Slot::CalledVia => Value::Multi(Multi::CalledVia),
+            Slot::CalledViaFirst => self
+                .called_via_at(req, sc, 0)
+                .map_or(Value::Absent, Value::Single),
+            Slot::CalledViaLast => {
+                let n = self.called_via_len(req, sc);
+                n.checked_sub(1)
+                    .and_then(|i| self.called_via_at(req, sc, i))
+                    .map_or(Value::Absent, Value::Single)
+            }
+        }
+    }
+}
