@@ -26,11 +26,12 @@ pub(in crate::eval) fn build<'p>(e: &Evaluator<'p>) -> Residual<'p> {
         .iter()
         .map(|st| step(e, st, &mut accounts))
         .collect();
+    let mut middles = Vec::new();
     let resources = e
         .resource_plans
         .iter()
         .enumerate()
-        .map(|(i, plan)| resource_test(i as u32, plan))
+        .map(|(i, plan)| resource_test(i as u32, plan, &mut middles))
         .collect();
     let conditions = v
         .conditions
@@ -42,6 +43,7 @@ pub(in crate::eval) fn build<'p>(e: &Evaluator<'p>) -> Residual<'p> {
         programs: Vec::with_capacity(e.exact_candidate_ranges.len()),
         steps,
         accounts,
+        middles,
         resources,
         conditions,
         ..Residual::default()
@@ -158,7 +160,11 @@ fn principal<'p>(
 }
 
 /// The typed test of resource record `index`, resolved as `plan`.
-fn resource_test<'p>(index: u32, plan: &ResourcePlan<'p>) -> ResourceTest<'p> {
+fn resource_test<'p>(
+    index: u32,
+    plan: &ResourcePlan<'p>,
+    middles: &mut Vec<&'p str>,
+) -> ResourceTest<'p> {
     let tail = |head: &str, seg: &Seg<'_>| match seg {
         Seg::Any => Some(ResourceTest::Prefix(head.into())),
         Seg::Exact(s) => Some(ResourceTest::Exact(format!("{head}{s}").into())),
@@ -167,6 +173,7 @@ fn resource_test<'p>(index: u32, plan: &ResourcePlan<'p>) -> ResourceTest<'p> {
     };
     let typed = match plan {
         ResourcePlan::Any => Some(ResourceTest::Any),
+        ResourcePlan::Plain(Seg::Glob(glob)) => stars(glob, middles).map(ResourceTest::Stars),
         ResourcePlan::Plain(seg) => tail("", seg),
         // Five literal segments, the first `arn`: a text starting with the head is an ARN
         // (R-RES-2) whose first five segments are the pattern's.
@@ -184,12 +191,35 @@ fn resource_test<'p>(index: u32, plan: &ResourcePlan<'p>) -> ResourceTest<'p> {
             Some(ResourceTest::Arn {
                 head: head.clone(),
                 literal: *literal as u8,
-                segs: *segs,
+                segs: Box::new(segs.map(|seg| match seg {
+                    Seg::Glob(glob) => {
+                        stars(glob, middles).map_or(SegTest::Seg(seg), SegTest::Stars)
+                    }
+                    seg => SegTest::Seg(seg),
+                })),
             })
         }
         _ => None,
     };
     typed.unwrap_or(ResourceTest::Plan(index))
+}
+
+/// A glob of literals and `*`s split at its stars (`None` if it has a `?`).
+pub(super) fn stars<'p>(glob: &'p str, middles: &mut Vec<&'p str>) -> Option<Stars<'p>> {
+    if glob.contains('?') {
+        return None;
+    }
+    let mut parts = glob.split('*');
+    let first = parts.next()?;
+    let mut rest: Vec<&'p str> = parts.collect();
+    let last = rest.pop()?;
+    let start = middles.len() as u32;
+    middles.extend(rest.into_iter().filter(|m| !m.is_empty()));
+    Some(Stars {
+        first,
+        last,
+        middles: (start, middles.len() as u32),
+    })
 }
 
 fn condition_step(c: &ConditionRec, test: ValueTest) -> ConditionStep {

@@ -75,6 +75,8 @@ pub(super) struct Residual<'p> {
     steps: Vec<Step>,
     /// Per resource record: its typed test.
     resources: Vec<ResourceTest<'p>>,
+    /// The middle literals of [`Stars`] tests.
+    middles: Vec<&'p str>,
     /// The accounts of typed principal clauses (see [`Principal::Accounts`]).
     accounts: Vec<AccountId<'p>>,
     /// Per condition record: its typed test.
@@ -136,10 +138,30 @@ enum ResourceTest<'p> {
     Arn {
         head: Box<str>,
         literal: u8,
-        segs: [Seg<'p>; 6],
+        segs: Box<[SegTest<'p>; 6]>,
     },
+    /// A pattern without colons made of literals and `*`s only: one [`Stars`] test of
+    /// the whole resource.
+    Stars(Stars<'p>),
     /// The general plan of resource record `.0`.
     Plan(u32),
+}
+
+/// One ARN segment's test: the resolved plan's, or [`Stars`] for a glob of literals and
+/// `*`s (`data-*/*`), split at its stars once here rather than on every match.
+#[derive(Clone, Copy, Debug)]
+enum SegTest<'p> {
+    Seg(Seg<'p>),
+    Stars(Stars<'p>),
+}
+
+/// A glob of literals and `*`s, `first*…*last`, as its first and last literals and the
+/// range of `Residual::middles` holding the literals between (each may be empty).
+#[derive(Clone, Copy, Debug)]
+struct Stars<'p> {
+    first: &'p str,
+    last: &'p str,
+    middles: (u32, u32),
 }
 
 /// A condition record's test.
@@ -185,5 +207,69 @@ impl super::Evaluator<'_> {
             .get(folded.as_str())
             .and_then(|e| self.residual.program(e))
             .is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::build::stars;
+    use super::run::stars_match;
+
+    /// A glob split at its stars answers as the general glob match, on texts that make each
+    /// literal match early, late, overlap its neighbour or miss.
+    #[test]
+    fn stars_answer_as_the_glob_match() {
+        let globs = [
+            "data-*/*",
+            "a*a",
+            "ab*b",
+            "*",
+            "**",
+            "*x*",
+            "a*b*c",
+            "*/incoming/*",
+            "table/app-*",
+            "x*yy*yy*z",
+            "é*ü",
+            "",
+        ];
+        let texts = [
+            "data-raw/bob/obj.parquet",
+            "data-raw",
+            "data-/",
+            "a",
+            "aa",
+            "ab",
+            "abb",
+            "abc",
+            "aXbYc",
+            "acb",
+            "x",
+            "",
+            "data-a/incoming/b",
+            "/incoming/",
+            "table/app-",
+            "table/app-orders",
+            "xyyyyz",
+            "xyyzyyz",
+            "xyyyz",
+            "éaü",
+            "éü",
+        ];
+        for glob in globs {
+            let mut middles = Vec::new();
+            let Some(split) = stars(glob, &mut middles) else {
+                assert!(!glob.contains('*'), "{glob:?} is split");
+                continue;
+            };
+            for text in texts {
+                assert_eq!(
+                    stars_match(&split, &middles, text),
+                    crate::primitives::wildcard_match(glob, text),
+                    "{glob:?} on {text:?}"
+                );
+            }
+        }
+        assert!(stars("a?b", &mut Vec::new()).is_none());
     }
 }

@@ -128,7 +128,8 @@ impl<'p> Evaluator<'p> {
                 segs,
             } => text
                 .strip_prefix(&**head)
-                .is_some_and(|rest| arn_tail(rest, *literal as usize, segs)),
+                .is_some_and(|rest| self.arn_tail(rest, *literal as usize, segs)),
+            ResourceTest::Stars(stars) => stars_match(stars, &self.residual.middles, text),
             ResourceTest::Plan(plan) => {
                 let target = target.get_or_insert_with(|| Target::new(text));
                 self.resource_plans[*plan as usize]
@@ -152,25 +153,53 @@ impl<'p> Evaluator<'p> {
     }
 }
 
-/// Whether the segments `literal..6` of an ARN, `rest` being the text after its first
-/// `literal` colons, pass `segs` (R-RES-4): segments up to the fifth colon, the last one
-/// to the end; fewer colons than that is not an ARN (R-RES-2), and fails.
-#[inline]
-fn arn_tail(mut rest: &str, literal: usize, segs: &[Seg<'_>; 6]) -> bool {
-    let mut never = |_: u32, _: &str| false;
-    for (i, seg) in segs.iter().enumerate().skip(literal) {
-        let part = if i < 5 {
-            let Some(colon) = rest.bytes().position(|b| b == b':') else {
-                return false;
+impl Evaluator<'_> {
+    /// Whether the segments `literal..6` of an ARN, `rest` being the text after its first
+    /// `literal` colons, pass `segs` (R-RES-4): segments up to the fifth colon, the last one
+    /// to the end; fewer colons than that is not an ARN (R-RES-2), and fails.
+    #[inline]
+    fn arn_tail(&self, mut rest: &str, literal: usize, segs: &[SegTest<'_>; 6]) -> bool {
+        let mut never = |_: u32, _: &str| false;
+        for (i, seg) in segs.iter().enumerate().skip(literal) {
+            let part = if i < 5 {
+                let Some(colon) = rest.bytes().position(|b| b == b':') else {
+                    return false;
+                };
+                let part = &rest[..colon];
+                rest = &rest[colon + 1..];
+                part
+            } else {
+                rest
             };
-            let part = &rest[..colon];
-            rest = &rest[colon + 1..];
-            part
-        } else {
-            rest
-        };
-        if !seg.matches(part, &mut never) {
-            return false;
+            let pass = match seg {
+                SegTest::Seg(seg) => seg.matches(part, &mut never),
+                SegTest::Stars(stars) => stars_match(stars, &self.residual.middles, part),
+            };
+            if !pass {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+/// Whether `text` matches a glob of literals and stars (R-RES-5): it starts with the first
+/// literal, ends with the last, and holds the middle ones (`middles` holds them) in order
+/// between; the leftmost place of each middle literal is as good as any, a star taking the
+/// rest.
+#[inline]
+pub(super) fn stars_match(stars: &Stars<'_>, middles: &[&str], text: &str) -> bool {
+    let Some(rest) = text.strip_prefix(stars.first) else {
+        return false;
+    };
+    let Some(mut rest) = rest.strip_suffix(stars.last) else {
+        return false;
+    };
+    let (first, end) = stars.middles;
+    for middle in &middles[first as usize..end as usize] {
+        match rest.find(middle) {
+            Some(at) => rest = &rest[at + middle.len()..],
+            None => return false,
         }
     }
     true
