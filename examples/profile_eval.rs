@@ -1,9 +1,11 @@
 //! Runs the compiled engine over the standard workload in a loop, for profilers
 //! (`perf record`, `valgrind --tool=callgrind`):
-//! `cargo run --release --example profile_eval [ROUNDS] [CHAINS] [packed|request]`.
+//! `cargo run --release --example profile_eval [ROUNDS] [CHAINS] [packed|request] [general]`.
 //!
 //! `packed` (the default) packs every request once before timing and evaluates the packed
-//! requests; `request` evaluates the [`fastiam::request::Request`]s as they are.
+//! requests; `request` evaluates the [`fastiam::request::Request`]s as they are. `general`
+//! evaluates without the residual programs ([`fastiam::eval::Evaluator::general`]), so
+//! that one binary times both paths.
 
 fn main() {
     let rounds: usize = std::env::args()
@@ -22,7 +24,11 @@ fn main() {
         .map(fastiam::request::PackedRequest::from_request)
         .collect();
     let program = fastiam::compile::compile(&prepared.policies).expect("compile");
-    let evaluator = fastiam::eval::Evaluator::new(&program);
+    let evaluator = if std::env::args().nth(4).as_deref() == Some("general") {
+        fastiam::eval::Evaluator::general(&program)
+    } else {
+        fastiam::eval::Evaluator::new(&program)
+    };
     let mut scratch = evaluator.scratch();
     let started = std::time::Instant::now();
     let mut hops = 0;

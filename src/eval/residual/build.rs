@@ -181,7 +181,7 @@ fn resource_test<'p>(
             head,
             literal: 5,
             segs,
-        } if head.starts_with("arn:") => tail(head, &segs[5]),
+        } if head.starts_with("arn:") && tail(head, &segs[5]).is_some() => tail(head, &segs[5]),
         // Other ARN patterns with a head and no variables: the head, then the segments.
         ResourcePlan::Arn {
             head,
