@@ -41,10 +41,14 @@ impl<'p> Evaluator<'p> {
         for svc in v.services {
             let service = s(svc.name);
             for i in svc.exact_first..svc.exact_first + svc.exact_len {
-                joined.push((
-                    format!("{service}:{}", s(v.index_exact[i as usize].name)),
-                    i,
-                ));
+                // Joined by hand: `format!` took 16% of the build (12M instructions on
+                // the managed policies' 20,000-odd actions).
+                let name = s(v.index_exact[i as usize].name);
+                let mut action = String::with_capacity(service.len() + 1 + name.len());
+                action.push_str(service);
+                action.push(':');
+                action.push_str(name);
+                joined.push((action, i));
             }
         }
         let exact = StrTable::new(joined.iter().map(|(name, i)| (name.as_str(), *i)));
@@ -125,5 +129,68 @@ impl<'p> Evaluator<'p> {
         e.tabulate_candidates(&joined);
         e.residual = super::residual::build(&e);
         e
+    }
+
+    /// The bytes of the tables this evaluator adds to its program's (the program's own
+    /// tables are borrowed, not counted): its hash tables, resolved resource patterns and
+    /// value tests, parsed glob pieces, principal slots and tabulated candidates, as
+    /// allocated. An evaluator is built once per program; this is what it keeps.
+    pub fn table_bytes(&self) -> usize {
+        let special = &self.special;
+        self.key_ids.heap_bytes()
+            + self.exact.heap_bytes()
+            + self.services.heap_bytes()
+            + heap_bytes(&self.resource_plans)
+            + self
+                .resource_plans
+                .iter()
+                .map(ResourcePlan::heap_bytes)
+                .sum::<usize>()
+            + heap_bytes(&self.token_pieces)
+            + heap_bytes(&self.text_pieces)
+            + heap_bytes(&self.principal_shapes)
+            + heap_bytes(&self.principal_slots)
+            + heap_bytes(&self.exact_candidate_ranges)
+            + heap_bytes(&self.exact_candidates)
+            + heap_bytes(&self.globs_by_pattern)
+            + heap_bytes(&self.glob_heads)
+            + self.value_tests.heap_bytes()
+            + special.sets.iter().map(heap_bytes).sum::<usize>()
+            + heap_bytes(&special.principal_defaults)
+    }
+}
+
+/// The bytes a vector holds on the heap: its capacity, not its length.
+pub(super) fn heap_bytes<T>(v: &Vec<T>) -> usize {
+    v.capacity() * std::mem::size_of::<T>()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn evaluator_bytes(statements: usize) -> (usize, usize) {
+        let statements: Vec<String> = (0..statements)
+            .map(|i| {
+                format!(
+                    r#"{{"Effect":"Allow","Action":"s3:GetObject{i}","Resource":"arn:aws:s3:::b{i}/*"}}"#
+                )
+            })
+            .collect();
+        let case = crate::eval::test_case(&statements);
+        let program = crate::compile::compile(&case.chain.policies).unwrap();
+        let evaluator = Evaluator::new(&program);
+        (evaluator.table_bytes(), evaluator.tabulated_candidates())
+    }
+
+    /// The tables counted include the tabulated candidates and the resolved resource
+    /// patterns, and grow with the program.
+    #[test]
+    fn table_bytes_count_what_the_evaluator_keeps() {
+        let (small, small_candidates) = evaluator_bytes(1);
+        let (large, large_candidates) = evaluator_bytes(200);
+        assert_eq!((small_candidates, large_candidates), (1, 200));
+        let per_statement = std::mem::size_of::<ResourcePlan>() + 4;
+        assert!(large >= small + 199 * per_statement, "{small} then {large}");
     }
 }

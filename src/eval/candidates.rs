@@ -168,6 +168,9 @@ impl<'p> Evaluator<'p> {
             table.extend_from_slice(&list);
             ranges[*i as usize] = (first, table.len() as u32);
         }
+        // Grown by doubling: without this it keeps up to twice its length (1.1 MB of the
+        // managed policies' 2.4 MB).
+        table.shrink_to_fit();
         self.exact_candidates = table;
         self.exact_candidate_ranges = ranges;
     }

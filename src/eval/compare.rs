@@ -329,17 +329,7 @@ mod tests {
                 format!(r#"{{"Effect":"Allow","Action":"*","Resource":"*","Condition":{{{c}}}}}"#)
             })
             .collect();
-        let case = crate::request::parse_case(
-            &format!(
-                r#"{{"id":"t","principal":"arn:aws:iam::111122223333:user/a",
-                "options":{{"mode":"lenient"}},
-                "policies":{{"identity":[{{"Version":"2012-10-17","Statement":[{}]}}]}},
-                "chain":[{{"action":"s3:GetObject","resource":"*"}}]}}"#,
-                statements.join(",")
-            ),
-            "test",
-        )
-        .unwrap();
+        let case = crate::eval::test_case(&statements);
         let program = crate::compile::compile(&case.chain.policies).unwrap();
         let evaluator = Evaluator::new(&program);
         let mut sc = evaluator.scratch();

@@ -230,3 +230,17 @@ fn _thread_safety() {
     shared::<Evaluator<'static>>();
     sendable::<Scratch>();
 }
+
+/// A lenient one-hop case (a user's `s3:GetObject` on `*`) whose one identity policy holds
+/// `statements` (JSON objects), for the phases' unit tests.
+#[cfg(test)]
+fn test_case(statements: &[String]) -> crate::request::Case {
+    let text = format!(
+        r#"{{"id":"t","principal":"arn:aws:iam::111122223333:user/a",
+        "options":{{"mode":"lenient"}},
+        "policies":{{"identity":[{{"Version":"2012-10-17","Statement":[{}]}}]}},
+        "chain":[{{"action":"s3:GetObject","resource":"*"}}]}}"#,
+        statements.join(",")
+    );
+    crate::request::parse_case(&text, "test").unwrap()
+}

@@ -74,6 +74,14 @@ pub(super) enum ResourcePlan<'p> {
 }
 
 impl<'p> ResourcePlan<'p> {
+    /// The bytes this plan holds on the heap besides itself (an ARN pattern's joined head).
+    pub(super) fn heap_bytes(&self) -> usize {
+        match self {
+            ResourcePlan::Arn { head, .. } => head.len(),
+            _ => 0,
+        }
+    }
+
     /// Resolves resource record `r` of a verified program (`s` reads its strings).
     pub(super) fn new(
         r: &ResourceRec,
@@ -94,7 +102,15 @@ impl<'p> ResourcePlan<'p> {
                     .iter()
                     .take_while(|g| matches!(g, Seg::Exact(_)))
                     .count();
-                let mut head = String::new();
+                // Sized first: the box then takes the string's buffer as it is.
+                let head_len = segs[..literal]
+                    .iter()
+                    .map(|g| match g {
+                        Seg::Exact(text) => text.len() + 1,
+                        _ => 0,
+                    })
+                    .sum();
+                let mut head = String::with_capacity(head_len);
                 for g in &segs[..literal] {
                     if let Seg::Exact(text) = g {
                         head.push_str(text);

@@ -130,6 +130,11 @@ impl<V: Copy + Default> StrTable<V> {
         table
     }
 
+    /// The bytes this table holds on the heap (slots and long names).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        super::build::heap_bytes(&self.slots) + self.names.capacity()
+    }
+
     #[inline]
     fn first_slot(&self, w: &Words, len: usize) -> usize {
         let h = (w.0[0] ^ w.0[3].rotate_left(29) ^ len as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);

@@ -85,6 +85,17 @@ pub(super) struct ValueTests<'p> {
 }
 
 impl<'p> ValueTests<'p> {
+    /// The bytes these tests hold on the heap.
+    pub(super) fn heap_bytes(&self) -> usize {
+        use super::build::heap_bytes;
+        heap_bytes(&self.tests)
+            + heap_bytes(&self.literals)
+            + heap_bytes(&self.instants)
+            + heap_bytes(&self.numbers)
+            + heap_bytes(&self.v4)
+            + heap_bytes(&self.v6)
+    }
+
     /// Resolves every condition of `v`; `s` reads a string of the program.
     pub(super) fn new(v: &ProgramView<'p>, s: impl Fn(StrId) -> &'p str) -> Self {
         let mut t = ValueTests::default();

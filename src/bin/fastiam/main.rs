@@ -401,9 +401,10 @@ fn inspect(args: &InspectArgs) -> io::Result<ExitCode> {
     let started = Instant::now();
     let evaluator = fastiam::eval::Evaluator::new(&program);
     outln!(
-        "  evaluator built (per-program tables): {:.3} ms; {} tabulated candidates",
+        "  evaluator built (per-program tables): {:.3} ms; {} tabulated candidates; {} bytes of tables",
         started.elapsed().as_secs_f64() * 1e3,
-        evaluator.tabulated_candidates()
+        evaluator.tabulated_candidates(),
+        evaluator.table_bytes()
     );
     for (name, (_, len)) in SECTION_NAMES.iter().zip(program_ranges(&mapped)) {
         outln!("  section {name:<17} {len:>10} bytes");
