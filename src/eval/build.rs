@@ -157,6 +157,7 @@ impl<'p> Evaluator<'p> {
             + self.value_tests.heap_bytes()
             + special.sets.iter().map(heap_bytes).sum::<usize>()
             + heap_bytes(&special.principal_defaults)
+            + self.residual.heap_bytes()
     }
 }
 

@@ -102,7 +102,8 @@ impl<'p> Evaluator<'p> {
         };
         // The action's residual program if it has one (missing keys as a mask of its key
         // numbering), else the general examination (missing keys in `missing_bits`).
-        let residual_missing = program.map(|p| (p, self.run_residual(p, req, sc, k, &part)));
+        let residual_missing =
+            program.map(|p| (p, self.run_residual(p, candidates, req, sc, k, &part)));
         if residual_missing.is_none() {
             let target = Target::new(req.resource(k));
             sc.missing_bits.iter_mut().for_each(|w| *w = 0);

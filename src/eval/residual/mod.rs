@@ -65,10 +65,9 @@ pub(super) const PART_CEILINGS: u8 = 32;
 pub(super) struct Residual<'p> {
     /// Per `index_exact` entry: its action program, if it has one.
     programs: Vec<Option<ActionProgram>>,
-    /// The statements of each program, a range per program: statement ids...
-    entry_ids: Vec<u32>,
-    /// ...and, in parallel, each one's missing-key mask in its program's key numbering.
-    entry_masks: Vec<u64>,
+    /// Per tabulated candidate of a program whose statements read keys (from its
+    /// `masks`): the statement's keys as a mask of the program's key numbering.
+    masks: Vec<u64>,
     /// Each program's keys (a range per program), in id order: bit `i` is key `keys[i]`.
     keys: Vec<KeyId>,
     /// Per statement: its typed step.
@@ -83,11 +82,12 @@ pub(super) struct Residual<'p> {
     conditions: Vec<ConditionStep>,
 }
 
-/// One action's program: ranges of `entry_ids`/`entry_masks` and of `keys`.
+/// One action's program: its statements are its tabulated candidates; a range of `keys`,
+/// and where its candidates' key masks start in `masks` (none when `keys` is empty).
 #[derive(Clone, Copy, Debug)]
 pub(super) struct ActionProgram {
-    entries: (u32, u32),
     keys: (u32, u32),
+    masks: u32,
 }
 
 /// One statement, decoded for the hop.
@@ -183,6 +183,32 @@ impl Residual<'_> {
     #[inline]
     pub(super) fn program(&self, entry: u32) -> Option<ActionProgram> {
         self.programs.get(entry as usize).copied().flatten()
+    }
+
+    /// The bytes its tables hold on the heap (capacities, and the typed resource tests'
+    /// texts).
+    pub(super) fn heap_bytes(&self) -> usize {
+        use super::build::heap_bytes;
+        let texts: usize = self
+            .resources
+            .iter()
+            .map(|r| match r {
+                ResourceTest::Exact(s) | ResourceTest::Prefix(s) => s.len(),
+                ResourceTest::Arn { head, .. } => {
+                    head.len() + std::mem::size_of::<[SegTest<'_>; 6]>()
+                }
+                ResourceTest::Any | ResourceTest::Stars(_) | ResourceTest::Plan(_) => 0,
+            })
+            .sum();
+        heap_bytes(&self.programs)
+            + heap_bytes(&self.masks)
+            + heap_bytes(&self.keys)
+            + heap_bytes(&self.steps)
+            + heap_bytes(&self.resources)
+            + heap_bytes(&self.accounts)
+            + heap_bytes(&self.middles)
+            + heap_bytes(&self.conditions)
+            + texts
     }
 
     /// How many actions have a program.

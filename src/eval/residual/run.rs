@@ -32,11 +32,12 @@ impl Participation {
 }
 
 impl<'p> Evaluator<'p> {
-    /// Runs program `p` on hop `k`: pushes the applicable statements onto `sc.applied`, in
+    /// Runs program `p`, whose tabulated candidates are `candidates`, on hop `k`: pushes the applicable statements onto `sc.applied`, in
     /// statement order, and returns the missing keys as a mask of `p`'s key numbering.
     pub(in crate::eval) fn run_residual<R: RequestView>(
         &self,
         p: ActionProgram,
+        candidates: &[u32],
         req: &R,
         sc: &mut Scratch,
         k: usize,
@@ -48,9 +49,14 @@ impl<'p> Evaluator<'p> {
         let mut target: Option<Target<'_>> = None;
         let mut absent: Option<u64> = None;
         let mut missing = 0;
-        let (first, end) = p.entries;
-        for i in first as usize..end as usize {
-            let id = r.entry_ids[i];
+        let reads_keys = p.keys.0 != p.keys.1;
+        let mut previous = None;
+        for (i, c) in candidates.iter().enumerate() {
+            let id = c >> 1;
+            if previous == Some(id) {
+                continue; // the same statement found twice by the index
+            }
+            previous = Some(id);
             let step = &r.steps[id as usize];
             if step.part & mask == 0
                 || (step.part == PART_RESOURCE && part.resource != Some(step.position))
@@ -79,7 +85,11 @@ impl<'p> Evaluator<'p> {
             if !self.residual_resource(step, text, &mut target, req, sc) {
                 continue;
             }
-            let keys = r.entry_masks[i];
+            let keys = if reads_keys {
+                r.masks[p.masks as usize + i]
+            } else {
+                0
+            };
             if keys != 0 {
                 let absent = *absent.get_or_insert_with(|| self.absent_keys(p, sc));
                 missing |= keys & absent;
