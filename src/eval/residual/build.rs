@@ -200,12 +200,15 @@ fn resource_test<'p>(
             Some(ResourceTest::Arn {
                 head: head.clone(),
                 literal: *literal as u8,
-                segs: Box::new(segs.map(|seg| match seg {
-                    Seg::Glob(glob) => {
-                        stars(glob, middles).map_or(SegTest::Seg(seg), SegTest::Stars)
-                    }
-                    seg => SegTest::Seg(seg),
-                })),
+                segs: segs[*literal..]
+                    .iter()
+                    .map(|&seg| match seg {
+                        Seg::Glob(glob) => {
+                            stars(glob, middles).map_or(SegTest::Seg(seg), SegTest::Stars)
+                        }
+                        seg => SegTest::Seg(seg),
+                    })
+                    .collect(),
             })
         }
         _ => None,

@@ -134,11 +134,12 @@ enum ResourceTest<'p> {
     Prefix(Box<str>),
     /// An ARN pattern whose leading literal segments, `arn` first, are `head` (each with
     /// its `:`), and whose other segments are typed tests: the segments after the head are
-    /// cut at their colons only when the head matched.
+    /// cut at their colons only when the head matched. `segs` are the tests of segments
+    /// `literal..6`.
     Arn {
         head: Box<str>,
         literal: u8,
-        segs: Box<[SegTest<'p>; 6]>,
+        segs: Box<[SegTest<'p>]>,
     },
     /// A pattern without colons made of literals and `*`s only: one [`Stars`] test of
     /// the whole resource.
@@ -194,8 +195,8 @@ impl Residual<'_> {
             .iter()
             .map(|r| match r {
                 ResourceTest::Exact(s) | ResourceTest::Prefix(s) => s.len(),
-                ResourceTest::Arn { head, .. } => {
-                    head.len() + std::mem::size_of::<[SegTest<'_>; 6]>()
+                ResourceTest::Arn { head, segs, .. } => {
+                    head.len() + std::mem::size_of_val::<[SegTest<'_>]>(segs)
                 }
                 ResourceTest::Any | ResourceTest::Stars(_) | ResourceTest::Plan(_) => 0,
             })

@@ -165,12 +165,13 @@ impl<'p> Evaluator<'p> {
 
 impl Evaluator<'_> {
     /// Whether the segments `literal..6` of an ARN, `rest` being the text after its first
-    /// `literal` colons, pass `segs` (R-RES-4): segments up to the fifth colon, the last one
-    /// to the end; fewer colons than that is not an ARN (R-RES-2), and fails.
+    /// `literal` colons, pass `segs` (the tests of segments `literal..6`, R-RES-4): segments
+    /// up to the fifth colon, the last one to the end; fewer colons than that is not an ARN
+    /// (R-RES-2), and fails.
     #[inline]
-    fn arn_tail(&self, mut rest: &str, literal: usize, segs: &[SegTest<'_>; 6]) -> bool {
+    fn arn_tail(&self, mut rest: &str, literal: usize, segs: &[SegTest<'_>]) -> bool {
         let mut never = |_: u32, _: &str| false;
-        for (i, seg) in segs.iter().enumerate().skip(literal) {
+        for (i, seg) in (literal..6).zip(segs) {
             let part = if i < 5 {
                 let Some(colon) = rest.bytes().position(|b| b == b':') else {
                     return false;
