@@ -31,7 +31,9 @@
 //! The other modules: `chain` walks the hops in order; `build` makes an evaluator's tables
 //! once per program; `outcome` holds the results and the [`Scratch`]; `resource_plan`,
 //! `value_test` and `str_table` are the tables `build` resolves (resource patterns, condition
-//! value tests, the string hash tables).
+//! value tests, the string hash tables); `residual` lays out, per action the index names
+//! exactly, its candidates as typed steps that a hop of that action runs instead of
+//! phase 3's general code (`Evaluator::general` builds without them, for comparison).
 //!
 //! ```
 //! use fastiam::request::parse_case;
