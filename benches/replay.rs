@@ -66,7 +66,7 @@ fn read_records(inputs: &[PathBuf]) -> Vec<(String, Value)> {
     assert!(errors.is_empty(), "{errors:?}");
     let mut records = Vec::new();
     for unit in &units {
-        let mut each = |at: Position, parsed: Result<Value, String>| {
+        let mut each = |at: &Position, parsed: Result<Value, String>| {
             records.push((at.to_string(), parsed.unwrap()));
             true
         };

@@ -4,7 +4,7 @@
 #
 #   bash python/ci.sh            # from anywhere in the repository
 #
-# Needs python3 (3.9 or later) with venv, and PyPI for maturin, pyarrow, pandas, pytest.
+# Needs python3 (3.10 or later) with venv, and PyPI for maturin, pyarrow, pandas, pytest.
 # The tests compare with the `fastiam` binary of this checkout (built here if absent).
 # Set FASTIAM_PY_VENV to reuse a virtual environment between runs.
 set -euo pipefail

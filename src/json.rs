@@ -146,6 +146,147 @@ impl std::error::Error for SyntaxError {}
 
 /// Parses one JSON document (strict RFC 8259; a leading BOM is skipped).
 pub fn parse(text: &str) -> Result<Node<'_>, SyntaxError> {
+    parse_inner(text, None)
+}
+
+/// As [`parse`], except that when a member of the top-level object has its value at
+/// exactly `skip`, that value is not read: it becomes an empty object with the span
+/// `skip`. For a value known to be valid JSON already (the same text was parsed before),
+/// so the tree of the rest costs what the rest costs; [`parse_value_at`] reads it when
+/// needed. The value is a top-level member's value only, never one nested deeper.
+///
+/// ```
+/// use fastiam::json::{self, Span};
+/// let text = r#"{"big": {"a": [1, 2, 3]}, "small": 1}"#;
+/// let skip = json::top_level_member(text, "big").unwrap();
+/// let doc = json::parse_skipping(text, skip).unwrap();
+/// assert_eq!(doc.get("big").unwrap().as_object().unwrap().len(), 0);
+/// assert_eq!(doc.get("big").unwrap().span, skip);
+/// let big = json::parse_value_at(text, skip).unwrap();
+/// assert_eq!(big.get("a").unwrap().as_array().unwrap().len(), 3);
+/// ```
+pub fn parse_skipping(text: &str, skip: Span) -> Result<Node<'_>, SyntaxError> {
+    parse_inner(text, Some(skip))
+}
+
+/// Parses the one value that starts at `span.start` of `text`, as a member of a
+/// top-level object (so nesting depth counts from 1): spans and error positions are
+/// those of `text`. For a value [`parse_skipping`] skipped.
+pub fn parse_value_at(text: &str, span: Span) -> Result<Node<'_>, SyntaxError> {
+    let mut p = Parser {
+        text,
+        bytes: text.as_bytes(),
+        pos: span.start as usize,
+        skip_at: usize::MAX,
+        skip_end: 0,
+    };
+    p.value(1)
+}
+
+/// The span of the value of the first member named `key` (compared as written, escapes
+/// not decoded) of the top-level object of `text`, found by a quick scan that matches
+/// brackets and strings without checking the rest of the grammar; `None` when the text
+/// does not look like an object or has no such member. The span says where to look, not
+/// that the text is valid: [`parse`] still decides that.
+///
+/// ```
+/// let line = r#"{"id": "a", "policies": {"identity": [{"x": "}"}]}, "chain": []}"#;
+/// let span = fastiam::json::top_level_member(line, "policies").unwrap();
+/// assert_eq!(&line[span.range()], r#"{"identity": [{"x": "}"}]}"#);
+/// assert_eq!(fastiam::json::top_level_member(line, "identity"), None);
+/// ```
+pub fn top_level_member(text: &str, key: &str) -> Option<Span> {
+    if u32::try_from(text.len()).is_err() {
+        return None;
+    }
+    let b = text.as_bytes();
+    let mut i = if text.starts_with('\u{feff}') { 3 } else { 0 };
+    i = skip_ws_at(b, i);
+    if b.get(i) != Some(&b'{') {
+        return None;
+    }
+    i += 1;
+    loop {
+        i = skip_ws_at(b, i);
+        if b.get(i) != Some(&b'"') {
+            return None;
+        }
+        let key_end = skip_string_at(b, i)?;
+        let raw_key = b.get(i + 1..key_end - 1)?;
+        i = skip_ws_at(b, key_end);
+        if b.get(i) != Some(&b':') {
+            return None;
+        }
+        i = skip_ws_at(b, i + 1);
+        let value_end = skip_value_at(b, i)?;
+        if raw_key == key.as_bytes() {
+            return Some(span(i, value_end));
+        }
+        i = skip_ws_at(b, value_end);
+        if b.get(i) != Some(&b',') {
+            return None;
+        }
+        i += 1;
+    }
+}
+
+fn skip_ws_at(b: &[u8], mut i: usize) -> usize {
+    while let Some(b' ' | b'\t' | b'\n' | b'\r') = b.get(i) {
+        i += 1;
+    }
+    i
+}
+
+/// The index after the string that opens at `b[i]` (a `"`). Control characters are
+/// let through: the scan only finds where things are.
+fn skip_string_at(b: &[u8], i: usize) -> Option<usize> {
+    let mut j = i + 1;
+    loop {
+        j += memchr::memchr2(b'"', b'\\', b.get(j..)?)?;
+        match b[j] {
+            b'"' => return Some(j + 1),
+            _ => j += 2,
+        }
+    }
+}
+
+/// The index after the value that starts at `b[i]`: strings and brackets matched,
+/// scalars up to the next delimiter.
+fn skip_value_at(b: &[u8], i: usize) -> Option<usize> {
+    match b.get(i)? {
+        b'"' => skip_string_at(b, i),
+        b'{' | b'[' => {
+            let mut depth = 0usize;
+            let mut j = i;
+            loop {
+                match b.get(j)? {
+                    b'"' => {
+                        j = skip_string_at(b, j)?;
+                        continue;
+                    }
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            return Some(j + 1);
+                        }
+                    }
+                    _ => {}
+                }
+                j += 1;
+            }
+        }
+        _ => {
+            let end = b[i..]
+                .iter()
+                .position(|c| matches!(c, b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r'))
+                .map_or(b.len(), |n| i + n);
+            (end > i).then_some(end)
+        }
+    }
+}
+
+fn parse_inner(text: &str, skip: Option<Span>) -> Result<Node<'_>, SyntaxError> {
     if u32::try_from(text.len()).is_err() {
         return Err(SyntaxError {
             offset: 0,
@@ -158,6 +299,8 @@ pub fn parse(text: &str) -> Result<Node<'_>, SyntaxError> {
         text,
         bytes: text.as_bytes(),
         pos: 0,
+        skip_at: skip.map_or(usize::MAX, |s| s.start as usize),
+        skip_end: skip.map_or(0, |s| s.end as usize),
     };
     if text.starts_with('\u{feff}') {
         p.pos = '\u{feff}'.len_utf8();
@@ -468,6 +611,10 @@ struct Parser<'a> {
     text: &'a str,
     bytes: &'a [u8],
     pos: usize,
+    /// Where a top-level member's value is not read ([`parse_skipping`]); `usize::MAX`
+    /// for none.
+    skip_at: usize,
+    skip_end: usize,
 }
 
 /// Builds a span; `parse` has checked that the text length fits in `u32`.
@@ -722,7 +869,16 @@ impl<'a> Parser<'a> {
             }
             self.pos += 1;
             self.skip_ws();
-            let value = self.value(depth + 1)?;
+            let value = if depth == 0 && self.pos == self.skip_at {
+                let start = self.pos;
+                self.pos = self.skip_end;
+                Node {
+                    span: span(start, self.pos),
+                    value: Value::Object(Vec::new()),
+                }
+            } else {
+                self.value(depth + 1)?
+            };
             members.push(Member {
                 key,
                 key_span,
@@ -1959,5 +2115,54 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// The quick scan finds a member's value where the parser puts it, through strings
+    /// holding brackets, quotes and escapes; it gives up on what is not an object.
+    #[test]
+    fn top_level_member_finds_what_the_parser_finds() {
+        let texts = [
+            r#"{"a": 1, "p": {"x": "}]\"{", "y": [1, {"z": null}]}, "b": true}"#,
+            "\u{feff} { \"p\" :\t[\"a\\\\\", {\"q\": 2}] }",
+            r#"{"pp": 1, "p\u0070": 2, "p": "last"}"#,
+            r#"{"p": -1.5e3}"#,
+            r#"{"a": {"p": 1}, "p": {}}"#,
+        ];
+        for text in texts {
+            let node = parse(text).unwrap();
+            let expected = node
+                .as_object()
+                .unwrap()
+                .iter()
+                .find(|m| m.key == "p")
+                .map(|m| m.value.span);
+            assert_eq!(top_level_member(text, "p"), expected, "{text}");
+        }
+        for text in [
+            r#"[{"p": 1}]"#,
+            r#"{"a" 1, "p": 2}"#,
+            r#"{"a": "open"#,
+            "",
+            r#"{"a": 1}"#,
+        ] {
+            assert_eq!(top_level_member(text, "p"), None, "{text}");
+        }
+    }
+
+    /// A skipped member leaves the rest of the tree, and its errors, as they were.
+    #[test]
+    fn parse_skipping_keeps_the_rest() {
+        let text = r#"{"p": {"deep": [1, 2]}, "q": [1, 2,]}"#;
+        let skip = top_level_member(text, "p").unwrap();
+        assert_eq!(parse_skipping(text, skip), parse(text));
+        let text = r#"{"p": {"deep": [1, 2]}, "q": [1, 2]}"#;
+        let skipped = parse_skipping(text, skip).unwrap();
+        let full = parse(text).unwrap();
+        assert_eq!(skipped.get("q"), full.get("q"));
+        assert_eq!(skipped.get("p").unwrap().span, full.get("p").unwrap().span);
+        assert_eq!(
+            parse_value_at(text, skip).as_ref(),
+            Ok(full.get("p").unwrap())
+        );
     }
 }

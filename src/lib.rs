@@ -34,6 +34,7 @@
 #![deny(unsafe_code)]
 
 pub mod benchmark;
+pub mod bounded_cache;
 pub mod bytecode;
 pub mod capi;
 pub mod compile;

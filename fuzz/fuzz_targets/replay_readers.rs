@@ -27,17 +27,17 @@ fn read(bytes: &[u8], options: &ReadOptions) -> Read {
     let r = read_reader("fuzz", bytes, options, &mut |at, record| {
         assert_eq!(at.file, "fuzz");
         match &record {
-            Ok(value) => match mapper.map(value, &at, actions, &map_options) {
+            Ok(value) => match mapper.map(value, at, actions, &map_options) {
                 // Mapped: counted as evaluated (no policies here).
                 Ok(_) => report.all.allowed += 1,
-                Err(u) => report.add_unmappable(&at, &u),
+                Err(u) => report.add_unmappable(at, &u),
             },
             Err(message) => report.add_read_error(&ReadError {
                 position: at.clone(),
                 message: message.clone(),
             }),
         }
-        records.push((at.place, record.and_then(|v| json::to_serde(&v))));
+        records.push((at.place.clone(), record.and_then(|v| json::to_serde(&v))));
         true
     });
     let end = match r {

@@ -13,6 +13,7 @@ Session chains exactly (the engine of the ``fastiam`` command line and C ABI).
 """
 
 from ._native import (
+    Chain,
     Evaluation,
     FastiamError,
     HopResult,
@@ -27,6 +28,7 @@ from ._native import (
 )
 
 __all__ = [
+    "Chain",
     "Evaluation",
     "FastiamError",
     "HopResult",

@@ -1,14 +1,15 @@
 """Type stubs of the native module ``fastiam._native`` (re-exported by ``fastiam``)."""
 
 import os
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Union
+from typing import Any, Dict, Iterable, List, Literal, Mapping, Optional, Sequence, Union, overload
 
 # A policy: JSON text, a parsed document, CASES.md's wrapped form
 # ``{"id": NAME, "document": DOC}``, or a path (a file, or a directory of ``*.json`` files,
 # read in name order, each named by its file stem). A ``str`` is always JSON text.
 PolicyLike = Union[str, Mapping[str, Any], "os.PathLike[str]"]
-# A chain: a CASES.md case without ``policies`` (``id`` optional), or its JSON text.
-ChainLike = Union[Mapping[str, Any], str]
+# A chain: a CASES.md case without ``policies`` (``id`` optional), its JSON text, or a
+# ``Chain`` read once (the fast path).
+ChainLike = Union["Chain", Mapping[str, Any], str]
 
 class FastiamError(Exception):
     """Base of every fastiam error."""
@@ -34,7 +35,19 @@ class ProgramError(FastiamError):
     """Bytes or a file that are not a valid compiled program (or a set too large to compile)."""
 
 class RequestError(FastiamError):
-    """A chain that is not a CASES.md request, or that does not fit the program."""
+    """A chain that is not a CASES.md request, or that does not fit the program.
+
+    >>> try:
+    ...     Chain({"principal": arn, "chain": [{"action": "s3:GetObject", "resource": "*",
+    ...                                         "context": {"aws:SourceIp": {"10.0.0.1"}}}]})
+    ... except RequestError as e:
+    ...     print(e.pointer)
+    /chain/0/context/aws:SourceIp
+    """
+
+    pointer: Optional[str]
+    """JSON pointer (RFC 6901) to the offending value in the chain; ``None`` when the
+    error is about the whole chain (not JSON, not a dict, a slot the program lacks)."""
 
 class ReplayError(FastiamError):
     """A replay input (policy, account data, log, Arrow column) that cannot be used."""
@@ -65,8 +78,35 @@ class HopResult:
     missing: List[str]
     """Context keys the policies read but the request did not carry (canonical, sorted)."""
 
+class Chain:
+    """A chain read once and kept packed: ``Program.evaluate(chain)`` then costs the
+    evaluation and a small result object, and ``Program.evaluate_many`` over ``Chain``
+    objects needs the GIL only to hand back the results. Reusable with any program.
+
+    >>> chain = Chain({"principal": "arn:aws:iam::111122223333:user/alice",
+    ...                "chain": [{"action": "s3:GetObject", "resource": "arn:aws:s3:::b/k"}]})
+    >>> program.evaluate(chain).decision
+    'Allow'
+    """
+
+    def __init__(self, chain: Union[Mapping[str, Any], str]) -> None:
+        """Reads a chain: a dict in CASES.md's request shape (a case without
+        ``policies``; ``id`` optional) or its JSON text. The dict is walked directly (no
+        JSON text): its values must be dicts with ``str`` keys, lists, tuples, ``str``,
+        ``int``, finite ``float``, ``bool`` or ``None``. Raises ``RequestError`` with the
+        JSON pointer of what is wrong."""
+    @property
+    def id(self) -> str:
+        """The chain's ``id`` (empty when it had none)."""
+    def __len__(self) -> int:
+        """Hops in the chain."""
+
 class Evaluation:
     """The result of a chain: the first hop not allowed decides (R-FAS-2).
+
+    Lazy: ``decision``, ``denied_at`` and ``allowed`` are read straight from the engine's
+    outcome; the per-hop detail (policy names, sids, key names) is built the first time
+    ``hops`` or ``to_dict()`` is asked for.
 
     >>> r = program.evaluate(chain)
     >>> r.decision, r.denied_at, r.hops[0].reason
@@ -128,7 +168,8 @@ class Program:
     def to_bytes(self) -> bytes:
         """The program's bytes: what ``fastiam compile -o`` writes."""
     def evaluate(self, chain: ChainLike) -> Evaluation:
-        """Evaluates one chain, a CASES.md case without ``policies``::
+        """Evaluates one chain: a ``Chain`` (read once; the fast path, about the cost of the
+        Rust API) or a CASES.md case without ``policies``, as a dict or JSON text::
 
             {"principal": "arn:aws:sts::111122223333:assumed-role/reader/s",
              "context": {"aws:SourceIp": "203.0.113.9"},
@@ -137,11 +178,27 @@ class Program:
                         "resource": "arn:aws:kms:us-east-1:111122223333:key/k",
                         "resource_policy_slot": 0}]}
 
-        Raises ``RequestError`` naming the JSON pointer of what is wrong.
+        Raises ``RequestError`` naming the JSON pointer of what is wrong, or for a
+        ``resource_policy_slot`` the program does not have. A ``Chain`` is evaluated with
+        the GIL held (about a microsecond); a dict or text is read with it held and
+        evaluated without it. Threads wanting parallelism use ``evaluate_many``.
         """
-    def evaluate_many(self, chains: Iterable[ChainLike]) -> List[Evaluation]:
-        """Evaluates chains in parallel on all cores with the GIL released; results in
-        order. The first chain that cannot be read raises ``RequestError`` (``chains[i]: …``)."""
+    @overload
+    def evaluate_many(
+        self, chains: Iterable[ChainLike], *, errors: Literal["raise"] = "raise"
+    ) -> List[Evaluation]: ...
+    @overload
+    def evaluate_many(
+        self, chains: Iterable[ChainLike], *, errors: Literal["return"]
+    ) -> List[Union[Evaluation, RequestError]]:
+        """Evaluates chains in parallel on all cores, results in order. ``Chain`` items
+        are evaluated with the GIL released; dicts and JSON text are walked under the GIL
+        and read and evaluated without it. The GIL is taken back every 4,096 chains, so
+        Ctrl-C interrupts a long call (``KeyboardInterrupt``).
+
+        ``errors="raise"``: the first chain (in order) that cannot be read or evaluated
+        raises ``RequestError`` (``chains[i]: …``). ``errors="return"``: that chain's
+        ``RequestError`` stands in its place in the list, and the others are evaluated."""
     @property
     def statements(self) -> int: ...
     @property

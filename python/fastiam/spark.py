@@ -40,7 +40,7 @@ import tempfile
 import zipfile
 from typing import Any, Dict, Iterator, List, Optional, Sequence
 
-__all__ = ["read_logs", "replay", "summary", "ship_wheel", "COLUMNS"]
+__all__ = ["read_logs", "replay", "summary", "ship_wheel", "COLUMNS", "SUMMARY_COLUMNS"]
 
 #: The columns of :func:`replay`'s DataFrame: those of ``Replayer.replay_arrow``.
 COLUMNS: List[str] = [
@@ -48,6 +48,11 @@ COLUMNS: List[str] = [
     "reason", "matched", "missing", "depends_on", "decided_by", "log", "error_code",
     "unmappable", "error",
 ]
+
+#: The columns :func:`summary` reads: ``replay(..., columns=SUMMARY_COLUMNS)`` when the
+#: summary is all that is wanted sends a third of the columns back from the Python workers
+#: (Spark cannot prune the output of ``mapInArrow`` itself).
+SUMMARY_COLUMNS: List[str] = ["principal", "action", "decision", "verdict", "matched", "unmappable"]
 
 _WHEEL_FILE: Optional[str] = None
 
@@ -172,28 +177,34 @@ def read_logs(session: Any, paths: Sequence[str], *, pattern: str = "*.json*") -
     return whole.mapInArrow(split, "value string")
 
 
-def _schema() -> Any:
+def _schema(names: Sequence[str]) -> Any:
     from pyspark.sql.types import LongType, StringType, StructField, StructType
 
     longs = {"row", "hop"}
     return StructType(
-        [StructField(c, LongType() if c in longs else StringType(), True) for c in COLUMNS]
+        [StructField(c, LongType() if c in longs else StringType(), True) for c in names]
     )
 
 
-def replay(records: Any, *, column: str = "value", **replayer: Any) -> Any:
+def replay(
+    records: Any, *, column: str = "value", columns: Optional[Sequence[str]] = None, **replayer: Any
+) -> Any:
     """The decisions of every record of the DataFrame ``records`` (one record's JSON per row
     in ``column``): a DataFrame of :data:`COLUMNS`, one row per record. ``replayer`` takes
     :class:`fastiam.Replayer`'s keyword arguments (``scp=[[...]]``, ``rcp``, ``identity``,
     ``session``, ``resource_policies``, ``context``, ``assume_absent``, ``exact_guardrails``,
     ``mode``); ``account_data`` must name a file every executor can read. One Replayer is
     made per task; its policies are compiled once per task, then every batch is replayed on
-    the task's core with the GIL released."""
+    the task's core with the GIL released. ``columns`` keeps only these of :data:`COLUMNS`
+    (in this order), e.g. :data:`SUMMARY_COLUMNS`."""
     import pyarrow as pa
 
+    names = list(COLUMNS if columns is None else columns)
+    unknown = [c for c in names if c not in COLUMNS]
+    if unknown:
+        raise ValueError(f"columns: {unknown} are not replay columns (fastiam.spark.COLUMNS)")
     kwargs = _replayer_kwargs(replayer)
     wheel_file = _WHEEL_FILE
-    names = COLUMNS
 
     def run(batches: Iterator[Any]) -> Iterator[Any]:
         fastiam = _import_fastiam(wheel_file)
@@ -217,40 +228,60 @@ def replay(records: Any, *, column: str = "value", **replayer: Any) -> Any:
                 arrays.append(col)
             yield pa.RecordBatch.from_arrays(arrays, names)
 
-    return records.select(column).mapInArrow(run, _schema())
+    return records.select(column).mapInArrow(run, _schema(names))
 
 
 def summary(decisions: Any) -> Dict[str, Any]:
-    """The report's counts from :func:`replay`'s DataFrame, computed by Spark: records;
-    ``all`` by outcome (as ``fastiam replay --json``: ``allowed``, ``explicit_deny``,
-    ``implicit_deny``, ``depends_on``); ``unmappable`` by class; ``denied`` by principal,
-    action and deciding statements, largest first."""
+    """The report's counts from :func:`replay`'s DataFrame, computed by Spark in one pass over
+    it (one ``groupBy``: the replay runs once): records; ``all`` by outcome (as
+    ``fastiam replay --json``: ``allowed``, ``explicit_deny``, ``implicit_deny``,
+    ``depends_on``); ``unmappable`` by class; ``denied`` by principal, action and deciding
+    statements, largest first."""
     from pyspark.sql import functions as F
 
-    counts: Dict[str, Any] = {
-        "records": decisions.count(),
-        "all": {"allowed": 0, "explicit_deny": 0, "implicit_deny": 0, "depends_on": 0},
-    }
-    evaluated = decisions.where(F.col("unmappable").isNull())
-    for row in evaluated.groupBy("verdict", "decision").count().collect():
-        if row["verdict"] == "depends":
-            counts["all"]["depends_on"] += row["count"]
-        elif row["decision"] == "Allow":
-            counts["all"]["allowed"] += row["count"]
-        elif row["decision"] == "ExplicitDeny":
-            counts["all"]["explicit_deny"] += row["count"]
-        else:
-            counts["all"]["implicit_deny"] += row["count"]
-    counts["unmappable"] = {
-        row["unmappable"]: row["count"]
-        for row in decisions.where(F.col("unmappable").isNotNull()).groupBy("unmappable").count().collect()
-    }
-    counts["denied"] = [
-        {"principal": r["principal"], "action": r["action"], "matched": r["matched"], "count": r["count"]}
-        for r in evaluated.where(F.col("verdict") == "denied")
-        .groupBy("principal", "action", "matched")
+    denied = F.col("unmappable").isNull() & (F.col("verdict") == "denied")
+    groups = (
+        decisions.groupBy(
+            "unmappable",
+            "verdict",
+            "decision",
+            *(F.when(denied, F.col(c)).alias(c) for c in ("principal", "action", "matched")),
+        )
         .count()
-        .orderBy(F.desc("count"), "principal", "action")
         .collect()
-    ]
+    )
+    counts: Dict[str, Any] = {
+        "records": sum(row["count"] for row in groups),
+        "all": {"allowed": 0, "explicit_deny": 0, "implicit_deny": 0, "depends_on": 0},
+        "unmappable": {},
+    }
+    denials = []
+    for row in groups:
+        n = row["count"]
+        if row["unmappable"] is not None:
+            counts["unmappable"][row["unmappable"]] = counts["unmappable"].get(row["unmappable"], 0) + n
+            continue
+        if row["verdict"] == "depends":
+            counts["all"]["depends_on"] += n
+        elif row["decision"] == "Allow":
+            counts["all"]["allowed"] += n
+        elif row["decision"] == "ExplicitDeny":
+            counts["all"]["explicit_deny"] += n
+        else:
+            counts["all"]["implicit_deny"] += n
+        if row["verdict"] == "denied":
+            denials.append(
+                {"principal": row["principal"], "action": row["action"], "matched": row["matched"], "count": n}
+            )
+    # A denied group may come in several rows (one per decision): merge them.
+    merged: Dict[Any, Dict[str, Any]] = {}
+    for d in denials:
+        key = (d["principal"], d["action"], d["matched"])
+        if key in merged:
+            merged[key]["count"] += d["count"]
+        else:
+            merged[key] = d
+    counts["denied"] = sorted(
+        merged.values(), key=lambda d: (-d["count"], d["principal"] or "", d["action"] or "")
+    )
     return counts

@@ -92,3 +92,12 @@ pub fn parse_error(py: Python<'_>, e: &ParseError) -> PyErr {
     };
     policy_error(py, e.to_string(), place)
 }
+
+/// A `RequestError` whose `pointer` attribute says where in the chain (`None`: the whole
+/// chain, or not known).
+pub fn request_error(py: Python<'_>, message: String, pointer: Option<String>) -> PyErr {
+    let err = RequestError::new_err(message);
+    // As in `policy_error`: the message carries the pointer too.
+    let _ = err.value(py).setattr("pointer", pointer);
+    err
+}

@@ -22,6 +22,8 @@
 
 use pyo3::prelude::*;
 
+mod chain;
+mod chain_tree;
 mod errors;
 mod outcome;
 mod policies;
@@ -30,10 +32,15 @@ mod replay;
 mod rows;
 mod scratch_pool;
 
+/// See python/Cargo.toml: memory walked on one thread and freed on another.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     errors::register(m)?;
     m.add_class::<program::Program>()?;
+    m.add_class::<chain::Chain>()?;
     m.add_class::<outcome::Evaluation>()?;
     m.add_class::<outcome::HopResult>()?;
     m.add_class::<outcome::MatchedStatement>()?;

@@ -11,12 +11,19 @@
 //! r.hops[1].missing                   # ["aws:sourcevpc"]
 //! ```
 //!
-//! An `Evaluation` keeps the library's [`ChainDecision`] and makes Python objects only
-//! for what is read: `evaluate_many` over many chains whose callers look at the decision
-//! alone builds no hop objects and no JSON.
+//! An `Evaluation` is lazy: it keeps the evaluator's outcome as ids ([`SavedOutcome`], no
+//! strings) and its program, and builds the owned [`ChainDecision`] — policy names, sids,
+//! key names — the first time a hop or `to_dict()` is asked for. A caller that reads the
+//! decision alone (`evaluate_many` over many chains) pays for no hop object, no string and
+//! no JSON.
+
+use std::sync::{Arc, OnceLock};
 
 use fastiam::decision::{kind_name, ChainDecision, HopDecision, MatchedStatement as Matched};
+use fastiam::eval::SavedOutcome;
 use pyo3::prelude::*;
+
+use crate::program::Program;
 
 /// One statement that took part in a hop's decision (R-SIM-3).
 #[pyclass(frozen, get_all, module = "fastiam")]
@@ -49,14 +56,28 @@ pub struct HopResult {
 /// The result of a chain: the first hop not allowed decides (R-FAS-2).
 #[pyclass(frozen, module = "fastiam")]
 pub struct Evaluation {
-    result: ChainDecision,
+    saved: SavedOutcome,
+    /// The program that evaluated the chain: it names the statements and keys.
+    program: Py<Program>,
+    /// Built on first use (see the module docs).
+    result: OnceLock<ChainDecision>,
     /// The chain's `id` (empty when it had none), for the decision line.
-    id: String,
+    id: Arc<str>,
 }
 
 impl Evaluation {
-    pub fn new(result: ChainDecision, id: String) -> Self {
-        Evaluation { result, id }
+    pub fn new(saved: SavedOutcome, id: Arc<str>, program: Py<Program>) -> Self {
+        Evaluation {
+            saved,
+            program,
+            result: OnceLock::new(),
+            id,
+        }
+    }
+
+    fn result(&self) -> &ChainDecision {
+        self.result
+            .get_or_init(|| self.program.get().decision(&self.saved))
     }
 }
 
@@ -88,30 +109,30 @@ impl Evaluation {
     /// `Allow`, `ExplicitDeny`, `ImplicitDeny` or `InvalidCredentials`.
     #[getter]
     fn decision(&self) -> &'static str {
-        self.result.decision.name()
+        self.saved.decision.name()
     }
 
     /// The index of the first hop not allowed; `None` when allowed.
     #[getter]
     fn denied_at(&self) -> Option<usize> {
-        self.result.denied_at
+        self.saved.denied_at
     }
 
     /// One per evaluated hop, up to and including the first denied one.
     #[getter]
     fn hops(&self) -> Vec<HopResult> {
-        self.result.hops.iter().map(HopResult::new).collect()
+        self.result().hops.iter().map(HopResult::new).collect()
     }
 
     /// Whether the whole chain is allowed.
     #[getter]
     fn allowed(&self) -> bool {
-        self.result.decision == fastiam::decision::Decision::Allow
+        self.saved.decision == fastiam::decision::Decision::Allow
     }
 
     /// The CASES.md decision line as a dict (what `fastiam eval` prints for the case).
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let line = self.result.to_json(&self.id).to_string();
+        let line = self.result().to_json(&self.id).to_string();
         py.import("json")?.call_method1("loads", (line,))
     }
 
@@ -119,8 +140,8 @@ impl Evaluation {
         format!(
             "Evaluation(decision={:?}, denied_at={:?}, hops={})",
             self.decision(),
-            self.result.denied_at,
-            self.result.hops.len()
+            self.saved.denied_at,
+            self.saved.hops().len()
         )
     }
 }

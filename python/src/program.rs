@@ -1,5 +1,5 @@
 //! `fastiam.Program`: a compiled policy set and its evaluator, shared by every Python
-//! thread; `evaluate` and `evaluate_many` release the GIL while they work.
+//! thread.
 //!
 //! The library's [`Evaluator`] borrows its [`fastiam::table::Program`]; a `#[pyclass]`
 //! cannot hold a borrow, so both live in one `self_cell` (owner: the program, dependent:
@@ -8,29 +8,42 @@
 //! ```python
 //! program = fastiam.Program.compile(identity=[policy], scp=[[root_scp]])
 //! program.evaluate({"principal": arn, "chain": [{"action": "s3:GetObject", "resource": res}]})
+//! chain = fastiam.Chain({...})           # read once: evaluate(chain) costs about the Rust API
 //! program.evaluate_many(chains)          # in parallel, GIL released
 //! fastiam.Program.from_bytes(program.to_bytes())   # verified
 //! ```
 //!
 //! A chain is a CASES.md case without `policies` (its `id` optional): `principal`,
 //! `chain` (hops with `action`, `resource`, `via` from hop 1, `context`, …), `context`,
-//! `dialect`, `options`, `credentials`. Hops name the program's resource policies by
-//! `resource_policy_slot` (the position in `compile(resource=[…])`), as with
+//! `dialect`, `options`, `credentials` — a dict (walked by `chain_tree`, no JSON text), its
+//! JSON text, or a `fastiam.Chain` read before (`chain`). Hops name the program's resource
+//! policies by `resource_policy_slot` (the position in `compile(resource=[…])`), as with
 //! `fastiam eval --program`.
+//!
+//! Where the time goes (BENCHMARKS.md, "Python package"): reading a dict costs tens of
+//! times the evaluation, so `evaluate_many` walks dicts under the GIL and reads them on the
+//! workers, and a caller who asks about the same chains again reads them once (`Chain`).
 
 use std::path::PathBuf;
 
-use fastiam::eval::{Evaluator, Scratch};
-use fastiam::request::{parse_case, Chain, PolicySet};
+use std::sync::Arc;
+
+use fastiam::decision::ChainDecision;
+use fastiam::eval::{Evaluator, SavedOutcome, Scratch};
+use fastiam::request::RequestView;
 use fastiam::table::{AlignedBytes, LoadError, Program as Table, ProgramView};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyString};
+use pyo3::types::PyBytes;
 use rayon::prelude::*;
 use self_cell::self_cell;
 
-use crate::errors::{ProgramError, RequestError};
+use crate::chain::{
+    highest_slot, read_chain, read_walked, walk_chain, Chain, ChainError, HighestSlot,
+};
+use crate::chain_tree::Walked;
+use crate::errors::{request_error, ProgramError};
 use crate::outcome::Evaluation;
-use crate::policies::{to_json, PolicyArgs, Reader};
+use crate::policies::{PolicyArgs, Reader};
 use crate::scratch_pool::ScratchPool;
 
 /// A program in memory (compiled, or read from bytes) or memory-mapped from a file.
@@ -87,60 +100,70 @@ impl Program {
         }
     }
 
-    /// Reads a chain's JSON text and checks it fits the program.
-    fn read_chain(&self, text: &str, source: &str) -> Result<(String, Chain), String> {
-        let case = parse_case(text, source).map_err(|e| e.to_string())?;
-        if case.chain.policies != PolicySet::default() {
-            return Err(format!(
-                "{source}: the chain carries policies; they belong to `Program.compile` (hops name resource policies by `resource_policy_slot`)"
-            ));
-        }
-        if let Some(i) = case
-            .chain
-            .request
-            .hops
-            .iter()
-            .position(|h| h.resource_policy.is_some_and(|s| s >= self.resource_slots))
-        {
-            return Err(format!(
-                "{source}: hop {i}: `resource_policy_slot` is beyond the program's {} resource policies",
+    /// Refuses a chain naming a resource policy slot the program does not have.
+    fn check_slots(&self, highest: HighestSlot, source: &str) -> Result<(), String> {
+        match highest {
+            Some((hop, slot)) if slot >= self.resource_slots => Err(format!(
+                "{source}: hop {hop}: `resource_policy_slot` {slot} is beyond the program's {} resource policies",
                 self.resource_slots
-            ));
+            )),
+            _ => Ok(()),
         }
-        Ok((case.id, case.chain))
     }
 
-    /// Evaluates one chain's text (any thread, no GIL needed).
-    fn run(&self, text: &str, source: &str, scratch: &mut Scratch) -> Result<Evaluation, String> {
-        let (id, chain) = self.read_chain(text, source)?;
+    /// Evaluates one request (any thread, no GIL needed).
+    fn run<R: RequestView>(&self, request: &R, scratch: &mut Scratch) -> SavedOutcome {
         let evaluator = self.loaded.borrow_dependent();
-        let outcome = evaluator.evaluate(&chain.request, scratch);
-        Ok(Evaluation::new(evaluator.decision(&outcome), id))
+        SavedOutcome::from(&evaluator.evaluate(request, scratch))
+    }
+
+    /// Reads (if walked) and evaluates one item of `evaluate_many` (no GIL needed).
+    fn run_item(
+        &self,
+        item: Item<'_>,
+        source: &str,
+        scratch: &mut Scratch,
+    ) -> Result<(SavedOutcome, Arc<str>), ChainError> {
+        let slots = |highest| {
+            self.check_slots(highest, source)
+                .map_err(|message| ChainError {
+                    message,
+                    pointer: None,
+                })
+        };
+        match item {
+            Item::Prebuilt(chain) => {
+                slots(chain.highest_slot)?;
+                Ok((self.run(&chain.packed, scratch), chain.id.clone()))
+            }
+            Item::Walked(walked) => {
+                let read = read_walked(walked, source)?;
+                slots(highest_slot(&read.request))?;
+                Ok((self.run(&read.request, scratch), read.id))
+            }
+            Item::Unreadable => Err(ChainError {
+                message: String::new(),
+                pointer: None,
+            }),
+        }
+    }
+
+    /// The owned decision of an outcome this program made (names its statements and keys).
+    pub fn decision(&self, saved: &SavedOutcome) -> ChainDecision {
+        self.loaded.borrow_dependent().decision(&saved.outcome())
     }
 }
 
-/// A chain argument (dict or JSON text) as the JSON text of a case (`id` added if absent).
-fn chain_text(chain: &Bound<'_, PyAny>, name: &str) -> PyResult<String> {
-    let py = chain.py();
-    let dict = if let Ok(text) = chain.cast::<PyString>() {
-        let loaded = py.import("json")?.call_method1("loads", (text,));
-        loaded.map_err(|e| RequestError::new_err(format!("{name}: {}", e.value(py))))?
-    } else {
-        chain.clone()
-    };
-    let Ok(dict) = dict.cast::<PyDict>() else {
-        return Err(RequestError::new_err(format!(
-            "{name}: expected a chain as a dict (CASES.md request) or its JSON text, found {}",
-            dict.get_type().name()?
-        )));
-    };
-    if dict.contains("id")? {
-        return to_json(dict.as_any());
-    }
-    let with_id = dict.copy()?;
-    with_id.set_item("id", "")?;
-    to_json(with_id.as_any())
+/// One item of `evaluate_many`: walked under the GIL, read and evaluated without it.
+enum Item<'c> {
+    Prebuilt(&'c Chain),
+    Walked(Walked),
+    Unreadable,
 }
+
+/// `evaluate_many` gives the GIL back between chunks of this many chains, to check for
+/// Ctrl-C (`KeyboardInterrupt`) and let other Python threads run.
+const CHUNK: usize = 4096;
 
 fn load_error(source: &str, e: LoadError) -> PyErr {
     ProgramError::new_err(format!("{source}: {e}"))
@@ -216,39 +239,156 @@ impl Program {
         PyBytes::new(py, self.loaded.borrow_owner().as_bytes())
     }
 
-    /// Evaluates one chain (a dict in CASES.md's request shape, or its JSON text).
-    fn evaluate(&self, py: Python<'_>, chain: &Bound<'_, PyAny>) -> PyResult<Evaluation> {
-        let text = chain_text(chain, "chain")?;
-        py.detach(|| {
-            let mut scratch = self.scratches.lend(self.loaded.borrow_dependent());
-            self.run(&text, "chain", &mut scratch)
-        })
-        .map_err(RequestError::new_err)
+    /// Evaluates one chain: a `fastiam.Chain` (read once, the fast path), a dict in
+    /// CASES.md's request shape, or its JSON text. Raises `RequestError` for a chain that
+    /// cannot be read or names a resource policy slot the program lacks.
+    fn evaluate(slf: &Bound<'_, Self>, chain: &Bound<'_, PyAny>) -> PyResult<Evaluation> {
+        let py = slf.py();
+        let this = slf.get();
+        let bad = |message| request_error(py, message, None);
+        let (saved, id) = if let Ok(prebuilt) = chain.cast::<Chain>() {
+            let prebuilt = prebuilt.get();
+            this.check_slots(prebuilt.highest_slot, "chain")
+                .map_err(bad)?;
+            // The GIL is kept: the evaluation takes about a microsecond, and giving the GIL
+            // away and back would add a tenth of that to every call (`evaluate_many`
+            // releases it).
+            let mut scratch = this.scratches.lend(this.loaded.borrow_dependent());
+            let saved = this.run(&prebuilt.packed, &mut scratch);
+            (saved, prebuilt.id.clone())
+        } else {
+            let read = read_chain(chain, "chain")?;
+            this.check_slots(highest_slot(&read.request), "chain")
+                .map_err(bad)?;
+            let saved = py.detach(|| {
+                let mut scratch = this.scratches.lend(this.loaded.borrow_dependent());
+                this.run(&read.request, &mut scratch)
+            });
+            (saved, read.id)
+        };
+        Ok(Evaluation::new(saved, id, slf.clone().unbind()))
     }
 
-    /// Evaluates many chains in parallel (all cores, the GIL released), in order. A chain
-    /// that cannot be read raises `RequestError` naming it (`chains[3]: …`).
+    /// Evaluates many chains in parallel (all cores), in order. `fastiam.Chain` items need
+    /// the GIL for nothing but the results; dicts and JSON text are read first, under it.
+    /// The GIL is given back every 4,096 chains, so Ctrl-C interrupts a long call.
+    ///
+    /// `errors="raise"` (the default) raises `RequestError` for the first chain that cannot
+    /// be evaluated, naming it (`chains[3]: …`); `errors="return"` puts that
+    /// `RequestError` in the chain's place in the list and goes on.
+    #[pyo3(signature = (chains, *, errors="raise"))]
     fn evaluate_many(
+        slf: &Bound<'_, Self>,
+        chains: &Bound<'_, PyAny>,
+        errors: &str,
+    ) -> PyResult<Vec<Py<PyAny>>> {
+        let py = slf.py();
+        let this = slf.get();
+        let keep_errors = match errors {
+            "raise" => false,
+            "return" => true,
+            other => {
+                return Err(pyo3::exceptions::PyValueError::new_err(format!(
+                    "errors: expected \"raise\" or \"return\", found {other:?}"
+                )))
+            }
+        };
+        let mut objects = chains.try_iter()?;
+        let program = slf.clone().unbind();
+        let mut results = Vec::new();
+        // Chunk by chunk: walk under the GIL, read and evaluate without it, hand back the
+        // results, check for Ctrl-C. A chunk's trees are fresh in the cache when read, and
+        // memory stays bounded by the chunk.
+        loop {
+            let chunk = objects.by_ref().take(CHUNK).collect::<PyResult<Vec<_>>>()?;
+            if chunk.is_empty() {
+                break;
+            }
+            let first = results.len();
+            let mut failures: Vec<(usize, PyErr)> = Vec::new();
+            let mut items = Vec::with_capacity(chunk.len());
+            for (k, object) in chunk.iter().enumerate() {
+                if let Ok(prebuilt) = object.cast::<Chain>() {
+                    items.push(Item::Prebuilt(prebuilt.get()));
+                    continue;
+                }
+                match walk_chain(object, &format!("chains[{}]", first + k)) {
+                    Ok(walked) => items.push(Item::Walked(walked)),
+                    Err(e) => {
+                        failures.push((k, e));
+                        items.push(Item::Unreadable);
+                        if !keep_errors {
+                            // The chains before may fail too: the first failure in order raises.
+                            break;
+                        }
+                    }
+                }
+            }
+            let outcomes = py.detach(|| {
+                items
+                    .into_par_iter()
+                    .enumerate()
+                    .map_init(
+                        || this.scratches.lend(this.loaded.borrow_dependent()),
+                        |scratch, (k, item)| {
+                            this.run_item(item, &format!("chains[{}]", first + k), scratch)
+                        },
+                    )
+                    .collect::<Vec<_>>()
+            });
+            let mut failures = failures.into_iter().peekable();
+            for (k, outcome) in outcomes.into_iter().enumerate() {
+                match outcome {
+                    Ok((saved, id)) => {
+                        let evaluation = Evaluation::new(saved, id, program.clone_ref(py));
+                        results.push(Py::new(py, evaluation)?.into_any());
+                    }
+                    Err(error) => {
+                        let err = match failures.next_if(|(at, _)| *at == k) {
+                            Some((_, err)) => err,
+                            None => error.into_py(py),
+                        };
+                        if !keep_errors {
+                            return Err(err);
+                        }
+                        results.push(err.into_value(py).into_any());
+                    }
+                }
+            }
+            py.check_signals()?;
+        }
+        Ok(results)
+    }
+
+    /// Benchmark baseline (`python/benches/throughput.py`), not API: the seconds the Rust
+    /// API takes, on this thread with no Python in the loop, to evaluate `chains` `rounds`
+    /// times — `Evaluator::evaluate` on the packed requests, each outcome saved as
+    /// `evaluate` saves it when `save`, else only read.
+    #[pyo3(signature = (chains, rounds, save=true))]
+    fn _rust_seconds(
         &self,
         py: Python<'_>,
-        chains: &Bound<'_, PyAny>,
-    ) -> PyResult<Vec<Evaluation>> {
-        let texts = chains
-            .try_iter()?
-            .enumerate()
-            .map(|(i, c)| chain_text(&c?, &format!("chains[{i}]")))
-            .collect::<PyResult<Vec<String>>>()?;
-        let results = py.detach(|| {
-            texts
-                .par_iter()
-                .enumerate()
-                .map_init(
-                    || self.scratches.lend(self.loaded.borrow_dependent()),
-                    |scratch, (i, text)| self.run(text, &format!("chains[{i}]"), scratch),
-                )
-                .collect::<Result<Vec<_>, String>>()
-        });
-        results.map_err(RequestError::new_err)
+        chains: Vec<Bound<'_, Chain>>,
+        rounds: usize,
+        save: bool,
+    ) -> f64 {
+        let chains: Vec<&Chain> = chains.iter().map(|c| c.get()).collect();
+        py.detach(|| {
+            let evaluator = self.loaded.borrow_dependent();
+            let mut scratch = self.scratches.lend(evaluator);
+            let started = std::time::Instant::now();
+            for _ in 0..rounds {
+                for chain in &chains {
+                    let outcome = evaluator.evaluate(&chain.packed, &mut scratch);
+                    if save {
+                        std::hint::black_box(SavedOutcome::from(&outcome));
+                    } else {
+                        std::hint::black_box(outcome.decision);
+                    }
+                }
+            }
+            started.elapsed().as_secs_f64()
+        })
     }
 
     /// Statements in the program.

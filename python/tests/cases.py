@@ -40,3 +40,13 @@ def split_case(case: Dict[str, Any]) -> Tuple[Dict[str, Any], Dict[str, Any]]:
         resource.append(doc)
     kwargs["resource"] = resource
     return kwargs, request
+
+
+def largest_policy_group(path: pathlib.Path) -> Tuple[Dict[str, Any], List[Dict[str, Any]]]:
+    """The policy set most cases of `path` share (compile keyword arguments), and their
+    chains: one program, many requests."""
+    groups: Dict[str, Tuple[Dict[str, Any], List[Dict[str, Any]]]] = {}
+    for case in read_cases(path):
+        kwargs, request = split_case(case)
+        groups.setdefault(json.dumps(kwargs, sort_keys=True), (kwargs, []))[1].append(request)
+    return max(groups.values(), key=lambda kv: len(kv[1]))

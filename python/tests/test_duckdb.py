@@ -22,7 +22,7 @@ def test_duckdb_counts_equal_the_command_line(fastiam_bin):
     con = example.replay_with_duckdb(str(LOGS / "invictus" / "*.json*"), SCP)
     got = dict(
         con.execute(
-            "select coalesce(d->>'unmappable', d->>'verdict'), count(*) from decisions group by all"
+            "select coalesce(d.unmappable, d.verdict), count(*) from decisions group by all"
         ).fetchall()
     )
     cli = json.loads(

@@ -15,7 +15,7 @@ import time
 import pytest
 
 import fastiam
-from cases import read_cases, split_case
+from cases import largest_policy_group, read_cases, split_case
 from conftest import CORPUS
 
 CASE_FILES = [CORPUS / "conformance" / "hand.jsonl", CORPUS / "conformance" / "fas.jsonl"]
@@ -55,13 +55,7 @@ def test_corpus_equals_the_rust_runner(path, fastiam_bin):
 
 
 def test_evaluate_many_equals_evaluate_one_by_one():
-    cases = read_cases(CASE_FILES[1])
-    # One program, many requests: the FAS cases whose policy sets are equal share it.
-    by_policies = {}
-    for case in cases:
-        kwargs, request = split_case(case)
-        by_policies.setdefault(json.dumps(kwargs, sort_keys=True), (kwargs, []))[1].append(request)
-    kwargs, requests = max(by_policies.values(), key=lambda kv: len(kv[1]))
+    kwargs, requests = largest_policy_group(CASE_FILES[1])
     assert len(requests) >= 2
     program = fastiam.Program.compile(**kwargs)
     many = [r.to_dict() for r in program.evaluate_many(requests * 50)]

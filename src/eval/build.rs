@@ -11,7 +11,7 @@ use crate::primitives::{self, Piece};
 use crate::request::{called_via_keys, forwarded_hop_sets, PRINCIPAL_DEFAULT_KEYS};
 use crate::table::ProgramView;
 
-use super::candidates::globs_by_pattern;
+use super::candidates::{globs_by_pattern, in_resource_policy, resource_policy_statements};
 use super::resource_plan::ResourcePlan;
 use super::str_table::StrTable;
 use super::value_test::ValueTests;
@@ -88,6 +88,13 @@ impl<'p> Evaluator<'p> {
             .iter()
             .map(|r| ResourcePlan::new(r, v.matchers, &s))
             .collect();
+        let (globs_by_pattern, service_globs) = globs_by_pattern(&v);
+        let indexed = |ids: &[StatementId]| -> Vec<StatementId> {
+            ids.iter()
+                .copied()
+                .filter(|id| !in_resource_policy(&v, *id))
+                .collect()
+        };
         let mut e = Evaluator {
             v,
             meta,
@@ -108,7 +115,11 @@ impl<'p> Evaluator<'p> {
             principal_slots: Vec::new(),
             exact_candidate_ranges: Vec::new(),
             exact_candidates: Vec::new(),
-            globs_by_pattern: globs_by_pattern(&v),
+            globs_by_pattern,
+            service_globs,
+            not_action: indexed(v.index_not_action),
+            always: indexed(v.index_always),
+            resource_policy_statements: resource_policy_statements(&v),
             value_tests: ValueTests::new(&v, s),
             glob_heads,
             residual: super::residual::Residual::default(),
@@ -153,6 +164,10 @@ impl<'p> Evaluator<'p> {
             + heap_bytes(&self.exact_candidate_ranges)
             + heap_bytes(&self.exact_candidates)
             + heap_bytes(&self.globs_by_pattern)
+            + heap_bytes(&self.service_globs)
+            + heap_bytes(&self.not_action)
+            + heap_bytes(&self.always)
+            + heap_bytes(&self.resource_policy_statements)
             + heap_bytes(&self.glob_heads)
             + self.value_tests.heap_bytes()
             + special.sets.iter().map(heap_bytes).sum::<usize>()

@@ -22,18 +22,52 @@ use super::{Evaluator, Scratch};
 /// table would be larger builds each hop's candidates instead.
 pub(super) const MAX_TABULATED_CANDIDATES: usize = 1 << 22;
 
-/// `index_globs` with each service's range sorted by pattern (see
-/// [`Evaluator::globs_by_pattern`]). Ranges that do not fit the table are left as they are:
-/// a verified program's fit.
-pub(super) fn globs_by_pattern(v: &ProgramView<'_>) -> Vec<GlobRec> {
-    let mut globs = v.index_globs.to_vec();
+/// Whether statement `id` is in a resource policy. The index's lists leave those out: a
+/// hop examines its own resource policy's statements directly (see
+/// [`Evaluator::resource_policy_statements`]), never the other hops'.
+pub(super) fn in_resource_policy(v: &ProgramView<'_>, id: StatementId) -> bool {
+    v.statements
+        .get(id as usize)
+        .and_then(|st| v.policies.get(st.policy as usize))
+        .is_some_and(|p| policy_kind_from_code(p.kind) == Some(PolicyKind::ResourceBased))
+}
+
+/// `index_globs` without resource policies' statements, each service's range sorted by
+/// pattern, with the ranges (see [`Evaluator::globs_by_pattern`]). Ranges that do not fit
+/// the table are empty: a verified program's fit.
+pub(super) fn globs_by_pattern(v: &ProgramView<'_>) -> (Vec<GlobRec>, Vec<(u32, u32)>) {
+    let mut globs: Vec<GlobRec> = Vec::with_capacity(v.index_globs.len());
+    let mut ranges = Vec::with_capacity(v.services.len());
     for svc in v.services {
         let range = svc.globs_first as usize..(svc.globs_first + svc.globs_len) as usize;
-        if let Some(slice) = globs.get_mut(range) {
-            slice.sort_by_key(|g| (g.pattern, g.statement));
+        let first = globs.len();
+        globs.extend(
+            v.index_globs
+                .get(range)
+                .unwrap_or_default()
+                .iter()
+                .filter(|g| !in_resource_policy(v, g.statement)),
+        );
+        globs[first..].sort_by_key(|g: &GlobRec| (g.pattern, g.statement));
+        ranges.push((first as u32, globs.len() as u32));
+    }
+    (globs, ranges)
+}
+
+/// Per resource-policy slot, the range of its statements (see
+/// [`Evaluator::resource_policy_statements`]).
+pub(super) fn resource_policy_statements(v: &ProgramView<'_>) -> Vec<(u32, u32)> {
+    let mut out = Vec::new();
+    for p in v.policies {
+        if policy_kind_from_code(p.kind) == Some(PolicyKind::ResourceBased) {
+            let slot = p.position as usize;
+            if out.len() <= slot {
+                out.resize(slot + 1, (0, 0));
+            }
+            out[slot] = (p.statements_first, p.statements_first + p.statements_len);
         }
     }
-    globs
+    out
 }
 
 /// Where a hop's candidates are.
@@ -96,6 +130,9 @@ impl<'p> Evaluator<'p> {
         let not_action =
             |id: StatementId| self.v.statements[id as usize].flags & STMT_NOT_ACTION != 0;
         let mut hit = |id: StatementId| {
+            if in_resource_policy(&self.v, id) {
+                return;
+            }
             if not_action(id) {
                 excluded.push(id);
             } else {
@@ -111,8 +148,7 @@ impl<'p> Evaluator<'p> {
         }
         if let Some((service, name)) = folded.split_once(':') {
             if let Some(svc) = self.services.get(service) {
-                let svc = self.v.services[svc as usize];
-                let (first, end) = (svc.globs_first, svc.globs_first + svc.globs_len);
+                let (first, end) = self.service_globs[svc as usize];
                 // Many statements share a pattern (`ec2:Describe*` in hundreds of managed
                 // policies): grouped by pattern, each is matched once.
                 let mut last: Option<(StrId, bool)> = None;
@@ -131,21 +167,20 @@ impl<'p> Evaluator<'p> {
                 }
             }
         }
-        for id in self.v.index_not_action {
+        for id in &self.not_action {
             if !excluded.contains(id) {
                 out.push(id << 1 | 1);
             }
         }
         if check_always {
             out.extend(
-                self.v
-                    .index_always
+                self.always
                     .iter()
                     .filter(|id| self.action_clause(&self.v.statements[**id as usize], folded))
                     .map(|id| id << 1 | 1),
             );
         } else {
-            out.extend(self.v.index_always.iter().map(|id| id << 1));
+            out.extend(self.always.iter().map(|id| id << 1));
         }
         out.sort_unstable();
     }

@@ -59,6 +59,7 @@ mod outcome;
 mod principal;
 mod residual;
 mod resource_plan;
+mod saved;
 mod slots;
 mod statement;
 mod str_table;
@@ -74,6 +75,7 @@ use str_table::StrTable;
 use value_test::ValueTests;
 
 pub use outcome::{ChainOutcome, HopOutcome, Scratch};
+pub use saved::SavedOutcome;
 
 /// Key ids the interpreter needs by name, resolved once per evaluator.
 #[derive(Clone, Debug)]
@@ -136,9 +138,20 @@ pub struct Evaluator<'p> {
     /// table would exceed [`candidates::MAX_TABULATED_CANDIDATES`]: every hop then builds its list.
     exact_candidate_ranges: Vec<(u32, u32)>,
     exact_candidates: Vec<u32>,
-    /// The program's `index_globs`, each service's range sorted by pattern id, so that the
-    /// statements sharing a pattern are adjacent.
+    /// The program's `index_globs` without resource policies' statements (see
+    /// `resource_policy_statements`), each service's range (`service_globs`) sorted by
+    /// pattern id, so that the statements sharing a pattern are adjacent.
     globs_by_pattern: Vec<GlobRec>,
+    service_globs: Vec<(u32, u32)>,
+    /// The program's `index_not_action` and `index_always`, without resource policies'
+    /// statements.
+    not_action: Vec<StatementId>,
+    always: Vec<StatementId>,
+    /// Per resource-policy slot: its statements, `first..end`. A hop examines the
+    /// statements of its own resource policy from here, never through the action index,
+    /// which leaves resource policies out: a chain whose every hop carries a resource
+    /// policy would otherwise walk them all at every hop (issue 17: quadratic chains).
+    resource_policy_statements: Vec<(u32, u32)>,
     /// Per matcher: for a pattern with variables whose first token is text starting with
     /// a literal (`home-bucket/` of `home-bucket/${aws:username}/*`), that literal; else
     /// empty.

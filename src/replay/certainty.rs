@@ -46,10 +46,13 @@
 use std::fmt::Write as _;
 use std::sync::Arc;
 
-use rustc_hash::FxHashMap;
+use std::hash::{Hash as _, Hasher as _};
+
+use rustc_hash::{FxHashMap, FxHasher};
+use smallvec::SmallVec;
 
 use crate::decision::Decision;
-use crate::eval::{Evaluator, Scratch};
+use crate::eval::{ChainOutcome, Evaluator, Scratch};
 use crate::policy::{Condition, Effect, Pattern, PolicyKind, ResourcePattern, Statement};
 use crate::reference::{action_clause_matches, referenced_keys};
 use crate::request::{
@@ -84,6 +87,9 @@ pub enum Certainty {
 
 /// Decides whether the record's decision is certain. Leaves the request as it found it (the
 /// unknown keys absent, the resource as mapped) and its resource policy selected.
+///
+/// The replay's own step runs [`settle`] on the outcome it evaluated anyway, and
+/// [`decide_open`] only for the records that leaves open; this is the two in one.
 pub fn decide(
     mapped: &mut MappedRecord,
     set_index: usize,
@@ -93,10 +99,39 @@ pub fn decide(
     map: &MapOptions,
     plans: &mut PlanCache,
 ) -> Result<Certainty, Unmappable> {
-    let hop = mapped.hop;
-    select_resource_policy(&mut mapped.request, hop, prepared);
-    let unknown = |key: &str| !mapped.knows(key) && !map.assumes_absent(key);
+    select_resource_policy(&mut mapped.request, mapped.hop, prepared);
     let outcome = evaluator.evaluate(&mapped.request, scratch);
+    match settle(mapped, prepared, evaluator, &outcome, map)? {
+        Settled::Certain => Ok(Certainty::Certain),
+        Settled::Open { missing } => Ok(decide_open(
+            mapped, set_index, prepared, evaluator, scratch, map, plans, &missing,
+        )),
+    }
+}
+
+/// What the request's own evaluation settles about its certainty.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Settled<'p> {
+    /// Certain: the decision read no unknown key and the resource is known, or a Deny
+    /// matched on known keys alone.
+    Certain,
+    /// Only the walk over the unknowns' values ([`decide_open`]) can tell; `missing` are the
+    /// unknown keys the evaluation read while absent.
+    Open { missing: SmallVec<[&'p str; 4]> },
+}
+
+/// The cheap part of [`decide`]: what the outcome of the request as mapped (its resource
+/// policy selected with [`select_resource_policy`]) already proves. Most records end here,
+/// and their outcome is the answer: no second evaluation.
+pub fn settle<'p>(
+    mapped: &MappedRecord,
+    prepared: &Prepared,
+    evaluator: &Evaluator<'p>,
+    outcome: &ChainOutcome<'_>,
+    map: &MapOptions,
+) -> Result<Settled<'p>, Unmappable> {
+    let hop = mapped.hop;
+    let unknown = |key: &str| !mapped.knows(key) && !map.assumes_absent(key);
     let Some(h) = outcome.hops.get(hop) else {
         // Hop 0 of a forwarded record needs no permission, so it cannot stop the chain
         // unless the credentials are invalid, which a replay never sets.
@@ -106,20 +141,20 @@ pub fn decide(
         });
     };
     let baseline = h.decision;
-    let missing: Vec<String> = outcome
+    let resource_unknown = mapped.resource_unknown.is_some();
+    let mut missing_keys = outcome
         .missing(h)
         .iter()
         .map(|k| evaluator.key_name(*k))
         .filter(|k| unknown(k))
-        .map(str::to_string)
-        .collect();
-    let resource_unknown = mapped.resource_unknown.is_some();
-    if missing.is_empty() && !resource_unknown {
-        return Ok(Certainty::Certain);
+        .peekable();
+    if missing_keys.peek().is_none() && !resource_unknown {
+        return Ok(Settled::Certain);
     }
+    let missing: SmallVec<[&str; 4]> = missing_keys.collect();
     if baseline == Decision::ExplicitDeny && !resource_unknown {
         // A matched Deny that reads no unknown key matches under every assignment.
-        let owned = evaluator.decision(&outcome);
+        let owned = evaluator.decision(outcome);
         let certain = owned.hops.get(hop).is_some_and(|d| {
             d.matched.iter().any(|m| {
                 statement_of(&prepared.set, &mapped.request, m).is_some_and(|s| {
@@ -129,33 +164,51 @@ pub fn decide(
             })
         });
         if certain {
-            return Ok(Certainty::Certain);
+            return Ok(Settled::Certain);
         }
     }
-    let key = PlanKey {
-        set: set_index,
-        dialect: mapped.request.dialect,
-        action: mapped.request.hops[hop].action.clone(),
-        missing,
-        resource_unknown,
-        known: {
-            let mut known: Vec<String> = mapped.known_keys.iter().map(|k| k.to_string()).collect();
-            known.sort_unstable();
-            known
-        },
-        principal_tags_known: mapped.principal_tags_known,
-    };
-    let plan = match plans.plans.get(&key) {
-        Some(plan) => Arc::clone(plan),
-        None => {
-            let plan = Arc::new(Plan::new(mapped, prepared, hop, &unknown, &key.missing));
-            if plan.cacheable {
-                if plans.plans.len() >= PLAN_CACHE_ENTRIES {
-                    plans.plans.clear();
+    Ok(Settled::Open { missing })
+}
+
+/// The walk of [`decide`] for a record [`settle`] left open: the evaluator run once per
+/// combination of the unknowns' witness values. Leaves the request as it found it; the
+/// scratch then holds the last combination's outcome, not the request's.
+#[allow(clippy::too_many_arguments)]
+pub fn decide_open(
+    mapped: &mut MappedRecord,
+    set_index: usize,
+    prepared: &Prepared,
+    evaluator: &Evaluator<'_>,
+    scratch: &mut Scratch,
+    map: &MapOptions,
+    plans: &mut PlanCache,
+    missing: &[&str],
+) -> Certainty {
+    let hop = mapped.hop;
+    let resource_unknown = mapped.resource_unknown.is_some();
+    let unknown = |key: &str| !mapped.knows(key) && !map.assumes_absent(key);
+    let plan = {
+        let mut known: SmallVec<[&str; 16]> =
+            mapped.known_keys.iter().map(|k| k.as_ref()).collect();
+        known.sort_unstable();
+        let key = PlanKeyView {
+            set: set_index,
+            dialect: mapped.request.dialect,
+            action: &mapped.request.hops[hop].action,
+            missing,
+            resource_unknown,
+            known: &known,
+            principal_tags_known: mapped.principal_tags_known,
+        };
+        match plans.get(&key) {
+            Some(plan) => plan,
+            None => {
+                let plan = Arc::new(Plan::new(mapped, prepared, hop, &unknown, missing));
+                if plan.cacheable {
+                    plans.insert(&key, Arc::clone(&plan));
                 }
-                plans.plans.insert(key, Arc::clone(&plan));
+                plan
             }
-            plan
         }
     };
     let original_resource = plan
@@ -171,7 +224,7 @@ pub fn decide(
         mapped.request.hops[hop].resource = original;
     }
     select_resource_policy(&mut mapped.request, hop, prepared);
-    Ok(answer)
+    answer
 }
 
 /// The most plans a worker keeps (then it starts afresh).
@@ -181,20 +234,100 @@ const PLAN_CACHE_ENTRIES: usize = 4096;
 /// their witness values — depends only on the policy set, the action, which keys are
 /// unknown and read, and whether the resource is known, unless a policy variable makes it
 /// read the request's other values (then it is made for each record and not kept).
+///
+/// Looked up by a borrowed [`PlanKeyView`] of the record, hashed in place: a record whose
+/// plan is cached copies none of its strings (a third of the records of a perimeter-SCP
+/// replay come here, where building an owned key cost some ten allocations each).
 #[derive(Default)]
 pub struct PlanCache {
-    plans: FxHashMap<PlanKey, Arc<Plan>>,
+    /// By the hash of the key; the keys of one hash, compared in full.
+    plans: FxHashMap<u64, Vec<(PlanKey, Arc<Plan>)>>,
+    len: usize,
 }
 
-#[derive(Clone, PartialEq, Eq, Hash)]
+impl PlanCache {
+    fn get(&self, key: &PlanKeyView<'_>) -> Option<Arc<Plan>> {
+        self.plans
+            .get(&key.hash())?
+            .iter()
+            .find(|(k, _)| k.is(key))
+            .map(|(_, plan)| Arc::clone(plan))
+    }
+
+    fn insert(&mut self, key: &PlanKeyView<'_>, plan: Arc<Plan>) {
+        if self.len >= PLAN_CACHE_ENTRIES {
+            self.plans.clear();
+            self.len = 0;
+        }
+        let owned = PlanKey {
+            set: key.set,
+            dialect: key.dialect,
+            action: key.action.to_string(),
+            missing: key.missing.iter().map(|k| k.to_string()).collect(),
+            resource_unknown: key.resource_unknown,
+            known: key.known.iter().map(|k| k.to_string()).collect(),
+            principal_tags_known: key.principal_tags_known,
+        };
+        self.plans
+            .entry(key.hash())
+            .or_default()
+            .push((owned, plan));
+        self.len += 1;
+    }
+}
+
+/// What a plan depends on, owned (kept in the cache).
 struct PlanKey {
     set: usize,
     dialect: crate::policy::Dialect,
     action: String,
     missing: Vec<String>,
     resource_unknown: bool,
+    /// Sorted.
     known: Vec<String>,
     principal_tags_known: bool,
+}
+
+impl PlanKey {
+    fn is(&self, v: &PlanKeyView<'_>) -> bool {
+        self.set == v.set
+            && self.dialect == v.dialect
+            && self.action == v.action
+            && self
+                .missing
+                .iter()
+                .map(String::as_str)
+                .eq(v.missing.iter().copied())
+            && self.resource_unknown == v.resource_unknown
+            && self
+                .known
+                .iter()
+                .map(String::as_str)
+                .eq(v.known.iter().copied())
+            && self.principal_tags_known == v.principal_tags_known
+    }
+}
+
+/// What a plan depends on, borrowed from the record.
+struct PlanKeyView<'a> {
+    set: usize,
+    dialect: crate::policy::Dialect,
+    action: &'a str,
+    missing: &'a [&'a str],
+    resource_unknown: bool,
+    /// Sorted.
+    known: &'a [&'a str],
+    principal_tags_known: bool,
+}
+
+impl PlanKeyView<'_> {
+    fn hash(&self) -> u64 {
+        let mut h = FxHasher::default();
+        (self.set, self.dialect, self.action).hash(&mut h);
+        (self.missing, self.resource_unknown, self.known).hash(&mut h);
+        self.principal_tags_known.hash(&mut h);
+        h.finish()
+    }
 }
 
 /// Selects the resource policy given for the hop's resource, if any.
@@ -262,7 +395,7 @@ impl Plan {
         prepared: &Prepared,
         hop: usize,
         unknown: &dyn Fn(&str) -> bool,
-        missing: &[String],
+        missing: &[&str],
     ) -> Plan {
         let request = &mapped.request;
         let action = request.hops[hop].action.as_str();

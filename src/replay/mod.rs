@@ -159,7 +159,7 @@ fn run_unit(
     let mut report = Report::new(policies.what_if);
     let mut lines = Vec::new();
     let cancel = options.cancel;
-    let mut each = |position: Position, parsed: Result<json::Record, String>| -> bool {
+    let mut each = |position: &Position, parsed: Result<json::Record, String>| -> bool {
         if cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
             report.interrupted = true;
             return false;
@@ -167,21 +167,24 @@ fn run_unit(
         let record = match parsed {
             Ok(v) => v,
             Err(message) => {
-                let e = ReadError { position, message };
+                let e = ReadError {
+                    position: position.clone(),
+                    message,
+                };
                 unreadable(&mut report, &mut lines, options.output, &e);
                 return true;
             }
         };
-        match step.replay(record, &position) {
+        match step.replay(record, position) {
             StepOutcome::Evaluated(r) => {
                 if let Some(format) = options.output {
-                    r.write_line(&mut lines, format, &position);
+                    r.write_line(&mut lines, format, position);
                 }
                 report.add_result(&r);
             }
             StepOutcome::Unmappable(u) => {
-                report.add_unmappable(&position, &u);
-                write_error_line(&mut lines, options.output, &position, u.class, &u.reason);
+                report.add_unmappable(position, &u);
+                write_error_line(&mut lines, options.output, position, u.class, &u.reason);
             }
         }
         true

@@ -27,10 +27,10 @@
 use super::json::Record;
 
 use crate::decision::{Decision, HopDecision};
-use crate::eval::{Evaluator, Scratch};
+use crate::eval::{ChainOutcome, Evaluator, Scratch};
 
 use super::actions::ActionMap;
-use super::certainty::{self, Certainty, PlanCache};
+use super::certainty::{self, Certainty, PlanCache, Settled};
 use super::policies::ReplayPolicies;
 use super::record::{LogOutcome, MapOptions, MappedRecord, RecordMapper, Unmappable};
 use super::report::{RecordResult, Verdict};
@@ -153,13 +153,34 @@ fn evaluate<'a>(
     mapped.principal_tags_known = prepared.tags_known;
     let evaluator = &r.evaluators[index];
     let scratch = scratches[index].get_or_insert_with(|| evaluator.scratch());
-    let certainty = certainty::decide(mapped, index, prepared, evaluator, scratch, &r.map, plans)?;
     let hop = mapped.hop;
+    certainty::select_resource_policy(&mut mapped.request, hop, prepared);
+    // One evaluation answers every record: it is the decision, and it proves most answers
+    // certain (`certainty::settle`). Only an open record runs the walk over its unknowns,
+    // which leaves other outcomes in the scratch: what the report needs of this one is
+    // taken first.
     let outcome = evaluator.evaluate(&mapped.request, scratch);
+    let settled = certainty::settle(mapped, prepared, evaluator, &outcome, &r.map)?;
     let Some(h) = outcome.hops.get(hop) else {
-        unreachable!("certainty::decide checked that hop {hop} was evaluated");
+        unreachable!("certainty::settle checked that hop {hop} was evaluated");
     };
-    let decision = h.decision;
+    let (decision, reason) = (h.decision, h.reason);
+    // The owned explanation (statement names, missing keys) costs allocations: only for
+    // records written one by one, for denials, which the report groups by deciding
+    // statement, and for records the log denied that the replay allows (the report shows
+    // which statements allow them). A depends-on record is reported by its `depends_on`
+    // keys and what decides it. Whether the answer is certain is not known yet: the
+    // explanation is taken whenever the decision could need it (for a certain record,
+    // exactly when it does).
+    let against_log = mapped.log_outcome == LogOutcome::Denied && !policies.what_if;
+    let may_explain = r.explain_all || decision != Decision::Allow || against_log;
+    let explanation = may_explain.then(|| hop_decision_of(evaluator, &outcome, hop));
+    let certainty = match settled {
+        Settled::Certain => Certainty::Certain,
+        Settled::Open { missing } => certainty::decide_open(
+            mapped, index, prepared, evaluator, scratch, &r.map, plans, &missing,
+        ),
+    };
     let (verdict, depends_on, decided_by) = match certainty {
         Certainty::Certain => {
             let verdict = if decision == Decision::Allow {
@@ -171,27 +192,21 @@ fn evaluate<'a>(
         }
         Certainty::Depends { keys, description } => (Verdict::DependsOn, keys, Some(description)),
     };
-    // The owned explanation (statement names, missing keys) costs allocations: only for
-    // records written one by one, for denials, which the report groups by deciding
-    // statement, and for records the log denied that the replay allows (the report shows
-    // which statements allow them). A depends-on record is reported by its `depends_on`
-    // keys and what decides it.
-    let allowed_against_log = verdict == Verdict::Allowed
-        && mapped.log_outcome == LogOutcome::Denied
-        && !policies.what_if;
+    let allowed_against_log = verdict == Verdict::Allowed && against_log;
     let explained = r.explain_all || verdict == Verdict::Denied || allowed_against_log;
-    let hop_decision = if explained {
-        let owned = evaluator.decision(&outcome);
-        let Some(hop_decision) = owned.hops.into_iter().nth(hop) else {
-            unreachable!("the outcome has hop {hop}");
-        };
-        hop_decision
-    } else {
-        HopDecision {
+    let hop_decision = match (explained, explanation) {
+        (false, _) => HopDecision {
             decision,
-            reason: h.reason,
+            reason,
             matched: Vec::new(),
             missing: Vec::new(),
+        },
+        (true, Some(explanation)) => explanation,
+        // Not reached (`may_explain` covers every explained verdict); evaluating again
+        // gives the same answer.
+        (true, None) => {
+            let outcome = evaluator.evaluate(&mapped.request, scratch);
+            hop_decision_of(evaluator, &outcome, hop)
         }
     };
     Ok(RecordResult {
@@ -201,4 +216,17 @@ fn evaluate<'a>(
         depends_on,
         decided_by,
     })
+}
+
+/// The owned decision of hop `hop` of an outcome.
+fn hop_decision_of(
+    evaluator: &Evaluator<'_>,
+    outcome: &ChainOutcome<'_>,
+    hop: usize,
+) -> HopDecision {
+    let owned = evaluator.decision(outcome);
+    let Some(hop_decision) = owned.hops.into_iter().nth(hop) else {
+        unreachable!("the outcome has hop {hop}");
+    };
+    hop_decision
 }

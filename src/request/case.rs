@@ -14,11 +14,13 @@
 use super::chain::*;
 use super::context::{Context, ContextValue};
 use super::principal::{Principal, PrincipalKind};
+use super::shared::{PolicySetCache, ReadOptions, SharedPolicies};
 use crate::error::{ErrorKind, Location, ParseError};
-use crate::json::{self, Member, Node, Pointer, Value};
+use crate::json::{self, Member, Node, Pointer, Span, Value};
 use crate::policy::parse::{describe, object_members};
 use crate::policy::{parse_policy_node, Dialect, Mode, ParseOptions, Policy, PolicyKind, Source};
 use crate::primitives;
+use std::rc::Rc;
 
 /// A case: its id, the chain it asks about, and what a correct evaluator answers.
 #[derive(Clone, Debug, PartialEq)]
@@ -78,25 +80,113 @@ pub fn parse_case(text: &str, source: &str) -> Result<Case, CaseError> {
 /// As [`parse_case`], with a loading mode that overrides the case's own `options.mode`
 /// when given (the command line's `--mode`).
 pub fn parse_case_with(text: &str, source: &str, mode: Option<Mode>) -> Result<Case, CaseError> {
-    let root = json::parse(text).map_err(|e| CaseError {
+    parse_case_inner(text, source, mode, None)
+}
+
+/// A case read by [`parse_case_sharing`]: its policy set lives in the cache.
+#[derive(Debug)]
+pub struct SharedCase {
+    /// The case; `case.chain.policies` holds only the resource policies of its hops.
+    pub case: Case,
+    /// The case's `policies` (none: the empty set), as parsed once for every line with
+    /// the same text and loading options.
+    pub policies: Rc<SharedPolicies>,
+    /// Where each resource policy of `case.chain.policies.resource` is in the line's text.
+    pub resource_policy_spans: Vec<Span>,
+}
+
+/// As [`parse_case_with`], reusing the policy set of an earlier line with the same
+/// `policies` text (see [`super::shared`]). The decisions and the errors are those of
+/// [`parse_case_with`], for every line: a text is reused only once it parsed.
+pub fn parse_case_sharing(
+    text: &str,
+    source: &str,
+    mode: Option<Mode>,
+    cache: &mut PolicySetCache,
+) -> Result<SharedCase, CaseError> {
+    let skipped = json::top_level_member(text, "policies")
+        .filter(|span| cache.huawei(&text[span.range()]).is_some());
+    let mut sharing = Sharing {
+        cache,
+        skipped,
+        shared: None,
+        resource_policy_spans: Vec::new(),
+    };
+    let case = parse_case_inner(text, source, mode, Some(&mut sharing))?;
+    Ok(SharedCase {
+        case,
+        policies: sharing
+            .shared
+            .expect("a case read with sharing has its set"),
+        resource_policy_spans: sharing.resource_policy_spans,
+    })
+}
+
+/// The state of [`parse_case_sharing`] while it reads one line.
+struct Sharing<'c> {
+    cache: &'c mut PolicySetCache,
+    /// The span of the `policies` value the JSON tree holds as an empty placeholder.
+    skipped: Option<Span>,
+    shared: Option<Rc<SharedPolicies>>,
+    resource_policy_spans: Vec<Span>,
+}
+
+fn syntax_error(source: &str, e: json::SyntaxError) -> ParseError {
+    ParseError {
+        location: Location {
+            source: source.to_string(),
+            pointer: Pointer::root(),
+            line: e.line,
+            column: e.column,
+        },
+        kind: ErrorKind::Syntax(e.expected),
+    }
+}
+
+fn parse_case_inner(
+    text: &str,
+    source: &str,
+    mode: Option<Mode>,
+    sharing: Option<&mut Sharing<'_>>,
+) -> Result<Case, CaseError> {
+    let skipped = sharing.as_ref().and_then(|s| s.skipped);
+    let root = match skipped {
+        Some(span) => json::parse_skipping(text, span),
+        None => json::parse(text),
+    }
+    .map_err(|e| CaseError {
         id: None,
-        error: Box::new(ParseError {
-            location: Location {
-                source: source.to_string(),
-                pointer: Pointer::root(),
-                line: e.line,
-                column: e.column,
-            },
-            kind: ErrorKind::Syntax(e.expected.clone()),
-        }),
+        error: Box::new(syntax_error(source, e)),
     })?;
+    read_parsed_case(text, &root, source, mode, sharing)
+}
+
+/// Reads a case from a JSON tree built elsewhere — e.g. by walking a Python dict, with no
+/// JSON text in between. The tree has no text, so an error's line and column say nothing
+/// (1, 1): its pointer (`/chain/1/context/aws:SourceIp`) is the place.
+pub fn read_case_tree(
+    root: &Node<'_>,
+    source: &str,
+    mode: Option<Mode>,
+) -> Result<Case, CaseError> {
+    read_parsed_case("", root, source, mode, None)
+}
+
+/// The case of `root`, parsed from `text` (empty for a tree built without text).
+fn read_parsed_case(
+    text: &str,
+    root: &Node<'_>,
+    source: &str,
+    mode: Option<Mode>,
+    sharing: Option<&mut Sharing<'_>>,
+) -> Result<Case, CaseError> {
     let src = Source { text, name: source };
     let id = root.get("id").and_then(|n| match &n.value {
         Value::String(s) => Some(s.to_string()),
         Value::Number(n) => Some(n.to_string()),
         _ => None,
     });
-    read_case(&src, &root, mode)
+    read_case(&src, root, mode, sharing)
         .and_then(|chain| {
             let expect = match root.get("expect") {
                 Some(node) => Some(read_expectation(
@@ -167,7 +257,12 @@ fn read_expectation(
     })
 }
 
-fn read_case(src: &Source<'_>, root: &Node<'_>, mode: Option<Mode>) -> Result<Chain, ParseError> {
+fn read_case(
+    src: &Source<'_>,
+    root: &Node<'_>,
+    mode: Option<Mode>,
+    mut sharing: Option<&mut Sharing<'_>>,
+) -> Result<Chain, ParseError> {
     let top = Pointer::root();
     let members = object_members(src, root, &top, "a case object")?;
     if let Some(m) = members
@@ -194,33 +289,56 @@ fn read_case(src: &Source<'_>, root: &Node<'_>, mode: Option<Mode>) -> Result<Ch
     }
     let principal = read_principal(src, &need("principal")?.value, &top.key("principal"))?;
     let policies_node = get("policies");
+    // The `policies` value left out of the JSON tree, known from an earlier line.
+    let skipped = policies_node.filter(|m| {
+        sharing
+            .as_ref()
+            .is_some_and(|s| s.skipped == Some(m.value.span))
+    });
     let dialect = match get("dialect") {
         Some(m) => match m.value.as_str() {
             Some("aws") => Dialect::Aws,
             Some("huawei") => Dialect::Huawei,
             _ => return Err(src.expected(&m.value, &top.key("dialect"), "`aws` or `huawei`")),
         },
-        None => guess_dialect(policies_node, get("chain")),
+        None => {
+            let known = match (skipped, sharing.as_deref_mut()) {
+                (Some(m), Some(s)) => s.cache.huawei(&src.text[m.value.span.range()]),
+                _ => None,
+            };
+            guess_dialect(policies_node, get("chain"), known)
+        }
     };
     let reader = PolicyReader {
         src,
         options: &options,
     };
-    let mut policies = match policies_node {
-        Some(m) => reader.policy_set(&m.value, &top.key("policies"))?,
-        None => PolicySet::default(),
+    let mut policies = match sharing.as_deref_mut() {
+        None => match policies_node {
+            Some(m) => reader.policy_set(&m.value, &top.key("policies"))?,
+            None => PolicySet::default(),
+        },
+        Some(sharing) => {
+            sharing.shared = Some(reader.shared_policy_set(policies_node, skipped, sharing)?);
+            PolicySet::default()
+        }
     };
     let context = match get("context") {
         Some(m) => read_context(src, &m.value, &top.key("context"))?,
         None => Context::new(),
     };
     let chain_member = need("chain")?;
+    let mut resource_policy_spans = Vec::new();
     let hops = reader.hops(
         &chain_member.value,
         &top.key("chain"),
         dialect,
         &mut policies.resource,
+        &mut resource_policy_spans,
     )?;
+    if let Some(sharing) = sharing {
+        sharing.resource_policy_spans = resource_policy_spans;
+    }
     let credentials = match get("credentials") {
         Some(m) => Some(read_credentials(src, &m.value, &top.key("credentials"))?),
         None => None,
@@ -242,19 +360,26 @@ fn read_case(src: &Source<'_>, root: &Node<'_>, mode: Option<Mode>) -> Result<Ch
     })
 }
 
-/// CASES.md: `huawei` if any policy has `Version` `5.0` or `1.1`, else `aws` (R-GEN-5).
-fn guess_dialect(policies: Option<&Member<'_>>, chain: Option<&Member<'_>>) -> Dialect {
-    fn any_huawei(node: &Node<'_>) -> bool {
-        match &node.value {
-            Value::Object(members) => members.iter().any(|m| {
-                (m.key == "Version" && matches!(m.value.as_str(), Some("5.0" | "1.1")))
-                    || any_huawei(&m.value)
-            }),
-            Value::Array(items) => items.iter().any(any_huawei),
-            _ => false,
-        }
+/// Whether a node holds a Huawei policy `Version` (`5.0` or `1.1`) at any depth.
+fn any_huawei(node: &Node<'_>) -> bool {
+    match &node.value {
+        Value::Object(members) => members.iter().any(|m| {
+            (m.key == "Version" && matches!(m.value.as_str(), Some("5.0" | "1.1")))
+                || any_huawei(&m.value)
+        }),
+        Value::Array(items) => items.iter().any(any_huawei),
+        _ => false,
     }
-    let huawei = policies.is_some_and(|m| any_huawei(&m.value))
+}
+
+/// CASES.md: `huawei` if any policy has `Version` `5.0` or `1.1`, else `aws` (R-GEN-5).
+/// `policies_huawei` is the answer for `policies` when known without its tree.
+fn guess_dialect(
+    policies: Option<&Member<'_>>,
+    chain: Option<&Member<'_>>,
+    policies_huawei: Option<bool>,
+) -> Dialect {
+    let huawei = policies_huawei.unwrap_or_else(|| policies.is_some_and(|m| any_huawei(&m.value)))
         || chain.is_some_and(|m| any_huawei(&m.value));
     if huawei {
         Dialect::Huawei
@@ -549,12 +674,49 @@ impl PolicyReader<'_, '_> {
         Ok(set)
     }
 
+    /// The case's set from the cache, or parsed and kept there (the text of `policies`,
+    /// the empty text when there is none, under the case's loading options).
+    fn shared_policy_set(
+        &self,
+        member: Option<&Member<'_>>,
+        skipped: Option<&Member<'_>>,
+        sharing: &mut Sharing<'_>,
+    ) -> Result<Rc<SharedPolicies>, ParseError> {
+        let text = member.map_or("", |m| &self.src.text[m.value.span.range()]);
+        let options = ReadOptions {
+            mode: self.options.mode,
+            huawei_policy_variables: self.options.huawei_policy_variables,
+        };
+        if let Some(shared) = sharing.cache.get(text, options) {
+            return Ok(shared);
+        }
+        let reparsed;
+        let node = match (member, skipped) {
+            (None, _) => None,
+            (Some(m), Some(_)) => {
+                reparsed = json::parse_value_at(self.src.text, m.value.span)
+                    .map_err(|e| syntax_error(self.src.name, e))?;
+                Some(&reparsed)
+            }
+            (Some(m), None) => Some(&m.value),
+        };
+        let (set, huawei) = match node {
+            Some(node) => (
+                self.policy_set(node, &Pointer::root().key("policies"))?,
+                any_huawei(node),
+            ),
+            None => (PolicySet::default(), false),
+        };
+        Ok(sharing.cache.insert(text, options, set, huawei))
+    }
+
     fn hops(
         &self,
         node: &Node<'_>,
         p: &Pointer,
         dialect: Dialect,
         resource: &mut Vec<Policy>,
+        resource_spans: &mut Vec<Span>,
     ) -> Result<Vec<Hop>, ParseError> {
         let items = node
             .as_array()
@@ -565,7 +727,7 @@ impl PolicyReader<'_, '_> {
         items
             .iter()
             .enumerate()
-            .map(|(i, item)| self.hop(item, &p.index(i), i, dialect, resource))
+            .map(|(i, item)| self.hop(item, &p.index(i), i, dialect, resource, resource_spans))
             .collect()
     }
 
@@ -576,6 +738,7 @@ impl PolicyReader<'_, '_> {
         index: usize,
         dialect: Dialect,
         resource_policies: &mut Vec<Policy>,
+        resource_spans: &mut Vec<Span>,
     ) -> Result<Hop, ParseError> {
         let members = object_members(self.src, node, p, "a hop object")?;
         let mut via = None;
@@ -609,6 +772,7 @@ impl PolicyReader<'_, '_> {
                     )?;
                     resource_policy = Some(resource_policies.len());
                     resource_policies.push(policy);
+                    resource_spans.push(m.value.span);
                 }
                 "resource_policy_required" => required = Some(boolean(self.src, &m.value, &mp)?),
                 "requires_no_permission" => no_permission = Some(boolean(self.src, &m.value, &mp)?),

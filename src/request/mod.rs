@@ -7,10 +7,14 @@ pub mod context;
 pub mod fas;
 pub mod packed;
 pub mod principal;
+pub mod shared;
 pub(crate) mod spares;
 pub mod view;
 
-pub use case::{parse_case, parse_case_with, read_context, Case, CaseError, Expectation};
+pub use case::{
+    parse_case, parse_case_sharing, parse_case_with, read_case_tree, read_context, Case, CaseError,
+    Expectation, SharedCase,
+};
 pub use chain::{
     default_requires_no_permission, default_resource_account, default_resource_account_str,
     default_resource_policy_required, Chain, Credentials, Hop, Options, PolicySet, Request,
@@ -25,4 +29,5 @@ pub use fas::{
 };
 pub use packed::PackedRequest;
 pub use principal::{principal_arn_key_of, Principal, PrincipalError, PrincipalKind};
+pub use shared::{PolicySetCache, SharedPolicies};
 pub use view::{ListRef, RequestView, ValueRef};

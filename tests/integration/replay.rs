@@ -271,7 +271,7 @@ fn the_streaming_readers_read_what_serde_json_reads_whole() {
     let mut read = Vec::new();
     for unit in &plan.units {
         let r = fastiam::replay::source::read_unit(unit, &mut |at, record| {
-            read.push((at.file, at.place, record.unwrap()));
+            read.push((at.file.clone(), at.place.clone(), record.unwrap()));
             true
         });
         assert!(r.unwrap());

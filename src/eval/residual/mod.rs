@@ -28,7 +28,10 @@
 //! program. An action whose steps read more than 64 distinct keys, and every action the
 //! index does not name exactly, keep the general path. Steps are laid out in statement-id
 //! order, which is the order the general path examines them in, so the applied list and
-//! the R-SIM-3 matched statements come out the same.
+//! the R-SIM-3 matched statements come out the same. Resource policies are not in the
+//! index, hence in no program: a hop's own resource policy's statements are examined by the
+//! general `examine`, merged by statement id with the steps (as the general path merges
+//! them with its candidates), and the keys `examine` finds missing join the program's.
 //!
 //! ```text
 //! s3:GetObject, with candidates 3 (identity, Allow arn:aws:s3:::b/*, StringEquals on

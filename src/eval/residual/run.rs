@@ -32,12 +32,18 @@ impl Participation {
 }
 
 impl<'p> Evaluator<'p> {
-    /// Runs program `p`, whose tabulated candidates are `candidates`, on hop `k`: pushes the applicable statements onto `sc.applied`, in
-    /// statement order, and returns the missing keys as a mask of `p`'s key numbering.
+    /// Runs program `p`, whose tabulated candidates are `candidates`, on hop `k`, merged in
+    /// statement order with the hop's own resource policy's statements `own` (`first..end`,
+    /// examined by the general [`Evaluator::examine`], which records their missing keys in
+    /// `sc.missing_bits`): pushes the applicable statements onto `sc.applied`, in
+    /// statement order, and returns the program's missing keys as a mask of its key
+    /// numbering.
+    #[allow(clippy::too_many_arguments)]
     pub(in crate::eval) fn run_residual<R: RequestView>(
         &self,
         p: ActionProgram,
         candidates: &[u32],
+        own: (u32, u32),
         req: &R,
         sc: &mut Scratch,
         k: usize,
@@ -51,12 +57,19 @@ impl<'p> Evaluator<'p> {
         let mut missing = 0;
         let reads_keys = p.keys.0 != p.keys.1;
         let mut previous = None;
+        let (mut own, own_end) = own;
         for (i, c) in candidates.iter().enumerate() {
             let id = c >> 1;
             if previous == Some(id) {
                 continue; // the same statement found twice by the index
             }
             previous = Some(id);
+            // The index leaves resource policies out: `id` is never one of `own`.
+            while own < own_end && own < id {
+                let target = target.get_or_insert_with(|| Target::new(text));
+                self.examine(req, sc, target, own, false, part);
+                own += 1;
+            }
             let step = &r.steps[id as usize];
             if step.part & mask == 0
                 || (step.part == PART_RESOURCE && part.resource != Some(step.position))
@@ -104,6 +117,11 @@ impl<'p> Evaluator<'p> {
                     deny: step.deny,
                 });
             }
+        }
+        while own < own_end {
+            let target = target.get_or_insert_with(|| Target::new(text));
+            self.examine(req, sc, target, own, false, part);
+            own += 1;
         }
         missing
     }

@@ -27,7 +27,7 @@ use std::io::{self, BufRead, Cursor, Read};
 use super::super::json::{self, JsonValueMutTrait as _, JsonValueTrait as _, Record};
 
 use super::split::{self, Broken, Ended, Next, Piece};
-use super::{Each, Position, ReadError, ReadOptions, SNIFF_BYTES};
+use super::{Each, Places, ReadError, ReadOptions, SNIFF_BYTES};
 
 /// The UTF-8 byte-order mark some Windows tools write first.
 const BOM: &[u8] = b"\xef\xbb\xbf";
@@ -98,8 +98,14 @@ pub(super) fn read_slice(
     options: &ReadOptions,
     each: &mut Each<'_>,
 ) -> Result<bool, ReadError> {
-    let place = |_: u64, offset: u64| format!("byte {offset}");
-    read_lines(name, &mut bytes, (1, offset as u64), &place, options, each)
+    read_lines(
+        name,
+        &mut bytes,
+        (1, offset as u64),
+        Place::Byte,
+        options,
+        each,
+    )
 }
 
 #[cold]
@@ -158,11 +164,10 @@ fn read_array(
     each: &mut Each<'_>,
 ) -> Result<bool, ReadError> {
     let cap = options.max_record_bytes;
-    let at = |i: usize| Position {
-        file: name.to_string(),
-        place: format!("{label}[{i}]"),
-    };
-    let r = split::read_array(input, cap, &mut |i, piece| each(at(i), parse(piece, cap)));
+    let mut places = Places::new(name);
+    let r = split::read_array(input, cap, &mut |i, piece| {
+        each(places.at(format_args!("{label}[{i}]")), parse(piece, cap))
+    });
     match r {
         Ok(Ended::Stopped) => return Ok(false),
         Ok(Ended::Closed) => {}
@@ -177,7 +182,7 @@ fn read_array(
                 ),
             };
             return Err(ReadError {
-                position: at(i),
+                position: places.owned(format_args!("{label}[{i}]")),
                 message,
             });
         }
@@ -233,17 +238,14 @@ fn read_object_start(
     let io_error = |e: io::Error| ReadError::new(name, format!("line {line}"), e.to_string());
     let mut first = Vec::new();
     let (len, newline) = split::read_line(input, cap, &mut first).map_err(io_error)?;
-    let at = |n: u64| Position {
-        file: name.to_string(),
-        place: format!("line {n}"),
-    };
-    let place = |n: u64, _: u64| format!("line {n}");
+    let mut places = Places::new(name);
+    let mut at = |n: u64| places.owned(format_args!("line {n}"));
     if len > cap as u64 {
         // Too long for one document anyway: JSON Lines with a long first line.
-        if !each(at(line), parse(Piece::TooLong(len), cap)) {
+        if !each(&at(line), parse(Piece::TooLong(len), cap)) {
             return Ok(false);
         }
-        return read_lines(name, input, (line + 1, 0), &place, options, each);
+        return read_lines(name, input, (line + 1, 0), Place::Line, options, each);
     }
     if let Ok(value) = json::parse(&first) {
         let (mut skipped, mut newlines) = (0, 0);
@@ -252,11 +254,11 @@ fn read_object_start(
         if next == Next::Eof {
             return Ok(read_document(name, value, each));
         }
-        if !each(at(line), Ok(value)) {
+        if !each(&at(line), Ok(value)) {
             return Ok(false);
         }
         let next_line = line + u64::from(newline) + newlines;
-        return read_lines(name, input, (next_line, 0), &place, options, each);
+        return read_lines(name, input, (next_line, 0), Place::Line, options, each);
     }
     // The first line of a pretty-printed document, or a damaged first line of JSON Lines:
     // a document when the whole input (up to the cap) is one; else JSON Lines when its
@@ -280,9 +282,8 @@ fn read_object_start(
     let second = bytes[len as usize + 1..].split(|b| *b == b'\n').next();
     let lines = second.is_some_and(|l| json::parse(l).is_ok_and(|v| v.is_object()));
     if lines {
-        let place = |n: u64, _: u64| format!("line {n}");
         let input = &mut Cursor::new(bytes).chain(input);
-        return read_lines(name, input, (line, 0), &place, options, each);
+        return read_lines(name, input, (line, 0), Place::Line, options, each);
     }
     Err(match document {
         Some(why) => ReadError::new(name, "file", why),
@@ -304,10 +305,7 @@ fn document_too_long(name: &str, cap: usize) -> ReadError {
 
 /// The records of one parsed document: its `Records`, or the document itself.
 fn read_document(name: &str, mut value: Record, each: &mut Each<'_>) -> bool {
-    let at = |place: String| Position {
-        file: name.to_string(),
-        place,
-    };
+    let mut places = Places::new(name);
     let (label, records) = if value.is_array() {
         ("", value.take())
     } else if let Some(o) = value.as_object_mut() {
@@ -316,22 +314,39 @@ fn read_document(name: &str, mut value: Record, each: &mut Each<'_>) -> bool {
             Some((_, records)) if records.is_array() => ("Records", records.take()),
             Some(_) => {
                 return each(
-                    at("Records".into()),
+                    places.at(format_args!("Records")),
                     Err("`Records` is not an array".into()),
                 );
             }
-            None => return each(at("document".into()), Ok(value)),
+            None => return each(places.at(format_args!("document")), Ok(value)),
         }
     } else {
-        return each(at("document".into()), Ok(value));
+        return each(places.at(format_args!("document")), Ok(value));
     };
     let records = records.into_array().unwrap_or_default();
     for (i, record) in records.into_iter().enumerate() {
-        if !each(at(format!("{label}[{i}]")), Ok(record)) {
+        if !each(places.at(format_args!("{label}[{i}]")), Ok(record)) {
             return false;
         }
     }
     true
+}
+
+/// How JSON Lines name a record: by line number, or by byte offset (a slice of a mapped
+/// file, whose earlier lines are not counted).
+#[derive(Clone, Copy)]
+enum Place {
+    Line,
+    Byte,
+}
+
+impl Place {
+    fn name(self, places: &mut Places, line: u64, offset: u64) -> &super::Position {
+        match self {
+            Place::Line => places.at(format_args!("line {line}")),
+            Place::Byte => places.at(format_args!("byte {offset}")),
+        }
+    }
 }
 
 /// JSON Lines from the line numbered and placed as given; `place` names a line from its
@@ -340,20 +355,17 @@ fn read_lines(
     name: &str,
     input: &mut impl BufRead,
     first: (u64, u64),
-    place: &dyn Fn(u64, u64) -> String,
+    place: Place,
     options: &ReadOptions,
     each: &mut Each<'_>,
 ) -> Result<bool, ReadError> {
     let cap = options.max_record_bytes;
-    let at = |line: u64, offset: u64| Position {
-        file: name.to_string(),
-        place: place(line, offset),
-    };
+    let mut places = Places::new(name);
     split::read_lines(input, cap, first, &mut |line, offset, piece| {
-        each(at(line, offset), parse(piece, cap))
+        each(place.name(&mut places, line, offset), parse(piece, cap))
     })
     .map_err(|(line, offset, e)| ReadError {
-        position: at(line, offset),
+        position: place.name(&mut places, line, offset).clone(),
         message: format!("reading stopped: {e}"),
     })
 }

@@ -18,12 +18,17 @@ use std::io::{self, BufRead};
 
 use serde_json::Value;
 
-use crate::compile::compile;
 use crate::decision::{error_json, ChainDecision, Decision};
 use crate::eval::Evaluator;
 use crate::policy::Mode;
-use crate::request::{parse_case_with, Chain, Expectation};
-use crate::table::{AlignedBytes, Program};
+use crate::request::{
+    parse_case_sharing, parse_case_with, Chain, Expectation, PolicySet, PolicySetCache, SharedCase,
+};
+use crate::table::Program;
+
+mod compiled;
+
+pub use compiled::Compiled;
 
 /// An evaluator of chains. Every engine implements it, so that tests and the command line
 /// can compare them (R-GEN-4).
@@ -44,6 +49,24 @@ pub trait Engine {
     /// carries a `policies` member, an empty one included (it would be silently ignored).
     fn uses_case_policies(&self) -> bool {
         true
+    }
+
+    /// Whether the engine takes cases whose policy set is shared between the lines with
+    /// the same `policies` text ([`parse_case_sharing`]): the runner then parses each
+    /// distinct set once, and calls [`Engine::evaluate_shared`].
+    fn shares_policy_sets(&self) -> bool {
+        false
+    }
+
+    /// Evaluates a case read with its policy set shared; `text` is its line. By default,
+    /// the chain with its set put back, through [`Engine::evaluate`].
+    fn evaluate_shared(&self, case: &SharedCase, _text: &str) -> ChainDecision {
+        let mut chain = case.case.chain.clone();
+        chain.policies = PolicySet {
+            resource: std::mem::take(&mut chain.policies.resource),
+            ..case.policies.set.clone()
+        };
+        self.evaluate(&chain)
     }
 }
 
@@ -118,90 +141,6 @@ impl Engine for Reference {
 
     fn evaluate(&self, chain: &Chain) -> ChainDecision {
         crate::reference::evaluate_chain(chain)
-    }
-}
-
-/// The compiled engine: each distinct policy set is compiled once (cached by content),
-/// then every chain runs on the zero-allocation interpreter.
-#[derive(Debug, Default)]
-pub struct Compiled {
-    cache:
-        std::cell::RefCell<std::collections::HashMap<String, std::rc::Rc<Program<AlignedBytes>>>>,
-    /// Write each program to bytes and load it back (verified) before use, and evaluate
-    /// each request packed ([`PackedRequest`](crate::request::PackedRequest)).
-    round_trip: bool,
-    /// Evaluate without the residual programs ([`Evaluator::general`]): every hop on the
-    /// general path, for comparing the two.
-    general: bool,
-}
-
-impl Compiled {
-    /// Compiles and evaluates in memory.
-    pub fn new() -> Self {
-        Compiled::default()
-    }
-
-    /// Compiles, writes the program's bytes, loads them back through the verifier, and
-    /// evaluates the loaded program (the file path, without the file). It evaluates each
-    /// request packed, the other layout the interpreter reads: every test and fuzz target
-    /// that compares the engines thereby compares both layouts too.
-    pub fn round_trip() -> Self {
-        Compiled {
-            round_trip: true,
-            ..Compiled::default()
-        }
-    }
-
-    /// Compiles and evaluates in memory, every hop on the general path (no residual
-    /// programs, [`Evaluator::general`]).
-    pub fn general() -> Self {
-        Compiled {
-            general: true,
-            ..Compiled::default()
-        }
-    }
-
-    fn program(&self, set: &crate::request::PolicySet) -> std::rc::Rc<Program<AlignedBytes>> {
-        let key = format!("{set:?}");
-        if let Some(p) = self.cache.borrow().get(&key) {
-            return p.clone();
-        }
-        let mut program = compile(set).expect("policy sets of cases fit the program format");
-        if self.round_trip {
-            program =
-                Program::from_vec(program.as_bytes().to_vec()).expect("a written program loads");
-        }
-        let program = std::rc::Rc::new(program);
-        self.cache.borrow_mut().insert(key, program.clone());
-        program
-    }
-}
-
-impl Engine for Compiled {
-    fn name(&self) -> &'static str {
-        if self.round_trip {
-            "compiled-roundtrip"
-        } else if self.general {
-            "compiled-general"
-        } else {
-            "compiled"
-        }
-    }
-
-    fn evaluate(&self, chain: &Chain) -> ChainDecision {
-        let program = self.program(&chain.policies);
-        let evaluator = if self.general {
-            Evaluator::general(&program)
-        } else {
-            Evaluator::new(&program)
-        };
-        let mut scratch = evaluator.scratch();
-        if self.round_trip {
-            let packed = crate::request::PackedRequest::from_request(&chain.request);
-            evaluator.decision(&evaluator.evaluate(&packed, &mut scratch))
-        } else {
-            evaluator.decision(&evaluator.evaluate(&chain.request, &mut scratch))
-        }
     }
 }
 
@@ -344,6 +283,8 @@ pub fn run_cases_with<R: BufRead>(
     mut emit: impl FnMut(&Outcome),
 ) -> io::Result<Summary> {
     let mut summary = Summary::default();
+    let mut sets =
+        (engine.shares_policy_sets() && engine.uses_case_policies()).then(PolicySetCache::new);
     let mut input = input;
     let mut buf = Vec::new();
     let mut line_no = 0;
@@ -355,7 +296,13 @@ pub fn run_cases_with<R: BufRead>(
         line_no += 1;
         let outcome = match std::str::from_utf8(&buf) {
             Ok(text) if text.trim().is_empty() => continue,
-            Ok(text) => evaluate_line(text, &format!("{source}:{line_no}"), line_no, engine, mode),
+            Ok(text) => {
+                let place = format!("{source}:{line_no}");
+                match sets.as_mut() {
+                    Some(sets) => evaluate_line_sharing(text, &place, line_no, engine, mode, sets),
+                    None => evaluate_line(text, &place, line_no, engine, mode),
+                }
+            }
             // Invalid UTF-8 is one bad line, not the end of the file.
             Err(e) => Outcome {
                 line: line_no,
@@ -395,6 +342,36 @@ pub fn evaluate_line(
             },
             id: Some(case.id),
             expect: case.expect,
+        },
+        Err(e) => Outcome {
+            line,
+            id: e.id.clone(),
+            result: Err(e.to_string()),
+            expect: None,
+        },
+    }
+}
+
+/// As [`evaluate_line`], for an engine that [shares policy sets](Engine::shares_policy_sets):
+/// a `policies` text seen before is not parsed again. Decisions and error messages are
+/// those of [`evaluate_line`].
+pub fn evaluate_line_sharing(
+    text: &str,
+    source: &str,
+    line: usize,
+    engine: &dyn Engine,
+    mode: Option<Mode>,
+    sets: &mut PolicySetCache,
+) -> Outcome {
+    match parse_case_sharing(text, source, mode, sets) {
+        Ok(shared) => Outcome {
+            line,
+            result: engine
+                .check(&shared.case.chain)
+                .map(|()| engine.evaluate_shared(&shared, text))
+                .map_err(|msg| format!("{source}: {msg}")),
+            id: Some(shared.case.id),
+            expect: shared.case.expect,
         },
         Err(e) => Outcome {
             line,
