@@ -68,9 +68,11 @@ pub(super) const PART_CEILINGS: u8 = 32;
 pub(super) struct Residual<'p> {
     /// Per `index_exact` entry: its action program, if it has one.
     programs: Vec<Option<ActionProgram>>,
-    /// Per tabulated candidate of a program whose statements read keys (from its
-    /// `masks`): the statement's keys as a mask of the program's key numbering.
+    /// Per tabulated candidate whose statement reads keys (a range per program): the
+    /// statement's keys as a mask of the program's key numbering …
     masks: Vec<u64>,
+    /// … and the candidate's index among its action's candidates (increasing per program).
+    mask_at: Vec<u32>,
     /// Each program's keys (a range per program), in id order: bit `i` is key `keys[i]`.
     keys: Vec<KeyId>,
     /// Per statement: its typed step.
@@ -86,11 +88,11 @@ pub(super) struct Residual<'p> {
 }
 
 /// One action's program: its statements are its tabulated candidates; a range of `keys`,
-/// and where its candidates' key masks start in `masks` (none when `keys` is empty).
+/// and the range of `masks` (and `mask_at`) of its candidates that read keys.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct ActionProgram {
     keys: (u32, u32),
-    masks: u32,
+    masks: (u32, u32),
 }
 
 /// One statement, decoded for the hop.
@@ -206,6 +208,7 @@ impl Residual<'_> {
             .sum();
         heap_bytes(&self.programs)
             + heap_bytes(&self.masks)
+            + heap_bytes(&self.mask_at)
             + heap_bytes(&self.keys)
             + heap_bytes(&self.steps)
             + heap_bytes(&self.resources)

@@ -55,7 +55,7 @@ impl<'p> Evaluator<'p> {
         let mut target: Option<Target<'_>> = None;
         let mut absent: Option<u64> = None;
         let mut missing = 0;
-        let reads_keys = p.keys.0 != p.keys.1;
+        let (mut with_keys, with_keys_end) = p.masks;
         let mut previous = None;
         let (mut own, own_end) = own;
         for (i, c) in candidates.iter().enumerate() {
@@ -64,6 +64,14 @@ impl<'p> Evaluator<'p> {
                 continue; // the same statement found twice by the index
             }
             previous = Some(id);
+            // This candidate's key mask, if its statement reads keys (read before any test
+            // can skip the step, so that the cursor follows the candidates).
+            let keys = if with_keys < with_keys_end && r.mask_at[with_keys as usize] == i as u32 {
+                with_keys += 1;
+                r.masks[with_keys as usize - 1]
+            } else {
+                0
+            };
             // The index leaves resource policies out: `id` is never one of `own`.
             while own < own_end && own < id {
                 let target = target.get_or_insert_with(|| Target::new(text));
@@ -98,11 +106,6 @@ impl<'p> Evaluator<'p> {
             if !self.residual_resource(step, text, &mut target, req, sc) {
                 continue;
             }
-            let keys = if reads_keys {
-                r.masks[p.masks as usize + i]
-            } else {
-                0
-            };
             if keys != 0 {
                 let absent = *absent.get_or_insert_with(|| self.absent_keys(p, sc));
                 missing |= keys & absent;
