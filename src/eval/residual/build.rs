@@ -32,13 +32,21 @@ pub(in crate::eval) fn build<'p>(e: &Evaluator<'p>) -> Residual<'p> {
         .iter()
         .map(|st| step(e, st, &mut accounts))
         .collect();
-    let mut middles = Vec::new();
+    let mut layout = Layout::default();
     let resources = e
         .resource_plans
         .iter()
         .enumerate()
-        .map(|(i, plan)| resource_test(i as u32, plan, &mut middles))
+        .map(|(i, plan)| resource_test(i as u32, plan, &mut layout))
         .collect();
+    let Layout {
+        middles,
+        mut texts,
+        mut arn_segs,
+        ..
+    } = layout;
+    texts.shrink_to_fit();
+    arn_segs.shrink_to_fit();
     let conditions = v
         .conditions
         .iter()
@@ -50,6 +58,8 @@ pub(in crate::eval) fn build<'p>(e: &Evaluator<'p>) -> Residual<'p> {
         steps,
         accounts,
         middles,
+        texts,
+        arn_segs,
         resources,
         conditions,
         ..Residual::default()
@@ -181,47 +191,79 @@ fn principal<'p>(
     Principal::Accounts(start, accounts.len() as u32)
 }
 
+/// The shared buffers the typed resource tests point into, while they are built.
+#[derive(Default)]
+struct Layout<'p> {
+    middles: Vec<&'p str>,
+    texts: String,
+    /// Where each distinct text already is in `texts`.
+    placed: rustc_hash::FxHashMap<String, Text>,
+    arn_segs: Vec<SegTest<'p>>,
+}
+
+impl Layout<'_> {
+    /// `head` followed by `tail`, placed once in `texts`.
+    fn text(&mut self, head: &str, tail: &str) -> Text {
+        let mut joined = String::with_capacity(head.len() + tail.len());
+        joined.push_str(head);
+        joined.push_str(tail);
+        if let Some(t) = self.placed.get(&joined) {
+            return *t;
+        }
+        let first = self.texts.len() as u32;
+        self.texts.push_str(&joined);
+        let t = Text(first, self.texts.len() as u32);
+        self.placed.insert(joined, t);
+        t
+    }
+}
+
 /// The typed test of resource record `index`, resolved as `plan`.
-fn resource_test<'p>(
-    index: u32,
-    plan: &ResourcePlan<'p>,
-    middles: &mut Vec<&'p str>,
-) -> ResourceTest<'p> {
-    let tail = |head: &str, seg: &Seg<'_>| match seg {
-        Seg::Any => Some(ResourceTest::Prefix(head.into())),
-        Seg::Exact(s) => Some(ResourceTest::Exact(format!("{head}{s}").into())),
-        Seg::Prefix(s) => Some(ResourceTest::Prefix(format!("{head}{s}").into())),
+fn resource_test<'p>(index: u32, plan: &ResourcePlan<'p>, l: &mut Layout<'p>) -> ResourceTest<'p> {
+    let tail = |l: &mut Layout<'p>, head: &str, seg: &Seg<'_>| match seg {
+        Seg::Any => Some(ResourceTest::Prefix(l.text(head, ""))),
+        Seg::Exact(s) => Some(ResourceTest::Exact(l.text(head, s))),
+        Seg::Prefix(s) => Some(ResourceTest::Prefix(l.text(head, s))),
         _ => None,
     };
     let typed = match plan {
         ResourcePlan::Any => Some(ResourceTest::Any),
-        ResourcePlan::Plain(Seg::Glob(glob)) => stars(glob, middles).map(ResourceTest::Stars),
-        ResourcePlan::Plain(seg) => tail("", seg),
+        ResourcePlan::Plain(Seg::Glob(glob)) => {
+            stars(glob, &mut l.middles).map(ResourceTest::Stars)
+        }
+        ResourcePlan::Plain(seg) => tail(l, "", seg),
         // Five literal segments, the first `arn`: a text starting with the head is an ARN
         // (R-RES-2) whose first five segments are the pattern's.
         ResourcePlan::Arn {
             head,
             literal: 5,
             segs,
-        } if head.starts_with("arn:") && tail(head, &segs[5]).is_some() => tail(head, &segs[5]),
+        } if head.starts_with("arn:")
+            && matches!(segs[5], Seg::Any | Seg::Exact(_) | Seg::Prefix(_)) =>
+        {
+            tail(l, head, &segs[5])
+        }
         // Other ARN patterns with a head and no variables: the head, then the segments.
         ResourcePlan::Arn {
             head,
             literal,
             segs,
         } if head.starts_with("arn:") && !segs.iter().any(|g| matches!(g, Seg::General(_))) => {
+            let head = l.text(head, "");
+            let first = l.arn_segs.len() as u32;
+            for &seg in &segs[*literal..] {
+                let test = match seg {
+                    Seg::Glob(glob) => {
+                        stars(glob, &mut l.middles).map_or(SegTest::Seg(seg), SegTest::Stars)
+                    }
+                    seg => SegTest::Seg(seg),
+                };
+                l.arn_segs.push(test);
+            }
             Some(ResourceTest::Arn {
-                head: head.clone(),
+                head,
                 literal: *literal as u8,
-                segs: segs[*literal..]
-                    .iter()
-                    .map(|&seg| match seg {
-                        Seg::Glob(glob) => {
-                            stars(glob, middles).map_or(SegTest::Seg(seg), SegTest::Stars)
-                        }
-                        seg => SegTest::Seg(seg),
-                    })
-                    .collect(),
+                segs: (first, l.arn_segs.len() as u32),
             })
         }
         _ => None,

@@ -79,6 +79,10 @@ pub(super) struct Residual<'p> {
     steps: Vec<Step>,
     /// Per resource record: its typed test.
     resources: Vec<ResourceTest<'p>>,
+    /// The texts of the typed resource tests (see [`Text`]).
+    texts: String,
+    /// The segment tests of [`ResourceTest::Arn`] tests.
+    arn_segs: Vec<SegTest<'p>>,
     /// The middle literals of [`Stars`] tests.
     middles: Vec<&'p str>,
     /// The accounts of typed principal clauses (see [`Principal::Accounts`]).
@@ -131,20 +135,25 @@ struct AccountId<'p> {
     root_of: Option<&'p str>,
 }
 
+/// A range of `Residual::texts`: the texts of the typed resource tests share one buffer,
+/// each distinct text once, rather than a box per record.
+#[derive(Clone, Copy, Debug)]
+struct Text(u32, u32);
+
 /// A resource record's test of the hop's whole resource text.
 #[derive(Clone, Debug)]
 enum ResourceTest<'p> {
     Any,
-    Exact(Box<str>),
-    Prefix(Box<str>),
+    Exact(Text),
+    Prefix(Text),
     /// An ARN pattern whose leading literal segments, `arn` first, are `head` (each with
     /// its `:`), and whose other segments are typed tests: the segments after the head are
-    /// cut at their colons only when the head matched. `segs` are the tests of segments
-    /// `literal..6`.
+    /// cut at their colons only when the head matched. `segs` (a range of
+    /// `Residual::arn_segs`) are the tests of segments `literal..6`.
     Arn {
-        head: Box<str>,
+        head: Text,
         literal: u8,
-        segs: Box<[SegTest<'p>]>,
+        segs: (u32, u32),
     },
     /// A pattern without colons made of literals and `*`s only: one [`Stars`] test of
     /// the whole resource.
@@ -191,21 +200,9 @@ impl Residual<'_> {
         self.programs.get(entry as usize).copied().flatten()
     }
 
-    /// The bytes its tables hold on the heap (capacities, and the typed resource tests'
-    /// texts).
+    /// The bytes its tables hold on the heap.
     pub(super) fn heap_bytes(&self) -> usize {
         use super::build::heap_bytes;
-        let texts: usize = self
-            .resources
-            .iter()
-            .map(|r| match r {
-                ResourceTest::Exact(s) | ResourceTest::Prefix(s) => s.len(),
-                ResourceTest::Arn { head, segs, .. } => {
-                    head.len() + std::mem::size_of_val::<[SegTest<'_>]>(segs)
-                }
-                ResourceTest::Any | ResourceTest::Stars(_) | ResourceTest::Plan(_) => 0,
-            })
-            .sum();
         heap_bytes(&self.programs)
             + heap_bytes(&self.masks)
             + heap_bytes(&self.mask_at)
@@ -215,12 +212,19 @@ impl Residual<'_> {
             + heap_bytes(&self.accounts)
             + heap_bytes(&self.middles)
             + heap_bytes(&self.conditions)
-            + texts
+            + self.texts.capacity()
+            + heap_bytes(&self.arn_segs)
     }
 
     /// How many actions have a program.
     pub(super) fn programs(&self) -> usize {
         self.programs.iter().filter(|p| p.is_some()).count()
+    }
+
+    /// The text of a typed resource test.
+    #[inline]
+    fn text(&self, t: Text) -> &str {
+        &self.texts[t.0 as usize..t.1 as usize]
     }
 
     /// Key `bit` of program `p`.

@@ -149,17 +149,19 @@ impl<'p> Evaluator<'p> {
         sc: &mut Scratch,
     ) -> bool {
         let (first, end) = step.resources;
-        let any = (first..end).any(|i| match &self.residual.resources[i as usize] {
+        let r = &self.residual;
+        let any = (first..end).any(|i| match &r.resources[i as usize] {
             ResourceTest::Any => true,
-            ResourceTest::Exact(s) => text == &**s,
-            ResourceTest::Prefix(s) => text.starts_with(&**s),
+            ResourceTest::Exact(s) => text == r.text(*s),
+            ResourceTest::Prefix(s) => text.starts_with(r.text(*s)),
             ResourceTest::Arn {
                 head,
                 literal,
                 segs,
-            } => text
-                .strip_prefix(&**head)
-                .is_some_and(|rest| self.arn_tail(rest, *literal as usize, segs)),
+            } => text.strip_prefix(r.text(*head)).is_some_and(|rest| {
+                let segs = &r.arn_segs[segs.0 as usize..segs.1 as usize];
+                self.arn_tail(rest, *literal as usize, segs)
+            }),
             ResourceTest::Stars(stars) => stars_match(stars, &self.residual.middles, text),
             ResourceTest::Plan(plan) => {
                 let target = target.get_or_insert_with(|| Target::new(text));
