@@ -1,6 +1,6 @@
 //! Runs the compiled engine over the standard workload in a loop, for profilers
 //! (`perf record`, `valgrind --tool=callgrind`):
-//! `cargo run --release --example profile_eval [ROUNDS] [CHAINS] [packed|request|compact|lazy]`.
+//! `cargo run --release --example profile_eval [ROUNDS] [CHAINS] [packed|request|compact|lazy|build|build-lazy] [general]`.
 //!
 //! `packed` (the default) packs every request once before timing and evaluates the packed
 //! requests; `request` evaluates the [`fastiam::request::Request`]s as they are; `compact`
@@ -8,7 +8,8 @@
 //! the evaluator (keys and actions by id), `lazy` into one built without it (registered
 //! keys by registry id, the others by name). `build` and `build-lazy` build each request
 //! per chain, inside the loop, from its strings through one reused `RequestBuilder` (as a C
-//! caller's `fastiam_builder_build`), then evaluate it: profile `build_and_evaluate`.
+//! caller's `fastiam_builder_build`), then evaluate it: profile `build_and_evaluate`. `general` evaluates without the residual programs
+//! ([`fastiam::eval::Evaluator::general`]), so that one binary times both paths.
 
 use fastiam::eval::{Evaluator, Scratch};
 use fastiam::request::{CompactRequest, Request, RequestBuilder};
@@ -43,7 +44,11 @@ fn main() {
     let mode = std::env::args().nth(3).unwrap_or_else(|| "packed".into());
     let prepared = fastiam::benchmark::standard(cases, 42).expect("workload");
     let program = fastiam::compile::compile(&prepared.policies).expect("compile");
-    let evaluator = Evaluator::new(&program);
+    let evaluator = if std::env::args().nth(4).as_deref() == Some("general") {
+        Evaluator::general(&program)
+    } else {
+        Evaluator::new(&program)
+    };
     let mut scratch = evaluator.scratch();
     let packed: Vec<_> = match mode.as_str() {
         "packed" => prepared

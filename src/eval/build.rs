@@ -124,6 +124,7 @@ impl<'p> Evaluator<'p> {
             glob_heads,
             token: super::resolved::next_token(),
             registry_keys: Vec::new(),
+            residual: super::residual::Residual::default(),
         };
         for d in [Dialect::Aws, Dialect::Huawei] {
             let i = dialect_index(d);
@@ -140,6 +141,7 @@ impl<'p> Evaluator<'p> {
         e.special.principal_defaults = PRINCIPAL_DEFAULT_KEYS.iter().map(|k| e.key_id(k)).collect();
         e.tabulate_principal_defaults();
         e.tabulate_candidates(&joined);
+        e.residual = super::residual::build(&e);
         e
     }
 
@@ -173,6 +175,7 @@ impl<'p> Evaluator<'p> {
             + self.value_tests.heap_bytes()
             + special.sets.iter().map(heap_bytes).sum::<usize>()
             + heap_bytes(&special.principal_defaults)
+            + self.residual.heap_bytes()
     }
 }
 

@@ -72,7 +72,8 @@ pub(super) fn resource_policy_statements(v: &ProgramView<'_>) -> Vec<(u32, u32)>
 
 /// Where a hop's candidates are.
 pub(super) enum Candidates {
-    Tabulated(u32, u32),
+    /// A range of `exact_candidates`, and the action's `index_exact` entry.
+    Tabulated(u32, u32, u32),
     Built,
 }
 
@@ -105,9 +106,10 @@ impl<'p> Evaluator<'p> {
             fold(&mut sc.action);
             self.exact.get(sc.action.as_str())
         };
-        if let Some(&(first, end)) = entry.and_then(|e| self.exact_candidate_ranges.get(e as usize))
+        if let Some((e, &(first, end))) =
+            entry.and_then(|e| Some((e, self.exact_candidate_ranges.get(e as usize)?)))
         {
-            return Candidates::Tabulated(first, end);
+            return Candidates::Tabulated(first, end, e);
         }
         if ascii || resolved.is_some() {
             fold(&mut sc.action);

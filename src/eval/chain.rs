@@ -93,48 +93,56 @@ impl<'p> Evaluator<'p> {
         };
         let mut built = std::mem::take(&mut sc.candidates);
         let resolved = req.resolved_action(k, self.token);
-        let candidates = match self.collect_candidates(req.action(k), resolved, sc, &mut built) {
-            Candidates::Tabulated(first, end) => {
-                &self.exact_candidates[first as usize..end as usize]
-            }
-            Candidates::Built => &built[..],
-        };
-        let target = match req.resource_colons(k) {
-            // Split when a compact request was built.
-            Some((at, found)) => {
-                Target::with_colons(req.resource(k), at.map(|c| c as usize), found as usize)
-            }
-            None => Target::new(req.resource(k)),
-        };
-        sc.missing_bits.iter_mut().for_each(|w| *w = 0);
         sc.applied.clear();
+        let (candidates, program) =
+            match self.collect_candidates(req.action(k), resolved, sc, &mut built) {
+                Candidates::Tabulated(first, end, entry) => (
+                    &self.exact_candidates[first as usize..end as usize],
+                    self.residual.program(entry),
+                ),
+                Candidates::Built => (&built[..], None),
+            };
         // The hop's own resource policy, merged in statement order (the index leaves
         // resource policies out); its action clauses are checked on the folded action.
-        let (mut own, own_end) = part
+        let own = part
             .resource
             .and_then(|slot| self.resource_policy_statements.get(slot as usize))
             .copied()
             .unwrap_or((0, 0));
-        if own < own_end {
+        let has_own = own.0 < own.1;
+        if has_own {
             sc.action.clear();
             primitives::fold_into(req.action(k), &mut sc.action);
         }
-        let mut i = 0;
-        while i < candidates.len() || own < own_end {
-            if own < own_end && candidates.get(i).is_none_or(|c| c >> 1 > own) {
-                self.examine(req, sc, &target, own, false, &part);
-                own += 1;
-                continue;
-            }
-            let code = candidates[i];
-            let id = code >> 1;
-            let mut verified = code & 1 == 1;
-            i += 1;
-            while candidates.get(i).is_some_and(|c| c >> 1 == id) {
-                verified |= candidates[i] & 1 == 1;
+        // `examine` records missing keys in `missing_bits`: the general path, and the
+        // residual one when it examines resource-policy statements.
+        if program.is_none() || has_own {
+            sc.missing_bits.iter_mut().for_each(|w| *w = 0);
+        }
+        // The action's residual program if it has one (missing keys as a mask of its key
+        // numbering), else the general examination (missing keys in `missing_bits`).
+        let residual_missing =
+            program.map(|p| (p, self.run_residual(p, candidates, own, req, sc, k, &part)));
+        if residual_missing.is_none() {
+            let target = hop_target(req, k);
+            let (mut own, own_end) = own;
+            let mut i = 0;
+            while i < candidates.len() || own < own_end {
+                if own < own_end && candidates.get(i).is_none_or(|c| c >> 1 > own) {
+                    self.examine(req, sc, &target, own, false, &part);
+                    own += 1;
+                    continue;
+                }
+                let code = candidates[i];
+                let id = code >> 1;
+                let mut verified = code & 1 == 1;
                 i += 1;
+                while candidates.get(i).is_some_and(|c| c >> 1 == id) {
+                    verified |= candidates[i] & 1 == 1;
+                    i += 1;
+                }
+                self.examine(req, sc, &target, id, verified, &part);
             }
-            self.examine(req, sc, &target, id, verified, &part);
         }
         sc.candidates = built;
         let (decision, reason) = self.decide(req, sc, k, &part);
@@ -143,15 +151,46 @@ impl<'p> Evaluator<'p> {
         let m = &mut sc.matched[matched_start as usize..];
         m.sort_unstable();
         out.matched.1 = sc.matched.len() as u32;
-        for (w, word) in sc.missing_bits.iter().enumerate() {
-            let mut bits = *word;
-            while bits != 0 {
-                let b = bits.trailing_zeros();
-                sc.missing.push((w * 64) as u32 + b);
-                bits &= bits - 1;
+        match residual_missing {
+            // Only the program's keys can be missing: R-SIM-4's name order is key-id order,
+            // which the program's numbering keeps.
+            Some((p, mut bits)) if !has_own => {
+                while bits != 0 {
+                    sc.missing.push(self.residual.key(p, bits.trailing_zeros()));
+                    bits &= bits - 1;
+                }
+            }
+            residual_missing => {
+                // The program's missing keys join those `examine` recorded.
+                if let Some((p, mut bits)) = residual_missing {
+                    while bits != 0 {
+                        let key = self.residual.key(p, bits.trailing_zeros()) as usize;
+                        sc.missing_bits[key / 64] |= 1 << (key % 64);
+                        bits &= bits - 1;
+                    }
+                }
+                for (w, word) in sc.missing_bits.iter().enumerate() {
+                    let mut bits = *word;
+                    while bits != 0 {
+                        let b = bits.trailing_zeros();
+                        sc.missing.push((w * 64) as u32 + b);
+                        bits &= bits - 1;
+                    }
+                }
             }
         }
         out.missing.1 = sc.missing.len() as u32;
         out
+    }
+}
+
+/// Hop `k`'s resource cut at its colons: where a compact request built against this
+/// evaluator found them, or found here.
+pub(super) fn hop_target<R: RequestView>(req: &R, k: usize) -> Target<'_> {
+    match req.resource_colons(k) {
+        Some((at, found)) => {
+            Target::with_colons(req.resource(k), at.map(|c| c as usize), found as usize)
+        }
+        None => Target::new(req.resource(k)),
     }
 }

@@ -41,41 +41,41 @@ impl<'p> Evaluator<'p> {
         part: &Participation,
         applied: &[Applied],
     ) -> (Decision, Reason) {
+        // One pass over the applied statements for what the decision asks of them.
+        let summary = Summary::of(applied);
         // R-EVAL-2: explicit deny; statement ids are in kind order, so the first is the kind.
-        if let Some(first) = applied.iter().find(|a| a.deny) {
-            let kind = first.kind;
+        if summary.deny {
+            let kind = applied
+                .iter()
+                .find(|a| a.deny)
+                .map_or(Kind::Identity, |a| a.kind);
             sc.matched
                 .extend(applied.iter().filter(|a| a.deny).map(|a| a.statement));
             return (Decision::ExplicitDeny, Reason::ExplicitDeny(kind));
         }
-        let allows = |kind: Kind| applied.iter().filter(move |a| a.kind == kind);
-        let levels_allow =
-            |kind: Kind, levels: u32| (0..levels).all(|l| allows(kind).any(|a| a.level == l));
-        if part.rcp && !levels_allow(Kind::Rcp, self.meta.rcp_levels) {
+        let has = |kind: Kind| summary.kinds & bit(kind) != 0;
+        if part.rcp && !summary.levels_allow(applied, Kind::Rcp, self.meta.rcp_levels) {
             return (Decision::ImplicitDeny, Reason::RcpNoAllow);
         }
-        if part.scp && !levels_allow(Kind::Scp, self.meta.scp_levels) {
+        if part.scp && !summary.levels_allow(applied, Kind::Scp, self.meta.scp_levels) {
             return (Decision::ImplicitDeny, Reason::ScpNoAllow);
         }
-        if part.vpce && allows(Kind::VpcEndpoint).next().is_none() {
+        if part.vpce && !has(Kind::VpcEndpoint) {
             return (Decision::ImplicitDeny, Reason::VpceNoAllow);
         }
         let who = req.principal_kind();
         let resource_account = req.resource_account(hop).or(req.principal_account());
         let authenticated = !matches!(who, Who::Anonymous | Who::Service);
         let same_account = authenticated && req.principal_account() == resource_account;
-        let rb = |cats: u8| allows(Kind::ResourceBased).any(|a| a.categories & cats != 0);
-        let id_allow_statement = allows(Kind::Identity).next().is_some();
+        let rb = |cats: u8| summary.resource_categories & cats != 0;
+        let id_allow_statement = has(Kind::Identity);
         let id_allow = id_allow_statement || (who == Who::Root && same_account);
-        let pb_ok = self.meta.has_boundary == 0
-            || !part.ceilings
-            || allows(Kind::PermissionsBoundary).next().is_some();
-        let sp_ok =
-            self.meta.has_session == 0 || !part.ceilings || allows(Kind::Session).next().is_some();
+        let pb_ok = self.meta.has_boundary == 0 || !part.ceilings || has(Kind::PermissionsBoundary);
+        let sp_ok = self.meta.has_session == 0 || !part.ceilings || has(Kind::Session);
         let rb_direct = rb(CAT_DIRECT | CAT_WILDCARD);
         let rb_role = rb(CAT_ROLE | CAT_PARENT_USER);
         let rb_account = rb(CAT_ACCOUNT);
-        let rb_any = allows(Kind::ResourceBased).next().is_some();
+        let rb_any = has(Kind::ResourceBased);
         let id_path = id_allow && pb_ok && sp_ok;
         let role_path = rb_role && pb_ok && sp_ok;
         let required = req.resource_policy_required(hop);
@@ -110,51 +110,118 @@ impl<'p> Evaluator<'p> {
             };
             return (Decision::ImplicitDeny, reason);
         }
-        // Gate allows that were required, then the winning path's statements (R-SIM-3).
-        for kind in [Kind::Scp, Kind::Rcp, Kind::VpcEndpoint] {
-            sc.matched.extend(allows(kind).map(|a| a.statement));
-        }
-        let resources =
-            |cats: u8| allows(Kind::ResourceBased).filter(move |a| a.categories & cats != 0);
-        let ceilings = || allows(Kind::PermissionsBoundary).chain(allows(Kind::Session));
+        // Gate allows that were required, then the winning path's statements (R-SIM-3):
+        // the kinds of the path, and for resource policies the categories it grants by
+        // (`None`: every resource-policy allow). The hop sorts them into R-SIM-3 order.
+        let ceilings = bit(Kind::PermissionsBoundary) | bit(Kind::Session);
         let resource_and_identity = !same_account || (required && !rb_direct && !role_path);
-        let path = if who == Who::Service {
-            sc.matched
-                .extend(resources(CAT_DIRECT | CAT_WILDCARD).map(|a| a.statement));
-            AllowPath::ServicePrincipal
+        let (kinds, categories, path) = if who == Who::Service {
+            let path = AllowPath::ServicePrincipal;
+            (
+                bit(Kind::ResourceBased),
+                Some(CAT_DIRECT | CAT_WILDCARD),
+                path,
+            )
         } else if who == Who::Anonymous {
-            sc.matched
-                .extend(resources(CAT_WILDCARD).map(|a| a.statement));
-            AllowPath::ResourceDirect
+            let path = AllowPath::ResourceDirect;
+            (bit(Kind::ResourceBased), Some(CAT_WILDCARD), path)
         } else if resource_and_identity {
-            sc.matched
-                .extend(allows(Kind::ResourceBased).map(|a| a.statement));
-            sc.matched
-                .extend(allows(Kind::Identity).map(|a| a.statement));
-            sc.matched.extend(ceilings().map(|a| a.statement));
-            if id_allow_statement {
+            let path = if id_allow_statement {
                 AllowPath::Identity
             } else {
                 AllowPath::Root
-            }
+            };
+            let kinds = bit(Kind::ResourceBased) | bit(Kind::Identity) | ceilings;
+            (kinds, None, path)
         } else if rb_direct {
-            sc.matched
-                .extend(resources(CAT_DIRECT | CAT_WILDCARD).map(|a| a.statement));
-            AllowPath::ResourceDirect
+            let path = AllowPath::ResourceDirect;
+            (
+                bit(Kind::ResourceBased),
+                Some(CAT_DIRECT | CAT_WILDCARD),
+                path,
+            )
         } else if role_path {
-            sc.matched
-                .extend(resources(CAT_ROLE | CAT_PARENT_USER).map(|a| a.statement));
-            sc.matched.extend(ceilings().map(|a| a.statement));
-            AllowPath::ResourceRole
+            let kinds = bit(Kind::ResourceBased) | ceilings;
+            (
+                kinds,
+                Some(CAT_ROLE | CAT_PARENT_USER),
+                AllowPath::ResourceRole,
+            )
         } else if id_allow_statement {
-            sc.matched
-                .extend(allows(Kind::Identity).map(|a| a.statement));
-            sc.matched.extend(ceilings().map(|a| a.statement));
-            AllowPath::Identity
+            (bit(Kind::Identity) | ceilings, None, AllowPath::Identity)
         } else {
-            sc.matched.extend(ceilings().map(|a| a.statement));
-            AllowPath::Root
+            (ceilings, None, AllowPath::Root)
         };
+        let kinds = kinds | bit(Kind::Scp) | bit(Kind::Rcp) | bit(Kind::VpcEndpoint);
+        sc.matched.extend(
+            applied
+                .iter()
+                .filter(|a| {
+                    kinds & bit(a.kind) != 0
+                        && (a.kind != Kind::ResourceBased
+                            || categories.is_none_or(|c| a.categories & c != 0))
+                })
+                .map(|a| a.statement),
+        );
         (Decision::Allow, Reason::Allowed(path))
+    }
+}
+
+/// A policy kind's bit in [`Summary::kinds`].
+#[inline]
+fn bit(kind: Kind) -> u8 {
+    1 << kind as u8
+}
+
+/// What the decision asks of a hop's applied statements, gathered in one pass: whether one
+/// denies, which kinds allow, the categories resource-policy allows grant by, and which
+/// SCP and RCP levels allow.
+struct Summary {
+    deny: bool,
+    kinds: u8,
+    resource_categories: u8,
+    scp_levels: u64,
+    rcp_levels: u64,
+}
+
+impl Summary {
+    #[inline]
+    fn of(applied: &[Applied]) -> Summary {
+        let mut s = Summary {
+            deny: false,
+            kinds: 0,
+            resource_categories: 0,
+            scp_levels: 0,
+            rcp_levels: 0,
+        };
+        for a in applied {
+            s.deny |= a.deny;
+            s.kinds |= bit(a.kind);
+            let level = 1u64.checked_shl(a.level).unwrap_or(0);
+            match a.kind {
+                Kind::ResourceBased => s.resource_categories |= a.categories,
+                Kind::Scp => s.scp_levels |= level,
+                Kind::Rcp => s.rcp_levels |= level,
+                _ => {}
+            }
+        }
+        s
+    }
+
+    /// Whether an allow of `kind` applies at each of its `levels` (R-EVAL-3); more than
+    /// 64 levels are looked up in `applied`.
+    fn levels_allow(&self, applied: &[Applied], kind: Kind, levels: u32) -> bool {
+        let mask = match kind {
+            Kind::Scp => self.scp_levels,
+            _ => self.rcp_levels,
+        };
+        match levels {
+            0 => true,
+            1..=64 => {
+                let all = u64::MAX >> (64 - levels);
+                mask & all == all
+            }
+            _ => (0..levels).all(|l| applied.iter().any(|a| a.kind == kind && a.level == l)),
+        }
     }
 }

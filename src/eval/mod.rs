@@ -31,7 +31,9 @@
 //! The other modules: `chain` walks the hops in order; `build` makes an evaluator's tables
 //! once per program; `outcome` holds the results and the [`Scratch`]; `resource_plan`,
 //! `value_test` and `str_table` are the tables `build` resolves (resource patterns, condition
-//! value tests, the string hash tables).
+//! value tests, the string hash tables); `residual` lays out, per action the index names
+//! exactly, its candidates as typed steps that a hop of that action runs instead of
+//! phase 3's general code (`Evaluator::general` builds without them, for comparison).
 //!
 //! ```
 //! use fastiam::request::parse_case;
@@ -55,6 +57,7 @@ mod decide;
 mod matcher;
 mod outcome;
 mod principal;
+mod residual;
 mod resolved;
 mod resource_plan;
 mod saved;
@@ -159,12 +162,27 @@ pub struct Evaluator<'p> {
     /// This evaluator's token, and its key ids by registry id (`resolved`: compact requests).
     token: u64,
     registry_keys: Vec<u32>,
+    /// The tabulated actions' residual programs (none for [`Evaluator::general`]).
+    residual: residual::Residual<'p>,
 }
 
 impl<'p> Evaluator<'p> {
     /// Borrows a program's tables.
     pub fn new<B: AsRef<[u8]>>(program: &'p Program<B>) -> Self {
         Evaluator::from_view(program.view())
+    }
+
+    /// An evaluator without residual programs: every hop takes the general path. For
+    /// comparing the two (the differential tests) and measuring what the programs save.
+    pub fn general<B: AsRef<[u8]>>(program: &'p Program<B>) -> Self {
+        let mut e = Evaluator::new(program);
+        e.residual = residual::Residual::default();
+        e
+    }
+
+    /// How many actions have a residual program (0 for [`Evaluator::general`]).
+    pub fn residual_programs(&self) -> usize {
+        self.residual.programs()
     }
 
     /// How many candidate entries the evaluator tabulated for the actions its program names

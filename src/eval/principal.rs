@@ -138,12 +138,22 @@ pub(super) fn is_account_reference(id: &str, account: &str) -> bool {
 
 /// The category under which an `AWS`/`IAM`/`ID` value names the requester (R-PRIN-3).
 pub(super) fn account_category<R: RequestView>(id: &str, p: &R) -> u8 {
+    let root_of = match primitives::split_arn(id) {
+        Some([_, _, "iam", "", a, "root"]) => Some(a),
+        _ => None,
+    };
+    account_category_of(id, root_of, p)
+}
+
+/// [`account_category`] with the account of `id` when it is a root ARN (`root_of`)
+/// already found (the residual programs find it when they are built).
+pub(super) fn account_category_of<R: RequestView>(id: &str, root_of: Option<&str>, p: &R) -> u8 {
     let who = p.principal_kind();
     if matches!(who, Who::Anonymous | Who::Service) {
         return 0;
     }
     if p.principal_account()
-        .is_some_and(|a| is_account_reference(id, a))
+        .is_some_and(|a| id == a || root_of == Some(a))
     {
         return CAT_ACCOUNT;
     }

@@ -77,6 +77,9 @@ pub struct Compiled {
     /// Write each program to bytes and load it back (verified) before use, and evaluate
     /// each request packed ([`PackedRequest`]).
     round_trip: bool,
+    /// Evaluate without the residual programs ([`Evaluator::general`]): every hop on the
+    /// general path, for comparing the two.
+    general: bool,
 }
 
 impl std::fmt::Debug for Compiled {
@@ -84,6 +87,7 @@ impl std::fmt::Debug for Compiled {
         f.debug_struct("Compiled")
             .field("programs", &self.programs.borrow().len())
             .field("round_trip", &self.round_trip)
+            .field("general", &self.general)
             .finish()
     }
 }
@@ -94,6 +98,7 @@ impl Default for Compiled {
             programs: RefCell::new(BoundedCache::new(MAX_PROGRAMS, MAX_PROGRAM_BYTES)),
             key: RefCell::new(String::new()),
             round_trip: false,
+            general: false,
         }
     }
 }
@@ -115,6 +120,15 @@ impl Compiled {
         }
     }
 
+    /// Compiles and evaluates in memory, every hop on the general path (no residual
+    /// programs, [`Evaluator::general`]).
+    pub fn general() -> Self {
+        Compiled {
+            general: true,
+            ..Compiled::default()
+        }
+    }
+
     /// The program under `key`, compiled from `set()` when not held.
     fn ready(&self, key: &str, set: impl FnOnce() -> PolicySet) -> Rc<Ready> {
         if let Some(ready) = self.programs.borrow_mut().get(key) {
@@ -126,7 +140,11 @@ impl Compiled {
                 Program::from_vec(program.as_bytes().to_vec()).expect("a written program loads");
         }
         let weight = program.as_bytes().len() * PROGRAM_WEIGHT;
-        let program = ProgramEvaluator::new(program, |p| Evaluator::new(p));
+        let program = if self.general {
+            ProgramEvaluator::new(program, |p| Evaluator::general(p))
+        } else {
+            ProgramEvaluator::new(program, |p| Evaluator::new(p))
+        };
         let scratch = RefCell::new(program.borrow_dependent().scratch());
         let ready = Rc::new(Ready { program, scratch });
         self.programs
@@ -140,6 +158,8 @@ impl Engine for Compiled {
     fn name(&self) -> &'static str {
         if self.round_trip {
             "compiled-roundtrip"
+        } else if self.general {
+            "compiled-general"
         } else {
             "compiled"
         }

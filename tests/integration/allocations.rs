@@ -53,8 +53,9 @@ pub(crate) fn allocations() -> u64 {
 }
 
 /// Groups chains by policy set, compiles each set once, warms a scratch per program with
-/// every request, then counts allocations over a second pass. Returns (requests, hops).
-fn count_hot_path(chains: &[Chain]) -> (usize, usize) {
+/// every request, then counts allocations over a second pass. Returns (requests, hops,
+/// hops whose action has a residual program, i.e. takes the specialised path).
+fn count_hot_path(chains: &[Chain]) -> (usize, usize, usize) {
     let mut programs: HashMap<String, (Program<AlignedBytes>, Vec<&Chain>)> = HashMap::new();
     for chain in chains {
         let key = format!("{:?}", chain.policies);
@@ -64,7 +65,7 @@ fn count_hot_path(chains: &[Chain]) -> (usize, usize) {
             .1
             .push(chain);
     }
-    let (mut requests, mut hops) = (0, 0);
+    let (mut requests, mut hops, mut residual) = (0, 0, 0);
     for (program, group) in programs.values() {
         let evaluator = Evaluator::new(program);
         let mut scratch = evaluator.scratch();
@@ -87,6 +88,12 @@ fn count_hot_path(chains: &[Chain]) -> (usize, usize) {
             packed.pack(&chain.request);
             evaluator.evaluate(&packed, &mut scratch);
             build_and_evaluate(chain, &mut scratch);
+            residual += chain
+                .request
+                .hops
+                .iter()
+                .filter(|h| evaluator.takes_residual_path(&h.action))
+                .count();
         }
         let before = allocations();
         for chain in group {
@@ -108,7 +115,7 @@ fn count_hot_path(chains: &[Chain]) -> (usize, usize) {
             group.len()
         );
     }
-    (requests, hops)
+    (requests, hops, residual)
 }
 
 fn corpus_chains(file: &str) -> Vec<Chain> {
@@ -123,7 +130,8 @@ fn conformance_and_vectors_evaluate_without_allocating() {
     let mut chains = corpus_chains("conformance/hand.jsonl");
     chains.extend(corpus_chains("conformance/fas.jsonl"));
     chains.extend(corpus_chains("spec/vectors.jsonl"));
-    let (requests, hops) = count_hot_path(&chains);
+    let (requests, hops, residual) = count_hot_path(&chains);
+    assert!(residual > 0, "no hop took a residual program");
     assert_eq!(requests, 44 + 129 + 175);
     assert_eq!(
         hops, 486,
@@ -139,7 +147,11 @@ fn standard_workload_evaluates_without_allocating() {
         .iter()
         .map(|l| parse_case(l, "workload").unwrap().chain)
         .collect();
-    let (requests, hops) = count_hot_path(&chains);
+    let (requests, hops, residual) = count_hot_path(&chains);
+    assert!(
+        residual * 2 > hops,
+        "{residual} of {hops} hops took a residual program"
+    );
     assert_eq!(requests, 2_000);
     assert_eq!(
         hops,

@@ -128,6 +128,44 @@ fn engines_agree_on_generated_cases() {
     assert!(compared > 0);
 }
 
+/// The residual programs (issue 17) are what `engines_agree_on_generated_cases` compares
+/// against the general path and the reference: most generated cases' first hop must take
+/// them, or the comparison would be of the general path with itself. Many of those hops
+/// must also carry a resource policy, whose statements the residual path merges with its
+/// steps (the index leaves resource policies out).
+#[test]
+fn generated_cases_run_residual_programs() {
+    let (mut cases, mut residual, mut with_own) = (0usize, 0usize, 0usize);
+    for seed in seeds(2_000) {
+        let Ok(case) = parse(seed, &generate_case(seed)) else {
+            continue;
+        };
+        let Ok(program) = fastiam::compile::compile(&case.chain.policies) else {
+            continue;
+        };
+        let evaluator = fastiam::eval::Evaluator::new(&program);
+        assert_eq!(
+            fastiam::eval::Evaluator::general(&program).residual_programs(),
+            0
+        );
+        cases += 1;
+        if let Some(hop) = case.chain.request.hops.first() {
+            let takes = evaluator.takes_residual_path(&hop.action);
+            residual += takes as usize;
+            with_own += (takes && hop.resource_policy.is_some()) as usize;
+        }
+    }
+    println!(
+        "{residual} of {cases} generated cases' first hops take a residual program, \
+         {with_own} of them with a resource policy"
+    );
+    assert!(cases > 0 && residual * 2 > cases, "{residual} of {cases}");
+    assert!(
+        with_own * 10 > cases,
+        "{with_own} of {cases} with a resource policy"
+    );
+}
+
 /// Counts over the reference decisions of generated cases.
 #[derive(Default, Debug)]
 struct Distribution {

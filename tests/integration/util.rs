@@ -35,6 +35,7 @@ pub fn engines() -> Vec<Box<dyn Engine>> {
         Box::new(CompiledCompact::new(Resolution::Evaluator)),
         Box::new(CompiledCompact::new(Resolution::Lazy)),
         Box::new(CompiledCompact::new(Resolution::OtherEvaluator)),
+        Box::new(Compiled::general()),
     ]
 }
 

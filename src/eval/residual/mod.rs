@@ -1,0 +1,312 @@
+//! Per-action residual programs: a tabulated action's candidate statements as straight-line
+//! typed steps (issue 17, item 2).
+//!
+//! The general interpreter examines a hop's candidates by reading, for each, its statement
+//! record and its policy record, decoding the policy kind into a participation test,
+//! resolving each resource record through its plan (cutting the hop's ARN at its colons
+//! first), walking the statement's referenced keys against the slots to record the missing
+//! ones (R-SIM-4), and reading each condition record before running its value test. None of
+//! that depends on the request: it is decided when the [`Evaluator`](super::Evaluator) is
+//! built, here, for every action the index names exactly (the ones whose candidates are
+//! tabulated). What is left for a hop — the *residual* — is:
+//!
+//! - participation as one mask test: each step carries its policy kind's participation bit
+//!   (and the resource-policy position), the hop sets the bits of the kinds taking part;
+//! - the resource clause as a typed test per resource record: `Any` (`*`), an exact literal
+//!   (`arn:aws:s3:::b`), a literal head with a `*` tail (`arn:aws:s3:::b/*` is "starts with
+//!   `arn:aws:s3:::b/`"), or the general [`ResourcePlan`](super::resource_plan) for any
+//!   other (globs inside, policy variables, folding);
+//! - R-SIM-4 missing keys as a mask AND: each action numbers the distinct keys its steps
+//!   read (at most 64, in key-id order, so the bits come out in R-SIM-4's name order), each
+//!   step carries the mask of its keys, and the hop ORs `step mask & absent` where `absent`
+//!   is computed once per hop for the action's keys only;
+//! - conditions as the already resolved value tests, read through the key's slot; a
+//!   qualified, `Null` or unresolved condition runs the general condition code.
+//!
+//! A statement with a principal clause keeps the general principal test, its other parts
+//! typed: the choice is per statement (and per resource record, per condition), never per
+//! program. An action whose steps read more than 64 distinct keys, and every action the
+//! index does not name exactly, keep the general path. Steps are laid out in statement-id
+//! order, which is the order the general path examines them in, so the applied list and
+//! the R-SIM-3 matched statements come out the same. Resource policies are not in the
+//! index, hence in no program: a hop's own resource policy's statements are examined by the
+//! general `examine`, merged by statement id with the steps (as the general path merges
+//! them with its candidates), and the keys `examine` finds missing join the program's.
+//!
+//! ```text
+//! s3:GetObject, with candidates 3 (identity, Allow arn:aws:s3:::b/*, StringEquals on
+//! aws:SourceVpc) and 7 (boundary, Allow *):
+//!   keys   [aws:sourcevpc]                      bit 0
+//!   step 3 identity  Prefix("arn:aws:s3:::b/")  missing 0b1  condition Equals
+//!   step 7 ceilings  Any                        missing 0b0
+//! ```
+//!
+//! `Evaluator::general` builds an evaluator without residual programs: the differential
+//! tests compare the two with the reference evaluator.
+
+mod build;
+mod run;
+
+use crate::bytecode::KeyId;
+use crate::bytecode::PolicyKind as Kind;
+
+use super::resource_plan::Seg;
+use super::value_test::ValueTest;
+
+pub(super) use build::build;
+
+/// Participation bits, one per class of policies that take part in a hop or not together.
+pub(super) const PART_SCP: u8 = 1;
+pub(super) const PART_RCP: u8 = 2;
+pub(super) const PART_VPCE: u8 = 4;
+pub(super) const PART_RESOURCE: u8 = 8;
+pub(super) const PART_IDENTITY: u8 = 16;
+pub(super) const PART_CEILINGS: u8 = 32;
+
+/// The residual programs of an evaluator (empty for `Evaluator::general`).
+#[derive(Clone, Debug, Default)]
+pub(super) struct Residual<'p> {
+    /// Per `index_exact` entry: its action program, if it has one.
+    programs: Vec<Option<ActionProgram>>,
+    /// Per tabulated candidate whose statement reads keys (a range per program): the
+    /// statement's keys as a mask of the program's key numbering …
+    masks: Vec<u64>,
+    /// … and the candidate's index among its action's candidates (increasing per program).
+    mask_at: Vec<u32>,
+    /// Each program's keys (a range per program), in id order: bit `i` is key `keys[i]`.
+    keys: Vec<KeyId>,
+    /// Per statement: its typed step.
+    steps: Vec<Step>,
+    /// Per resource record: its typed test.
+    resources: Vec<ResourceTest<'p>>,
+    /// The texts of the typed resource tests (see [`Text`]).
+    texts: String,
+    /// The segment tests of [`ResourceTest::Arn`] tests.
+    arn_segs: Vec<SegTest<'p>>,
+    /// The middle literals of [`Stars`] tests.
+    middles: Vec<&'p str>,
+    /// The accounts of typed principal clauses (see [`Principal::Accounts`]).
+    accounts: Vec<AccountId<'p>>,
+    /// Per condition record: its typed test.
+    conditions: Vec<ConditionStep>,
+}
+
+/// One action's program: its statements are its tabulated candidates; a range of `keys`,
+/// and the range of `masks` (and `mask_at`) of its candidates that read keys.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct ActionProgram {
+    keys: (u32, u32),
+    masks: (u32, u32),
+}
+
+/// One statement, decoded for the hop.
+#[derive(Clone, Copy, Debug)]
+struct Step {
+    /// The participation bit of its policy kind (0: never participates).
+    part: u8,
+    kind: Kind,
+    level: u32,
+    /// For a resource policy: its position, which must be the hop's resource policy.
+    position: u32,
+    deny: bool,
+    principal: Principal,
+    not_resource: bool,
+    resources: (u32, u32),
+    conditions: (u32, u32),
+}
+
+/// A statement's principal clause (R-PRIN-3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Principal {
+    /// None: the statement is not a resource policy's, or names no principal.
+    None,
+    /// `Principal` entries all account ids or ARNs (`AWS`, `IAM`, `ID`): a range of
+    /// `accounts`, each with its account resolved at build time.
+    Accounts(u32, u32),
+    /// Any other (`NotPrincipal`, services, federated, wildcards): the general test.
+    General,
+}
+
+/// An `AWS`/`IAM`/`ID` principal value: its text, and the account it names when it is an
+/// account root ARN (`arn:aws:iam::111122223333:root`).
+#[derive(Clone, Copy, Debug)]
+struct AccountId<'p> {
+    id: &'p str,
+    root_of: Option<&'p str>,
+}
+
+/// A range of `Residual::texts`: the texts of the typed resource tests share one buffer,
+/// each distinct text once, rather than a box per record.
+#[derive(Clone, Copy, Debug)]
+struct Text(u32, u32);
+
+/// A resource record's test of the hop's whole resource text.
+#[derive(Clone, Debug)]
+enum ResourceTest<'p> {
+    Any,
+    Exact(Text),
+    Prefix(Text),
+    /// An ARN pattern whose leading literal segments, `arn` first, are `head` (each with
+    /// its `:`), and whose other segments are typed tests: the segments after the head are
+    /// cut at their colons only when the head matched. `segs` (a range of
+    /// `Residual::arn_segs`) are the tests of segments `literal..6`.
+    Arn {
+        head: Text,
+        literal: u8,
+        segs: (u32, u32),
+    },
+    /// A pattern without colons made of literals and `*`s only: one [`Stars`] test of
+    /// the whole resource.
+    Stars(Stars<'p>),
+    /// The general plan of resource record `.0`.
+    Plan(u32),
+}
+
+/// One ARN segment's test: the resolved plan's, or [`Stars`] for a glob of literals and
+/// `*`s (`data-*/*`), split at its stars once here rather than on every match.
+#[derive(Clone, Copy, Debug)]
+enum SegTest<'p> {
+    Seg(Seg<'p>),
+    Stars(Stars<'p>),
+}
+
+/// A glob of literals and `*`s, `first*…*last`, as its first and last literals and the
+/// range of `Residual::middles` holding the literals between (each may be empty).
+#[derive(Clone, Copy, Debug)]
+struct Stars<'p> {
+    first: &'p str,
+    last: &'p str,
+    middles: (u32, u32),
+}
+
+/// A condition record's test.
+#[derive(Clone, Copy, Debug)]
+enum ConditionStep {
+    /// An unqualified, non-`Null` condition with a resolved value test: a single value
+    /// runs `test`, an absent key answers `absent`, a multi-valued one is false (R-COND-8).
+    Single {
+        key: KeyId,
+        test: ValueTest,
+        absent: bool,
+    },
+    /// Anything else: the general condition code.
+    General,
+}
+
+impl Residual<'_> {
+    /// The program of `index_exact` entry `entry`, if it has one.
+    #[inline]
+    pub(super) fn program(&self, entry: u32) -> Option<ActionProgram> {
+        self.programs.get(entry as usize).copied().flatten()
+    }
+
+    /// The bytes its tables hold on the heap.
+    pub(super) fn heap_bytes(&self) -> usize {
+        use super::build::heap_bytes;
+        heap_bytes(&self.programs)
+            + heap_bytes(&self.masks)
+            + heap_bytes(&self.mask_at)
+            + heap_bytes(&self.keys)
+            + heap_bytes(&self.steps)
+            + heap_bytes(&self.resources)
+            + heap_bytes(&self.accounts)
+            + heap_bytes(&self.middles)
+            + heap_bytes(&self.conditions)
+            + self.texts.capacity()
+            + heap_bytes(&self.arn_segs)
+    }
+
+    /// How many actions have a program.
+    pub(super) fn programs(&self) -> usize {
+        self.programs.iter().filter(|p| p.is_some()).count()
+    }
+
+    /// The text of a typed resource test.
+    #[inline]
+    fn text(&self, t: Text) -> &str {
+        &self.texts[t.0 as usize..t.1 as usize]
+    }
+
+    /// Key `bit` of program `p`.
+    #[inline]
+    pub(super) fn key(&self, p: ActionProgram, bit: u32) -> KeyId {
+        self.keys[(p.keys.0 + bit) as usize]
+    }
+}
+
+impl super::Evaluator<'_> {
+    /// Whether a hop of `action` runs a residual program (the action is named exactly by
+    /// the index and its program was built). For tests and measurements.
+    pub fn takes_residual_path(&self, action: &str) -> bool {
+        let mut folded = String::new();
+        crate::primitives::fold_into(action, &mut folded);
+        self.exact
+            .get(folded.as_str())
+            .and_then(|e| self.residual.program(e))
+            .is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::build::stars;
+    use super::run::stars_match;
+
+    /// A glob split at its stars answers as the general glob match, on texts that make each
+    /// literal match early, late, overlap its neighbour or miss.
+    #[test]
+    fn stars_answer_as_the_glob_match() {
+        let globs = [
+            "data-*/*",
+            "a*a",
+            "ab*b",
+            "*",
+            "**",
+            "*x*",
+            "a*b*c",
+            "*/incoming/*",
+            "table/app-*",
+            "x*yy*yy*z",
+            "é*ü",
+            "",
+        ];
+        let texts = [
+            "data-raw/bob/obj.parquet",
+            "data-raw",
+            "data-/",
+            "a",
+            "aa",
+            "ab",
+            "abb",
+            "abc",
+            "aXbYc",
+            "acb",
+            "x",
+            "",
+            "data-a/incoming/b",
+            "/incoming/",
+            "table/app-",
+            "table/app-orders",
+            "xyyyyz",
+            "xyyzyyz",
+            "xyyyz",
+            "éaü",
+            "éü",
+        ];
+        for glob in globs {
+            let mut middles = Vec::new();
+            let Some(split) = stars(glob, &mut middles) else {
+                assert!(!glob.contains('*'), "{glob:?} is split");
+                continue;
+            };
+            for text in texts {
+                assert_eq!(
+                    stars_match(&split, &middles, text),
+                    crate::primitives::wildcard_match(glob, text),
+                    "{glob:?} on {text:?}"
+                );
+            }
+        }
+        assert!(stars("a?b", &mut Vec::new()).is_none());
+    }
+}
