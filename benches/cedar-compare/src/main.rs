@@ -29,8 +29,8 @@
 //! Modules: [`cedar`] the Cedar side, [`check`] the equality checks, [`timing`] the engines
 //! and rounds; this file reads the arguments and prints.
 //!
-//! Usage: `cargo run --release -- [--cases N] [--seed S] [--rounds R] [--seconds T] [--json]`
-//! (defaults 20,000, 42, 5, 1.0).
+//! Usage: `cargo run --release -- [--cases N] [--seed S] [--rounds R] [--seconds T] [--json]
+//! [--engines compact,cedar,…]` (defaults 20,000, 42, 5, 1.0, all seven engines).
 
 mod cedar;
 mod check;
@@ -53,6 +53,8 @@ struct Args {
     rounds: usize,
     min_time: Duration,
     json: bool,
+    /// The engines timed (all by default; fewer for a profile of one, e.g. under callgrind).
+    engines: Vec<Engine>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -62,6 +64,7 @@ fn parse_args() -> Result<Args, String> {
         rounds: 5,
         min_time: Duration::from_secs(1),
         json: false,
+        engines: ENGINES.to_vec(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -75,6 +78,17 @@ fn parse_args() -> Result<Args, String> {
                 args.min_time = Duration::from_secs_f64(s.max(0.01));
             }
             "--json" => args.json = true,
+            "--engines" => {
+                args.engines = value()?
+                    .split(',')
+                    .map(|name| {
+                        Engine::from_short(name).ok_or_else(|| {
+                            let all: Vec<&str> = ENGINES.iter().map(|e| e.short()).collect();
+                            format!("--engines: `{name}` is none of {}", all.join(", "))
+                        })
+                    })
+                    .collect::<Result<_, _>>()?;
+            }
             other => return Err(format!("unknown argument `{other}`")),
         }
     }
@@ -118,16 +132,7 @@ const RATIOS: [(Engine, Engine, &str); 7] = [
 
 /// The JSON name of a ratio: `compact_over_cedar`, ….
 fn ratio_key(a: Engine, b: Engine) -> String {
-    let short = |e: Engine| match e {
-        Engine::Compiled => "compiled",
-        Engine::Compact => "compact",
-        Engine::CompactBuildEval => "compact_build_eval",
-        Engine::CompactBuild => "compact_build",
-        Engine::Reference => "reference",
-        Engine::Cedar => "cedar",
-        Engine::CedarEveryHop => "cedar_every_hop",
-    };
-    format!("{}_over_{}", short(a), short(b))
+    format!("{}_over_{}", a.short(), b.short())
 }
 
 fn run(args: &Args) -> Result<(), String> {
@@ -173,21 +178,33 @@ fn run(args: &Args) -> Result<(), String> {
             prepared.hops, checked.hops[0], checked.hops[1], checked.hops[2], checked.chains[0], checked.chains[1], checked.chains[2]
         );
     }
-    let rounds = timing::rounds(&inputs, args.rounds, args.min_time, |round, rates| {
-        if !args.json {
-            println!(
-                "round {}: {}; compact / cedar {:.1}x",
-                round + 1,
-                ENGINES
-                    .iter()
-                    .zip(rates)
-                    .map(|(e, r)| format!("{} {:.0}", e.name(), r))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                rates[compact_col] / rates[cedar_col]
-            );
-        }
-    });
+    let rounds = timing::rounds(
+        &inputs,
+        &args.engines,
+        args.rounds,
+        args.min_time,
+        |round, rates| {
+            if !args.json {
+                let ratio = rates[compact_col] / rates[cedar_col];
+                println!(
+                    "round {}: {}{}",
+                    round + 1,
+                    ENGINES
+                        .iter()
+                        .zip(rates)
+                        .filter(|(_, r)| r.is_finite())
+                        .map(|(e, r)| format!("{} {:.0}", e.name(), r))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    if ratio.is_finite() {
+                        format!("; compact / cedar {ratio:.1}x")
+                    } else {
+                        String::new()
+                    }
+                );
+            }
+        },
+    );
     let column = |e: Engine| median(rounds.iter().map(|r| r[e.column()]).collect());
     let per_round = |a: Engine, b: Engine| -> Vec<f64> {
         rounds
@@ -197,7 +214,8 @@ fn run(args: &Args) -> Result<(), String> {
     };
     let hops_all = prepared.hops;
     if args.json {
-        let engines: Vec<_> = ENGINES
+        let engines: Vec<_> = args
+            .engines
             .iter()
             .map(|&e| {
                 json!({"engine": e.name(), "median_hops_per_second": column(e),
@@ -238,12 +256,15 @@ fn run(args: &Args) -> Result<(), String> {
         args.min_time.as_secs_f64()
     );
     println!("{:<22} {:>12} {:>10}", "engine", "hops/s", "ns/hop");
-    for &e in &ENGINES {
+    for &e in &args.engines {
         let r = column(e);
         println!("{:<22} {:>12.0} {:>10.1}", e.name(), r, 1e9 / r);
     }
     for (a, b, label) in RATIOS {
         let v = per_round(a, b);
+        if !v.iter().all(|x| x.is_finite()) {
+            continue; // an engine not timed
+        }
         let list: Vec<String> = v.iter().map(|x| format!("{x:.1}")).collect();
         println!(
             "{label:<29} {:>6.1}x  (rounds: {})",

@@ -60,6 +60,24 @@ impl Engine {
         }
     }
 
+    /// Its name in `--engines` and in the JSON ratios (`compact_over_cedar`).
+    pub fn short(self) -> &'static str {
+        match self {
+            Engine::Compiled => "compiled",
+            Engine::Compact => "compact",
+            Engine::CompactBuildEval => "compact_build_eval",
+            Engine::CompactBuild => "compact_build",
+            Engine::Reference => "reference",
+            Engine::Cedar => "cedar",
+            Engine::CedarEveryHop => "cedar_every_hop",
+        }
+    }
+
+    /// The engine of a [`Engine::short`] name.
+    pub fn from_short(name: &str) -> Option<Engine> {
+        ENGINES.into_iter().find(|e| e.short() == name)
+    }
+
     /// Its column in a round's rates.
     pub fn column(self) -> usize {
         ENGINES
@@ -191,10 +209,12 @@ pub fn measure(engine: Engine, inputs: &Inputs, reused: &mut Reused, min_time: D
     }
 }
 
-/// Rounds of every engine, the order rotating each round (so no engine always runs first
-/// or right after the same one); `each_round` sees each round's rates as it ends.
+/// Rounds of the `selected` engines, the order rotating each round (so no engine always
+/// runs first or right after the same one); `each_round` sees each round's rates as it ends.
+/// The rate of an engine not selected is NaN.
 pub fn rounds(
     inputs: &Inputs,
+    selected: &[Engine],
     rounds: usize,
     min_time: Duration,
     mut each_round: impl FnMut(usize, &[f64; ENGINES.len()]),
@@ -205,10 +225,10 @@ pub fn rounds(
     };
     let mut all = Vec::with_capacity(rounds);
     for round in 0..rounds {
-        let mut rates = [0.0; ENGINES.len()];
-        for i in 0..ENGINES.len() {
-            let at = (i + round) % ENGINES.len();
-            rates[at] = measure(ENGINES[at], inputs, &mut reused, min_time);
+        let mut rates = [f64::NAN; ENGINES.len()];
+        for i in 0..selected.len() {
+            let engine = selected[(i + round) % selected.len()];
+            rates[engine.column()] = measure(engine, inputs, &mut reused, min_time);
         }
         each_round(round, &rates);
         all.push(rates);
