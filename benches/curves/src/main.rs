@@ -16,7 +16,9 @@
 //! `../../docs`, 5, 0.5, 2,000, 2,000, 150,000, 4, all three). Writes
 //! `scaling-statements.{csv,svg}`, `scaling-chains.{csv,svg}` and
 //! `scaling-replay-threads.{csv,svg}` to DIR (those of `--only`'s curve alone) and prints the
-//! points.
+//! points. `--sizes 10,10000` and `--paths compiled,compact,compact_build_eval,reference`
+//! time part of the statement curve only (for a profile under callgrind), printed, not
+//! written.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -48,6 +50,8 @@ struct Args {
     max_threads: usize,
     /// One curve alone; all when `None`.
     only: Option<Curve>,
+    /// The statement curve's sizes and paths (`--sizes`, `--paths`; all by default).
+    selection: statements::Selection,
 }
 
 impl Args {
@@ -67,6 +71,10 @@ fn parse_args() -> Result<Args, String> {
         records: 150_000,
         max_threads: 4,
         only: None,
+        selection: statements::Selection {
+            sizes: statements::SIZES.to_vec(),
+            rows: statements::ROWS.to_vec(),
+        },
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -95,6 +103,25 @@ fn parse_args() -> Result<Args, String> {
                     }
                 })
             }
+            "--sizes" => {
+                args.selection.sizes = value
+                    .split(',')
+                    .map(|n| {
+                        n.parse::<usize>()
+                            .ok()
+                            .filter(|n| *n > 0)
+                            .ok_or(format!("--sizes: a statement count, not `{n}`"))
+                    })
+                    .collect::<Result<_, _>>()?
+            }
+            "--paths" => args.selection.rows = value
+                .split(',')
+                .map(|name| {
+                    statements::Row::from_name(name).ok_or(format!(
+                        "--paths: compiled, compact, compact_build_eval or reference, not `{name}`"
+                    ))
+                })
+                .collect::<Result<_, _>>()?,
             "--seconds" => {
                 let s: f64 = value.parse().map_err(|_| "--seconds: a number")?;
                 args.min_time = Duration::from_secs_f64(s.max(0.01));
@@ -279,6 +306,7 @@ fn statements_curve(args: &Args) -> Run {
     );
     statements::curve(
         &policies,
+        &args.selection,
         args.requests,
         args.rounds,
         args.min_time,

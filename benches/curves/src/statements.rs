@@ -38,7 +38,7 @@ pub enum Row {
     Reference,
 }
 
-const ROWS: [Row; 4] = [
+pub const ROWS: [Row; 4] = [
     Row::Compiled,
     Row::Compact,
     Row::CompactBuildEval,
@@ -46,7 +46,12 @@ const ROWS: [Row; 4] = [
 ];
 
 impl Row {
-    fn name(self) -> &'static str {
+    /// The row of a [`Row::name`] (for `--paths`).
+    pub fn from_name(name: &str) -> Option<Row> {
+        ROWS.into_iter().find(|r| r.name() == name)
+    }
+
+    pub fn name(self) -> &'static str {
         match self {
             Row::Compiled => "compiled",
             Row::Compact => "compact",
@@ -87,9 +92,11 @@ fn ns_per_hop(hops: usize, min_time: Duration, mut pass: impl FnMut()) -> f64 {
     started.elapsed().as_nanos() as f64 / (passes * hops.max(1)) as f64
 }
 
-/// Checks every workload, then times every path on every size in `rounds` rounds.
+/// Checks every workload, then times the `selected` paths on every size in `rounds` rounds
+/// (a path not selected has no rounds).
 pub fn measure(
     workloads: &[(usize, Prepared)],
+    selected: &[Row],
     rounds: usize,
     min_time: Duration,
 ) -> Result<Vec<SizePoint>, String> {
@@ -123,45 +130,74 @@ pub fn measure(
                 .collect::<Result<_, _>>()?,
         );
     }
-    let cells: Vec<(usize, usize)> = (0..workloads.len())
-        .flat_map(|size| (0..ROWS.len()).map(move |path| (size, path)))
+    let cells: Vec<(usize, Row)> = (0..workloads.len())
+        .flat_map(|size| selected.iter().map(move |&row| (size, row)))
         .collect();
     for round in 0..rounds.max(1) {
         for k in 0..cells.len() {
-            let (i, p) = cells[(k + round) % cells.len()];
-            let (w, evaluator, hops) = (&workloads[i].1, &evaluators[i], points[i].hops_evaluated);
-            let mut scratch = evaluator.scratch();
-            let ns = match ROWS[p] {
-                Row::Compiled => ns_per_hop(hops, min_time, || {
-                    for r in &w.requests {
-                        std::hint::black_box(evaluator.evaluate(r, &mut scratch).decision);
-                    }
-                }),
-                Row::Compact => ns_per_hop(hops, min_time, || {
-                    for r in &compact[i] {
-                        std::hint::black_box(evaluator.evaluate(r, &mut scratch).decision);
-                    }
-                }),
-                Row::CompactBuildEval => ns_per_hop(hops, min_time, || {
-                    for r in &w.requests {
-                        // Every request was built without error above.
-                        let built = builder
-                            .fill_from(r)
-                            .finish_for(evaluator)
-                            .expect("built before timing");
-                        std::hint::black_box(evaluator.evaluate(built, &mut scratch).decision);
-                    }
-                }),
-                Row::Reference => ns_per_hop(hops, min_time, || {
-                    for r in &w.requests {
-                        std::hint::black_box(fastiam::reference::evaluate(r, &w.policies).decision);
-                    }
-                }),
+            let (i, row) = cells[(k + round) % cells.len()];
+            let cell = Cell {
+                workload: &workloads[i].1,
+                evaluator: &evaluators[i],
+                compact: &compact[i],
+                hops: points[i].hops_evaluated,
             };
-            points[i].rounds[p].push(ns);
+            let ns = time_cell(row, &cell, &mut builder, min_time);
+            let at = ROWS.iter().position(|&r| r == row).unwrap_or(0);
+            points[i].rounds[at].push(ns);
         }
     }
     Ok(points)
+}
+
+/// What one size's timings run on.
+struct Cell<'a> {
+    workload: &'a Prepared,
+    evaluator: &'a Evaluator<'a>,
+    /// The workload's requests, built against `evaluator` before timing.
+    compact: &'a [CompactRequest],
+    /// Hops a pass evaluates.
+    hops: usize,
+}
+
+/// ns per hop of one path on one size. Never inlined, so that callgrind can count it alone:
+/// `valgrind --tool=callgrind --toggle-collect='curves::statements::time_cell' …`.
+#[inline(never)]
+fn time_cell(row: Row, cell: &Cell, builder: &mut RequestBuilder, min_time: Duration) -> f64 {
+    let Cell {
+        workload: w,
+        evaluator,
+        compact,
+        hops,
+    } = *cell;
+    let mut scratch = evaluator.scratch();
+    match row {
+        Row::Compiled => ns_per_hop(hops, min_time, || {
+            for r in &w.requests {
+                std::hint::black_box(evaluator.evaluate(r, &mut scratch).decision);
+            }
+        }),
+        Row::Compact => ns_per_hop(hops, min_time, || {
+            for r in compact {
+                std::hint::black_box(evaluator.evaluate(r, &mut scratch).decision);
+            }
+        }),
+        Row::CompactBuildEval => ns_per_hop(hops, min_time, || {
+            for r in &w.requests {
+                // Every request was built without error before timing.
+                let built = builder
+                    .fill_from(r)
+                    .finish_for(evaluator)
+                    .expect("built before timing");
+                std::hint::black_box(evaluator.evaluate(built, &mut scratch).decision);
+            }
+        }),
+        Row::Reference => ns_per_hop(hops, min_time, || {
+            for r in &w.requests {
+                std::hint::black_box(fastiam::reference::evaluate(r, &w.policies).decision);
+            }
+        }),
+    }
 }
 
 pub fn csv(points: &[SizePoint]) -> String {
@@ -306,21 +342,52 @@ pub fn draw(points: &[SizePoint], path: &Path) -> Draw {
     Ok(())
 }
 
-/// The whole curve: workloads from the managed corpus, timing, CSV, SVG, print.
+/// Which sizes and paths to time: all of them for the curve, fewer for a profile.
+pub struct Selection {
+    pub sizes: Vec<usize>,
+    pub rows: Vec<Row>,
+}
+
+impl Selection {
+    /// Every size and every path: what the committed curve needs.
+    pub fn is_full(&self) -> bool {
+        self.sizes == SIZES && self.rows == ROWS
+    }
+}
+
+/// The whole curve: workloads from the managed corpus, timing, CSV, SVG, print. A partial
+/// selection (a profile) is printed only, so that it never overwrites the committed curve.
 pub fn curve(
     policies: &[fastiam::policy::Policy],
+    selection: &Selection,
     requests: usize,
     rounds: usize,
     min_time: Duration,
     out: &Path,
 ) -> Result<(), Box<dyn std::error::Error>> {
-    let workloads = SIZES
+    let workloads = selection
+        .sizes
         .iter()
         .map(|&n| Ok((n, scaling::statements(policies, n, requests, 42)?)))
         .collect::<Result<Vec<_>, String>>()?;
-    let by_size = measure(&workloads, rounds, min_time)?;
-    std::fs::write(out.join("scaling-statements.csv"), csv(&by_size))?;
-    draw(&by_size, &out.join("scaling-statements.svg"))?;
-    print(&by_size);
+    let by_size = measure(&workloads, &selection.rows, rounds, min_time)?;
+    if selection.is_full() {
+        std::fs::write(out.join("scaling-statements.csv"), csv(&by_size))?;
+        draw(&by_size, &out.join("scaling-statements.svg"))?;
+        print(&by_size);
+    } else {
+        println!("a partial selection: printed only, no CSV or SVG written");
+        for p in &by_size {
+            for &row in &selection.rows {
+                println!(
+                    "{} statements, {}: {:.1} ns/hop ({} hops a pass)",
+                    p.statements,
+                    row.name(),
+                    p.ns(row),
+                    p.hops_evaluated
+                );
+            }
+        }
+    }
     Ok(())
 }
