@@ -114,14 +114,16 @@ fn parse_args() -> Result<Args, String> {
                     })
                     .collect::<Result<_, _>>()?
             }
-            "--paths" => args.selection.rows = value
-                .split(',')
-                .map(|name| {
-                    statements::Row::from_name(name).ok_or(format!(
+            "--paths" => {
+                args.selection.rows = value
+                    .split(',')
+                    .map(|name| {
+                        statements::Row::from_name(name).ok_or(format!(
                         "--paths: compiled, compact, compact_build_eval or reference, not `{name}`"
                     ))
-                })
-                .collect::<Result<_, _>>()?,
+                    })
+                    .collect::<Result<_, _>>()?
+            }
             "--seconds" => {
                 let s: f64 = value.parse().map_err(|_| "--seconds: a number")?;
                 args.min_time = Duration::from_secs_f64(s.max(0.01));
@@ -371,7 +373,10 @@ fn run(args: &Args) -> Run {
     if args.wants(Curve::Replay) {
         replay_curve(args)?;
     }
-    println!("written to {}", args.out.display());
+    let nothing_written = args.only == Some(Curve::Statements) && !args.selection.is_full();
+    if !nothing_written {
+        println!("written to {}", args.out.display());
+    }
     Ok(())
 }
 
