@@ -1,7 +1,8 @@
 //! fastiam's scaling curves, measured and drawn: nanoseconds per hop as the policy set grows
-//! (10, 100, 1,000, 10,000 statements of real AWS managed policies) and as chains grow (1 to
-//! 5 hops), for the compiled engine and the reference evaluator; and replay records per
-//! second from 1 to N threads ([`replay_threads`]).
+//! (10, 100, 1,000, 10,000 statements of real AWS managed policies; the compiled engine on
+//! parsed and on compact requests, and the reference evaluator: [`statements`]) and as
+//! chains grow (1 to 5 hops, the compiled engine and the reference evaluator); and replay
+//! records per second from 1 to N threads ([`replay_threads`]).
 //!
 //! Why a program of its own: the curves are pictures committed under `docs/`, and drawing
 //! them needs `plotters`, which `cargo test` on fastiam should never build; so this is a
@@ -15,7 +16,9 @@
 //! `../../docs`, 5, 0.5, 2,000, 2,000, 150,000, 4, all three). Writes
 //! `scaling-statements.{csv,svg}`, `scaling-chains.{csv,svg}` and
 //! `scaling-replay-threads.{csv,svg}` to DIR (those of `--only`'s curve alone) and prints the
-//! points.
+//! points. `--sizes 10,10000` and `--paths compiled,compact,compact_build_eval,reference`
+//! time part of the statement curve only (for a profile under callgrind), printed, not
+//! written.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -26,9 +29,7 @@ use fastiam::benchmark::scaling::{self, Point};
 use plotters::prelude::*;
 
 mod replay_threads;
-
-/// The statement counts of the first curve.
-const SIZES: [usize; 4] = [10, 100, 1_000, 10_000];
+mod statements;
 
 /// The curves, for `--only`.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -49,6 +50,8 @@ struct Args {
     max_threads: usize,
     /// One curve alone; all when `None`.
     only: Option<Curve>,
+    /// The statement curve's sizes and paths (`--sizes`, `--paths`; all by default).
+    selection: statements::Selection,
 }
 
 impl Args {
@@ -68,6 +71,10 @@ fn parse_args() -> Result<Args, String> {
         records: 150_000,
         max_threads: 4,
         only: None,
+        selection: statements::Selection {
+            sizes: statements::SIZES.to_vec(),
+            rows: statements::ROWS.to_vec(),
+        },
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -95,6 +102,27 @@ fn parse_args() -> Result<Args, String> {
                         ))
                     }
                 })
+            }
+            "--sizes" => {
+                args.selection.sizes = value
+                    .split(',')
+                    .map(|n| {
+                        n.parse::<usize>()
+                            .ok()
+                            .filter(|n| *n > 0)
+                            .ok_or(format!("--sizes: a statement count, not `{n}`"))
+                    })
+                    .collect::<Result<_, _>>()?
+            }
+            "--paths" => {
+                args.selection.rows = value
+                    .split(',')
+                    .map(|name| {
+                        statements::Row::from_name(name).ok_or(format!(
+                        "--paths: compiled, compact, compact_build_eval or reference, not `{name}`"
+                    ))
+                    })
+                    .collect::<Result<_, _>>()?
             }
             "--seconds" => {
                 let s: f64 = value.parse().map_err(|_| "--seconds: a number")?;
@@ -166,55 +194,6 @@ fn print(title: &str, x_name: &str, points: &[Point]) {
 
 type Draw = Result<(), Box<dyn std::error::Error>>;
 
-/// ns/hop against statements, both axes logarithmic, with the line a cost proportional to
-/// the number of statements would follow from the first compiled point.
-fn draw_statements(points: &[Point], path: &Path) -> Draw {
-    let root = SVGBackend::new(path, (760, 480)).into_drawing_area();
-    root.fill(&WHITE)?;
-    let ys = points
-        .iter()
-        .flat_map(|p| [Some(p.compiled_ns_per_hop), p.reference_ns_per_hop])
-        .flatten();
-    let (lo, hi) = ys.fold((f64::INFINITY, 0.0f64), |(l, h), y| (l.min(y), h.max(y)));
-    let mut chart = ChartBuilder::on(&root)
-        .caption(
-            "fastiam: cost per hop by policy-set size (AWS managed policies)",
-            ("sans-serif", 18),
-        )
-        .margin(16)
-        .x_label_area_size(44)
-        .y_label_area_size(72)
-        .build_cartesian_2d(
-            (8f64..12_500f64).log_scale(),
-            ((lo / 2.0)..(hi * 2.0)).log_scale(),
-        )?;
-    chart
-        .configure_mesh()
-        .x_desc("statements in the policy set")
-        .y_desc("ns per hop (one thread, median)")
-        .x_label_formatter(&|x| format!("{x:.0}"))
-        .y_label_formatter(&|y| format!("{y:.0}"))
-        .draw()?;
-    let first = &points[0];
-    let linear: Vec<(f64, f64)> = points
-        .iter()
-        .map(|p| {
-            (
-                p.x as f64,
-                first.compiled_ns_per_hop * p.x as f64 / first.x as f64,
-            )
-        })
-        .filter(|(_, y)| *y <= hi * 2.0)
-        .collect();
-    chart
-        .draw_series(LineSeries::new(linear, BLACK.mix(0.35)))?
-        .label("linear growth from 10 statements")
-        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK.mix(0.35)));
-    engines(&mut chart, points)?;
-    root.present()?;
-    Ok(())
-}
-
 /// ns/hop against hops per chain.
 fn draw_chains(points: &[Point], path: &Path) -> Draw {
     let root = SVGBackend::new(path, (760, 480)).into_drawing_area();
@@ -246,10 +225,10 @@ fn draw_chains(points: &[Point], path: &Path) -> Draw {
     Ok(())
 }
 
+/// One engine's line and points, with its legend entry.
 fn series<'a, DB, X, Y>(
     chart: &mut ChartContext<'a, DB, Cartesian2d<X, Y>>,
-    points: &[Point],
-    y: impl Fn(&Point) -> Option<f64>,
+    data: Vec<(f64, f64)>,
     color: RGBColor,
     label: &str,
 ) -> Draw
@@ -259,10 +238,6 @@ where
     X: Ranged<ValueType = f64>,
     Y: Ranged<ValueType = f64>,
 {
-    let data: Vec<(f64, f64)> = points
-        .iter()
-        .filter_map(|p| y(p).map(|v| (p.x as f64, v)))
-        .collect();
     chart
         .draw_series(LineSeries::new(data.clone(), color.stroke_width(2)))?
         .label(label)
@@ -271,7 +246,24 @@ where
     Ok(())
 }
 
-/// Both engines' series, and the legend.
+/// The legend of the series drawn, upper left.
+fn legend<'a, DB, X, Y>(chart: &mut ChartContext<'a, DB, Cartesian2d<X, Y>>) -> Draw
+where
+    DB: DrawingBackend + 'a,
+    DB::ErrorType: 'static,
+    X: Ranged<ValueType = f64>,
+    Y: Ranged<ValueType = f64>,
+{
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK.mix(0.3))
+        .draw()?;
+    Ok(())
+}
+
+/// Both engines' series of the chain curve, and the legend.
 fn engines<'a, DB, X, Y>(
     chart: &mut ChartContext<'a, DB, Cartesian2d<X, Y>>,
     points: &[Point],
@@ -282,27 +274,25 @@ where
     X: Ranged<ValueType = f64>,
     Y: Ranged<ValueType = f64>,
 {
+    let line = |y: &dyn Fn(&Point) -> Option<f64>| -> Vec<(f64, f64)> {
+        points
+            .iter()
+            .filter_map(|p| y(p).map(|v| (p.x as f64, v)))
+            .collect()
+    };
     series(
         chart,
-        points,
-        |p| Some(p.compiled_ns_per_hop),
+        line(&|p| Some(p.compiled_ns_per_hop)),
         BLUE,
         "compiled",
     )?;
     series(
         chart,
-        points,
-        |p| p.reference_ns_per_hop,
+        line(&|p| p.reference_ns_per_hop),
         RED,
         "reference evaluator",
     )?;
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK.mix(0.3))
-        .draw()?;
-    Ok(())
+    legend(chart)
 }
 
 type Run = Result<(), Box<dyn std::error::Error>>;
@@ -310,34 +300,20 @@ type Run = Result<(), Box<dyn std::error::Error>>;
 fn statements_curve(args: &Args) -> Run {
     let policies = scaling::parse_managed(&managed_documents()?, 42)?;
     let total: usize = policies.iter().map(|p| p.statements.len()).sum();
-    let workloads = SIZES
-        .iter()
-        .map(|&n| Ok((n, scaling::statements(&policies, n, args.requests, 42)?)))
-        .collect::<Result<Vec<_>, String>>()?;
-    let by_size = scaling::measure(&workloads, args.rounds, args.min_time, true)?;
-    std::fs::write(
-        args.out.join("scaling-statements.csv"),
-        csv(&by_size, "statements"),
-    )?;
-    draw_statements(&by_size, &args.out.join("scaling-statements.svg"))?;
     println!(
-        "{} rounds, at least {:.1} s per engine and point, one thread; medians. Managed corpus: {} policies, {total} statements.",
+        "{} rounds, at least {:.1} s per path and point, one thread; medians. Managed corpus: {} policies, {total} statements.",
         args.rounds,
         args.min_time.as_secs_f64(),
         policies.len()
     );
-    print(
-        "cost per hop by policy-set size (one-hop requests)",
-        "statements",
-        &by_size,
-    );
-    let (first, last) = (&by_size[0], &by_size[by_size.len() - 1]);
-    println!(
-        "compiled: {}x the statements, {:.2}x the cost per hop",
-        last.x / first.x,
-        last.compiled_ns_per_hop / first.compiled_ns_per_hop
-    );
-    Ok(())
+    statements::curve(
+        &policies,
+        &args.selection,
+        args.requests,
+        args.rounds,
+        args.min_time,
+        &args.out,
+    )
 }
 
 fn chains_curve(args: &Args) -> Run {
@@ -397,7 +373,10 @@ fn run(args: &Args) -> Run {
     if args.wants(Curve::Replay) {
         replay_curve(args)?;
     }
-    println!("written to {}", args.out.display());
+    let nothing_written = args.only == Some(Curve::Statements) && !args.selection.is_full();
+    if !nothing_written {
+        println!("written to {}", args.out.display());
+    }
     Ok(())
 }
 
