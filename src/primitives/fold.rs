@@ -75,7 +75,7 @@ pub fn canonical_key(key: &str) -> String {
 /// suffix holds `Σ`, as [`fold_into`]): the C ABI canonicalises every request key into a
 /// reused buffer.
 pub fn canonical_key_into(key: &str, out: &mut String) {
-    if key.is_ascii() {
+    if is_ascii(key.as_bytes()) {
         // Head and suffix both lower-case by ASCII rules then: one copy, one pass.
         let start = out.len();
         out.push_str(key);
@@ -93,6 +93,40 @@ pub fn canonical_key_into(key: &str, out: &mut String) {
         out.push('/');
         fold_into(tail, out);
     }
+}
+
+/// Whether `bytes` are all ASCII: eight bytes at a time, the last eight (or four) read
+/// overlapping the ones before, so that a request's short strings (10 to 60 bytes) take a
+/// handful of instructions each. `<[u8]>::is_ascii` aligns its reads first, which costs
+/// more than the check on strings this short (callgrind, BENCHMARKS.md "C ABI at Rust's
+/// cost"). Used on every context key and every string a C caller gives.
+#[inline(always)]
+pub fn is_ascii(bytes: &[u8]) -> bool {
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let n = bytes.len();
+    let word = |at: usize| -> u64 {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&bytes[at..at + 8]);
+        u64::from_ne_bytes(w)
+    };
+    if n >= 8 {
+        let mut any = word(n - 8);
+        let mut at = 0;
+        while at + 8 < n {
+            any |= word(at);
+            at += 8;
+        }
+        return any & HIGH == 0;
+    }
+    if n >= 4 {
+        let half = |at: usize| -> u32 {
+            let mut w = [0u8; 4];
+            w.copy_from_slice(&bytes[at..at + 4]);
+            u32::from_ne_bytes(w)
+        };
+        return (half(0) | half(n - 4)) & 0x8080_8080 == 0;
+    }
+    bytes.iter().all(|b| *b < 0x80)
 }
 
 /// `canonical_key(key) == key`, without allocating (R-CTX-2).
@@ -130,6 +164,22 @@ mod tests {
         "a", "A", "k", "K", "\u{212A}", "i", "I", "\u{0130}", "\u{0307}", "\u{03A3}", "\u{03C3}",
         "\u{03C2}", "\u{00DF}", "SS", "ss", "\u{1E9E}", " ", "/", "'", "\u{00C9}", "\u{00E9}", "1",
     ];
+
+    #[test]
+    fn is_ascii_agrees_with_std_at_every_length_and_place() {
+        for len in 0..40 {
+            let ascii = vec![b'a'; len];
+            assert!(is_ascii(&ascii), "{len}");
+            for at in 0..len {
+                for high in [0x80u8, 0xC3, 0xFF] {
+                    let mut bytes = ascii.clone();
+                    bytes[at] = high;
+                    assert_eq!(is_ascii(&bytes), bytes.is_ascii(), "{len} {at}");
+                    assert!(!is_ascii(&bytes), "{len} {at} {high:#x}");
+                }
+            }
+        }
+    }
 
     use crate::test_rng::XorShift;
 
