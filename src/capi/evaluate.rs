@@ -3,8 +3,8 @@
 //! A [`fastiam_scratch`] is everything one evaluation needs that can grow: the
 //! interpreter's [`Scratch`] and the [`RequestBuilder`] the C request is copied into. It
 //! belongs to one thread at a time. [`fastiam_evaluate`] builds the request (resolved
-//! against the program, as `fastiam_builder_build` does), runs the interpreter, and copies the
-//! outcome into the caller's [`fastiam_outcome`] and arrays; the outcome is checked to fit
+//! against the program, as `fastiam_builder_build` does), runs the interpreter, and copies
+//! the outcome into the caller's [`fastiam_outcome`] and arrays; the outcome is checked to fit
 //! before anything is written. `fastiam_evaluate_builder` (module `builder`) evaluates a
 //! request built beforehand and shares the rest ([`evaluate_and_write`]).
 
