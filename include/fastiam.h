@@ -571,10 +571,11 @@ const char *fastiam_decision_name(uint32_t decision);
 // Ownership: nothing passed in is retained after the call. The request and every string
 // and array it points to are only read, during the call.
 //
-// The request is built in the scratch without being resolved against the program: the
-// keys the program reads are looked up by name as the chain is evaluated. A caller that
-// builds a request once and evaluates it several times, or wants the cheapest call,
-// uses a `fastiam_builder` (`fastiam_builder_build`, `fastiam_evaluate_builder`).
+// The request is built in the scratch and resolved against the program (its keys and
+// actions looked up once, as `fastiam_builder_build` does; that costs no more than
+// looking them up as the chain is evaluated). A caller that evaluates a request several
+// times builds it once with a `fastiam_builder` (`fastiam_builder_build`,
+// `fastiam_evaluate_builder`).
 //
 // Allocation: once the scratch is warm, this call performs no heap allocation. The
 // scratch keeps the buffers it has grown (one text buffer for all of a request's strings,

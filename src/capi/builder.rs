@@ -1,13 +1,14 @@
 //! The builder handle: a request built once, resolved against a program, evaluated any
 //! number of times.
 //!
-//! [`fastiam_evaluate`](super::fastiam_evaluate) reads the caller's structs on every call
-//! and looks every context key up by name as it evaluates. A [`fastiam_builder`] holds a
+//! [`fastiam_evaluate`](super::fastiam_evaluate) reads the caller's structs and resolves
+//! the request against the program on every call. A [`fastiam_builder`] holds a
 //! [`RequestBuilder`]: [`fastiam_builder_build`] reads the structs once (the same checks,
 //! the same error messages) and resolves every context key and hop action against the
 //! program's tables, and [`fastiam_evaluate_builder`] evaluates the request it holds
-//! without looking up any name. The ids resolved are tagged with the program's evaluator:
-//! evaluated against another program, the request is still evaluated correctly, by name.
+//! without looking up any name, as often as the caller likes. The ids resolved are tagged
+//! with the program's evaluator: evaluated against another program, the request is still
+//! evaluated correctly, by name.
 //!
 //! A builder belongs to one thread at a time, like a scratch; it borrows nothing, and
 //! keeps its buffers from one build to the next (building allocates nothing once warm).

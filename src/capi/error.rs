@@ -93,6 +93,62 @@ impl Field {
     }
 }
 
+/// Where a check on the caller's request is made, for the error message it may give.
+///
+/// A [`Field`] is an array of eight segments: building one per string of a request (and
+/// copying it into each check) cost a C caller some 1,500 instructions a chain, more than
+/// the checks themselves. So a request is read twice when it is wrong and once when it is
+/// right: first at [`Unplaced`], which names nothing and compiles to nothing; only if that
+/// fails, again at the [`Field`] `request`, by the same generic code, to name the field
+/// (`fill::fill`).
+pub(crate) trait Place: Copy {
+    /// `self.name`.
+    fn name(self, name: &'static str) -> Self;
+    /// `self[index]`.
+    fn index(self, index: usize) -> Self;
+    /// The field for an error message.
+    fn field(self) -> Field;
+}
+
+impl Place for Field {
+    #[inline]
+    fn name(self, name: &'static str) -> Field {
+        Field::name(self, name)
+    }
+
+    #[inline]
+    fn index(self, index: usize) -> Field {
+        Field::index(self, index)
+    }
+
+    #[inline]
+    fn field(self) -> Field {
+        self
+    }
+}
+
+/// No place: the first, cheap pass over a request (see [`Place`]).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Unplaced;
+
+impl Place for Unplaced {
+    #[inline(always)]
+    fn name(self, _: &'static str) -> Unplaced {
+        self
+    }
+
+    #[inline(always)]
+    fn index(self, _: usize) -> Unplaced {
+        self
+    }
+
+    /// Only the second pass's error is reported; this one says at least what failed.
+    #[cold]
+    fn field(self) -> Field {
+        Field::root("request")
+    }
+}
+
 impl fmt::Display for Field {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (i, segment) in self.segments[..self.len as usize].iter().enumerate() {

@@ -2,9 +2,9 @@
 //!
 //! A [`fastiam_scratch`] is everything one evaluation needs that can grow: the
 //! interpreter's [`Scratch`] and the [`RequestBuilder`] the C request is copied into. It
-//! belongs to one thread at a time. [`fastiam_evaluate`] builds the request (without
-//! resolving it against the program: the lazy path), runs the interpreter, and copies the
-//! outcome into the caller's [`fastiam_outcome`] and arrays; the outcome is checked to fit
+//! belongs to one thread at a time. [`fastiam_evaluate`] builds the request (resolved
+//! against the program, as `fastiam_builder_build` does), runs the interpreter, and copies
+//! the outcome into the caller's [`fastiam_outcome`] and arrays; the outcome is checked to fit
 //! before anything is written. `fastiam_evaluate_builder` (module `builder`) evaluates a
 //! request built beforehand and shares the rest ([`evaluate_and_write`]).
 
@@ -292,6 +292,7 @@ struct Arrays {
 
 /// Checks that `len` items fit the caller's array `ptr` of `capacity` (a NULL array takes
 /// nothing and always fits), and returns it as a slice of maybe-uninitialised slots.
+/// `name` is its field of `outcome`, made a [`Field`] only on error.
 ///
 /// # Safety
 ///
@@ -300,16 +301,17 @@ unsafe fn output<'a, T>(
     ptr: *mut T,
     capacity: usize,
     len: usize,
-    field: Field,
+    name: &'static str,
 ) -> Result<Option<&'a mut [MaybeUninit<T>]>, Error> {
+    let field = || Field::root("outcome").name(name);
     if ptr.is_null() {
         return Ok(None);
     }
     if len > capacity {
-        return Err(Error::size(field, len, capacity));
+        return Err(Error::size(field(), len, capacity));
     }
     if !ptr.is_aligned() {
-        return Err(Error::invalid(field, "is not aligned for its type"));
+        return Err(Error::invalid(field(), "is not aligned for its type"));
     }
     // SAFETY: non-NULL, aligned, and the caller guarantees `capacity >= len` writable
     // slots not aliased during the call; `MaybeUninit` makes no claim on their contents.
@@ -331,14 +333,13 @@ unsafe fn write_outcome(
 ) -> Result<(), Error> {
     let matched_len: usize = outcome.hops.iter().map(|h| outcome.matched(h).len()).sum();
     let missing_len: usize = outcome.hops.iter().map(|h| outcome.missing(h).len()).sum();
-    let at = Field::root("outcome");
     // SAFETY: the caller guarantees each array is NULL or valid for its capacity.
     let mut hops = unsafe {
         output(
             arrays.hops,
             arrays.hops_capacity,
             outcome.hops.len(),
-            at.name("hops"),
+            "hops",
         )
     }?;
     // SAFETY: as for `hops`.
@@ -347,7 +348,7 @@ unsafe fn write_outcome(
             arrays.matched,
             arrays.matched_capacity,
             matched_len,
-            at.name("matched"),
+            "matched",
         )
     }?;
     // SAFETY: as for `hops`.
@@ -356,7 +357,7 @@ unsafe fn write_outcome(
             arrays.missing,
             arrays.missing_capacity,
             missing_len,
-            at.name("missing"),
+            "missing",
         )
     }?;
     // Nothing can fail from here on.
@@ -415,10 +416,11 @@ unsafe fn write_outcome(
 /// Ownership: nothing passed in is retained after the call. The request and every string
 /// and array it points to are only read, during the call.
 ///
-/// The request is built in the scratch without being resolved against the program: the
-/// keys the program reads are looked up by name as the chain is evaluated. A caller that
-/// builds a request once and evaluates it several times, or wants the cheapest call,
-/// uses a `fastiam_builder` (`fastiam_builder_build`, `fastiam_evaluate_builder`).
+/// The request is built in the scratch and resolved against the program (its keys and
+/// actions looked up once, as `fastiam_builder_build` does; that costs no more than
+/// looking them up as the chain is evaluated). A caller that evaluates a request several
+/// times builds it once with a `fastiam_builder` (`fastiam_builder_build`,
+/// `fastiam_evaluate_builder`).
 ///
 /// Allocation: once the scratch is warm, this call performs no heap allocation. The
 /// scratch keeps the buffers it has grown (one text buffer for all of a request's strings,
@@ -468,7 +470,7 @@ pub unsafe extern "C" fn fastiam_evaluate(
         let input = unsafe { Vouched::new() };
         fill(builder, input, request, program.resource_slots())?;
         let built = builder
-            .finish()
+            .finish_for(program.evaluator())
             .map_err(|e| build_error(e, input, request))?;
         // SAFETY: the caller's contract on `outcome`, passed on.
         unsafe { evaluate_and_write(program, scratch, built, outcome) }

@@ -69,17 +69,14 @@
 //! assert_eq!((outcome.denied_at, outcome.hops_len, outcome.matched_len), (FASTIAM_NO_HOP, 1, 1));
 //! ```
 //!
-//! How a request gets in without allocating: the interpreter takes an owned
-//! [`crate::request::Request`]; the scratch keeps one and refills its buffers on every call
-//! ([`request`] module docs). That copy is not where the cost is: interpreting a caller's
-//! request is — checking every string, canonicalising the context keys (R-CTX-2) and
-//! checking them for collisions, parsing the principal's ARN, deriving the hop defaults —
-//! work a Rust caller does once when it builds a `Request`. Per standard-workload chain
-//! that is about 8,800 instructions next to the evaluation's 6,400 (BENCHMARKS.md, "C ABI
-//! overhead"). A borrowed request form for the interpreter would save only the copies
-//! (some 800), and was not worth a second request representation throughout `eval/`.
-//! Dropping the entries of keys the program never reads was tried and is slower: the hash
-//! lookup costs more than the copy it saves.
+//! How a request gets in without allocating: the C structs are read (module `fill`) into
+//! a reused [`crate::request::RequestBuilder`] — the scratch's for [`fastiam_evaluate`], a
+//! caller-held [`fastiam_builder`] for `fastiam_builder_build` — whose one text buffer and
+//! lists keep their size from call to call; the request is resolved against the program
+//! (keys and actions by id) and evaluated as a Rust caller's compact request is. Building
+//! it (checking every string, canonicalising the keys, parsing the principal's ARN,
+//! deriving the hop defaults) is the same work a Rust caller does from strings, and costs
+//! a C caller within about 1.1× of it (BENCHMARKS.md, "C ABI at Rust's cost").
 
 // The C names are the ABI: `fastiam_program`, not `FastiamProgram`.
 #![allow(non_camel_case_types)]

@@ -50,9 +50,32 @@ fn split_colons<const N: usize>(s: &str) -> Option<[&str; N]> {
     if find_colons(s, &mut colons[..N - 1]) < N - 1 {
         return None;
     }
+    split_at_colons(s, &colons[..N - 1])
+}
+
+/// [`split_arn`] from the first five colons of `s` found beforehand (`colons[..found]`, as
+/// [`find_colons`] gives them): a caller that keeps a resource's colons splits it once.
+pub fn split_arn_at<'s>(s: &'s str, colons: &[usize; 5], found: usize) -> Option<[&'s str; 6]> {
+    if !s.starts_with("arn:") || found < 5 {
+        return None;
+    }
+    split_at_colons(s, colons)
+}
+
+/// [`split_urn`] from the first colons of `s` found beforehand, as [`split_arn_at`].
+pub fn split_urn_at<'s>(s: &'s str, colons: &[usize; 5], found: usize) -> Option<[&'s str; 5]> {
+    if found < 4 {
+        return None;
+    }
+    split_at_colons(s, &colons[..4])
+}
+
+/// Cuts `s` at `colons` (ascending positions of colons in `s`) into `colons.len() + 1`
+/// parts.
+fn split_at_colons<'s, const N: usize>(s: &'s str, colons: &[usize]) -> Option<[&'s str; N]> {
     let mut parts = [""; N];
     let mut start = 0;
-    for (part, &colon) in parts.iter_mut().zip(&colons[..N - 1]) {
+    for (part, &colon) in parts.iter_mut().zip(colons) {
         *part = s.get(start..colon)?;
         start = colon + 1;
     }

@@ -75,11 +75,9 @@ pub fn canonical_key(key: &str) -> String {
 /// suffix holds `Σ`, as [`fold_into`]): the C ABI canonicalises every request key into a
 /// reused buffer.
 pub fn canonical_key_into(key: &str, out: &mut String) {
-    if key.is_ascii() {
+    if is_ascii(key.as_bytes()) {
         // Head and suffix both lower-case by ASCII rules then: one copy, one pass.
-        let start = out.len();
-        out.push_str(key);
-        out[start..].make_ascii_lowercase();
+        push_ascii_lowercase(key, out);
         return;
     }
     let (head, tail) = match key.split_once('/') {
@@ -93,6 +91,85 @@ pub fn canonical_key_into(key: &str, out: &mut String) {
         out.push('/');
         fold_into(tail, out);
     }
+}
+
+/// Appends `ascii` (all ASCII) to `out`, lower-cased eight bytes at a time: every request key
+/// goes through here, and lower-casing byte by byte cost 2 to 3 instructions a byte, some 900
+/// a standard-workload chain (callgrind, BENCHMARKS.md "C ABI at Rust's cost").
+///
+/// Private, and called only on a string just checked to be ASCII (`canonical_key_into`).
+#[allow(unsafe_code)]
+fn push_ascii_lowercase(ascii: &str, out: &mut String) {
+    debug_assert!(is_ascii(ascii.as_bytes()));
+    // SAFETY: only ASCII bytes are appended (the caller checked; tests assert it) and
+    // lower-casing ASCII gives ASCII, so `out` holds UTF-8 whenever it is used as a string
+    // again, even if something here panicked half-way.
+    let bytes = unsafe { out.as_mut_vec() };
+    let start = bytes.len();
+    bytes.extend_from_slice(ascii.as_bytes());
+    lowercase_ascii_words(&mut bytes[start..]);
+}
+
+/// Lower-cases ASCII `bytes` in place, a word at a time; the last word overlaps the one before
+/// (lower-casing twice is lower-casing once).
+fn lowercase_ascii_words(bytes: &mut [u8]) {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let lower = |at: usize, bytes: &mut [u8]| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&bytes[at..at + 8]);
+        let w = u64::from_ne_bytes(w);
+        // Bytes are below 0x80, so no addition carries into the next byte: the high bit of
+        // `w + (0x80 - c)` says `byte >= c`.
+        let at_least_a = w.wrapping_add(ONES * (0x80 - b'A' as u64));
+        let past_z = w.wrapping_add(ONES * (0x80 - b'Z' as u64 - 1));
+        let upper = at_least_a & !past_z & (ONES * 0x80);
+        bytes[at..at + 8].copy_from_slice(&(w | (upper >> 2)).to_ne_bytes());
+    };
+    let n = bytes.len();
+    if n < 8 {
+        bytes.make_ascii_lowercase();
+        return;
+    }
+    let mut at = 0;
+    while at + 8 < n {
+        lower(at, bytes);
+        at += 8;
+    }
+    lower(n - 8, bytes);
+}
+
+/// Whether `bytes` are all ASCII: eight bytes at a time, the last eight (or four) read
+/// overlapping the ones before, so that a request's short strings (10 to 60 bytes) take a
+/// handful of instructions each. `<[u8]>::is_ascii` aligns its reads first, which costs
+/// more than the check on strings this short (callgrind, BENCHMARKS.md "C ABI at Rust's
+/// cost"). Used on every context key and every string a C caller gives.
+#[inline(always)]
+pub fn is_ascii(bytes: &[u8]) -> bool {
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let n = bytes.len();
+    let word = |at: usize| -> u64 {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&bytes[at..at + 8]);
+        u64::from_ne_bytes(w)
+    };
+    if n >= 8 {
+        let mut any = word(n - 8);
+        let mut at = 0;
+        while at + 8 < n {
+            any |= word(at);
+            at += 8;
+        }
+        return any & HIGH == 0;
+    }
+    if n >= 4 {
+        let half = |at: usize| -> u32 {
+            let mut w = [0u8; 4];
+            w.copy_from_slice(&bytes[at..at + 4]);
+            u32::from_ne_bytes(w)
+        };
+        return (half(0) | half(n - 4)) & 0x8080_8080 == 0;
+    }
+    bytes.iter().all(|b| *b < 0x80)
 }
 
 /// `canonical_key(key) == key`, without allocating (R-CTX-2).
@@ -130,6 +207,40 @@ mod tests {
         "a", "A", "k", "K", "\u{212A}", "i", "I", "\u{0130}", "\u{0307}", "\u{03A3}", "\u{03C3}",
         "\u{03C2}", "\u{00DF}", "SS", "ss", "\u{1E9E}", " ", "/", "'", "\u{00C9}", "\u{00E9}", "1",
     ];
+
+    #[test]
+    fn ascii_keys_lowercase_as_std_at_every_length_and_place() {
+        for len in 0..24 {
+            for at in 0..len.max(1) {
+                for b in 0u8..0x80 {
+                    let mut key = vec![b'K'; len];
+                    if let Some(byte) = key.get_mut(at) {
+                        *byte = b;
+                    }
+                    let key = String::from_utf8(key).unwrap();
+                    let mut out = String::from("x");
+                    push_ascii_lowercase(&key, &mut out);
+                    assert_eq!(out, format!("x{}", key.to_ascii_lowercase()), "{key:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn is_ascii_agrees_with_std_at_every_length_and_place() {
+        for len in 0..40 {
+            let ascii = vec![b'a'; len];
+            assert!(is_ascii(&ascii), "{len}");
+            for at in 0..len {
+                for high in [0x80u8, 0xC3, 0xFF] {
+                    let mut bytes = ascii.clone();
+                    bytes[at] = high;
+                    assert_eq!(is_ascii(&bytes), bytes.is_ascii(), "{len} {at}");
+                    assert!(!is_ascii(&bytes), "{len} {at} {high:#x}");
+                }
+            }
+        }
+    }
 
     use crate::test_rng::XorShift;
 

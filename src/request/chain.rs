@@ -109,15 +109,27 @@ pub struct Chain {
 /// The default of `resource_policy_required` (CASES.md, R-EVAL-5, R-HW-16): AWS KMS keys,
 /// `sts:AssumeRole*` on a role, Huawei `sts:agencies:assume`.
 pub fn default_resource_policy_required(dialect: Dialect, action: &str, resource: &str) -> bool {
+    default_resource_policy_required_split(dialect, action, primitives::split_arn(resource))
+}
+
+/// [`default_resource_policy_required`] of a resource already split as an ARN (`None`: not
+/// one): the request builder splits each resource once for all its defaults.
+pub(crate) fn default_resource_policy_required_split(
+    dialect: Dialect,
+    action: &str,
+    arn: Option<[&str; 6]>,
+) -> bool {
     match dialect {
         Dialect::Aws => {
-            let kms_key = primitives::split_arn(resource)
-                .is_some_and(|p| p[2] == "kms" && p[5].starts_with("key/"));
+            let Some(p) = arn else {
+                return false;
+            };
+            let kms_key = p[2] == "kms" && p[5].starts_with("key/");
             let assume_role = action
                 .get(.."sts:AssumeRole".len())
                 .is_some_and(|prefix| prefix.eq_ignore_ascii_case("sts:AssumeRole"))
-                && primitives::split_arn(resource)
-                    .is_some_and(|p| p[2] == "iam" && p[5].starts_with("role/"));
+                && p[2] == "iam"
+                && p[5].starts_with("role/");
             kms_key || assume_role
         }
         Dialect::Huawei => action.eq_ignore_ascii_case("sts:agencies:assume"),
@@ -150,4 +162,18 @@ pub fn default_resource_account_str(resource: &str) -> Option<&str> {
         return primitives::arn_account(resource);
     }
     primitives::urn_account(resource)
+}
+
+/// [`default_resource_account_str`] of a resource already split: `arn` as an ARN, `urn` as a
+/// Huawei URN (`None`: not one).
+pub(crate) fn default_resource_account_split<'r>(
+    resource: &str,
+    arn: Option<[&'r str; 6]>,
+    urn: Option<[&'r str; 5]>,
+) -> Option<&'r str> {
+    if resource.starts_with("arn:") {
+        return arn.map(|parts| parts[4]).filter(|a| !a.is_empty());
+    }
+    urn.map(|parts| parts[2])
+        .filter(|a| !a.is_empty() && *a != "*")
 }

@@ -25,16 +25,20 @@
 //! assert!(matches!(b.finish(), Err(BuildError::KeyCollision { context: 0, .. })));
 //! ```
 
+use std::convert::Infallible;
 use std::fmt;
 
 use super::{CompactHop, CompactRequest, Entry, Resolver, NO_ID};
 use crate::policy::Dialect;
+use crate::primitives::arn::{split_arn_at, split_urn_at};
 use crate::primitives::canonical_key_into;
+use crate::request::chain::{
+    default_resource_account_split, default_resource_policy_required_split,
+};
 use crate::request::packed::Span;
 use crate::request::{
-    default_requires_no_permission, default_resource_account_str, default_resource_policy_required,
-    is_multi_valued, ContextValue, Credentials, Principal, PrincipalKind, Request,
-    DEFAULT_CALLED_VIA_SERVICES,
+    default_requires_no_permission, is_multi_valued, ContextValue, Credentials, Principal,
+    PrincipalKind, Request, DEFAULT_CALLED_VIA_SERVICES,
 };
 
 /// Why a request could not be built.
@@ -137,14 +141,6 @@ impl Default for RequestBuilder {
 }
 
 const PARSE_SLOTS: usize = 8;
-
-/// The first five colons of a resource and how many there are (the interpreter's split).
-fn colons_of(resource: &str) -> ([u32; 5], u8) {
-    let mut at = [0usize; 5];
-    let found = crate::primitives::find_colons(resource, &mut at);
-    // A resource is shorter than the 4 GiB text, so every place fits.
-    (at.map(|c| c as u32), found as u8)
-}
 
 /// Stands in a parse slot while its principal is parsed (allocates nothing).
 const PLACEHOLDER: Principal = Principal {
@@ -313,13 +309,21 @@ impl RequestBuilder {
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
-        let first = self.req.values.len() as u32;
-        for s in services {
-            let span = self.push(s.as_ref());
-            self.req.values.push(span);
-        }
-        self.req.called_via_services = Some((first, self.req.values.len() as u32));
-        self
+        let Ok(b) = self.try_called_via_services(services.into_iter().map(Ok::<S, Infallible>));
+        b
+    }
+
+    /// [`called_via_services`](Self::called_via_services) from strings that may fail to
+    /// read (a C caller's, checked as they are copied): the first error is returned, and the
+    /// builder is as before the call.
+    pub fn try_called_via_services<I, S, E>(&mut self, services: I) -> Result<&mut Self, E>
+    where
+        I: IntoIterator<Item = Result<S, E>>,
+        S: AsRef<str>,
+    {
+        let text = self.req.text.len();
+        self.req.called_via_services = Some(self.try_push_values(text, services)?);
+        Ok(self)
     }
 
     /// A single-valued entry of the request context (hop 0's, before derivations). Keys
@@ -337,6 +341,18 @@ impl RequestBuilder {
     {
         self.list(0, key, values);
         self
+    }
+
+    /// [`context_list`](Self::context_list) from values that may fail to read (a C
+    /// caller's, checked as they are copied): the first error is returned, and the builder
+    /// is as before the call.
+    pub fn try_context_list<I, S, E>(&mut self, key: &str, values: I) -> Result<&mut Self, E>
+    where
+        I: IntoIterator<Item = Result<S, E>>,
+        S: AsRef<str>,
+    {
+        self.try_list(0, key, values)?;
+        Ok(self)
     }
 
     /// Adds hop 0, the principal's own call.
@@ -367,6 +383,19 @@ impl RequestBuilder {
             self.list(ctx, key, values);
         }
         self
+    }
+
+    /// [`hop_context_list`](Self::hop_context_list) from values that may fail to read, as
+    /// [`try_context_list`](Self::try_context_list).
+    pub fn try_hop_context_list<I, S, E>(&mut self, key: &str, values: I) -> Result<&mut Self, E>
+    where
+        I: IntoIterator<Item = Result<S, E>>,
+        S: AsRef<str>,
+    {
+        if let Some(ctx) = self.last_hop_context("hop_context_list") {
+            self.try_list(ctx, key, values)?;
+        }
+        Ok(self)
     }
 
     /// The account owning the last hop's resource; `None`: the principal's. Default: the
@@ -525,13 +554,19 @@ impl RequestBuilder {
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
+        let Ok(()) = self.try_list(ctx, key, values.into_iter().map(Ok::<S, Infallible>));
+    }
+
+    /// A list entry from values that may fail to read; on failure nothing is added.
+    fn try_list<I, S, E>(&mut self, ctx: u32, key: &str, values: I) -> Result<(), E>
+    where
+        I: IntoIterator<Item = Result<S, E>>,
+        S: AsRef<str>,
+    {
+        let text = self.req.text.len();
         let key = self.push_key(key);
-        let start = self.req.values.len() as u32;
-        for v in values {
-            let span = self.push(v.as_ref());
-            self.req.values.push(span);
-        }
-        let len = self.req.values.len() as u32 - start;
+        let (start, end) = self.try_push_values(text, values)?;
+        let len = end - start;
         if len > 0 {
             let value = Span::new(start, len);
             self.given.push((
@@ -543,6 +578,32 @@ impl RequestBuilder {
                 },
             ));
         }
+        Ok(())
+    }
+
+    /// Pushes each value into the text and its span into `values`, and returns the range
+    /// of `values` they took; on the first error, takes the text back to `text` bytes and
+    /// `values` to what it was, and returns the error.
+    fn try_push_values<I, S, E>(&mut self, text: usize, values: I) -> Result<(u32, u32), E>
+    where
+        I: IntoIterator<Item = Result<S, E>>,
+        S: AsRef<str>,
+    {
+        let start = self.req.values.len();
+        for v in values {
+            match v {
+                Ok(v) => {
+                    let span = self.push(v.as_ref());
+                    self.req.values.push(span);
+                }
+                Err(e) => {
+                    self.req.values.truncate(start);
+                    self.req.text.truncate(text);
+                    return Err(e);
+                }
+            }
+        }
+        Ok((start as u32, self.req.values.len() as u32))
     }
 
     fn push_hop(&mut self, via: Option<&str>, action: &str, resource: &str) -> &mut Self {
@@ -616,9 +677,14 @@ impl RequestBuilder {
                 .get(start..start + s.len() as usize)
                 .unwrap_or_default()
         };
-        given.sort_unstable_by(|(ca, a), (cb, b)| {
+        let order = |(ca, a): &(u32, Entry), (cb, b): &(u32, Entry)| {
             ca.cmp(cb).then_with(|| bytes(a.key).cmp(bytes(b.key)))
-        });
+        };
+        // Callers often give keys in order (a C caller's from a sorted map, `fill_from`'s):
+        // checking costs one comparison an entry, where sorting costs several and its set-up.
+        if !given.is_sorted_by(|a, b| order(a, b).is_le()) {
+            given.sort_unstable_by(order);
+        }
         let mut previous: Option<(u32, &str)> = None;
         for (ctx, entry) in given.iter() {
             let key = entry.key.of(text);
@@ -661,11 +727,16 @@ impl RequestBuilder {
         for (k, h) in hops.iter().enumerate() {
             let action = h.action.of(&req.text);
             let resource = h.resource.of(&req.text);
+            // The resource split once, for the interpreter and for every default.
+            let mut colons = [0usize; 5];
+            let found = crate::primitives::find_colons(resource, &mut colons);
+            let arn = split_arn_at(resource, &colons, found);
             let resource_account = match h.account {
                 Account::Given(span) => span,
                 Account::Absent => Span::NONE,
                 Account::FromResource => {
-                    default_resource_account_str(resource).map_or(Span::NONE, |a| {
+                    let urn = split_urn_at(resource, &colons, found);
+                    default_resource_account_split(resource, arn, urn).map_or(Span::NONE, |a| {
                         // A slice of the resource: its span is the resource's, shifted.
                         let offset = a.as_ptr() as usize - resource.as_ptr() as usize;
                         Span::new(h.resource.start() + offset as u32, a.len() as u32)
@@ -682,14 +753,15 @@ impl RequestBuilder {
                 resource_account,
                 resource_policy: h.resource_policy,
                 resource_policy_required: h.resource_policy_required.unwrap_or_else(|| {
-                    default_resource_policy_required(req.dialect, action, resource)
+                    default_resource_policy_required_split(req.dialect, action, arn)
                 }),
                 requires_no_permission: h
                     .requires_no_permission
                     .unwrap_or_else(|| default_requires_no_permission(req.dialect, action)),
                 context: (0, 0),
                 action_entry: resolver.map_or(NO_ID, |r| r.action_entry(action, fold)),
-                resource_colons: colons_of(resource),
+                // A resource is shorter than the 4 GiB text, so every place fits.
+                resource_colons: (colons.map(|c| c as u32), found as u8),
             };
             match req.hops.get_mut(k) {
                 Some(slot) => *slot = hop,
