@@ -65,6 +65,7 @@ impl<'p> Evaluator<'p> {
         None
     }
 
+    #[inline(never)]
     pub(super) fn hop<R: RequestView>(&self, req: &R, sc: &mut Scratch, k: usize) -> HopOutcome {
         let matched_start = sc.matched.len() as u32;
         let missing_start = sc.missing.len() as u32;
@@ -91,17 +92,31 @@ impl<'p> Evaluator<'p> {
             identity: !matches!(who, Who::Service | Who::Anonymous),
             ceilings: !matches!(who, Who::Service | Who::Anonymous | Who::Root),
         };
-        let mut built = std::mem::take(&mut sc.candidates);
-        let resolved = req.resolved_action(k, self.token);
         sc.applied.clear();
-        let (candidates, program) =
-            match self.collect_candidates(req.action(k), resolved, sc, &mut built) {
-                Candidates::Tabulated(first, end, entry) => (
-                    &self.exact_candidates[first as usize..end as usize],
-                    self.residual.program(entry),
-                ),
-                Candidates::Built => (&built[..], None),
-            };
+        // A compact request built against this evaluator names its action's entry: its
+        // tabulated candidates are read here directly (the common case); any other hop
+        // lets `collect_candidates` find them, or build them into `sc.candidates`.
+        let resolved = req.resolved_action(k, self.token);
+        let tabulated = resolved
+            .filter(|e| *e != crate::request::compact::NO_ID)
+            .and_then(|e| Some((e, *self.exact_candidate_ranges.get(e as usize)?)));
+        let mut built = Vec::new();
+        let (candidates, program) = match tabulated {
+            Some((entry, (first, end))) => (
+                &self.exact_candidates[first as usize..end as usize],
+                self.residual.program(entry),
+            ),
+            None => {
+                built = std::mem::take(&mut sc.candidates);
+                match self.collect_candidates(req.action(k), resolved, sc, &mut built) {
+                    Candidates::Tabulated(first, end, entry) => (
+                        &self.exact_candidates[first as usize..end as usize],
+                        self.residual.program(entry),
+                    ),
+                    Candidates::Built => (&built[..], None),
+                }
+            }
+        };
         // The hop's own resource policy, merged in statement order (the index leaves
         // resource policies out); its action clauses are checked on the folded action.
         let own = part
@@ -144,12 +159,15 @@ impl<'p> Evaluator<'p> {
                 self.examine(req, sc, &target, id, verified, &part);
             }
         }
-        sc.candidates = built;
+        if tabulated.is_none() {
+            sc.candidates = built;
+        }
         let (decision, reason) = self.decide(req, sc, k, &part);
         out.decision = decision;
         out.reason = reason;
-        let m = &mut sc.matched[matched_start as usize..];
-        m.sort_unstable();
+        // Candidates are examined in statement id order, so `applied`, and the matched
+        // statements the decision takes from it in its order, are in R-SIM-3 order.
+        debug_assert!(sc.matched[matched_start as usize..].is_sorted());
         out.matched.1 = sc.matched.len() as u32;
         match residual_missing {
             // Only the program's keys can be missing: R-SIM-4's name order is key-id order,

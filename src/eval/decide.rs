@@ -27,19 +27,18 @@ impl<'p> Evaluator<'p> {
         hop: usize,
         part: &Participation,
     ) -> (Decision, Reason) {
-        let applied = std::mem::take(&mut sc.applied);
-        let result = self.decide_applied(req, sc, hop, part, &applied);
-        sc.applied = applied;
-        result
+        self.decide_applied(req, &sc.applied, &mut sc.matched, hop, part)
     }
 
+    /// The decision from the hop's `applied` statements; the matched ones are pushed onto
+    /// `matched`, in `applied`'s order (statement id order, which is R-SIM-3's).
     pub(super) fn decide_applied<R: RequestView>(
         &self,
         req: &R,
-        sc: &mut Scratch,
+        applied: &[Applied],
+        matched: &mut Vec<crate::bytecode::StatementId>,
         hop: usize,
         part: &Participation,
-        applied: &[Applied],
     ) -> (Decision, Reason) {
         // One pass over the applied statements for what the decision asks of them.
         let summary = Summary::of(applied);
@@ -49,8 +48,7 @@ impl<'p> Evaluator<'p> {
                 .iter()
                 .find(|a| a.deny)
                 .map_or(Kind::Identity, |a| a.kind);
-            sc.matched
-                .extend(applied.iter().filter(|a| a.deny).map(|a| a.statement));
+            matched.extend(applied.iter().filter(|a| a.deny).map(|a| a.statement));
             return (Decision::ExplicitDeny, Reason::ExplicitDeny(kind));
         }
         let has = |kind: Kind| summary.kinds & bit(kind) != 0;
@@ -153,7 +151,7 @@ impl<'p> Evaluator<'p> {
             (ceilings, None, AllowPath::Root)
         };
         let kinds = kinds | bit(Kind::Scp) | bit(Kind::Rcp) | bit(Kind::VpcEndpoint);
-        sc.matched.extend(
+        matched.extend(
             applied
                 .iter()
                 .filter(|a| {
