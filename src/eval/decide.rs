@@ -62,9 +62,13 @@ impl<'p> Evaluator<'p> {
             return (Decision::ImplicitDeny, Reason::VpceNoAllow);
         }
         let who = req.principal_kind();
-        let resource_account = req.resource_account(hop).or(req.principal_account());
         let authenticated = !matches!(who, Who::Anonymous | Who::Service);
-        let same_account = authenticated && req.principal_account() == resource_account;
+        // A resource naming no account is the principal's (its account, or none for both):
+        // only a resource naming one compares account texts.
+        let same_account = authenticated
+            && req
+                .resource_account(hop)
+                .is_none_or(|r| req.principal_account() == Some(r));
         let rb = |cats: u8| summary.resource_categories & cats != 0;
         let id_allow_statement = has(Kind::Identity);
         let id_allow = id_allow_statement || (who == Who::Root && same_account);

@@ -16,14 +16,16 @@
 
 use crate::bytecode::*;
 use crate::request::{
-    for_each_principal_default_of, principal_arn_key_of, ForwardedValue, ListRef, PrincipalField,
+    for_each_principal_default_of, principal_arn_key_of, ListRef, PrincipalField,
     PrincipalKind as Who, RequestView, ValueRef,
 };
 
 use super::{dialect_index, Evaluator, Scratch};
 
-/// Where a key's value is for the hop being evaluated. Plain data: a scratch holds no
-/// borrow of any request.
+/// Where a key's value is for the hop being evaluated. Plain data, 12 bytes: a scratch
+/// holds no borrow of any request, and a chain starts by copying a template of these
+/// (`Evaluator::slot_templates`), so fixed texts are indexes into
+/// `Evaluator::fixed_texts` rather than string slices (which made a slot 32 bytes).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Slot {
     Absent,
@@ -32,15 +34,65 @@ pub(super) enum Slot {
         ctx: u32,
         entry: u32,
     },
-    Fixed(&'static str),
-    Principal(PrincipalField),
+    /// `Evaluator::fixed_texts[i]`.
+    Fixed(u32),
+    /// A one-element list holding `Evaluator::fixed_texts[i]`.
+    FixedList(u32),
+    Principal(Field),
     /// A one-element list holding a principal field.
-    PrincipalList(PrincipalField),
+    PrincipalList(Field),
     /// The `via` of hop k.
     Via(u32),
     CalledVia,
     CalledViaFirst,
     CalledViaLast,
+}
+
+/// A principal field a slot reads: [`PrincipalField`] without its fixed texts (those are
+/// [`Slot::Fixed`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Field {
+    Arn,
+    PrincipalArn,
+    Account,
+    Name,
+}
+
+impl Field {
+    #[inline]
+    fn principal_field(self) -> PrincipalField {
+        match self {
+            Field::Arn => PrincipalField::Arn,
+            Field::PrincipalArn => PrincipalField::PrincipalArn,
+            Field::Account => PrincipalField::Account,
+            Field::Name => PrincipalField::Name,
+        }
+    }
+}
+
+/// What a forwarded hop sets a key to ([`ForwardedValue`](crate::request::ForwardedValue) with its texts as indexes into
+/// `Evaluator::fixed_texts`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum SetValue {
+    Fixed(u32),
+    Via,
+    DefaultFixed(u32),
+}
+
+/// The most slots [`Evaluator`] tabulates as per-shape templates of hop 0's slots (48
+/// shapes × the program's keys; 2 MiB of slots): past that, a chain clears its slots and
+/// writes the principal's instead of copying a template.
+pub(super) const MAX_TEMPLATE_SLOTS: usize = 1 << 16;
+
+/// The index of `text` in `fixed` (the evaluator's fixed texts), added if new.
+pub(super) fn fixed_id(fixed: &mut Vec<&'static str>, text: &'static str) -> u32 {
+    match fixed.iter().position(|t| *t == text) {
+        Some(i) => i as u32,
+        None => {
+            fixed.push(text);
+            fixed.len() as u32 - 1
+        }
+    }
 }
 
 pub(super) const PRINCIPAL_KINDS: [Who; 6] = [
@@ -90,6 +142,7 @@ impl<'p> Evaluator<'p> {
     pub(super) fn tabulate_principal_defaults(&mut self) {
         let mut shapes = vec![(0, 0); 2 * PRINCIPAL_KINDS.len() * 4];
         let mut slots = Vec::new();
+        let fixed = &mut self.fixed_texts;
         for dialect in [Dialect::Aws, Dialect::Huawei] {
             for kind in PRINCIPAL_KINDS {
                 for (account, name) in [(false, false), (false, true), (true, false), (true, true)]
@@ -105,10 +158,18 @@ impl<'p> Evaluator<'p> {
                     let first = slots.len() as u32;
                     for_each_principal_default_of(kind, dialect, has, |d| {
                         if let Some(k) = self.special.principal_defaults[d.index] {
-                            let slot = if d.list {
-                                Slot::PrincipalList(d.field)
-                            } else {
-                                Slot::Principal(d.field)
+                            let field = match d.field {
+                                PrincipalField::Arn => Ok(Field::Arn),
+                                PrincipalField::PrincipalArn => Ok(Field::PrincipalArn),
+                                PrincipalField::Account => Ok(Field::Account),
+                                PrincipalField::Name => Ok(Field::Name),
+                                PrincipalField::Fixed(text) => Err(fixed_id(fixed, text)),
+                            };
+                            let slot = match (field, d.list) {
+                                (Ok(f), false) => Slot::Principal(f),
+                                (Ok(f), true) => Slot::PrincipalList(f),
+                                (Err(i), false) => Slot::Fixed(i),
+                                (Err(i), true) => Slot::FixedList(i),
                             };
                             slots.push((k, slot));
                         }
@@ -118,28 +179,52 @@ impl<'p> Evaluator<'p> {
                 }
             }
         }
+        let keys = self.v.keys.len();
+        self.slot_templates = Vec::new();
+        if shapes.len() * keys <= MAX_TEMPLATE_SLOTS {
+            self.slot_templates = vec![Slot::Absent; shapes.len() * keys];
+            for (shape, (first, end)) in shapes.iter().enumerate() {
+                let template = &mut self.slot_templates[shape * keys..(shape + 1) * keys];
+                for (k, slot) in &slots[*first as usize..*end as usize] {
+                    if let Some(at) = template.get_mut(*k as usize) {
+                        *at = *slot;
+                    }
+                }
+            }
+        }
         self.principal_shapes = shapes;
         self.principal_slots = slots;
     }
 
     pub(super) fn initial_slots<R: RequestView>(&self, req: &R, sc: &mut Scratch) {
-        sc.slots.iter_mut().for_each(|s| *s = Slot::Absent);
         sc.called_via_base = None;
         sc.called_via_hops.clear();
-        // Each given key is looked up once (or was, when the request was built); keys the
-        // program never reads are skipped.
-        self.given_slots(req, 0, sc);
         let shape = principal_shape(
             req.dialect(),
             req.principal_kind(),
             req.principal_account().is_some(),
             req.principal_name().is_some(),
         );
-        let (first, end) = self.principal_shapes[shape];
-        for (k, slot) in &self.principal_slots[first as usize..end as usize] {
-            let at = &mut sc.slots[*k as usize];
-            if *at == Slot::Absent {
-                *at = *slot;
+        let keys = sc.slots.len();
+        match self.slot_templates.get(shape * keys..(shape + 1) * keys) {
+            // The principal's slots with every other absent, in one copy; a given key then
+            // overrides the principal's default, as in the path below.
+            Some(template) if keys > 0 => {
+                sc.slots.copy_from_slice(template);
+                self.given_slots(req, 0, sc);
+            }
+            _ => {
+                sc.slots.iter_mut().for_each(|s| *s = Slot::Absent);
+                // Each given key is looked up once (or was, when the request was built);
+                // keys the program never reads are skipped.
+                self.given_slots(req, 0, sc);
+                let (first, end) = self.principal_shapes[shape];
+                for (k, slot) in &self.principal_slots[first as usize..end as usize] {
+                    let at = &mut sc.slots[*k as usize];
+                    if *at == Slot::Absent {
+                        *at = *slot;
+                    }
+                }
             }
         }
         if req.hop_count() > 0 {
@@ -199,11 +284,11 @@ impl<'p> Evaluator<'p> {
             let Some(id) = id else { continue };
             let slot = &mut sc.slots[*id as usize];
             match value {
-                ForwardedValue::Fixed(text) => *slot = Slot::Fixed(text),
-                ForwardedValue::Via => *slot = Slot::Via(k as u32),
-                ForwardedValue::DefaultFixed(text) => {
+                SetValue::Fixed(text) => *slot = Slot::Fixed(*text),
+                SetValue::Via => *slot = Slot::Via(k as u32),
+                SetValue::DefaultFixed(text) => {
                     if *slot == Slot::Absent {
-                        *slot = Slot::Fixed(text);
+                        *slot = Slot::Fixed(*text);
                     }
                 }
             }
@@ -260,10 +345,13 @@ impl<'p> Evaluator<'p> {
                 Some(ValueRef::Multi(list)) => Value::Multi(Multi::List(list)),
                 None => Value::Absent,
             },
-            Slot::Fixed(t) => Value::Single(t),
-            Slot::Principal(f) => req.principal_field(f).map_or(Value::Absent, Value::Single),
+            Slot::Fixed(i) => Value::Single(self.fixed_texts[i as usize]),
+            Slot::FixedList(i) => Value::Multi(Multi::One(self.fixed_texts[i as usize])),
+            Slot::Principal(f) => req
+                .principal_field(f.principal_field())
+                .map_or(Value::Absent, Value::Single),
             Slot::PrincipalList(f) => req
-                .principal_field(f)
+                .principal_field(f.principal_field())
                 .map_or(Value::Absent, |t| Value::Multi(Multi::One(t))),
             Slot::Via(h) => req.via(h as usize).map_or(Value::Absent, Value::Single),
             Slot::CalledVia => Value::Multi(Multi::CalledVia),
