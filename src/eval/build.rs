@@ -103,6 +103,7 @@ impl<'p> Evaluator<'p> {
                 time: [None; 2],
                 called_via: [[None; 3]; 2],
                 sets: [Vec::new(), Vec::new()],
+                dropped: Default::default(),
                 federated_provider: None,
                 principal_defaults: Vec::new(),
             },
@@ -151,6 +152,7 @@ impl<'p> Evaluator<'p> {
         e.registry_keys = super::resolved::registry_keys(|k| e.key_id(k));
         e.special.principal_defaults = PRINCIPAL_DEFAULT_KEYS.iter().map(|k| e.key_id(k)).collect();
         e.tabulate_principal_defaults();
+        e.tabulate_dropped_keys();
         e.tabulate_candidates(&joined);
         e.residual = super::residual::build(&e);
         e
@@ -187,6 +189,12 @@ impl<'p> Evaluator<'p> {
             + heap_bytes(&self.glob_heads)
             + self.value_tests.heap_bytes()
             + special.sets.iter().map(heap_bytes).sum::<usize>()
+            + special
+                .dropped
+                .iter()
+                .flatten()
+                .map(heap_bytes)
+                .sum::<usize>()
             + heap_bytes(&special.principal_defaults)
             + self.residual.heap_bytes()
     }

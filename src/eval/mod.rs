@@ -84,6 +84,8 @@ struct Special {
     time: [Option<KeyId>; 2],
     called_via: [[Option<KeyId>; 3]; 2],
     sets: [Vec<(Option<KeyId>, slots::SetValue)>; 2],
+    /// Per dialect, then per "source IP preserved": the keys a forwarded hop drops.
+    dropped: [[Vec<KeyId>; 2]; 2],
     federated_provider: Option<KeyId>,
     /// Ids of [`crate::request::PRINCIPAL_DEFAULT_KEYS`], by position.
     principal_defaults: Vec<Option<KeyId>>,
