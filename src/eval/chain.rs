@@ -1,10 +1,19 @@
 //! The chain walk: credentials, then each hop in turn until one is not allowed (R-FAS-*,
 //! R-STS-5), and within a hop the phases in order.
 //!
-//! A hop sets up its participation, collects its candidates (`candidates`), examines each
-//! once (`statement`), decides (`decide`), then sorts its matched statements and lists its
-//! missing keys from the bitmap the examinations filled. Hop 0's slots come from the request
-//! (`slots`); each later hop's are derived from its parent's before it runs.
+//! A hop sets up its participation, reads its candidates (tabulated, when a compact request
+//! names its action's entry) or collects them (`candidates`), runs its action's residual
+//! program or examines each candidate once (`statement`), decides (`decide`), then lists its
+//! missing keys from the program's mask or the bitmap the examinations filled. Candidates
+//! are examined in statement id order, so the matched statements come out in R-SIM-3 order
+//! with no sort. Hop 0's slots come from the request (`slots`); each later hop's are derived
+//! from its parent's before it runs.
+//!
+//! The frame around the steps is kept out of the common path: for a one-hop chain of a
+//! compact request, the chain costs a template copy and the given keys' writes (`slots`),
+//! the hop a table read for its candidates and its program, and the decision one pass over
+//! the applied statements; forwarded hops' work (`forward_slots`) is out of line, so its
+//! loop-invariant loads are not hoisted into every chain (BENCHMARKS.md, "The chain frame").
 
 use crate::decision::{Decision, Reason};
 use crate::primitives;

@@ -114,7 +114,8 @@ impl<'p> Evaluator<'p> {
         }
         // Gate allows that were required, then the winning path's statements (R-SIM-3):
         // the kinds of the path, and for resource policies the categories it grants by
-        // (`None`: every resource-policy allow). The hop sorts them into R-SIM-3 order.
+        // (`None`: every resource-policy allow), taken from `applied` in its order, which
+        // is R-SIM-3's.
         let ceilings = bit(Kind::PermissionsBoundary) | bit(Kind::Session);
         let resource_and_identity = !same_account || (required && !rb_direct && !role_path);
         let (kinds, categories, path) = if who == Who::Service {

@@ -12,7 +12,16 @@
 //! principal's shape, tabulated once per evaluator); for hop 1, `aws:username` is carried
 //! (its key flags say so), `aws:SourceIp` is dropped unless the source IP is preserved,
 //! `aws:CalledVia` becomes `CalledVia` (the parent's list plus hop 1's `via`), and
-//! `aws:ViaAWSService` becomes `Fixed("true")`.
+//! `aws:ViaAWSService` becomes `Fixed` (pointing at the text `"true"`).
+//!
+//! Setting up hop 0 is one copy: per shape of principal the evaluator keeps a template of
+//! the whole slot array (every slot absent but the principal's defaults), which a chain
+//! copies before writing its given keys over it. A slot is 12 bytes (fixed texts are
+//! indexes into the evaluator's `fixed_texts`), so that copy is a few hundred bytes for a
+//! program of a few dozen keys. A forwarded hop clears only the keys its dialect drops, from
+//! a list made per evaluator. (Generation-stamped slots, which would skip even the copy,
+//! would change how the steps test absence; the copy costs about 65 instructions a chain on
+//! the standard workload, BENCHMARKS.md "The chain frame".)
 
 use crate::bytecode::*;
 use crate::request::{
@@ -47,6 +56,9 @@ pub(super) enum Slot {
     CalledViaFirst,
     CalledViaLast,
 }
+
+// A slot stays small: a chain copies a template of them (see the module docs).
+const _: () = assert!(std::mem::size_of::<Slot>() == 12);
 
 /// A principal field a slot reads: [`PrincipalField`] without its fixed texts (those are
 /// [`Slot::Fixed`]).
@@ -380,5 +392,39 @@ impl<'p> Evaluator<'p> {
                     .map_or(Value::Absent, Value::Single)
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::eval::Evaluator;
+    use crate::request::RequestBuilder;
+
+    /// Starting a chain from its shape's template decides every chain of the standard
+    /// workload (forwarded hops included) as clearing the slots and writing the principal's
+    /// defaults does — the path a program with too many keys for templates takes — for
+    /// parsed requests and for compact ones built against the evaluator.
+    #[test]
+    fn template_start_agrees_with_clearing() {
+        let prepared = crate::benchmark::standard(400, 7).unwrap();
+        let program = crate::compile::compile(&prepared.policies).unwrap();
+        let templated = Evaluator::new(&program);
+        assert!(!templated.slot_templates.is_empty());
+        let mut cleared = Evaluator::new(&program);
+        cleared.slot_templates = Vec::new();
+        let (mut a, mut b) = (templated.scratch(), cleared.scratch());
+        let mut builder = RequestBuilder::new();
+        let mut forwarded = 0;
+        for request in &prepared.requests {
+            let left = templated.evaluate(request, &mut a);
+            let right = cleared.evaluate(request, &mut b);
+            assert_eq!(templated.decision(&left), cleared.decision(&right));
+            forwarded += left.hops.len().saturating_sub(1);
+            builder.fill_from(request);
+            let compact = builder.finish_for(&templated).unwrap();
+            let left = templated.evaluate(compact, &mut a);
+            assert_eq!(templated.decision(&left), cleared.decision(&right));
+        }
+        assert!(forwarded > 0, "the sample has forwarded hops");
     }
 }
