@@ -342,6 +342,12 @@ impl RequestView for CompactRequest {
             let step = (64 / std::mem::size_of::<T>().max(1)).max(1);
             let mut acc = 0;
             let mut i = 0;
+            // Four lines an iteration, then the rest one by one.
+            while let Some(last) = items.get(i + 3 * step) {
+                acc ^= read(&items[i]) ^ read(&items[i + step]) ^ read(&items[i + 2 * step]);
+                acc ^= read(last);
+                i += 4 * step;
+            }
             while let Some(t) = items.get(i) {
                 acc ^= read(t);
                 i += step;
