@@ -6,9 +6,10 @@
 //! names (`candidates`). This costs time proportional to the program — about 70M
 //! instructions for all 1,645 AWS managed policies — and takes work off every request.
 
+use super::slots::{fixed_id, SetValue};
 use crate::bytecode::*;
 use crate::primitives::{self, Piece};
-use crate::request::{called_via_keys, forwarded_hop_sets, PRINCIPAL_DEFAULT_KEYS};
+use crate::request::{called_via_keys, forwarded_hop_sets, ForwardedValue, PRINCIPAL_DEFAULT_KEYS};
 use crate::table::ProgramView;
 
 use super::candidates::{globs_by_pattern, in_resource_policy, resource_policy_statements};
@@ -102,6 +103,7 @@ impl<'p> Evaluator<'p> {
                 time: [None; 2],
                 called_via: [[None; 3]; 2],
                 sets: [Vec::new(), Vec::new()],
+                dropped: Default::default(),
                 federated_provider: None,
                 principal_defaults: Vec::new(),
             },
@@ -113,6 +115,8 @@ impl<'p> Evaluator<'p> {
             text_pieces,
             principal_shapes: Vec::new(),
             principal_slots: Vec::new(),
+            slot_templates: Vec::new(),
+            fixed_texts: Vec::new(),
             exact_candidate_ranges: Vec::new(),
             exact_candidates: Vec::new(),
             globs_by_pattern,
@@ -130,16 +134,25 @@ impl<'p> Evaluator<'p> {
             let i = dialect_index(d);
             let cv = called_via_keys(d);
             e.special.called_via[i] = [e.key_id(cv.list), e.key_id(cv.first), e.key_id(cv.last)];
-            e.special.sets[i] = forwarded_hop_sets(d)
-                .iter()
-                .map(|(k, v)| (e.key_id(k), *v))
-                .collect();
+            let mut sets = Vec::new();
+            for (k, v) in forwarded_hop_sets(d) {
+                let value = match v {
+                    ForwardedValue::Fixed(t) => SetValue::Fixed(fixed_id(&mut e.fixed_texts, t)),
+                    ForwardedValue::Via => SetValue::Via,
+                    ForwardedValue::DefaultFixed(t) => {
+                        SetValue::DefaultFixed(fixed_id(&mut e.fixed_texts, t))
+                    }
+                };
+                sets.push((e.key_id(k), value));
+            }
+            e.special.sets[i] = sets;
         }
         e.special.time = [e.key_id("aws:currenttime"), e.key_id("g:currenttime")];
         e.special.federated_provider = e.key_id("aws:federatedprovider");
         e.registry_keys = super::resolved::registry_keys(|k| e.key_id(k));
         e.special.principal_defaults = PRINCIPAL_DEFAULT_KEYS.iter().map(|k| e.key_id(k)).collect();
         e.tabulate_principal_defaults();
+        e.tabulate_dropped_keys();
         e.tabulate_candidates(&joined);
         e.residual = super::residual::build(&e);
         e
@@ -164,6 +177,8 @@ impl<'p> Evaluator<'p> {
             + heap_bytes(&self.text_pieces)
             + heap_bytes(&self.principal_shapes)
             + heap_bytes(&self.principal_slots)
+            + heap_bytes(&self.slot_templates)
+            + heap_bytes(&self.fixed_texts)
             + heap_bytes(&self.exact_candidate_ranges)
             + heap_bytes(&self.exact_candidates)
             + heap_bytes(&self.globs_by_pattern)
@@ -174,6 +189,12 @@ impl<'p> Evaluator<'p> {
             + heap_bytes(&self.glob_heads)
             + self.value_tests.heap_bytes()
             + special.sets.iter().map(heap_bytes).sum::<usize>()
+            + special
+                .dropped
+                .iter()
+                .flatten()
+                .map(heap_bytes)
+                .sum::<usize>()
             + heap_bytes(&special.principal_defaults)
             + self.residual.heap_bytes()
     }

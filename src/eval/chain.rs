@@ -1,10 +1,19 @@
 //! The chain walk: credentials, then each hop in turn until one is not allowed (R-FAS-*,
 //! R-STS-5), and within a hop the phases in order.
 //!
-//! A hop sets up its participation, collects its candidates (`candidates`), examines each
-//! once (`statement`), decides (`decide`), then sorts its matched statements and lists its
-//! missing keys from the bitmap the examinations filled. Hop 0's slots come from the request
-//! (`slots`); each later hop's are derived from its parent's before it runs.
+//! A hop sets up its participation, reads its candidates (tabulated, when a compact request
+//! names its action's entry) or collects them (`candidates`), runs its action's residual
+//! program or examines each candidate once (`statement`), decides (`decide`), then lists its
+//! missing keys from the program's mask or the bitmap the examinations filled. Candidates
+//! are examined in statement id order, so the matched statements come out in R-SIM-3 order
+//! with no sort. Hop 0's slots come from the request (`slots`); each later hop's are derived
+//! from its parent's before it runs.
+//!
+//! The frame around the steps is kept out of the common path: for a one-hop chain of a
+//! compact request, the chain costs a template copy and the given keys' writes (`slots`),
+//! the hop a table read for its candidates and its program, and the decision one pass over
+//! the applied statements; forwarded hops' work (`forward_slots`) is out of line, so its
+//! loop-invariant loads are not hoisted into every chain (BENCHMARKS.md, "The chain frame").
 
 use crate::decision::{Decision, Reason};
 use crate::primitives;
@@ -65,6 +74,7 @@ impl<'p> Evaluator<'p> {
         None
     }
 
+    #[inline(never)]
     pub(super) fn hop<R: RequestView>(&self, req: &R, sc: &mut Scratch, k: usize) -> HopOutcome {
         let matched_start = sc.matched.len() as u32;
         let missing_start = sc.missing.len() as u32;
@@ -91,17 +101,31 @@ impl<'p> Evaluator<'p> {
             identity: !matches!(who, Who::Service | Who::Anonymous),
             ceilings: !matches!(who, Who::Service | Who::Anonymous | Who::Root),
         };
-        let mut built = std::mem::take(&mut sc.candidates);
-        let resolved = req.resolved_action(k, self.token);
         sc.applied.clear();
-        let (candidates, program) =
-            match self.collect_candidates(req.action(k), resolved, sc, &mut built) {
-                Candidates::Tabulated(first, end, entry) => (
-                    &self.exact_candidates[first as usize..end as usize],
-                    self.residual.program(entry),
-                ),
-                Candidates::Built => (&built[..], None),
-            };
+        // A compact request built against this evaluator names its action's entry: its
+        // tabulated candidates are read here directly (the common case); any other hop
+        // lets `collect_candidates` find them, or build them into `sc.candidates`.
+        let resolved = req.resolved_action(k, self.token);
+        let tabulated = resolved
+            .filter(|e| *e != crate::request::compact::NO_ID)
+            .and_then(|e| Some((e, *self.exact_candidate_ranges.get(e as usize)?)));
+        let mut built = Vec::new();
+        let (candidates, program) = match tabulated {
+            Some((entry, (first, end))) => (
+                &self.exact_candidates[first as usize..end as usize],
+                self.residual.program(entry),
+            ),
+            None => {
+                built = std::mem::take(&mut sc.candidates);
+                match self.collect_candidates(req.action(k), resolved, sc, &mut built) {
+                    Candidates::Tabulated(first, end, entry) => (
+                        &self.exact_candidates[first as usize..end as usize],
+                        self.residual.program(entry),
+                    ),
+                    Candidates::Built => (&built[..], None),
+                }
+            }
+        };
         // The hop's own resource policy, merged in statement order (the index leaves
         // resource policies out); its action clauses are checked on the folded action.
         let own = part
@@ -144,12 +168,15 @@ impl<'p> Evaluator<'p> {
                 self.examine(req, sc, &target, id, verified, &part);
             }
         }
-        sc.candidates = built;
+        if tabulated.is_none() {
+            sc.candidates = built;
+        }
         let (decision, reason) = self.decide(req, sc, k, &part);
         out.decision = decision;
         out.reason = reason;
-        let m = &mut sc.matched[matched_start as usize..];
-        m.sort_unstable();
+        // Candidates are examined in statement id order, so `applied`, and the matched
+        // statements the decision takes from it in its order, are in R-SIM-3 order.
+        debug_assert!(sc.matched[matched_start as usize..].is_sorted());
         out.matched.1 = sc.matched.len() as u32;
         match residual_missing {
             // Only the program's keys can be missing: R-SIM-4's name order is key-id order,

@@ -27,19 +27,18 @@ impl<'p> Evaluator<'p> {
         hop: usize,
         part: &Participation,
     ) -> (Decision, Reason) {
-        let applied = std::mem::take(&mut sc.applied);
-        let result = self.decide_applied(req, sc, hop, part, &applied);
-        sc.applied = applied;
-        result
+        self.decide_applied(req, &sc.applied, &mut sc.matched, hop, part)
     }
 
+    /// The decision from the hop's `applied` statements; the matched ones are pushed onto
+    /// `matched`, in `applied`'s order (statement id order, which is R-SIM-3's).
     pub(super) fn decide_applied<R: RequestView>(
         &self,
         req: &R,
-        sc: &mut Scratch,
+        applied: &[Applied],
+        matched: &mut Vec<crate::bytecode::StatementId>,
         hop: usize,
         part: &Participation,
-        applied: &[Applied],
     ) -> (Decision, Reason) {
         // One pass over the applied statements for what the decision asks of them.
         let summary = Summary::of(applied);
@@ -49,8 +48,7 @@ impl<'p> Evaluator<'p> {
                 .iter()
                 .find(|a| a.deny)
                 .map_or(Kind::Identity, |a| a.kind);
-            sc.matched
-                .extend(applied.iter().filter(|a| a.deny).map(|a| a.statement));
+            matched.extend(applied.iter().filter(|a| a.deny).map(|a| a.statement));
             return (Decision::ExplicitDeny, Reason::ExplicitDeny(kind));
         }
         let has = |kind: Kind| summary.kinds & bit(kind) != 0;
@@ -64,9 +62,13 @@ impl<'p> Evaluator<'p> {
             return (Decision::ImplicitDeny, Reason::VpceNoAllow);
         }
         let who = req.principal_kind();
-        let resource_account = req.resource_account(hop).or(req.principal_account());
         let authenticated = !matches!(who, Who::Anonymous | Who::Service);
-        let same_account = authenticated && req.principal_account() == resource_account;
+        // A resource naming no account is the principal's (its account, or none for both):
+        // only a resource naming one compares account texts.
+        let same_account = authenticated
+            && req
+                .resource_account(hop)
+                .is_none_or(|r| req.principal_account() == Some(r));
         let rb = |cats: u8| summary.resource_categories & cats != 0;
         let id_allow_statement = has(Kind::Identity);
         let id_allow = id_allow_statement || (who == Who::Root && same_account);
@@ -112,7 +114,8 @@ impl<'p> Evaluator<'p> {
         }
         // Gate allows that were required, then the winning path's statements (R-SIM-3):
         // the kinds of the path, and for resource policies the categories it grants by
-        // (`None`: every resource-policy allow). The hop sorts them into R-SIM-3 order.
+        // (`None`: every resource-policy allow), taken from `applied` in its order, which
+        // is R-SIM-3's.
         let ceilings = bit(Kind::PermissionsBoundary) | bit(Kind::Session);
         let resource_and_identity = !same_account || (required && !rb_direct && !role_path);
         let (kinds, categories, path) = if who == Who::Service {
@@ -153,7 +156,7 @@ impl<'p> Evaluator<'p> {
             (ceilings, None, AllowPath::Root)
         };
         let kinds = kinds | bit(Kind::Scp) | bit(Kind::Rcp) | bit(Kind::VpcEndpoint);
-        sc.matched.extend(
+        matched.extend(
             applied
                 .iter()
                 .filter(|a| {

@@ -68,7 +68,7 @@ mod value_test;
 
 use crate::bytecode::*;
 use crate::primitives::Piece;
-use crate::request::{ForwardedValue, RequestView};
+use crate::request::RequestView;
 use crate::table::{Program, ProgramView};
 use resource_plan::ResourcePlan;
 use slots::Slot;
@@ -83,7 +83,9 @@ pub use saved::SavedOutcome;
 struct Special {
     time: [Option<KeyId>; 2],
     called_via: [[Option<KeyId>; 3]; 2],
-    sets: [Vec<(Option<KeyId>, ForwardedValue)>; 2],
+    sets: [Vec<(Option<KeyId>, slots::SetValue)>; 2],
+    /// Per dialect, then per "source IP preserved": the keys a forwarded hop drops.
+    dropped: [[Vec<KeyId>; 2]; 2],
     federated_provider: Option<KeyId>,
     /// Ids of [`crate::request::PRINCIPAL_DEFAULT_KEYS`], by position.
     principal_defaults: Vec<Option<KeyId>>,
@@ -129,6 +131,15 @@ pub struct Evaluator<'p> {
     /// fields' text, so they are derived here once rather than per request.
     principal_shapes: Vec<(u32, u32)>,
     principal_slots: Vec<(KeyId, Slot)>,
+    /// Per shape of principal, hop 0's whole slot array before its given keys: every slot
+    /// absent but those the principal derives (`keys` slots per shape, shape after shape).
+    /// A chain starts with one copy of its shape's instead of clearing every slot and then
+    /// writing the derived ones. Empty when it would exceed [`slots::MAX_TEMPLATE_SLOTS`]
+    /// (a program with very many keys): chains then clear and write.
+    slot_templates: Vec<Slot>,
+    /// The fixed texts slots point at ([`Slot::Fixed`]): principal defaults such as
+    /// `"User"` and the texts forwarded hops set.
+    fixed_texts: Vec<&'static str>,
     /// The candidate statements of every action the index names exactly, per entry of
     /// `index_exact`: a range of `exact_candidates`, each `id << 1 | verified`, sorted — what
     /// `collect_dynamic` would build for that action, built here once, with the action

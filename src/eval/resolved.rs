@@ -73,8 +73,38 @@ impl Resolver for Evaluator<'_> {
 
 impl Evaluator<'_> {
     /// Points the slots of the keys context `ctx` gives at its entries.
+    ///
+    /// The common case — a compact request built against this evaluator — is a tight loop
+    /// over the entries' ids, inlined into the chain walk (an empty hop context costs a
+    /// range check); the lookups by registry id or by name are out of line.
     #[inline]
     pub(super) fn given_slots<R: RequestView>(&self, req: &R, ctx: usize, sc: &mut Scratch) {
+        match req.resolved_keys(ctx) {
+            Some(keys) if keys.token == self.token => {
+                let at = ctx as u32;
+                for (entry, id) in keys.program.iter().enumerate() {
+                    if let Some(slot) = sc.slots.get_mut(*id as usize) {
+                        *slot = Slot::Given {
+                            ctx: at,
+                            entry: entry as u32,
+                        };
+                    }
+                }
+            }
+            keys => self.given_slots_looked_up(req, ctx, keys, sc),
+        }
+    }
+
+    /// [`Evaluator::given_slots`] for a context whose ids are not this evaluator's: by
+    /// registry id where the request has one, else by name.
+    #[inline(never)]
+    fn given_slots_looked_up<R: RequestView>(
+        &self,
+        req: &R,
+        ctx: usize,
+        keys: Option<crate::request::compact::ResolvedKeys<'_>>,
+        sc: &mut Scratch,
+    ) {
         let mut give = |entry: usize, id: u32| {
             if let Some(slot) = sc.slots.get_mut(id as usize) {
                 *slot = Slot::Given {
@@ -83,12 +113,7 @@ impl Evaluator<'_> {
                 };
             }
         };
-        match req.resolved_keys(ctx) {
-            Some(keys) if keys.token == self.token => {
-                for (entry, id) in keys.program.iter().enumerate() {
-                    give(entry, *id);
-                }
-            }
+        match keys {
             Some(keys) => {
                 let names = req.context_keys(ctx);
                 for (entry, (registered, name)) in keys.registry.iter().zip(names).enumerate() {

@@ -12,18 +12,29 @@
 //! principal's shape, tabulated once per evaluator); for hop 1, `aws:username` is carried
 //! (its key flags say so), `aws:SourceIp` is dropped unless the source IP is preserved,
 //! `aws:CalledVia` becomes `CalledVia` (the parent's list plus hop 1's `via`), and
-//! `aws:ViaAWSService` becomes `Fixed("true")`.
+//! `aws:ViaAWSService` becomes `Fixed` (pointing at the text `"true"`).
+//!
+//! Setting up hop 0 is one copy: per shape of principal the evaluator keeps a template of
+//! the whole slot array (every slot absent but the principal's defaults), which a chain
+//! copies before writing its given keys over it. A slot is 12 bytes (fixed texts are
+//! indexes into the evaluator's `fixed_texts`), so that copy is a few hundred bytes for a
+//! program of a few dozen keys. A forwarded hop clears only the keys its dialect drops, from
+//! a list made per evaluator. (Generation-stamped slots, which would skip even the copy,
+//! would change how the steps test absence; the copy costs about 65 instructions a chain on
+//! the standard workload, BENCHMARKS.md "The chain frame".)
 
 use crate::bytecode::*;
 use crate::request::{
-    for_each_principal_default_of, principal_arn_key_of, ForwardedValue, ListRef, PrincipalField,
+    for_each_principal_default_of, principal_arn_key_of, ListRef, PrincipalField,
     PrincipalKind as Who, RequestView, ValueRef,
 };
 
 use super::{dialect_index, Evaluator, Scratch};
 
-/// Where a key's value is for the hop being evaluated. Plain data: a scratch holds no
-/// borrow of any request.
+/// Where a key's value is for the hop being evaluated. Plain data, 12 bytes: a scratch
+/// holds no borrow of any request, and a chain starts by copying a template of these
+/// (`Evaluator::slot_templates`), so fixed texts are indexes into
+/// `Evaluator::fixed_texts` rather than string slices (which made a slot 32 bytes).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Slot {
     Absent,
@@ -32,15 +43,68 @@ pub(super) enum Slot {
         ctx: u32,
         entry: u32,
     },
-    Fixed(&'static str),
-    Principal(PrincipalField),
+    /// `Evaluator::fixed_texts[i]`.
+    Fixed(u32),
+    /// A one-element list holding `Evaluator::fixed_texts[i]`.
+    FixedList(u32),
+    Principal(Field),
     /// A one-element list holding a principal field.
-    PrincipalList(PrincipalField),
+    PrincipalList(Field),
     /// The `via` of hop k.
     Via(u32),
     CalledVia,
     CalledViaFirst,
     CalledViaLast,
+}
+
+// A slot stays small: a chain copies a template of them (see the module docs).
+const _: () = assert!(std::mem::size_of::<Slot>() == 12);
+
+/// A principal field a slot reads: [`PrincipalField`] without its fixed texts (those are
+/// [`Slot::Fixed`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Field {
+    Arn,
+    PrincipalArn,
+    Account,
+    Name,
+}
+
+impl Field {
+    #[inline]
+    fn principal_field(self) -> PrincipalField {
+        match self {
+            Field::Arn => PrincipalField::Arn,
+            Field::PrincipalArn => PrincipalField::PrincipalArn,
+            Field::Account => PrincipalField::Account,
+            Field::Name => PrincipalField::Name,
+        }
+    }
+}
+
+/// What a forwarded hop sets a key to ([`ForwardedValue`](crate::request::ForwardedValue) with its texts as indexes into
+/// `Evaluator::fixed_texts`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum SetValue {
+    Fixed(u32),
+    Via,
+    DefaultFixed(u32),
+}
+
+/// The most slots [`Evaluator`] tabulates as per-shape templates of hop 0's slots (48
+/// shapes × the program's keys; 2 MiB of slots): past that, a chain clears its slots and
+/// writes the principal's instead of copying a template.
+pub(super) const MAX_TEMPLATE_SLOTS: usize = 1 << 16;
+
+/// The index of `text` in `fixed` (the evaluator's fixed texts), added if new.
+pub(super) fn fixed_id(fixed: &mut Vec<&'static str>, text: &'static str) -> u32 {
+    match fixed.iter().position(|t| *t == text) {
+        Some(i) => i as u32,
+        None => {
+            fixed.push(text);
+            fixed.len() as u32 - 1
+        }
+    }
 }
 
 pub(super) const PRINCIPAL_KINDS: [Who; 6] = [
@@ -87,9 +151,27 @@ pub(super) enum Multi<'r> {
 }
 
 impl<'p> Evaluator<'p> {
+    /// Per dialect and whether the source IP is preserved: the keys a forwarded hop drops
+    /// (not carried by the dialect's FAS rules, R-FAS-4, R-HW-13; or a source-IP key not
+    /// preserved).
+    pub(super) fn tabulate_dropped_keys(&mut self) {
+        for (d, carried) in [(0, KEY_CARRIED_AWS), (1, KEY_CARRIED_HUAWEI)] {
+            for preserve_ip in [false, true] {
+                self.special.dropped[d][preserve_ip as usize] = (0..self.v.keys.len() as KeyId)
+                    .filter(|k| {
+                        let flags = self.v.keys[*k as usize].flags;
+                        let dropped_ip = flags & KEY_SOURCE_IP != 0 && !preserve_ip;
+                        flags & carried == 0 || dropped_ip
+                    })
+                    .collect();
+            }
+        }
+    }
+
     pub(super) fn tabulate_principal_defaults(&mut self) {
         let mut shapes = vec![(0, 0); 2 * PRINCIPAL_KINDS.len() * 4];
         let mut slots = Vec::new();
+        let fixed = &mut self.fixed_texts;
         for dialect in [Dialect::Aws, Dialect::Huawei] {
             for kind in PRINCIPAL_KINDS {
                 for (account, name) in [(false, false), (false, true), (true, false), (true, true)]
@@ -105,10 +187,18 @@ impl<'p> Evaluator<'p> {
                     let first = slots.len() as u32;
                     for_each_principal_default_of(kind, dialect, has, |d| {
                         if let Some(k) = self.special.principal_defaults[d.index] {
-                            let slot = if d.list {
-                                Slot::PrincipalList(d.field)
-                            } else {
-                                Slot::Principal(d.field)
+                            let field = match d.field {
+                                PrincipalField::Arn => Ok(Field::Arn),
+                                PrincipalField::PrincipalArn => Ok(Field::PrincipalArn),
+                                PrincipalField::Account => Ok(Field::Account),
+                                PrincipalField::Name => Ok(Field::Name),
+                                PrincipalField::Fixed(text) => Err(fixed_id(fixed, text)),
+                            };
+                            let slot = match (field, d.list) {
+                                (Ok(f), false) => Slot::Principal(f),
+                                (Ok(f), true) => Slot::PrincipalList(f),
+                                (Err(i), false) => Slot::Fixed(i),
+                                (Err(i), true) => Slot::FixedList(i),
                             };
                             slots.push((k, slot));
                         }
@@ -118,28 +208,52 @@ impl<'p> Evaluator<'p> {
                 }
             }
         }
+        let keys = self.v.keys.len();
+        self.slot_templates = Vec::new();
+        if shapes.len() * keys <= MAX_TEMPLATE_SLOTS {
+            self.slot_templates = vec![Slot::Absent; shapes.len() * keys];
+            for (shape, (first, end)) in shapes.iter().enumerate() {
+                let template = &mut self.slot_templates[shape * keys..(shape + 1) * keys];
+                for (k, slot) in &slots[*first as usize..*end as usize] {
+                    if let Some(at) = template.get_mut(*k as usize) {
+                        *at = *slot;
+                    }
+                }
+            }
+        }
         self.principal_shapes = shapes;
         self.principal_slots = slots;
     }
 
     pub(super) fn initial_slots<R: RequestView>(&self, req: &R, sc: &mut Scratch) {
-        sc.slots.iter_mut().for_each(|s| *s = Slot::Absent);
         sc.called_via_base = None;
         sc.called_via_hops.clear();
-        // Each given key is looked up once (or was, when the request was built); keys the
-        // program never reads are skipped.
-        self.given_slots(req, 0, sc);
         let shape = principal_shape(
             req.dialect(),
             req.principal_kind(),
             req.principal_account().is_some(),
             req.principal_name().is_some(),
         );
-        let (first, end) = self.principal_shapes[shape];
-        for (k, slot) in &self.principal_slots[first as usize..end as usize] {
-            let at = &mut sc.slots[*k as usize];
-            if *at == Slot::Absent {
-                *at = *slot;
+        let keys = sc.slots.len();
+        match self.slot_templates.get(shape * keys..(shape + 1) * keys) {
+            // The principal's slots with every other absent, in one copy; a given key then
+            // overrides the principal's default, as in the path below.
+            Some(template) if keys > 0 => {
+                sc.slots.copy_from_slice(template);
+                self.given_slots(req, 0, sc);
+            }
+            _ => {
+                sc.slots.iter_mut().for_each(|s| *s = Slot::Absent);
+                // Each given key is looked up once (or was, when the request was built);
+                // keys the program never reads are skipped.
+                self.given_slots(req, 0, sc);
+                let (first, end) = self.principal_shapes[shape];
+                for (k, slot) in &self.principal_slots[first as usize..end as usize] {
+                    let at = &mut sc.slots[*k as usize];
+                    if *at == Slot::Absent {
+                        *at = *slot;
+                    }
+                }
             }
         }
         if req.hop_count() > 0 {
@@ -153,6 +267,9 @@ impl<'p> Evaluator<'p> {
     }
 
     /// Applies the shared FAS rules (R-FAS-4, R-HW-13) to derive hop `k`'s slots in place.
+    // Out of line: inlined into the chain walk, its loop-invariant loads were hoisted into
+    // every chain's start, forwarded hops or not (about 40 instructions a chain).
+    #[inline(never)]
     pub(super) fn forward_slots<R: RequestView>(&self, req: &R, sc: &mut Scratch, k: usize) {
         let d = dialect_index(req.dialect());
         let [list, first, last] = self.special.called_via[d];
@@ -170,14 +287,9 @@ impl<'p> Evaluator<'p> {
                 }
             }
         }
-        let carried = match req.dialect() {
-            Dialect::Aws => KEY_CARRIED_AWS,
-            Dialect::Huawei => KEY_CARRIED_HUAWEI,
-        };
-        let preserve_ip = req.preserve_source_ip();
-        for (slot, key) in sc.slots.iter_mut().zip(self.v.keys) {
-            let dropped_ip = key.flags & KEY_SOURCE_IP != 0 && !preserve_ip;
-            if key.flags & carried == 0 || dropped_ip {
+        // The keys a forwarded hop does not carry, listed once per evaluator.
+        for id in &self.special.dropped[d][req.preserve_source_ip() as usize] {
+            if let Some(slot) = sc.slots.get_mut(*id as usize) {
                 *slot = Slot::Absent;
             }
         }
@@ -199,11 +311,11 @@ impl<'p> Evaluator<'p> {
             let Some(id) = id else { continue };
             let slot = &mut sc.slots[*id as usize];
             match value {
-                ForwardedValue::Fixed(text) => *slot = Slot::Fixed(text),
-                ForwardedValue::Via => *slot = Slot::Via(k as u32),
-                ForwardedValue::DefaultFixed(text) => {
+                SetValue::Fixed(text) => *slot = Slot::Fixed(*text),
+                SetValue::Via => *slot = Slot::Via(k as u32),
+                SetValue::DefaultFixed(text) => {
                     if *slot == Slot::Absent {
-                        *slot = Slot::Fixed(text);
+                        *slot = Slot::Fixed(*text);
                     }
                 }
             }
@@ -260,10 +372,13 @@ impl<'p> Evaluator<'p> {
                 Some(ValueRef::Multi(list)) => Value::Multi(Multi::List(list)),
                 None => Value::Absent,
             },
-            Slot::Fixed(t) => Value::Single(t),
-            Slot::Principal(f) => req.principal_field(f).map_or(Value::Absent, Value::Single),
+            Slot::Fixed(i) => Value::Single(self.fixed_texts[i as usize]),
+            Slot::FixedList(i) => Value::Multi(Multi::One(self.fixed_texts[i as usize])),
+            Slot::Principal(f) => req
+                .principal_field(f.principal_field())
+                .map_or(Value::Absent, Value::Single),
             Slot::PrincipalList(f) => req
-                .principal_field(f)
+                .principal_field(f.principal_field())
                 .map_or(Value::Absent, |t| Value::Multi(Multi::One(t))),
             Slot::Via(h) => req.via(h as usize).map_or(Value::Absent, Value::Single),
             Slot::CalledVia => Value::Multi(Multi::CalledVia),
@@ -277,5 +392,39 @@ impl<'p> Evaluator<'p> {
                     .map_or(Value::Absent, Value::Single)
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::eval::Evaluator;
+    use crate::request::RequestBuilder;
+
+    /// Starting a chain from its shape's template decides every chain of the standard
+    /// workload (forwarded hops included) as clearing the slots and writing the principal's
+    /// defaults does — the path a program with too many keys for templates takes — for
+    /// parsed requests and for compact ones built against the evaluator.
+    #[test]
+    fn template_start_agrees_with_clearing() {
+        let prepared = crate::benchmark::standard(400, 7).unwrap();
+        let program = crate::compile::compile(&prepared.policies).unwrap();
+        let templated = Evaluator::new(&program);
+        assert!(!templated.slot_templates.is_empty());
+        let mut cleared = Evaluator::new(&program);
+        cleared.slot_templates = Vec::new();
+        let (mut a, mut b) = (templated.scratch(), cleared.scratch());
+        let mut builder = RequestBuilder::new();
+        let mut forwarded = 0;
+        for request in &prepared.requests {
+            let left = templated.evaluate(request, &mut a);
+            let right = cleared.evaluate(request, &mut b);
+            assert_eq!(templated.decision(&left), cleared.decision(&right));
+            forwarded += left.hops.len().saturating_sub(1);
+            builder.fill_from(request);
+            let compact = builder.finish_for(&templated).unwrap();
+            let left = templated.evaluate(compact, &mut a);
+            assert_eq!(templated.decision(&left), cleared.decision(&right));
+        }
+        assert!(forwarded > 0, "the sample has forwarded hops");
     }
 }
