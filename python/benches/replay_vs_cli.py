@@ -1,14 +1,20 @@
 """The replay's Python paths against `fastiam replay --threads N` on the same JSON Lines
-file, in one run (BENCHMARKS.md, "Python package"): Spark local[N] (start-up apart),
-DuckDB (examples/duckdb_replay.py) and `Replayer.replay_arrow`, records/s of each.
+file, in one run (BENCHMARKS.md, "Python package"): Spark local[N] reading the file itself
+and through a DataFrame (start-up apart), DuckDB (examples/duckdb_replay.py) and
+`Replayer.replay_arrow`, records/s of each.
 
     fastiam synth corpus/replay/logs -n 500000 -o /tmp/synth500k.jsonl
-    python python/benches/replay_vs_cli.py /tmp/synth500k.jsonl [--threads 2] [--fastiam BIN]
+    PYSPARK_PYTHON=$PWD/target/python-venv/bin/python target/python-venv/bin/python \
+        python/benches/replay_vs_cli.py /tmp/synth500k.jsonl [--threads 2] [--runs 3] \
+        [--modes spark-files,spark-dataframe,duckdb,replay_arrow] [--fastiam BIN]
 
-Each path runs `--runs` times alternately (CLI, Spark, DuckDB, replay_arrow, CLI, …) so all
-see the same load; the medians are printed. Spark's figure is one job over the file: read as
-text (one record per row), replayed by `fastiam.spark.replay`, and summarised by
-`fastiam.spark.summary` (one pass); its start-up (session, and the first Python workers on a
+Each path runs `--runs` times alternately (CLI, Spark files, Spark DataFrame, DuckDB,
+replay_arrow, CLI, …) so all see the same load; the medians are printed, with each path's
+ratio to the CLI. Spark's figures are one job over the file replayed and summarised by
+`fastiam.spark.summary` (one pass): "files" is `fastiam.spark.replay(paths)` (the tasks read
+byte ranges of the file themselves, Spark reads nothing), "DataFrame" is
+`fastiam.spark.replay(session.read.text(path))` (Spark reads the text, each record crosses
+from the JVM to Python). Their start-up (session, and the first Python workers on a
 one-row job) is reported apart. DuckDB's includes its reading of the file; replay_arrow's
 does not (the lines are read into one Arrow array first, timed apart). `Program.evaluate_many`
 against `fastiam eval` is in throughput.py (it takes chains, not log records).
@@ -45,7 +51,13 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--fastiam", default=str(REPO / "target" / "release" / "fastiam"))
+    ap.add_argument("--modes", default="spark-files,spark-dataframe,duckdb,replay_arrow",
+                    help="comma-separated: spark-files, spark-dataframe, duckdb, replay_arrow")
     a = ap.parse_args()
+    modes = a.modes.split(",")
+    unknown = set(modes) - {"spark-files", "spark-dataframe", "duckdb", "replay_arrow"}
+    if unknown:
+        sys.exit(f"--modes: unknown {sorted(unknown)}")
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     from pyspark.sql import SparkSession
 
@@ -61,7 +73,8 @@ def main():
     spec.loader.exec_module(duckdb_example)
 
     records = sum(1 for _ in open(a.jsonl, "rb"))
-    print(f"{records:,} records in {a.jsonl}; load average {os.getloadavg()}")
+    print(f"{records:,} records in {a.jsonl} ({os.path.getsize(a.jsonl) / 1e6:,.0f} MB); "
+          f"{os.cpu_count()} cores; load average {os.getloadavg()}")
 
     started = time.perf_counter()
     session = (
@@ -76,41 +89,65 @@ def main():
     # The first job starts the Python workers: a one-row job, timed apart.
     fs.summary(fs.replay(session.createDataFrame([("{}",)], ["value"]), scp=[[SCP]]))
     workers_ready = time.perf_counter()
-    print(f"Spark start-up: session {session_ready - started:.1f} s, first job (Python workers) "
-          f"{workers_ready - session_ready:.1f} s")
+    print(f"Spark start-up (not in the figures below): session {session_ready - started:.1f} s, "
+          f"first job (Python workers) {workers_ready - session_ready:.1f} s")
 
-    started = time.perf_counter()
-    with open(a.jsonl, encoding="utf-8") as f:
-        column = pa.array([line.rstrip("\n") for line in f if line.strip()], pa.string())
-    print(f"replay_arrow input: {len(column):,} lines read into an Arrow array in {time.perf_counter() - started:.1f} s")
+    column = None
+    if "replay_arrow" in modes:
+        started = time.perf_counter()
+        with open(a.jsonl, encoding="utf-8") as f:
+            column = pa.array([line.rstrip("\n") for line in f if line.strip()], pa.string())
+        print(f"replay_arrow input: {len(column):,} lines read into an Arrow array in "
+              f"{time.perf_counter() - started:.1f} s (not in its figure)")
     replayer = fastiam.Replayer(scp=[[SCP]])
 
-    cli, spark, duck, arrow = [], [], [], []
+    def spark_files():
+        summary = fs.summary(fs.replay([a.jsonl], scp=[[SCP]], spark=session))
+        return summary, f"{summary['records']:,} records"
+
+    def spark_dataframe():
+        summary = fs.summary(fs.replay(session.read.text(a.jsonl), scp=[[SCP]]))
+        return summary, f"{summary['records']:,} records"
+
+    def duckdb():
+        con = duckdb_example.replay_with_duckdb(a.jsonl, SCP)
+        verdicts = dict(con.execute("select d.verdict, count(*) from decisions group by all").fetchall())
+        return None, f"denied {verdicts.get('denied')}"
+
+    def arrow():
+        out = replayer.replay_arrow(column)
+        return None, f"{out.num_rows:,} rows"
+
+    paths = {
+        "spark-files": (f"Spark local[{a.threads}] fastiam.spark.replay(paths)", spark_files),
+        "spark-dataframe": (f"Spark local[{a.threads}] fastiam.spark.replay(read.text)", spark_dataframe),
+        "duckdb": ("DuckDB example", duckdb),
+        "replay_arrow": ("Replayer.replay_arrow (1 process, all cores)", arrow),
+    }
+    times = {m: [] for m in modes}
+    cli = []
     for run in range(a.runs):
         seconds, report = cli_seconds(a.fastiam, a.jsonl, a.threads)
         cli.append(seconds)
-        started = time.perf_counter()
-        summary = fs.summary(fs.replay(session.read.text(a.jsonl), scp=[[SCP]]))
-        spark.append(time.perf_counter() - started)
-        same = summary["all"] == report["all"] and summary["records"] == report["records"]
-        started = time.perf_counter()
-        con = duckdb_example.replay_with_duckdb(a.jsonl, SCP)
-        verdicts = dict(con.execute("select d.verdict, count(*) from decisions group by all").fetchall())
-        duck.append(time.perf_counter() - started)
-        started = time.perf_counter()
-        out = replayer.replay_arrow(column)
-        arrow.append(time.perf_counter() - started)
-        print(f"run {run}: CLI {seconds:.1f} s, Spark {spark[-1]:.1f} s, DuckDB {duck[-1]:.1f} s, "
-              f"replay_arrow {arrow[-1]:.1f} s ({out.num_rows:,} rows); Spark counts equal the CLI's: "
-              f"{same}; DuckDB denied {verdicts.get('denied')}; load {os.getloadavg()[0]:.1f}")
-        if not same:
-            print("  CLI:", report["all"], report["records"], "Spark:", summary["all"], summary["records"])
+        line = [f"run {run}: CLI {seconds:.1f} s"]
+        for mode in modes:
+            name, f = paths[mode]
+            started = time.perf_counter()
+            summary, note = f()
+            times[mode].append(time.perf_counter() - started)
+            same = ""
+            if summary is not None:
+                equal = summary["all"] == report["all"] and summary["records"] == report["records"]
+                same = ", counts equal the CLI's" if equal else ", COUNTS DIFFER FROM THE CLI'S"
+                if not equal:
+                    print("  CLI:", report["all"], report["records"], f"{mode}:", summary["all"], summary["records"])
+            line.append(f"{mode} {times[mode][-1]:.1f} s ({note}{same})")
+        print("; ".join(line) + f"; load {os.getloadavg()[0]:.1f}")
     c = statistics.median(cli)
     print(f"fastiam replay --threads {a.threads}: {records / c:,.0f} records/s (median {c:.1f} s)")
-    for name, times in [(f"Spark local[{a.threads}] fastiam.spark", spark), ("DuckDB example", duck),
-                        ("Replayer.replay_arrow", arrow)]:
-        m = statistics.median(times)
-        print(f"{name}: {records / m:,.0f} records/s (median {m:.1f} s), {c / m:.2f}x the CLI")
+    for mode in modes:
+        m = statistics.median(times[mode])
+        print(f"{paths[mode][0]}: {records / m:,.0f} records/s (median {m:.1f} s), {c / m:.2f}x the CLI")
     session.stop()
 
 
