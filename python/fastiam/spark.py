@@ -14,6 +14,8 @@ group, join and write. Two ways in:
   readable by every executor under the same name: local files in local mode, a shared or
   mounted file system on a cluster (``/dbfs/...``, an EFS/NFS mount, a FUSE mount of S3).
   ``s3://`` and ``hdfs://`` URLs are not read this way; use the DataFrame path for them.
+  When the counts are all that is wanted, ``summary(paths, ...)`` has each task count its own
+  records into groups, and Spark only adds the groups up.
 * **A DataFrame** of records, one record's JSON per row (:func:`read_logs`, or
   ``session.read.text`` of JSON Lines, or a table): ``replay(df, ...)`` hands each task's
   batches to ``Replayer.replay_arrow`` (``mapInArrow``: no per-row Python). Spark reads the
@@ -60,7 +62,7 @@ from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Sequence, Tu
 
 __all__ = [
     "plan", "Plan", "read_logs", "replay", "summary", "ship_wheel", "COLUMNS", "FILE_COLUMNS",
-    "SUMMARY_COLUMNS", "TASK_BYTES",
+    "SUMMARY_COLUMNS", "TASK_BYTES", "GZIP_RATIO",
 ]
 
 #: The columns of :func:`replay`'s DataFrame of a DataFrame: those of
@@ -214,7 +216,7 @@ def read_logs(session: Any, paths: Sequence[str], *, pattern: str = "*.json*") -
 def _schema(names: Sequence[str]) -> Any:
     from pyspark.sql.types import LongType, StringType, StructField, StructType
 
-    longs = {"row", "hop"}
+    longs = {"row", "hop", "count"}
     return StructType(
         [StructField(c, LongType() if c in longs else StringType(), True) for c in names]
     )
@@ -338,9 +340,17 @@ def replay(
     return _replay_plan(spark, planned, names, kwargs)
 
 
-def _replay_plan(session: Any, planned: Plan, names: List[str], kwargs: Dict[str, Any]) -> Any:
+def _replay_plan(
+    session: Any,
+    planned: Plan,
+    names: List[str],
+    kwargs: Dict[str, Any],
+    then: Any = None,
+    schema: Any = None,
+) -> Any:
     """One Spark partition per planned partition (``session.range``: one id each, no data
-    shipped but the plan in the function's closure); each reads its tasks."""
+    shipped but the plan in the function's closure); each reads its tasks. ``then``, given,
+    turns each batch of ``names`` into one of ``schema``."""
     import pyarrow as pa
 
     partitions = planned.partitions
@@ -360,19 +370,59 @@ def _replay_plan(session: Any, planned: Plan, names: List[str], kwargs: Dict[str
         ]
         return pa.RecordBatch.from_arrays(arrays, names)
 
+    def read(engine: Any, index: int) -> Iterator[Any]:
+        if index == 0 and errors:
+            yield error_batch(errors)
+        for path, start, end, _ in partitions[index] if index < len(partitions) else []:
+            yield engine.replay_range(path, start, end, columns=names)
+
     def run(batches: Iterator[Any]) -> Iterator[Any]:
         fastiam = _import_fastiam(wheel_file)
         engine = _replayer(fastiam, kwargs)
         for batch in batches:
             for index in batch.column(0).to_pylist():
-                if index == 0 and errors:
-                    yield error_batch(errors)
-                if index >= len(partitions):
-                    continue
-                for path, start, end, _ in partitions[index]:
-                    yield engine.replay_range(path, start, end, columns=names)
+                for out in read(engine, index):
+                    yield out if then is None else then(out)
 
-    return session.range(0, count, 1, count).mapInArrow(run, _schema(names))
+    frame = session.range(0, count, 1, count)
+    return frame.mapInArrow(run, _schema(names) if schema is None else schema)
+
+
+def _counted(paths: Any, spark: Any, task_bytes: Optional[int], replayer: Dict[str, Any]) -> Any:
+    """:func:`replay` of paths with each task's rows counted into groups by the task."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if spark is None:
+        from pyspark.sql import SparkSession
+
+        spark = SparkSession.builder.getOrCreate()
+    planned = paths if isinstance(paths, Plan) else plan(
+        paths, task_bytes=task_bytes, parallelism=spark.sparkContext.defaultParallelism
+    )
+    kept = ("principal", "action", "matched")
+    keys = ["unmappable", "verdict", "decision", *kept]
+
+    def count(batch: Any) -> Any:
+        denied = pc.and_kleene(
+            pc.is_null(batch.column("unmappable")), pc.equal(batch.column("verdict"), "denied")
+        )
+        nothing = pa.scalar(None, pa.string())
+        columns = {k: batch.column(k) for k in keys}
+        for k in kept:
+            columns[k] = pc.if_else(denied, columns[k], nothing)
+        table = pa.table(columns).group_by(keys, use_threads=False).aggregate(
+            [("verdict", "count", pc.CountOptions(mode="all"))]
+        )
+        return pa.RecordBatch.from_arrays(
+            [table.column(k).combine_chunks() for k in keys]
+            + [table.column("verdict_count").combine_chunks()],
+            keys + ["count"],
+        )
+
+    names = SUMMARY_COLUMNS
+    return _replay_plan(spark, planned, names, _replayer_kwargs(replayer), then=count,
+                        schema=_schema(keys + ["count"]))
 
 
 def _replay_frame(records: Any, column: str, names: List[str], kwargs: Dict[str, Any]) -> Any:
@@ -405,25 +455,34 @@ def _replay_frame(records: Any, column: str, names: List[str], kwargs: Dict[str,
     return records.select(column).mapInArrow(run, _schema(names))
 
 
-def summary(decisions: Any) -> Dict[str, Any]:
-    """The report's counts from :func:`replay`'s DataFrame, computed by Spark in one pass over
-    it (one ``groupBy``: the replay runs once): records; ``all`` by outcome (as
-    ``fastiam replay --json``: ``allowed``, ``explicit_deny``, ``implicit_deny``,
-    ``depends_on``); ``unmappable`` by class; ``denied`` by principal, action and deciding
-    statements, largest first."""
+def summary(
+    decisions: Any, *, spark: Any = None, task_bytes: Optional[int] = None, **replayer: Any
+) -> Dict[str, Any]:
+    """The report's counts: records; ``all`` by outcome (as ``fastiam replay --json``:
+    ``allowed``, ``explicit_deny``, ``implicit_deny``, ``depends_on``); ``unmappable`` by
+    class (``unreadable`` among them); ``denied`` by principal, action and deciding
+    statements, largest first.
+
+    ``decisions`` is :func:`replay`'s DataFrame, counted by Spark in one pass over it (one
+    ``groupBy``: the replay runs once); or paths (with :func:`replay`'s ``spark``,
+    ``task_bytes`` and Replayer arguments), when the counts are all that is wanted: each
+    task then counts its own records into groups (``pyarrow``'s ``group_by``) and hands
+    Spark a few rows rather than one per record, and Spark adds them up."""
     from pyspark.sql import functions as F
 
+    if not hasattr(decisions, "groupBy"):
+        decisions = _counted(decisions, spark, task_bytes, replayer)
     denied = F.col("unmappable").isNull() & (F.col("verdict") == "denied")
-    groups = (
-        decisions.groupBy(
-            "unmappable",
-            "verdict",
-            "decision",
-            *(F.when(denied, F.col(c)).alias(c) for c in ("principal", "action", "matched")),
-        )
-        .count()
-        .collect()
+    grouped = decisions.groupBy(
+        "unmappable",
+        "verdict",
+        "decision",
+        *(F.when(denied, F.col(c)).alias(c) for c in ("principal", "action", "matched")),
     )
+    if "count" in decisions.columns:
+        groups = grouped.agg(F.sum("count").alias("count")).collect()
+    else:
+        groups = grouped.count().collect()
     counts: Dict[str, Any] = {
         "records": sum(row["count"] for row in groups),
         "all": {"allowed": 0, "explicit_deny": 0, "implicit_deny": 0, "depends_on": 0},

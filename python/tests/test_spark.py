@@ -101,3 +101,23 @@ def test_spark_file_path_equals_the_cli_record_for_record(session, fastiam_bin, 
     want_denied = sorted((d["principal"], d["action"], d["deciders"], d["count"]) for d in cli["denied"])
     have = sorted((d["principal"], d["action"], d["matched"], d["count"]) for d in got["denied"])
     assert have == want_denied
+
+
+def test_spark_summary_of_paths_counts_in_the_tasks(session, fastiam_bin, tmp_path):
+    """`summary(paths)`: each task counts its records into groups; the same report."""
+    inputs = [str(LOGS), str(tmp_path / "missing.json")]
+    cli = json.loads(
+        subprocess.run(
+            [fastiam_bin, "replay", "--json", "--scp", str(SCP), *inputs],
+            capture_output=True, text=True,
+        ).stdout
+    )
+    got = fs.summary(inputs, scp=[[SCP]], spark=session, task_bytes=20_000)
+    whole = fs.summary(fs.replay(inputs, scp=[[SCP]], spark=session))
+    assert got == whole
+    assert got["records"] == 698 + 1
+    assert got["all"] == cli["all"]
+    unmappable = {k: v["count"] for k, v in cli["unmappable"].items()}
+    assert got["unmappable"] == {**unmappable, "unreadable": cli["unreadable"]["count"]}
+    want = sorted((d["principal"], d["action"], d["deciders"], d["count"]) for d in cli["denied"])
+    assert sorted((d["principal"], d["action"], d["matched"], d["count"]) for d in got["denied"]) == want
