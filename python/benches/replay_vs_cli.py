@@ -134,6 +134,12 @@ def main():
     workers_ready = time.perf_counter()
     print(f"Spark start-up (not in the figures below): session {session_ready - started:.1f} s, "
           f"first job (Python workers) {workers_ready - session_ready:.1f} s")
+    # What any job costs, whatever its input: the same one-row job again, warm.
+    cpu_before = _descendants_cpu()
+    started = time.perf_counter()
+    fs.summary(fs.replay(session.createDataFrame([("{}",)], ["value"]), scp=[[SCP]]))
+    print(f"Spark's fixed cost of a job (in the figures below): the one-row replay and summary "
+          f"again, warm: {time.perf_counter() - started:.2f} s, {_descendants_cpu() - cpu_before:.2f} CPU s")
 
     column = None
     if "replay_arrow" in modes:

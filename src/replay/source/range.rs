@@ -265,6 +265,46 @@ mod tests {
         assert!(align(b"", 0, 10).is_empty());
     }
 
+    /// Every record the units of `tasks` read, in order, as text (errors as `ERROR`).
+    fn read_tasks(path: &Path, task_bytes: u64) -> Vec<String> {
+        let mut out = Vec::new();
+        for task in tasks(&[path.to_path_buf()], task_bytes).tasks {
+            let unit = range_unit(&task.path, task.range).unwrap();
+            super::super::read_unit(&unit, &mut |_, v| {
+                out.push(v.map_or("ERROR".to_string(), |v| v.to_string()));
+                true
+            })
+            .unwrap();
+        }
+        out
+    }
+
+    #[test]
+    fn tasks_of_any_size_read_the_records_of_the_whole_file() {
+        let path = std::env::temp_dir().join(format!("fastiam-tasks-{}.jsonl", std::process::id()));
+        let mut text = String::new();
+        for i in 0..400 {
+            text.push_str(&format!("{{\"n\":{i},\"pad\":\"{}\"}}", "x".repeat(i % 37)));
+            text.push_str(if i % 3 == 0 { "\r\n" } else { "\n" });
+            if i % 50 == 9 {
+                text.push_str("\n \n{\"broken\n");
+            }
+        }
+        text.push_str("{\"last\":true}"); // no final newline
+        std::fs::write(&path, &text).unwrap();
+        let whole = read_tasks(&path, u64::MAX);
+        assert_eq!(whole.len(), 400 + 8 + 1);
+        assert_eq!(whole.iter().filter(|r| *r == "ERROR").count(), 8);
+        for task_bytes in [1, 7, 100, 1000, 4096, text.len() as u64 - 1] {
+            assert_eq!(
+                read_tasks(&path, task_bytes),
+                whole,
+                "task_bytes {task_bytes}"
+            );
+        }
+        std::fs::remove_file(&path).unwrap();
+    }
+
     #[test]
     fn large_json_lines_files_are_cut_and_others_are_whole() {
         let dir = std::env::temp_dir().join(format!("fastiam-ranges-{}", std::process::id()));
@@ -278,14 +318,14 @@ mod tests {
         let planned = tasks(&[dir.clone(), dir.join("missing.json")], 100);
         let a = dir.join("a.jsonl");
         let cut: Vec<_> = planned.tasks.iter().filter(|t| t.path == a).collect();
-        // 790 bytes in ranges of at most 100: 8 of 98 or 99, end to end.
-        assert_eq!(lines.len(), 790);
-        assert_eq!(cut.len(), 8);
+        // 890 bytes in ranges of at most 100: 9 of 98 or 99, end to end.
+        assert_eq!(lines.len(), 890);
+        assert_eq!(cut.len(), 9);
         let mut next = 0;
         for t in &cut {
             let (start, end) = t.range.unwrap();
             assert_eq!(start, next);
-            assert!((98..=100).contains(&(end - start)), "{t:?}");
+            assert!((98..=99).contains(&(end - start)), "{t:?}");
             assert_eq!(t.bytes, end - start);
             next = end;
         }
