@@ -467,22 +467,22 @@ def summary(
     ``groupBy``: the replay runs once); or paths (with :func:`replay`'s ``spark``,
     ``task_bytes`` and Replayer arguments), when the counts are all that is wanted: each
     task then counts its own records into groups (``pyarrow``'s ``group_by``) and hands
-    Spark a few rows rather than one per record, and Spark adds them up."""
+    Spark a few rows rather than one per record, which the driver adds up."""
     from pyspark.sql import functions as F
 
-    if not hasattr(decisions, "groupBy"):
-        decisions = _counted(decisions, spark, task_bytes, replayer)
-    denied = F.col("unmappable").isNull() & (F.col("verdict") == "denied")
-    grouped = decisions.groupBy(
-        "unmappable",
-        "verdict",
-        "decision",
-        *(F.when(denied, F.col(c)).alias(c) for c in ("principal", "action", "matched")),
-    )
-    if "count" in decisions.columns:
-        groups = grouped.agg(F.sum("count").alias("count")).collect()
+    keys = ("unmappable", "verdict", "decision", "principal", "action", "matched")
+    if hasattr(decisions, "groupBy"):
+        denied = F.col("unmappable").isNull() & (F.col("verdict") == "denied")
+        groups = decisions.groupBy(
+            *keys[:3], *(F.when(denied, F.col(c)).alias(c) for c in keys[3:])
+        ).count().collect()
     else:
-        groups = grouped.count().collect()
+        # A few rows a task: collected as they are and added up here, without a shuffle.
+        added: Dict[Any, int] = {}
+        for row in _counted(decisions, spark, task_bytes, replayer).collect():
+            key = tuple(row[k] for k in keys)
+            added[key] = added.get(key, 0) + row["count"]
+        groups = [{**dict(zip(keys, key)), "count": n} for key, n in added.items()]
     counts: Dict[str, Any] = {
         "records": sum(row["count"] for row in groups),
         "all": {"allowed": 0, "explicit_deny": 0, "implicit_deny": 0, "depends_on": 0},
