@@ -287,6 +287,8 @@ class Replayer:
         path: Union[str, "os.PathLike[str]"],
         start: Optional[int] = None,
         end: Optional[int] = None,
+        *,
+        columns: Optional[Sequence[str]] = None,
     ) -> Any:
         """Replays one task of a distributed replay (``plan_tasks``): the whole file
         ``path`` (any format, gzip too) without ``start``/``end``; else the lines of a
@@ -294,7 +296,8 @@ class Replayer:
         preceding newline lies in it, so that ranges covering a file read every line
         once. Returns a ``pyarrow.RecordBatch`` of ``FILE_COLUMNS``, one row per record
         (evaluated, unmappable, or unreadable: a damaged record, or one row for a file that
-        cannot be read), on the calling thread with the GIL released.
+        cannot be read), on the calling thread with the GIL released. ``columns`` keeps only
+        these of ``FILE_COLUMNS``, in this order; the others are not computed.
 
         >>> replayer.replay_range("export.jsonl", 0, 64 << 20).num_rows
         51234
