@@ -1,10 +1,15 @@
 """Replay CloudTrail logs against a data-perimeter SCP on Spark (local[*] by default).
 
     python examples/spark_replay.py [LOGS...] [--master spark://…] [--scp FILE] [--wheel WHEEL]
+                                    [--via-dataframe] [--output DIR]
 
 The same job runs on a cluster (Glue, EMR, Databricks) once the fastiam wheel is installed on
 the executors, or shipped with --wheel (see fastiam/spark.py). Prints the report's counts and
 the largest groups of denials.
+
+Local paths (or paths every executor sees under the same name: a shared mount) are read by
+the tasks themselves (`fs.replay(paths)`), the fast way; URLs (`s3://…`, `hdfs://…`) or
+--via-dataframe go through Spark's reading (`fs.read_logs`, then `fs.replay(df)`).
 """
 
 import argparse
@@ -28,6 +33,8 @@ def main():
     ap.add_argument("--scp", default=str(REPO / "corpus/replay/policies/network-perimeter-iam-users-scp.json"))
     ap.add_argument("--wheel", help="ship this fastiam wheel to executors (addFile)")
     ap.add_argument("--output", help="write the decisions here (Parquet)")
+    ap.add_argument("--via-dataframe", action="store_true",
+                    help="let Spark read the logs (needed for s3:// and other URLs)")
     a = ap.parse_args()
     started = time.time()
     if a.master.startswith("local"):
@@ -38,7 +45,11 @@ def main():
     if a.wheel:
         fs.ship_wheel(session, a.wheel)
     ready = time.time()
-    decisions = fs.replay(fs.read_logs(session, a.logs), scp=[[pathlib.Path(a.scp)]])
+    scp = [[pathlib.Path(a.scp)]]
+    if a.via_dataframe or any("://" in p for p in a.logs):
+        decisions = fs.replay(fs.read_logs(session, a.logs), scp=scp)
+    else:
+        decisions = fs.replay(a.logs, scp=scp, spark=session)
     if a.output:
         decisions.write.mode("overwrite").parquet(a.output)
     report = fs.summary(decisions)

@@ -25,6 +25,7 @@ from ._native import (
     Replayer,
     ReplayReport,
     RequestError,
+    plan_tasks,
 )
 
 __all__ = [
@@ -40,4 +41,5 @@ __all__ = [
     "Replayer",
     "ReplayReport",
     "RequestError",
+    "plan_tasks",
 ]

@@ -1,7 +1,8 @@
 """Type stubs of the native module ``fastiam._native`` (re-exported by ``fastiam``)."""
 
 import os
-from typing import Any, Dict, Iterable, List, Literal, Mapping, Optional, Sequence, Union, overload
+import pathlib
+from typing import Any, Dict, Iterable, List, Literal, Mapping, Optional, Sequence, Tuple, Union, overload
 
 # A policy: JSON text, a parsed document, CASES.md's wrapped form
 # ``{"id": NAME, "document": DOC}``, or a path (a file, or a directory of ``*.json`` files,
@@ -240,6 +241,8 @@ class Replayer:
     """``replay_arrow``'s columns: row, record, principal, action, resource, via, hop,
     decision, verdict, reason, matched, missing, depends_on, decided_by, log, error_code,
     unmappable, error."""
+    FILE_COLUMNS: List[str]
+    """``replay_range``'s columns: ``COLUMNS`` with file and position instead of row."""
 
     def __init__(
         self,
@@ -279,3 +282,37 @@ class Replayer:
         """Replays log files and directory trees as ``fastiam replay`` does (CloudTrail
         delivery files, JSON Lines, arrays; plain or gzip), on all cores with the GIL
         released. ``rows=False`` keeps no per-record rows."""
+    def replay_range(
+        self,
+        path: Union[str, "os.PathLike[str]"],
+        start: Optional[int] = None,
+        end: Optional[int] = None,
+        *,
+        columns: Optional[Sequence[str]] = None,
+    ) -> Any:
+        """Replays one task of a distributed replay (``plan_tasks``): the whole file
+        ``path`` (any format, gzip too) without ``start``/``end``; else the lines of a
+        JSON Lines file that the raw byte range ``[start, end)`` owns — those whose
+        preceding newline lies in it, so that ranges covering a file read every line
+        once. Returns a ``pyarrow.RecordBatch`` of ``FILE_COLUMNS``, one row per record
+        (evaluated, unmappable, or unreadable: a damaged record, or one row for a file that
+        cannot be read), on the calling thread with the GIL released. ``columns`` keeps only
+        these of ``FILE_COLUMNS``, in this order; the others are not computed.
+
+        >>> replayer.replay_range("export.jsonl", 0, 64 << 20).num_rows
+        51234
+        """
+
+def plan_tasks(
+    paths: Sequence[Union[str, "os.PathLike[str]"]], *, task_bytes: int = 64 << 20
+) -> Tuple[
+    List[Tuple["pathlib.Path", Optional[int], Optional[int], int]],
+    List[Tuple[str, str, str]],
+    List[Tuple["pathlib.Path", str]],
+]:
+    """Lists ``paths`` as ``fastiam replay`` walks them and cuts them into tasks for
+    ``Replayer.replay_range``: ``(path, start, end, bytes)``, largest first; ``start`` and
+    ``end`` are ``None`` for a file read whole (gzip, delivery files, arrays, JSON Lines
+    up to ``task_bytes``), raw byte ranges of at most ``task_bytes`` for larger JSON Lines
+    files. Also the paths that could not be listed, ``(file, place, message)``, and those
+    skipped on purpose, ``(path, reason)``."""

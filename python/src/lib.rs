@@ -31,6 +31,7 @@ mod program;
 mod replay;
 mod rows;
 mod scratch_pool;
+mod tasks;
 
 /// See python/Cargo.toml: memory walked on one thread and freed on another.
 #[global_allocator]
@@ -46,5 +47,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<outcome::MatchedStatement>()?;
     m.add_class::<replay::Replayer>()?;
     m.add_class::<replay::ReplayReport>()?;
+    m.add_function(wrap_pyfunction!(tasks::plan_tasks, m)?)?;
     Ok(())
 }

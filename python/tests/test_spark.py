@@ -72,3 +72,52 @@ def test_spark_rows_are_the_replay_arrow_rows(session):
     spark_rows = sorted(({c: r[c] for c in fs.COLUMNS if c != "row"} for r in decisions), key=key)
     direct_rows = sorted(({c: r[c] for c in fs.COLUMNS if c != "row"} for r in direct), key=key)
     assert spark_rows == direct_rows
+
+
+def test_spark_file_path_equals_the_cli_record_for_record(session, fastiam_bin, tmp_path):
+    """`replay(paths)`: the tasks read the files themselves, in byte ranges small enough to
+    cut both JSON Lines exports mid-way; every record comes back once, as the CLI has it."""
+    from file_rows import arrow_rows, cli_rows, logs_tree
+    from test_replay import log_records
+
+    exports = logs_tree(tmp_path / "exports", log_records())
+    inputs = [str(p) for p in (LOGS, *exports, tmp_path / "missing.json")]
+    cli, want = cli_rows(fastiam_bin, inputs, tmp_path / "rows.jsonl")
+    planned = fs.plan(inputs, task_bytes=50_000)
+    assert len(planned.partitions) > 10 and planned.skipped
+    decisions = fs.replay(planned, scp=[[SCP]], spark=session)
+    assert decisions.rdd.getNumPartitions() == len(planned.partitions)
+    assert decisions.columns == fs.FILE_COLUMNS
+    rows = [r.asDict() for r in decisions.collect()]
+    # The command line counts a path it cannot list as unreadable but writes no row for it.
+    listed = [r for r in rows if r["position"] != "path"]
+    assert len(rows) - len(listed) == 1
+    assert arrow_rows(listed) == want
+    got = fs.summary(fs.replay(inputs, scp=[[SCP]], spark=session, columns=fs.SUMMARY_COLUMNS))
+    assert got["records"] == len(rows) == 3 * 698 + 2
+    assert got["all"] == cli["all"]
+    unmappable = {k: v["count"] for k, v in cli["unmappable"].items()}
+    assert got["unmappable"] == {**unmappable, "unreadable": cli["unreadable"]["count"]}
+    want_denied = sorted((d["principal"], d["action"], d["deciders"], d["count"]) for d in cli["denied"])
+    have = sorted((d["principal"], d["action"], d["matched"], d["count"]) for d in got["denied"])
+    assert have == want_denied
+
+
+def test_spark_summary_of_paths_counts_in_the_tasks(session, fastiam_bin, tmp_path):
+    """`summary(paths)`: each task counts its records into groups; the same report."""
+    inputs = [str(LOGS), str(tmp_path / "missing.json")]
+    cli = json.loads(
+        subprocess.run(
+            [fastiam_bin, "replay", "--json", "--scp", str(SCP), *inputs],
+            capture_output=True, text=True,
+        ).stdout
+    )
+    got = fs.summary(inputs, scp=[[SCP]], spark=session, task_bytes=20_000)
+    whole = fs.summary(fs.replay(inputs, scp=[[SCP]], spark=session))
+    assert got == whole
+    assert got["records"] == 698 + 1
+    assert got["all"] == cli["all"]
+    unmappable = {k: v["count"] for k, v in cli["unmappable"].items()}
+    assert got["unmappable"] == {**unmappable, "unreadable": cli["unreadable"]["count"]}
+    want = sorted((d["principal"], d["action"], d["deciders"], d["count"]) for d in cli["denied"])
+    assert sorted((d["principal"], d["action"], d["matched"], d["count"]) for d in got["denied"]) == want

@@ -95,6 +95,7 @@ pub fn replay_to(
         units,
         errors,
         skipped,
+        ..
     } = Plan::new(inputs);
     let mut report = Report::new(policies.what_if);
     for e in errors {

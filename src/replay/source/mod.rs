@@ -60,6 +60,7 @@
 mod format;
 pub mod inflate;
 pub mod plan;
+pub mod range;
 mod split;
 
 use std::fs::File;
@@ -71,6 +72,7 @@ use super::json::Record;
 use memmap2::Mmap;
 
 pub use plan::{plan, Plan, Skipped};
+pub use range::{align, range_unit, tasks, Task, Tasks};
 
 /// Uncompressed JSON Lines files above this size are memory-mapped and cut into slices.
 pub const SLICE_BYTES: usize = 4 << 20;

@@ -49,6 +49,8 @@ pub struct Plan {
     pub units: Vec<Unit>,
     pub errors: Vec<ReadError>,
     pub skipped: Vec<Skipped>,
+    /// Cut large JSON Lines files into slices ([`Plan::new`]) or not ([`Plan::listing`]).
+    slice: bool,
 }
 
 /// What identifies a file whatever the name it is reached by.
@@ -77,7 +79,20 @@ pub fn plan(inputs: &[PathBuf]) -> (Vec<Unit>, Vec<ReadError>) {
 impl Plan {
     /// Plans the reading of files and directory trees, in the order given.
     pub fn new(inputs: &[PathBuf]) -> Plan {
-        let mut plan = Plan::default();
+        Plan::walking(inputs, true)
+    }
+
+    /// The files [`Plan::new`] would read, each one whole [`Unit::File`] (no file is mapped
+    /// or cut): what a distributed job's driver lists ([`super::range::tasks`]).
+    pub fn listing(inputs: &[PathBuf]) -> Plan {
+        Plan::walking(inputs, false)
+    }
+
+    fn walking(inputs: &[PathBuf], slice: bool) -> Plan {
+        let mut plan = Plan {
+            slice,
+            ..Plan::default()
+        };
         let mut seen = HashMap::new();
         for input in inputs {
             plan.walk(input, &mut seen);
@@ -169,7 +184,7 @@ impl Plan {
 
     fn add_file(&mut self, path: &Path, meta: &Metadata) {
         let size = meta.len();
-        if !meta.is_file() || size < 2 * SLICE_BYTES as u64 {
+        if !self.slice || !meta.is_file() || size < 2 * SLICE_BYTES as u64 {
             return self.units.push(Unit::File {
                 path: path.to_path_buf(),
                 size,
@@ -233,7 +248,7 @@ fn slices(path: &Path, size: u64) -> Result<Vec<Unit>, String> {
 
 /// Whether `bytes` start with a line (within the first slice) that is one whole JSON object
 /// and not the start of a `{"Records": …}` file.
-fn is_json_lines(bytes: &[u8]) -> bool {
+pub(super) fn is_json_lines(bytes: &[u8]) -> bool {
     let head = &bytes[..bytes.len().min(SLICE_BYTES)];
     let Some(end) = memchr::memchr(b'\n', head) else {
         return false;
