@@ -70,6 +70,16 @@ pub(super) fn resource_policy_statements(v: &ProgramView<'_>) -> Vec<(u32, u32)>
     out
 }
 
+/// What a statement's action clause answers for every action of a class (see
+/// [`Evaluator::class_verdict`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ClassVerdict {
+    Always,
+    Never,
+    /// It depends on the action's name: checked per hop.
+    PerAction,
+}
+
 /// Where a hop's candidates are.
 pub(super) enum Candidates {
     /// A range of `exact_candidates`, and the action's `index_exact` entry.
@@ -114,8 +124,30 @@ impl<'p> Evaluator<'p> {
         if ascii || resolved.is_some() {
             fold(&mut sc.action);
         }
+        // Not named exactly: its service's class, tabulated like an exact action, with the
+        // action clauses the class leaves open checked per hop on the folded action.
+        if let Some((e, &(first, end))) = self
+            .class_entry(&sc.action)
+            .and_then(|e| Some((e, self.exact_candidate_ranges.get(e as usize)?)))
+        {
+            return Candidates::Tabulated(first, end, e);
+        }
         self.collect_dynamic(built, &mut sc.excluded, &sc.action, false);
         Candidates::Built
+    }
+
+    /// The entry of `exact_candidate_ranges` for a folded action the index does not name
+    /// exactly: its service's class (after the `index_exact` entries, one per service of
+    /// the index in its order), or the class of the services the index does not know (the
+    /// last); `None` without a `:` (no service: only the `NotAction` and always-check
+    /// statements can match, and the general path builds that list).
+    pub(super) fn class_entry(&self, folded: &str) -> Option<u32> {
+        let (service, _) = folded.split_once(':')?;
+        let first = self.v.index_exact.len() as u32;
+        Some(match self.services.get(service) {
+            Some(i) => first + i,
+            None => first + self.v.services.len() as u32,
+        })
     }
 
     /// The candidates of a folded action: index hits (a match for an `Action` statement, an
@@ -207,6 +239,7 @@ impl<'p> Evaluator<'p> {
             table.extend_from_slice(&list);
             ranges[*i as usize] = (first, table.len() as u32);
         }
+        self.tabulate_classes(&mut table, &mut ranges);
         // Grown by doubling: without this it keeps up to twice its length (1.1 MB of the
         // managed policies' 2.4 MB).
         table.shrink_to_fit();
@@ -214,18 +247,197 @@ impl<'p> Evaluator<'p> {
         self.exact_candidate_ranges = ranges;
     }
 
+    /// Tabulates the classes of the actions the index does not name exactly (see
+    /// [`Evaluator::class_entry`]), appending to `table` and `ranges`: for each service of
+    /// the index, then for the services it does not know, the statements that could match
+    /// such an action — the service's glob statements, the `NotAction` ones and the
+    /// always-check ones, what `collect_dynamic` matches from — with the action clause of
+    /// each decided for the whole class where it can be ([`ClassVerdict`]): dropped when it
+    /// never matches, verified when it always does, left to the hop otherwise. None are
+    /// added when they would exceed [`MAX_TABULATED_CANDIDATES`].
+    fn tabulate_classes(&self, table: &mut Vec<u32>, ranges: &mut Vec<(u32, u32)>) {
+        let (table_len, ranges_len) = (table.len(), ranges.len());
+        let mut list: Vec<u32> = Vec::new();
+        let services = self.v.services.iter().map(|svc| Some(self.s(svc.name)));
+        for (i, service) in services.chain([None]).enumerate() {
+            list.clear();
+            let globs = match self.service_globs.get(i) {
+                Some(&(first, end)) if service.is_some() => {
+                    &self.globs_by_pattern[first as usize..end as usize]
+                }
+                _ => &[],
+            };
+            let ids = globs.iter().map(|g| g.statement);
+            for id in ids.chain(self.not_action.iter().copied()) {
+                match self.class_verdict(&self.v.statements[id as usize], service) {
+                    ClassVerdict::Always => list.push(id << 1 | 1),
+                    ClassVerdict::PerAction => list.push(id << 1),
+                    ClassVerdict::Never => {}
+                }
+            }
+            // The always-check statements: the index cannot vouch for them.
+            for &id in &self.always {
+                match self.class_verdict(&self.v.statements[id as usize], service) {
+                    ClassVerdict::Always => list.push(id << 1 | 1),
+                    ClassVerdict::PerAction => list.push(id << 1),
+                    ClassVerdict::Never => {}
+                }
+            }
+            list.sort_unstable();
+            list.dedup();
+            if table.len() + list.len() > MAX_TABULATED_CANDIDATES {
+                table.truncate(table_len);
+                ranges.truncate(ranges_len);
+                return;
+            }
+            let first = table.len() as u32;
+            table.extend_from_slice(&list);
+            ranges.push((first, table.len() as u32));
+        }
+    }
+
+    /// What statement `st`'s action clause answers for every action of a class (see
+    /// [`Evaluator::tabulate_classes`]): `service` (folded, one of the index's), or `None`
+    /// for any service the index does not know; in both cases an action the index does not
+    /// name exactly, with a `:`. A pattern's service glob decides it for the whole class
+    /// (`iam:*` on `iam`: always; `s3:*` on `iam`: never; a literal service the index knows,
+    /// for the unknown services: never), and so does a literal name the index names exactly
+    /// (the hop's action is not that one: never); the rest is left to the hop.
+    fn class_verdict(&self, st: &StatementRec, service: Option<&str>) -> ClassVerdict {
+        #[derive(PartialEq)]
+        enum Is {
+            Yes,
+            No,
+            Maybe,
+        }
+        let literal = |p: &str| !p.contains(['*', '?']);
+        let stars = |p: &str| !p.is_empty() && p.bytes().all(|b| b == b'*');
+        let actions = &self.v.actions
+            [st.actions_first as usize..(st.actions_first + st.actions_len) as usize];
+        let mut verdict = Is::No;
+        for a in actions {
+            let pattern = match ActionKind::from_code(a.kind) {
+                Some(ActionKind::Any) => Is::Yes,
+                Some(ActionKind::Aws) => {
+                    let (ps, pn) = (self.s(a.a), self.s(a.b));
+                    let in_service = match service {
+                        Some(s) => match primitives::wildcard_match(ps, s) {
+                            true => Is::Yes,
+                            false => Is::No,
+                        },
+                        None if stars(ps) => Is::Yes,
+                        None if literal(ps) && self.services.get(ps).is_some() => Is::No,
+                        None => Is::Maybe,
+                    };
+                    let named = |s: &str| {
+                        let mut action = String::with_capacity(s.len() + 1 + pn.len());
+                        action.push_str(s);
+                        action.push(':');
+                        action.push_str(pn);
+                        self.exact.get(action.as_str()).is_some()
+                    };
+                    match (in_service, service) {
+                        (Is::No, _) => Is::No,
+                        (Is::Yes, _) if stars(pn) => Is::Yes,
+                        (Is::Yes, Some(s)) if literal(pn) && named(s) => Is::No,
+                        _ => Is::Maybe,
+                    }
+                }
+                Some(ActionKind::Huawei) => Is::Maybe,
+                Some(ActionKind::Never) | None => Is::No,
+            };
+            match pattern {
+                Is::Yes => {
+                    verdict = Is::Yes;
+                    break;
+                }
+                Is::Maybe => verdict = Is::Maybe,
+                Is::No => {}
+            }
+        }
+        let not_action = st.flags & STMT_NOT_ACTION != 0;
+        match (verdict, not_action) {
+            (Is::Yes, false) | (Is::No, true) => ClassVerdict::Always,
+            (Is::No, false) | (Is::Yes, true) => ClassVerdict::Never,
+            (Is::Maybe, _) => ClassVerdict::PerAction,
+        }
+    }
+
     pub(super) fn action_clause(&self, st: &StatementRec, folded: &str) -> bool {
         let actions = &self.v.actions
             [st.actions_first as usize..(st.actions_first + st.actions_len) as usize];
+        // The service is the text before the first colon (`split_once`), found once.
+        let split = folded
+            .bytes()
+            .position(|b| b == b':')
+            .map(|at| (&folded[..at], &folded[at + 1..]));
         let any = actions.iter().any(|a| match ActionKind::from_code(a.kind) {
             Some(ActionKind::Any) => true,
-            Some(ActionKind::Aws) => folded.split_once(':').is_some_and(|(s, n)| {
-                primitives::wildcard_match(self.s(a.a), s)
-                    && primitives::wildcard_match(self.s(a.b), n)
-            }),
-            Some(ActionKind::Huawei) => primitives::wildcard_match(self.s(a.a), folded),
+            Some(ActionKind::Aws) => split
+                .is_some_and(|(s, n)| action_glob(self.s(a.a), s) && action_glob(self.s(a.b), n)),
+            Some(ActionKind::Huawei) => action_glob(self.s(a.a), folded),
             Some(ActionKind::Never) | None => false,
         });
         any != (st.flags & STMT_NOT_ACTION != 0)
+    }
+}
+
+/// `wildcard_match`, with the two most common action patterns answered first: `*` (any
+/// name, `kms:*`) and a pattern without wildcards (a literal service, an exact name),
+/// compared in words (`residual::bytes`) rather than through the glob matcher.
+#[inline]
+fn action_glob(pattern: &str, text: &str) -> bool {
+    let p = pattern.as_bytes();
+    if p.len() == 1 && p[0] == b'*' {
+        return true;
+    }
+    if p.len() <= 16 && !p.iter().any(|&b| b == b'*' || b == b'?') {
+        return super::residual::bytes::same(p, text.as_bytes());
+    }
+    primitives::wildcard_match(pattern, text)
+}
+
+#[cfg(test)]
+mod tests {
+    /// The fast paths of `action_glob` answer as `wildcard_match`.
+    #[test]
+    fn action_glob_answers_as_wildcard_match() {
+        let patterns = [
+            "*",
+            "kms",
+            "s3",
+            "getobject",
+            "get*",
+            "*object",
+            "g?t",
+            "",
+            "**",
+            "é",
+            "a:b",
+            "describeinstancesandvolumesmore",
+        ];
+        let texts = [
+            "",
+            "kms",
+            "km",
+            "kmss",
+            "s3",
+            "getobject",
+            "getobjectx",
+            "get",
+            "got",
+            "é",
+            "a:b",
+            "describeinstancesandvolumesmore",
+        ];
+        for p in patterns {
+            for t in texts {
+                assert_eq!(
+                    super::action_glob(p, t),
+                    crate::primitives::wildcard_match(p, t),
+                    "{p:?} {t:?}"
+                );
+            }
+        }
     }
 }

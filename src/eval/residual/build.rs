@@ -76,8 +76,9 @@ pub(in crate::eval) fn build<'p>(e: &Evaluator<'p>) -> Residual<'p> {
     r
 }
 
-/// The program of one action's tabulated candidates (`id << 1 | verified`, sorted), or
-/// `None` when one is unverified or its statements read more than 64 distinct keys. The
+/// The program of one action's (or one class's) tabulated candidates (`id << 1 |
+/// verified`, sorted), or `None` when its statements read more than 64 distinct keys (an
+/// unverified candidate, a class's, has its action clause checked when run). The
 /// candidates themselves are the program's statements (a repeated one is skipped when
 /// run); only the key masks are stored, and only for the candidates whose statements read
 /// keys, each with its index among the candidates.
@@ -87,9 +88,6 @@ fn program(
     keys: &mut Vec<KeyId>,
     r: &mut Residual<'_>,
 ) -> Option<ActionProgram> {
-    if candidates.iter().any(|c| c & 1 == 0) {
-        return None;
-    }
     let statement_keys = |id: u32| {
         let st = &e.v.statements[id as usize];
         &e.v.statement_keys[st.keys_first as usize..(st.keys_first + st.keys_len) as usize]

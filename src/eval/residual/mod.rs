@@ -45,6 +45,7 @@
 //! tests compare the two with the reference evaluator.
 
 mod build;
+pub(super) mod bytes;
 mod run;
 
 use crate::bytecode::KeyId;
@@ -242,6 +243,8 @@ impl super::Evaluator<'_> {
         crate::primitives::fold_into(action, &mut folded);
         self.exact
             .get(folded.as_str())
+            .or_else(|| self.class_entry(&folded))
+            .filter(|e| self.exact_candidate_ranges.get(*e as usize).is_some())
             .and_then(|e| self.residual.program(e))
             .is_some()
     }
@@ -251,6 +254,64 @@ impl super::Evaluator<'_> {
 mod tests {
     use super::build::stars;
     use super::run::stars_match;
+    use crate::eval::Evaluator;
+
+    /// Actions the index does not name exactly run their service's class program (or the
+    /// unknown services'), whose action clauses are decided for the class where they can
+    /// be (`iam:*`: always for `iam`; `s3:*`: never; a literal name the index names: never)
+    /// and checked per hop otherwise (`iam:Get*`, `*:List*`, `NotAction`): every action
+    /// below is decided as the reference decides it, with the same matched statements and
+    /// missing keys, and the programs are taken.
+    #[test]
+    fn class_programs_decide_as_the_reference() {
+        let statements = [
+            r#"{"Sid":"A","Effect":"Allow","Action":"iam:*","Resource":"*"}"#,
+            r#"{"Sid":"B","Effect":"Allow","Action":["iam:Get*","iam:PassRole"],"Resource":"*",
+                "Condition":{"StringEquals":{"aws:PrincipalTag/Team":"x"}}}"#,
+            r#"{"Sid":"C","Effect":"Deny","NotAction":["s3:*","iam:List*"],"Resource":"*",
+                "Condition":{"Bool":{"aws:SecureTransport":"false"}}}"#,
+            r#"{"Sid":"D","Effect":"Allow","Action":"*:List*","Resource":"*"}"#,
+            r#"{"Sid":"E","Effect":"Allow","Action":"s3:Get*","Resource":"arn:aws:s3:::b/*"}"#,
+            r#"{"Sid":"F","Effect":"Deny","Action":"*","Resource":"*",
+                "Condition":{"StringEquals":{"aws:RequestedRegion":"eu-west-1"}}}"#,
+            r#"{"Sid":"G","Effect":"Allow","NotAction":"iam:*","Resource":"*"}"#,
+            r#"{"Sid":"H","Effect":"Allow","Action":["sts:GetCallerIdentity","s?s:Get*"],
+                "Resource":"*"}"#,
+        ]
+        .map(String::from);
+        let mut case = crate::eval::test_case(&statements);
+        let program = crate::compile::compile(&case.chain.policies).unwrap();
+        let evaluator = Evaluator::new(&program);
+        let general = Evaluator::general(&program);
+        let mut scratch = evaluator.scratch();
+        let actions = [
+            "iam:GetRole",
+            "IAM:getuser",
+            "iam:PassRole",
+            "iam:ListUsers",
+            "iam:CreateRole",
+            "s3:GetObject",
+            "s3:PutObject",
+            "athena:ListWorkGroups",
+            "athena:StartQueryExecution",
+            "sts:GetSessionToken",
+            "sts:GetCallerIdentity",
+            "sns:GetTopic",
+            "ec2:DescribeInstances",
+        ];
+        let mut classes = 0;
+        for action in actions {
+            case.chain.request.hops[0].action = action.into();
+            case.chain.request.hops[0].resource = "arn:aws:s3:::b/k".into();
+            let expected = crate::reference::evaluate_chain(&case.chain);
+            for e in [&evaluator, &general] {
+                let outcome = e.evaluate(&case.chain.request, &mut scratch);
+                assert_eq!(e.decision(&outcome), expected, "{action}");
+            }
+            classes += evaluator.takes_residual_path(action) as usize;
+        }
+        assert_eq!(classes, actions.len(), "every action has a program");
+    }
 
     /// A glob split at its stars answers as the general glob match, on texts that make each
     /// literal match early, late, overlap its neighbour or miss.
