@@ -159,6 +159,16 @@ enum ResourceTest<'p> {
     /// A pattern without colons made of literals and `*`s only: one [`Stars`] test of
     /// the whole resource.
     Stars(Stars<'p>),
+    /// An ARN pattern whose last segment is `literal${variable}glob`
+    /// (`arn:aws:s3:::home-bucket/${aws:username}/*`): the text starts with `head` (the
+    /// five literal segments and the literal), then the variable's value (token record
+    /// `token`: a single value, else its default, else no match, R-VAR-6), then the rest
+    /// matches `tail`.
+    VariableGlob {
+        head: Text,
+        token: u32,
+        tail: Stars<'p>,
+    },
     /// The general plan of resource record `.0`.
     Plan(u32),
 }
@@ -311,6 +321,66 @@ mod tests {
             classes += evaluator.takes_residual_path(action) as usize;
         }
         assert_eq!(classes, actions.len(), "every action has a program");
+    }
+
+    /// Resource patterns `literal${variable}glob` after five literal segments type as
+    /// [`super::ResourceTest::VariableGlob`] and decide as the reference on resources that
+    /// pass or miss each part (the literal, the value, the glob, the value absent with and
+    /// without a default); patterns of other shapes keep the general plan.
+    #[test]
+    fn variable_globs_decide_as_the_reference() {
+        let patterns = [
+            ("arn:aws:s3:::home/${aws:username}/*", true),
+            (
+                "arn:aws:s3:::home/${aws:PrincipalTag/team, 'all'}/*.txt",
+                true,
+            ),
+            ("arn:aws:s3:::${aws:username}*", true),
+            ("arn:aws:s3:::h*/${aws:username}/*", false),
+            ("arn:aws:s3:::home/${aws:username}/x", false),
+            ("arn:aws:s3:::home/${aws:username}/${aws:username}*", false),
+        ];
+        let resources = [
+            "arn:aws:s3:::home/a/k",
+            "arn:aws:s3:::home/a/",
+            "arn:aws:s3:::home/a",
+            "arn:aws:s3:::home/ab/k",
+            "arn:aws:s3:::home/all/k.txt",
+            "arn:aws:s3:::home/all/k.txt2",
+            "arn:aws:s3:::a",
+            "arn:aws:s3:::ax/y",
+            "arn:aws:s3:::h/a/k",
+            "arn:aws:s3:::home/a/x",
+            "arn:aws:s3:::home/a/aa",
+            "arn:aws:s3::home/a/k",
+            "home/a/k",
+        ];
+        for (pattern, typed) in patterns {
+            let statement =
+                format!(r#"{{"Effect":"Allow","Action":"s3:GetObject","Resource":"{pattern}"}}"#);
+            let mut case = crate::eval::test_case(&[statement]);
+            let program = crate::compile::compile(&case.chain.policies).unwrap();
+            let evaluator = Evaluator::new(&program);
+            let kinds = &evaluator.residual.resources;
+            assert_eq!(
+                kinds
+                    .iter()
+                    .any(|t| matches!(t, super::ResourceTest::VariableGlob { .. })),
+                typed,
+                "{pattern}"
+            );
+            let mut scratch = evaluator.scratch();
+            for resource in resources {
+                case.chain.request.hops[0].resource = resource.into();
+                let expected = crate::reference::evaluate_chain(&case.chain);
+                let outcome = evaluator.evaluate(&case.chain.request, &mut scratch);
+                assert_eq!(
+                    evaluator.decision(&outcome),
+                    expected,
+                    "{pattern} {resource}"
+                );
+            }
+        }
     }
 
     /// A glob split at its stars answers as the general glob match, on texts that make each

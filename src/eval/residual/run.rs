@@ -284,6 +284,17 @@ impl<'p> Evaluator<'p> {
                 }
             }
             ResourceTest::Stars(stars) => stars_match(stars, &r.middles, text),
+            ResourceTest::VariableGlob { head, token, tail } => {
+                let head = r.text(*head);
+                bytes::starts_with(text, head)
+                    && self
+                        .variable(&self.v.tokens[*token as usize], req, sc)
+                        .is_some_and(|value| {
+                            let rest = &text[head.len()..];
+                            bytes::starts_with(rest, value)
+                                && stars_match(tail, &r.middles, &rest[value.len()..])
+                        })
+            }
             ResourceTest::Plan(plan) => {
                 let target = target.get_or_insert_with(|| hop_target(req, k));
                 self.resource_plans[*plan as usize]
