@@ -2,14 +2,18 @@
 //!
 //! Only the statements a hop's action could match are examined. An action the program's
 //! index names exactly has its candidates tabulated when the evaluator is built (every
-//! entry verified, so the hop never matches an action pattern); any other action gets them
-//! from the index's service globs, the `NotAction` list and the always-check list, and the
-//! statements the index could not vouch for have their action clause checked later by
-//! [`Evaluator::examine`].
+//! entry verified, so the hop never matches an action pattern); any other action with a `:`
+//! reads its service's *class* (tabulated after the exact actions: one per service of the
+//! index, one for the services it does not know), whose statements are that service's glob
+//! statements, the `NotAction` and the always-check ones, each action clause decided for
+//! the whole class when the patterns allow (`iam:*` for `iam`: verified; `s3:*` for `iam`:
+//! left out) and otherwise left unverified, for the hop to check on its folded action. An
+//! action without a `:` gets its list built from the `NotAction` and always-check lists.
 //!
 //! For example, with `s3:GetObject` and `s3:Get*` in the program, a hop on `S3:GetObject`
 //! reads its tabulated list (looked up with the action lower-cased on the fly), while a hop
-//! on `s3:GetObjectTagging` folds its action and matches it against the `s3` globs.
+//! on `s3:GetObjectTagging` folds its action and reads the `s3` class, where the `s3:Get*`
+//! statement is unverified and matched by the hop.
 //! Candidates are coded `id << 1 | verified`, sorted by id (the R-SIM-3 order).
 
 use crate::bytecode::*;

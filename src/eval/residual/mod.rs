@@ -7,8 +7,11 @@
 //! first), walking the statement's referenced keys against the slots to record the missing
 //! ones (R-SIM-4), and reading each condition record before running its value test. None of
 //! that depends on the request: it is decided when the [`Evaluator`](super::Evaluator) is
-//! built, here, for every action the index names exactly (the ones whose candidates are
-//! tabulated). What is left for a hop — the *residual* — is:
+//! built, here, for every action the index names exactly and for every *class* of the
+//! actions it does not (one per service of the index, one for the services it does not
+//! know: `candidates` tabulates their statements, each action clause decided for the class
+//! when it can be, else checked by the step on the hop's folded action). What is left for a
+//! hop — the *residual* — is:
 //!
 //! - participation as one mask test: each step carries its policy kind's participation bit
 //!   (and the resource-policy position), the hop sets the bits of the kinds taking part;
@@ -25,13 +28,15 @@
 //!
 //! A statement with a principal clause keeps the general principal test, its other parts
 //! typed: the choice is per statement (and per resource record, per condition), never per
-//! program. An action whose steps read more than 64 distinct keys, and every action the
-//! index does not name exactly, keep the general path. Steps are laid out in statement-id
-//! order, which is the order the general path examines them in, so the applied list and
-//! the R-SIM-3 matched statements come out the same. Resource policies are not in the
-//! index, hence in no program: a hop's own resource policy's statements are examined by the
-//! general `examine`, merged by statement id with the steps (as the general path merges
-//! them with its candidates), and the keys `examine` finds missing join the program's.
+//! program. An action whose steps read more than 64 distinct keys, and an action without a
+//! `:`, keep the general path. Steps are laid out in statement-id order, which is the order
+//! the general path examines them in, so the applied list and the R-SIM-3 matched
+//! statements come out the same. Resource policies are not in the index, hence in no
+//! program: a hop's own resource policy's statements run through their steps too (their
+//! action clauses checked on the folded action), merged by statement id with the program's
+//! (as the general path merges them with its candidates), their missing keys recorded as
+//! the general `examine` records them. Short literals are compared in words (`bytes`), not
+//! through `memcmp`; ARN segments are cut at the colons the compact request found.
 //!
 //! ```text
 //! s3:GetObject, with candidates 3 (identity, Allow arn:aws:s3:::b/*, StringEquals on
