@@ -2,14 +2,18 @@
 //!
 //! Only the statements a hop's action could match are examined. An action the program's
 //! index names exactly has its candidates tabulated when the evaluator is built (every
-//! entry verified, so the hop never matches an action pattern); any other action gets them
-//! from the index's service globs, the `NotAction` list and the always-check list, and the
-//! statements the index could not vouch for have their action clause checked later by
-//! [`Evaluator::examine`].
+//! entry verified, so the hop never matches an action pattern); any other action with a `:`
+//! reads its service's *class* (tabulated after the exact actions: one per service of the
+//! index, one for the services it does not know), whose statements are that service's glob
+//! statements, the `NotAction` and the always-check ones, each action clause decided for
+//! the whole class when the patterns allow (`iam:*` for `iam`: verified; `s3:*` for `iam`:
+//! left out) and otherwise left unverified, for the hop to check on its folded action. An
+//! action without a `:` gets its list built from the `NotAction` and always-check lists.
 //!
 //! For example, with `s3:GetObject` and `s3:Get*` in the program, a hop on `S3:GetObject`
 //! reads its tabulated list (looked up with the action lower-cased on the fly), while a hop
-//! on `s3:GetObjectTagging` folds its action and matches it against the `s3` globs.
+//! on `s3:GetObjectTagging` folds its action and reads the `s3` class, where the `s3:Get*`
+//! statement is unverified and matched by the hop.
 //! Candidates are coded `id << 1 | verified`, sorted by id (the R-SIM-3 order).
 
 use crate::bytecode::*;
@@ -70,6 +74,64 @@ pub(super) fn resource_policy_statements(v: &ProgramView<'_>) -> Vec<(u32, u32)>
     out
 }
 
+/// Whether an action pattern matches every action of a class, none, or some.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Is {
+    No,
+    Maybe,
+    Yes,
+}
+
+impl Is {
+    /// Any of two patterns.
+    fn or(self, other: Is) -> Is {
+        self.max(other)
+    }
+}
+
+/// A statement's action patterns, read once, by class (see
+/// [`Evaluator::service_verdicts`]).
+struct ServiceVerdicts {
+    /// What the patterns that concern every class answer (`*`, `*:Get*`, `s?s:*`).
+    every: Is,
+    /// What the literal services the index does not know answer for the unknown class.
+    unknown: Is,
+    /// Per service of the index named literally: what its patterns answer, by index.
+    services: Vec<(u32, Is)>,
+    not_action: bool,
+}
+
+impl ServiceVerdicts {
+    /// The statement's verdict for the class of service `service`, or of the unknown
+    /// services.
+    fn of(&self, service: Option<u32>) -> ClassVerdict {
+        let named = match service {
+            Some(s) => {
+                let from = self.services.partition_point(|(i, _)| *i < s);
+                self.services[from..]
+                    .iter()
+                    .take_while(|(i, _)| *i == s)
+                    .fold(Is::No, |v, (_, is)| v.or(*is))
+            }
+            None => self.unknown,
+        };
+        match (self.every.or(named), self.not_action) {
+            (Is::Yes, false) | (Is::No, true) => ClassVerdict::Always,
+            (Is::No, false) | (Is::Yes, true) => ClassVerdict::Never,
+            (Is::Maybe, _) => ClassVerdict::PerAction,
+        }
+    }
+}
+
+/// What a statement's action clause answers for every action of a class.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ClassVerdict {
+    Always,
+    Never,
+    /// It depends on the action's name: checked per hop.
+    PerAction,
+}
+
 /// Where a hop's candidates are.
 pub(super) enum Candidates {
     /// A range of `exact_candidates`, and the action's `index_exact` entry.
@@ -114,8 +176,30 @@ impl<'p> Evaluator<'p> {
         if ascii || resolved.is_some() {
             fold(&mut sc.action);
         }
+        // Not named exactly: its service's class, tabulated like an exact action, with the
+        // action clauses the class leaves open checked per hop on the folded action.
+        if let Some((e, &(first, end))) = self
+            .class_entry(&sc.action)
+            .and_then(|e| Some((e, self.exact_candidate_ranges.get(e as usize)?)))
+        {
+            return Candidates::Tabulated(first, end, e);
+        }
         self.collect_dynamic(built, &mut sc.excluded, &sc.action, false);
         Candidates::Built
+    }
+
+    /// The entry of `exact_candidate_ranges` for a folded action the index does not name
+    /// exactly: its service's class (after the `index_exact` entries, one per service of
+    /// the index in its order), or the class of the services the index does not know (the
+    /// last); `None` without a `:` (no service: only the `NotAction` and always-check
+    /// statements can match, and the general path builds that list).
+    pub(super) fn class_entry(&self, folded: &str) -> Option<u32> {
+        let (service, _) = folded.split_once(':')?;
+        let first = self.v.index_exact.len() as u32;
+        Some(match self.services.get(service) {
+            Some(i) => first + i,
+            None => first + self.v.services.len() as u32,
+        })
     }
 
     /// The candidates of a folded action: index hits (a match for an `Action` statement, an
@@ -207,6 +291,7 @@ impl<'p> Evaluator<'p> {
             table.extend_from_slice(&list);
             ranges[*i as usize] = (first, table.len() as u32);
         }
+        self.tabulate_classes(&mut table, &mut ranges);
         // Grown by doubling: without this it keeps up to twice its length (1.1 MB of the
         // managed policies' 2.4 MB).
         table.shrink_to_fit();
@@ -214,18 +299,186 @@ impl<'p> Evaluator<'p> {
         self.exact_candidate_ranges = ranges;
     }
 
+    /// Tabulates the classes of the actions the index does not name exactly (see
+    /// [`Evaluator::class_entry`]), appending to `table` and `ranges`: for each service of
+    /// the index, then for the services it does not know, the statements that could match
+    /// such an action — the service's glob statements, the `NotAction` ones and the
+    /// always-check ones, what `collect_dynamic` matches from — with the action clause of
+    /// each decided for the whole class where it can be ([`ClassVerdict`]): dropped when it
+    /// never matches, verified when it always does, left to the hop otherwise. None are
+    /// added when they would exceed [`MAX_TABULATED_CANDIDATES`].
+    ///
+    /// Each statement's action patterns are read once ([`ServiceVerdicts`]), not once per
+    /// service: the managed policies' `NotAction` and always-check statements, read again
+    /// for each of their 448 services, took 390M instructions.
+    fn tabulate_classes(&self, table: &mut Vec<u32>, ranges: &mut Vec<(u32, u32)>) {
+        let (table_len, ranges_len) = (table.len(), ranges.len());
+        let mut verdicts: rustc_hash::FxHashMap<StatementId, ServiceVerdicts> = Default::default();
+        let mut list: Vec<u32> = Vec::new();
+        let services = self.v.services.len();
+        for service in 0..=services {
+            list.clear();
+            let globs = match self.service_globs.get(service) {
+                Some(&(first, end)) if service < services => {
+                    &self.globs_by_pattern[first as usize..end as usize]
+                }
+                _ => &[],
+            };
+            let ids = globs.iter().map(|g| g.statement);
+            let ids = ids.chain(self.not_action.iter().copied());
+            for id in ids.chain(self.always.iter().copied()) {
+                let v = verdicts
+                    .entry(id)
+                    .or_insert_with(|| self.service_verdicts(&self.v.statements[id as usize]));
+                match v.of((service < services).then_some(service as u32)) {
+                    ClassVerdict::Always => list.push(id << 1 | 1),
+                    ClassVerdict::PerAction => list.push(id << 1),
+                    ClassVerdict::Never => {}
+                }
+            }
+            list.sort_unstable();
+            list.dedup();
+            if table.len() + list.len() > MAX_TABULATED_CANDIDATES {
+                table.truncate(table_len);
+                ranges.truncate(ranges_len);
+                return;
+            }
+            let first = table.len() as u32;
+            table.extend_from_slice(&list);
+            ranges.push((first, table.len() as u32));
+        }
+    }
+
+    /// What statement `st`'s action clause answers for each class (see
+    /// [`Evaluator::tabulate_classes`]): a service of the index, or any service it does not
+    /// know; in both cases an action the index does not name exactly, with a `:`. A pattern
+    /// with a literal service decides only that service's class (`iam:*`: always for `iam`;
+    /// never for the others), and a literal name the index names exactly never matches
+    /// (the hop's action is not that one); `*`, `*:*` decide every class; a pattern with a
+    /// service glob, or a name glob, is left to the hop in the classes it could concern.
+    fn service_verdicts(&self, st: &StatementRec) -> ServiceVerdicts {
+        let literal = |p: &str| !p.contains(['*', '?']);
+        let stars = |p: &str| !p.is_empty() && p.bytes().all(|b| b == b'*');
+        let actions = &self.v.actions
+            [st.actions_first as usize..(st.actions_first + st.actions_len) as usize];
+        let mut v = ServiceVerdicts {
+            every: Is::No,
+            unknown: Is::No,
+            services: Vec::new(),
+            not_action: st.flags & STMT_NOT_ACTION != 0,
+        };
+        for a in actions {
+            match ActionKind::from_code(a.kind) {
+                Some(ActionKind::Any) => v.every = v.every.or(Is::Yes),
+                Some(ActionKind::Aws) => {
+                    let (ps, pn) = (self.s(a.a), self.s(a.b));
+                    let service = literal(ps).then(|| self.services.get(ps)).flatten();
+                    let name = if stars(pn) {
+                        Is::Yes
+                    } else if literal(pn) && literal(ps) && {
+                        let mut action = String::with_capacity(ps.len() + 1 + pn.len());
+                        action.push_str(ps);
+                        action.push(':');
+                        action.push_str(pn);
+                        self.exact.get(action.as_str()).is_some()
+                    } {
+                        Is::No
+                    } else {
+                        Is::Maybe
+                    };
+                    match service {
+                        // A service of the index: its class only.
+                        Some(i) => v.services.push((i, name)),
+                        // A literal service the index does not know: only the unknown class.
+                        None if literal(ps) => v.unknown = v.unknown.or(Is::Maybe.min(name)),
+                        None if stars(ps) => v.every = v.every.or(name),
+                        // A service glob: any class it could match, per hop.
+                        None => v.every = v.every.or(Is::Maybe.min(name)),
+                    }
+                }
+                Some(ActionKind::Huawei) => v.every = v.every.or(Is::Maybe),
+                Some(ActionKind::Never) | None => {}
+            }
+        }
+        v.services.sort_unstable_by_key(|(i, _)| *i);
+        v
+    }
+
     pub(super) fn action_clause(&self, st: &StatementRec, folded: &str) -> bool {
         let actions = &self.v.actions
             [st.actions_first as usize..(st.actions_first + st.actions_len) as usize];
+        // The service is the text before the first colon (`split_once`), found once.
+        let split = folded
+            .bytes()
+            .position(|b| b == b':')
+            .map(|at| (&folded[..at], &folded[at + 1..]));
         let any = actions.iter().any(|a| match ActionKind::from_code(a.kind) {
             Some(ActionKind::Any) => true,
-            Some(ActionKind::Aws) => folded.split_once(':').is_some_and(|(s, n)| {
-                primitives::wildcard_match(self.s(a.a), s)
-                    && primitives::wildcard_match(self.s(a.b), n)
-            }),
-            Some(ActionKind::Huawei) => primitives::wildcard_match(self.s(a.a), folded),
+            Some(ActionKind::Aws) => split
+                .is_some_and(|(s, n)| action_glob(self.s(a.a), s) && action_glob(self.s(a.b), n)),
+            Some(ActionKind::Huawei) => action_glob(self.s(a.a), folded),
             Some(ActionKind::Never) | None => false,
         });
         any != (st.flags & STMT_NOT_ACTION != 0)
+    }
+}
+
+/// `wildcard_match`, with the two most common action patterns answered first: `*` (any
+/// name, `kms:*`) and a pattern without wildcards (a literal service, an exact name),
+/// compared in words (`residual::bytes`) rather than through the glob matcher.
+#[inline]
+fn action_glob(pattern: &str, text: &str) -> bool {
+    let p = pattern.as_bytes();
+    if p.len() == 1 && p[0] == b'*' {
+        return true;
+    }
+    if p.len() <= 16 && !p.iter().any(|&b| b == b'*' || b == b'?') {
+        return super::residual::bytes::same(p, text.as_bytes());
+    }
+    primitives::wildcard_match(pattern, text)
+}
+
+#[cfg(test)]
+mod tests {
+    /// The fast paths of `action_glob` answer as `wildcard_match`.
+    #[test]
+    fn action_glob_answers_as_wildcard_match() {
+        let patterns = [
+            "*",
+            "kms",
+            "s3",
+            "getobject",
+            "get*",
+            "*object",
+            "g?t",
+            "",
+            "**",
+            "é",
+            "a:b",
+            "describeinstancesandvolumesmore",
+        ];
+        let texts = [
+            "",
+            "kms",
+            "km",
+            "kmss",
+            "s3",
+            "getobject",
+            "getobjectx",
+            "get",
+            "got",
+            "é",
+            "a:b",
+            "describeinstancesandvolumesmore",
+        ];
+        for p in patterns {
+            for t in texts {
+                assert_eq!(
+                    super::action_glob(p, t),
+                    crate::primitives::wildcard_match(p, t),
+                    "{p:?} {t:?}"
+                );
+            }
+        }
     }
 }

@@ -201,10 +201,16 @@ impl<'r> Target<'r> {
         }
     }
 
+    /// Whether the resource splits as an ARN (R-RES-2).
+    #[inline]
+    pub(super) fn is_arn(&self) -> bool {
+        self.shape == Shape::Arn
+    }
+
     /// Segment `i` of the split: up to the `i`-th colon; the last segment (5 of an ARN, 4
     /// of a URN) runs to the end.
     #[inline]
-    fn part(&self, i: usize) -> &'r str {
+    pub(super) fn part(&self, i: usize) -> &'r str {
         let last = if self.shape == Shape::Arn { 5 } else { 4 };
         let start = if i == 0 { 0 } else { self.colons[i - 1] + 1 };
         let end = if i >= last {

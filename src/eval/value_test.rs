@@ -35,6 +35,8 @@ use crate::bytecode::{ConditionRec, MatcherKind, StrId, ValueKind, ValueRec};
 use crate::primitives::{self, Comparison, Decimal, Instant};
 use crate::table::ProgramView;
 
+use super::residual::bytes::same;
+
 /// How one condition compares a single context value with its policy values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum ValueTest {
@@ -217,10 +219,12 @@ impl<'p> ValueTests<'p> {
                 end,
                 negated,
             } => {
-                let hit = self.literals[first as usize..end as usize].contains(&v);
+                let hit = self.literals[first as usize..end as usize]
+                    .iter()
+                    .any(|l| same(l.as_bytes(), v.as_bytes()));
                 hit != negated
             }
-            ValueTest::Bool { on_true, on_false } => match primitives::parse_bool(v) {
+            ValueTest::Bool { on_true, on_false } => match parse_bool(v) {
                 Some(true) => on_true,
                 Some(false) => on_false,
                 None => false,
@@ -275,6 +279,23 @@ impl<'p> ValueTests<'p> {
             }
             ValueTest::General => false,
         }
+    }
+}
+
+/// `true`/`false`, ASCII case-insensitive (R-OPB-1), as [`primitives::parse_bool`], read
+/// as one word: each letter of `true` and `false` has its `0x20` bit set, so a byte ORed
+/// with `0x20` equals it only when the byte is the letter in either case.
+#[inline]
+fn parse_bool(v: &str) -> Option<bool> {
+    let b = v.as_bytes();
+    match b.len() {
+        4 => (u32::from_le_bytes(b.try_into().ok()?) | 0x2020_2020 == u32::from_le_bytes(*b"true"))
+            .then_some(true),
+        5 => (u32::from_le_bytes(b[..4].try_into().ok()?) | 0x2020_2020
+            == u32::from_le_bytes(*b"fals")
+            && b[4] | 0x20 == b'e')
+            .then_some(false),
+        _ => None,
     }
 }
 
@@ -357,7 +378,7 @@ impl<T: Copy> Memo<T> {
     /// `parse(v)`, from memory when `v` is the text parsed last.
     pub(super) fn parse(&mut self, v: &str, parse: impl Fn(&str) -> Option<T>) -> Option<T> {
         let b = v.as_bytes();
-        if b.len() == self.len && self.text.get(..b.len()) == Some(b) {
+        if b.len() == self.len && self.text.get(..b.len()).is_some_and(|t| same(t, b)) {
             return self.value;
         }
         let value = parse(v);
@@ -367,5 +388,49 @@ impl<T: Copy> Memo<T> {
             self.value = value;
         }
         value
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The word read of a boolean answers as `primitives::parse_bool` on every case mix of
+    /// `true` and `false`, their neighbours by one bit, and other lengths.
+    #[test]
+    fn parse_bool_answers_as_the_primitive() {
+        let mut texts: Vec<String> = ["", "t", "tru", "truee", "falsee", "yes", "1", " true"]
+            .map(String::from)
+            .to_vec();
+        for word in ["true", "false"] {
+            for mix in 0..1u32 << word.len() {
+                let cased: String = word
+                    .chars()
+                    .enumerate()
+                    .map(|(i, c)| {
+                        if mix >> i & 1 == 1 {
+                            c.to_ascii_uppercase()
+                        } else {
+                            c
+                        }
+                    })
+                    .collect();
+                for at in 0..word.len() {
+                    for bit in 0..8 {
+                        let mut b = cased.clone().into_bytes();
+                        b[at] ^= 1 << bit;
+                        if let Ok(t) = String::from_utf8(b) {
+                            texts.push(t);
+                        }
+                    }
+                }
+                texts.push(cased);
+            }
+        }
+        for t in &texts {
+            assert_eq!(
+                super::parse_bool(t),
+                crate::primitives::parse_bool(t),
+                "{t:?}"
+            );
+        }
     }
 }

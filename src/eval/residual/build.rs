@@ -37,7 +37,7 @@ pub(in crate::eval) fn build<'p>(e: &Evaluator<'p>) -> Residual<'p> {
         .resource_plans
         .iter()
         .enumerate()
-        .map(|(i, plan)| resource_test(i as u32, plan, &mut layout))
+        .map(|(i, plan)| resource_test(e, i as u32, plan, &mut layout))
         .collect();
     let Layout {
         middles,
@@ -76,8 +76,9 @@ pub(in crate::eval) fn build<'p>(e: &Evaluator<'p>) -> Residual<'p> {
     r
 }
 
-/// The program of one action's tabulated candidates (`id << 1 | verified`, sorted), or
-/// `None` when one is unverified or its statements read more than 64 distinct keys. The
+/// The program of one action's (or one class's) tabulated candidates (`id << 1 |
+/// verified`, sorted), or `None` when its statements read more than 64 distinct keys (an
+/// unverified candidate, a class's, has its action clause checked when run). The
 /// candidates themselves are the program's statements (a repeated one is skipped when
 /// run); only the key masks are stored, and only for the candidates whose statements read
 /// keys, each with its index among the candidates.
@@ -87,9 +88,6 @@ fn program(
     keys: &mut Vec<KeyId>,
     r: &mut Residual<'_>,
 ) -> Option<ActionProgram> {
-    if candidates.iter().any(|c| c & 1 == 0) {
-        return None;
-    }
     let statement_keys = |id: u32| {
         let st = &e.v.statements[id as usize];
         &e.v.statement_keys[st.keys_first as usize..(st.keys_first + st.keys_len) as usize]
@@ -219,7 +217,12 @@ impl Layout<'_> {
 }
 
 /// The typed test of resource record `index`, resolved as `plan`.
-fn resource_test<'p>(index: u32, plan: &ResourcePlan<'p>, l: &mut Layout<'p>) -> ResourceTest<'p> {
+fn resource_test<'p>(
+    e: &Evaluator<'p>,
+    index: u32,
+    plan: &ResourcePlan<'p>,
+    l: &mut Layout<'p>,
+) -> ResourceTest<'p> {
     let tail = |l: &mut Layout<'p>, head: &str, seg: &Seg<'_>| match seg {
         Seg::Any => Some(ResourceTest::Prefix(l.text(head, ""))),
         Seg::Exact(s) => Some(ResourceTest::Exact(l.text(head, s))),
@@ -243,6 +246,15 @@ fn resource_test<'p>(index: u32, plan: &ResourcePlan<'p>, l: &mut Layout<'p>) ->
         {
             tail(l, head, &segs[5])
         }
+        // Five literal segments, then a variable between a literal and a glob.
+        ResourcePlan::Arn {
+            head,
+            literal: 5,
+            segs,
+        } if head.starts_with("arn:") && matches!(segs[5], Seg::General(_)) => match segs[5] {
+            Seg::General(m) => variable_glob(e, m, head, l),
+            _ => None,
+        },
         // Other ARN patterns with a head and no variables: the head, then the segments.
         ResourcePlan::Arn {
             head,
@@ -269,6 +281,50 @@ fn resource_test<'p>(index: u32, plan: &ResourcePlan<'p>, l: &mut Layout<'p>) ->
         _ => None,
     };
     typed.unwrap_or(ResourceTest::Plan(index))
+}
+
+/// The test of an ARN pattern `head` (five literal segments) whose last segment is
+/// matcher `m`, if that is a glob of the shape `literal${variable}glob`
+/// (`home-bucket/${aws:username}/*`): literal text tokens, one variable, one text token
+/// holding at least one `*` and no `?`. The general matcher substitutes the variable into
+/// glob pieces (a literal piece each), so the literal, the value and the glob follow each
+/// other at fixed places until the glob's first star: `VariableGlob` tests them in that
+/// order, the glob split at its stars.
+fn variable_glob<'p>(
+    e: &Evaluator<'p>,
+    m: u32,
+    head: &str,
+    l: &mut Layout<'p>,
+) -> Option<ResourceTest<'p>> {
+    let m = e.v.matchers.get(m as usize)?;
+    if MatcherKind::from_code(m.kind) != Some(MatcherKind::TokensGlob) {
+        return None;
+    }
+    let tokens = e.v.tokens.get(m.a as usize..(m.a + m.b) as usize)?;
+    let at = tokens
+        .iter()
+        .position(|t| TokenKind::from_code(t.kind) == Some(TokenKind::Variable))?;
+    let (before, [_, after]) = (&tokens[..at], &tokens[at..]) else {
+        return None;
+    };
+    let mut joined = head.to_string();
+    for t in before {
+        let text = e.s(t.a);
+        match TokenKind::from_code(t.kind) {
+            Some(TokenKind::Text) if !text.contains(['*', '?']) => joined.push_str(text),
+            Some(TokenKind::Literal) => joined.push_str(text),
+            _ => return None,
+        }
+    }
+    if TokenKind::from_code(after.kind) != Some(TokenKind::Text) {
+        return None;
+    }
+    let tail = stars(e.s(after.a), &mut l.middles)?;
+    Some(ResourceTest::VariableGlob {
+        head: l.text(&joined, ""),
+        token: m.a + at as u32,
+        tail,
+    })
 }
 
 /// A glob of literals and `*`s split at its stars (`None` if it has a `?`).

@@ -7,8 +7,11 @@
 //! first), walking the statement's referenced keys against the slots to record the missing
 //! ones (R-SIM-4), and reading each condition record before running its value test. None of
 //! that depends on the request: it is decided when the [`Evaluator`](super::Evaluator) is
-//! built, here, for every action the index names exactly (the ones whose candidates are
-//! tabulated). What is left for a hop — the *residual* — is:
+//! built, here, for every action the index names exactly and for every *class* of the
+//! actions it does not (one per service of the index, one for the services it does not
+//! know: `candidates` tabulates their statements, each action clause decided for the class
+//! when it can be, else checked by the step on the hop's folded action). What is left for a
+//! hop — the *residual* — is:
 //!
 //! - participation as one mask test: each step carries its policy kind's participation bit
 //!   (and the resource-policy position), the hop sets the bits of the kinds taking part;
@@ -25,13 +28,15 @@
 //!
 //! A statement with a principal clause keeps the general principal test, its other parts
 //! typed: the choice is per statement (and per resource record, per condition), never per
-//! program. An action whose steps read more than 64 distinct keys, and every action the
-//! index does not name exactly, keep the general path. Steps are laid out in statement-id
-//! order, which is the order the general path examines them in, so the applied list and
-//! the R-SIM-3 matched statements come out the same. Resource policies are not in the
-//! index, hence in no program: a hop's own resource policy's statements are examined by the
-//! general `examine`, merged by statement id with the steps (as the general path merges
-//! them with its candidates), and the keys `examine` finds missing join the program's.
+//! program. An action whose steps read more than 64 distinct keys, and an action without a
+//! `:`, keep the general path. Steps are laid out in statement-id order, which is the order
+//! the general path examines them in, so the applied list and the R-SIM-3 matched
+//! statements come out the same. Resource policies are not in the index, hence in no
+//! program: a hop's own resource policy's statements run through their steps too (their
+//! action clauses checked on the folded action), merged by statement id with the program's
+//! (as the general path merges them with its candidates), their missing keys recorded as
+//! the general `examine` records them. Short literals are compared in words (`bytes`), not
+//! through `memcmp`; ARN segments are cut at the colons the compact request found.
 //!
 //! ```text
 //! s3:GetObject, with candidates 3 (identity, Allow arn:aws:s3:::b/*, StringEquals on
@@ -45,6 +50,7 @@
 //! tests compare the two with the reference evaluator.
 
 mod build;
+pub(super) mod bytes;
 mod run;
 
 use crate::bytecode::KeyId;
@@ -158,6 +164,16 @@ enum ResourceTest<'p> {
     /// A pattern without colons made of literals and `*`s only: one [`Stars`] test of
     /// the whole resource.
     Stars(Stars<'p>),
+    /// An ARN pattern whose last segment is `literal${variable}glob`
+    /// (`arn:aws:s3:::home-bucket/${aws:username}/*`): the text starts with `head` (the
+    /// five literal segments and the literal), then the variable's value (token record
+    /// `token`: a single value, else its default, else no match, R-VAR-6), then the rest
+    /// matches `tail`.
+    VariableGlob {
+        head: Text,
+        token: u32,
+        tail: Stars<'p>,
+    },
     /// The general plan of resource record `.0`.
     Plan(u32),
 }
@@ -242,6 +258,8 @@ impl super::Evaluator<'_> {
         crate::primitives::fold_into(action, &mut folded);
         self.exact
             .get(folded.as_str())
+            .or_else(|| self.class_entry(&folded))
+            .filter(|e| self.exact_candidate_ranges.get(*e as usize).is_some())
             .and_then(|e| self.residual.program(e))
             .is_some()
     }
@@ -251,6 +269,124 @@ impl super::Evaluator<'_> {
 mod tests {
     use super::build::stars;
     use super::run::stars_match;
+    use crate::eval::Evaluator;
+
+    /// Actions the index does not name exactly run their service's class program (or the
+    /// unknown services'), whose action clauses are decided for the class where they can
+    /// be (`iam:*`: always for `iam`; `s3:*`: never; a literal name the index names: never)
+    /// and checked per hop otherwise (`iam:Get*`, `*:List*`, `NotAction`): every action
+    /// below is decided as the reference decides it, with the same matched statements and
+    /// missing keys, and the programs are taken.
+    #[test]
+    fn class_programs_decide_as_the_reference() {
+        let statements = [
+            r#"{"Sid":"A","Effect":"Allow","Action":"iam:*","Resource":"*"}"#,
+            r#"{"Sid":"B","Effect":"Allow","Action":["iam:Get*","iam:PassRole"],"Resource":"*",
+                "Condition":{"StringEquals":{"aws:PrincipalTag/Team":"x"}}}"#,
+            r#"{"Sid":"C","Effect":"Deny","NotAction":["s3:*","iam:List*"],"Resource":"*",
+                "Condition":{"Bool":{"aws:SecureTransport":"false"}}}"#,
+            r#"{"Sid":"D","Effect":"Allow","Action":"*:List*","Resource":"*"}"#,
+            r#"{"Sid":"E","Effect":"Allow","Action":"s3:Get*","Resource":"arn:aws:s3:::b/*"}"#,
+            r#"{"Sid":"F","Effect":"Deny","Action":"*","Resource":"*",
+                "Condition":{"StringEquals":{"aws:RequestedRegion":"eu-west-1"}}}"#,
+            r#"{"Sid":"G","Effect":"Allow","NotAction":"iam:*","Resource":"*"}"#,
+            r#"{"Sid":"H","Effect":"Allow","Action":["sts:GetCallerIdentity","s?s:Get*"],
+                "Resource":"*"}"#,
+        ]
+        .map(String::from);
+        let mut case = crate::eval::test_case(&statements);
+        let program = crate::compile::compile(&case.chain.policies).unwrap();
+        let evaluator = Evaluator::new(&program);
+        let general = Evaluator::general(&program);
+        let mut scratch = evaluator.scratch();
+        let actions = [
+            "iam:GetRole",
+            "IAM:getuser",
+            "iam:PassRole",
+            "iam:ListUsers",
+            "iam:CreateRole",
+            "s3:GetObject",
+            "s3:PutObject",
+            "athena:ListWorkGroups",
+            "athena:StartQueryExecution",
+            "sts:GetSessionToken",
+            "sts:GetCallerIdentity",
+            "sns:GetTopic",
+            "ec2:DescribeInstances",
+        ];
+        let mut classes = 0;
+        for action in actions {
+            case.chain.request.hops[0].action = action.into();
+            case.chain.request.hops[0].resource = "arn:aws:s3:::b/k".into();
+            let expected = crate::reference::evaluate_chain(&case.chain);
+            for e in [&evaluator, &general] {
+                let outcome = e.evaluate(&case.chain.request, &mut scratch);
+                assert_eq!(e.decision(&outcome), expected, "{action}");
+            }
+            classes += evaluator.takes_residual_path(action) as usize;
+        }
+        assert_eq!(classes, actions.len(), "every action has a program");
+    }
+
+    /// Resource patterns `literal${variable}glob` after five literal segments type as
+    /// [`super::ResourceTest::VariableGlob`] and decide as the reference on resources that
+    /// pass or miss each part (the literal, the value, the glob, the value absent with and
+    /// without a default); patterns of other shapes keep the general plan.
+    #[test]
+    fn variable_globs_decide_as_the_reference() {
+        let patterns = [
+            ("arn:aws:s3:::home/${aws:username}/*", true),
+            (
+                "arn:aws:s3:::home/${aws:PrincipalTag/team, 'all'}/*.txt",
+                true,
+            ),
+            ("arn:aws:s3:::${aws:username}*", true),
+            ("arn:aws:s3:::h*/${aws:username}/*", false),
+            ("arn:aws:s3:::home/${aws:username}/x", false),
+            ("arn:aws:s3:::home/${aws:username}/${aws:username}*", false),
+        ];
+        let resources = [
+            "arn:aws:s3:::home/a/k",
+            "arn:aws:s3:::home/a/",
+            "arn:aws:s3:::home/a",
+            "arn:aws:s3:::home/ab/k",
+            "arn:aws:s3:::home/all/k.txt",
+            "arn:aws:s3:::home/all/k.txt2",
+            "arn:aws:s3:::a",
+            "arn:aws:s3:::ax/y",
+            "arn:aws:s3:::h/a/k",
+            "arn:aws:s3:::home/a/x",
+            "arn:aws:s3:::home/a/aa",
+            "arn:aws:s3::home/a/k",
+            "home/a/k",
+        ];
+        for (pattern, typed) in patterns {
+            let statement =
+                format!(r#"{{"Effect":"Allow","Action":"s3:GetObject","Resource":"{pattern}"}}"#);
+            let mut case = crate::eval::test_case(&[statement]);
+            let program = crate::compile::compile(&case.chain.policies).unwrap();
+            let evaluator = Evaluator::new(&program);
+            let kinds = &evaluator.residual.resources;
+            assert_eq!(
+                kinds
+                    .iter()
+                    .any(|t| matches!(t, super::ResourceTest::VariableGlob { .. })),
+                typed,
+                "{pattern}"
+            );
+            let mut scratch = evaluator.scratch();
+            for resource in resources {
+                case.chain.request.hops[0].resource = resource.into();
+                let expected = crate::reference::evaluate_chain(&case.chain);
+                let outcome = evaluator.evaluate(&case.chain.request, &mut scratch);
+                assert_eq!(
+                    evaluator.decision(&outcome),
+                    expected,
+                    "{pattern} {resource}"
+                );
+            }
+        }
+    }
 
     /// A glob split at its stars answers as the general glob match, on texts that make each
     /// literal match early, late, overlap its neighbour or miss.

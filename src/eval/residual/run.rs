@@ -17,6 +17,7 @@ use super::super::resource_plan::Target;
 use super::super::slots::{Slot, Value};
 use super::super::statement::Participation;
 use super::super::{Evaluator, Scratch};
+use super::bytes;
 use super::*;
 
 impl Participation {
@@ -32,11 +33,20 @@ impl Participation {
     }
 }
 
+/// What every step of a hop tests against: the participation bits of the kinds taking
+/// part, the hop's resource text and index, its participation.
+struct HopTests<'r, 'a> {
+    mask: u8,
+    text: &'r str,
+    k: usize,
+    part: &'a Participation,
+}
+
 impl<'p> Evaluator<'p> {
     /// Runs program `p`, whose tabulated candidates are `candidates`, on hop `k`, merged in
     /// statement order with the hop's own resource policy's statements `own` (`first..end`,
-    /// examined by the general [`Evaluator::examine`], which records their missing keys in
-    /// `sc.missing_bits`): pushes the applicable statements onto `sc.applied`, in
+    /// run through their steps too, their missing keys recorded in `sc.missing_bits` as
+    /// the general [`Evaluator::examine`] records them): pushes the applicable statements onto `sc.applied`, in
     /// statement order, and returns the program's missing keys as a mask of its key
     /// numbering.
     #[allow(clippy::too_many_arguments)]
@@ -51,8 +61,12 @@ impl<'p> Evaluator<'p> {
         part: &Participation,
     ) -> u64 {
         let r = &self.residual;
-        let mask = part.mask();
-        let text = req.resource(k);
+        let hop = HopTests {
+            mask: part.mask(),
+            text: req.resource(k),
+            k,
+            part,
+        };
         let mut target: Option<Target<'_>> = None;
         let mut absent: Option<u64> = None;
         let mut missing = 0;
@@ -75,59 +89,132 @@ impl<'p> Evaluator<'p> {
             };
             // The index leaves resource policies out: `id` is never one of `own`.
             while own < own_end && own < id {
-                let target = target.get_or_insert_with(|| hop_target(req, k));
-                self.examine(req, sc, target, own, false, part);
+                self.own_step(own, &hop, req, sc, &mut target);
                 own += 1;
             }
             let step = &r.steps[id as usize];
-            if step.part & mask == 0
-                || (step.part == PART_RESOURCE && part.resource != Some(step.position))
-            {
+            let Some(categories) =
+                self.step_matches(id, step, c & 1 == 1, &hop, req, sc, &mut target)
+            else {
                 continue;
-            }
-            let categories = match step.principal {
-                Principal::None => 0,
-                Principal::Accounts(first, end) => {
-                    let accounts = &r.accounts[first as usize..end as usize];
-                    match accounts.iter().fold(0, |cats, a| {
-                        cats | account_category_of(a.id, a.root_of, req)
-                    }) {
-                        0 => continue,
-                        c => c,
-                    }
-                }
-                Principal::General => {
-                    let st = self.v.statements[id as usize];
-                    match self.principal_categories(&st, req, sc, part) {
-                        0 => continue,
-                        c => c,
-                    }
-                }
             };
-            if !self.residual_resource(step, text, k, &mut target, req, sc) {
-                continue;
-            }
             if keys != 0 {
                 let absent = *absent.get_or_insert_with(|| self.absent_keys(p, sc));
                 missing |= keys & absent;
             }
-            let (cf, ce) = step.conditions;
-            if (cf..ce).all(|c| self.residual_condition(c, req, sc)) {
-                sc.applied.push(Applied {
-                    statement: id,
-                    categories,
-                    kind: step.kind,
-                    level: step.level,
-                    deny: step.deny,
-                });
-            }
+            self.conditions_then_apply(id, step, categories, req, sc);
         }
         while own < own_end {
-            let target = target.get_or_insert_with(|| hop_target(req, k));
-            self.examine(req, sc, target, own, false, part);
+            self.own_step(own, &hop, req, sc, &mut target);
             own += 1;
         }
         missing
+    }
+
+    /// Statement `id` of the hop's own resource policy (never in a program: the index
+    /// leaves resource policies out), through its step as the program's are; its action
+    /// clause is checked on the folded action (`sc.action`, which the hop fills when it has
+    /// a resource policy), and its absent keys go to `sc.missing_bits` as
+    /// [`Evaluator::examine`] records them.
+    #[inline(never)]
+    fn own_step<'r, R: RequestView>(
+        &self,
+        id: u32,
+        hop: &HopTests<'r, '_>,
+        req: &'r R,
+        sc: &mut Scratch,
+        target: &mut Option<Target<'r>>,
+    ) {
+        let step = &self.residual.steps[id as usize];
+        let Some(categories) = self.step_matches(id, step, false, hop, req, sc, target) else {
+            return;
+        };
+        let st = &self.v.statements[id as usize];
+        let keys =
+            &self.v.statement_keys[st.keys_first as usize..(st.keys_first + st.keys_len) as usize];
+        for key in keys {
+            if sc.slots[*key as usize] == Slot::Absent {
+                sc.missing_bits[*key as usize / 64] |= 1 << (key % 64);
+            }
+        }
+        self.conditions_then_apply(id, step, categories, req, sc);
+    }
+
+    /// Whether statement `id`'s step passes its participation, action (unless `verified`),
+    /// principal and resource tests: its principal categories if it does.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn step_matches<'r, R: RequestView>(
+        &self,
+        id: u32,
+        step: &Step,
+        verified: bool,
+        hop: &HopTests<'r, '_>,
+        req: &'r R,
+        sc: &mut Scratch,
+        target: &mut Option<Target<'r>>,
+    ) -> Option<u8> {
+        let r = &self.residual;
+        if step.part & hop.mask == 0
+            || (step.part == PART_RESOURCE && hop.part.resource != Some(step.position))
+        {
+            return None;
+        }
+        // A class's candidate whose action clause the class leaves open (never one of an
+        // exact action's), or a resource policy's statement: checked on the action folded
+        // into `sc.action`.
+        if !verified && !self.action_clause(&self.v.statements[id as usize], &sc.action) {
+            return None;
+        }
+        let categories = match step.principal {
+            Principal::None => 0,
+            Principal::Accounts(first, end) => {
+                let accounts = &r.accounts[first as usize..end as usize];
+                match accounts.iter().fold(0, |cats, a| {
+                    cats | account_category_of(a.id, a.root_of, req)
+                }) {
+                    0 => return None,
+                    c => c,
+                }
+            }
+            Principal::General => {
+                let st = self.v.statements[id as usize];
+                match self.principal_categories(&st, req, sc, hop.part) {
+                    0 => return None,
+                    c => c,
+                }
+            }
+        };
+        self.residual_resource(step, hop, target, req, sc)
+            .then_some(categories)
+    }
+
+    /// Runs the step's conditions; if they hold, the statement joins the applied list.
+    #[inline(always)]
+    fn conditions_then_apply<R: RequestView>(
+        &self,
+        id: u32,
+        step: &Step,
+        categories: u8,
+        req: &R,
+        sc: &mut Scratch,
+    ) {
+        let (mut c, end) = step.conditions;
+        while c < end {
+            if !self.residual_condition(c, req, sc) {
+                return;
+            }
+            c += 1;
+        }
+        {
+            sc.applied.push(Applied {
+                statement: id,
+                categories,
+                kind: step.kind,
+                level: step.level,
+                deny: step.deny,
+            });
+        }
     }
 
     /// The mask of `p`'s keys whose slot is absent.
@@ -140,38 +227,80 @@ impl<'p> Evaluator<'p> {
 
     /// The statement's resource clause: any of its records' tests, negated for
     /// `NotResource`; `target` is the hop's resource cut at its colons, on first need.
-    #[inline]
+    #[inline(always)]
     fn residual_resource<'r, R: RequestView>(
         &self,
         step: &Step,
-        text: &'r str,
-        k: usize,
+        hop: &HopTests<'r, '_>,
         target: &mut Option<Target<'r>>,
         req: &'r R,
         sc: &mut Scratch,
     ) -> bool {
         let (first, end) = step.resources;
         let r = &self.residual;
-        let any = (first..end).any(|i| match &r.resources[i as usize] {
+        let mut i = first;
+        let mut any = false;
+        while i < end {
+            if self.resource_test(&r.resources[i as usize], hop.text, hop.k, target, req, sc) {
+                any = true;
+                break;
+            }
+            i += 1;
+        }
+        any != step.not_resource
+    }
+
+    /// One resource record's typed test of the hop's resource `text`.
+    #[inline(always)]
+    fn resource_test<'r, R: RequestView>(
+        &self,
+        test: &ResourceTest<'_>,
+        text: &'r str,
+        k: usize,
+        target: &mut Option<Target<'r>>,
+        req: &'r R,
+        sc: &mut Scratch,
+    ) -> bool {
+        let r = &self.residual;
+        match test {
             ResourceTest::Any => true,
-            ResourceTest::Exact(s) => text == r.text(*s),
-            ResourceTest::Prefix(s) => text.starts_with(r.text(*s)),
+            ResourceTest::Exact(s) => bytes::same(text.as_bytes(), r.text(*s).as_bytes()),
+            ResourceTest::Prefix(s) => bytes::starts_with(text, r.text(*s)),
             ResourceTest::Arn {
                 head,
                 literal,
                 segs,
-            } => text.strip_prefix(r.text(*head)).is_some_and(|rest| {
-                let segs = &r.arn_segs[segs.0 as usize..segs.1 as usize];
-                self.arn_tail(rest, *literal as usize, segs)
-            }),
-            ResourceTest::Stars(stars) => stars_match(stars, &self.residual.middles, text),
+            } => {
+                let head = r.text(*head);
+                bytes::starts_with(text, head) && {
+                    let segs = &r.arn_segs[segs.0 as usize..segs.1 as usize];
+                    if *literal == 5 {
+                        // The head holds the five colons: the rest is the last segment.
+                        self.seg_test(&segs[0], &text[head.len()..])
+                    } else {
+                        let target = target.get_or_insert_with(|| hop_target(req, k));
+                        self.arn_tail(target, *literal as usize, segs)
+                    }
+                }
+            }
+            ResourceTest::Stars(stars) => stars_match(stars, &r.middles, text),
+            ResourceTest::VariableGlob { head, token, tail } => {
+                let head = r.text(*head);
+                bytes::starts_with(text, head)
+                    && self
+                        .variable(&self.v.tokens[*token as usize], req, sc)
+                        .is_some_and(|value| {
+                            let rest = &text[head.len()..];
+                            bytes::starts_with(rest, value)
+                                && stars_match(tail, &r.middles, &rest[value.len()..])
+                        })
+            }
             ResourceTest::Plan(plan) => {
                 let target = target.get_or_insert_with(|| hop_target(req, k));
                 self.resource_plans[*plan as usize]
                     .matches(target, |m, t| self.matcher(m, t, req, sc))
             }
-        });
-        any != step.not_resource
+        }
     }
 
     /// Condition record `i`: its typed test, or the general condition code.
@@ -189,33 +318,32 @@ impl<'p> Evaluator<'p> {
 }
 
 impl Evaluator<'_> {
-    /// Whether the segments `literal..6` of an ARN, `rest` being the text after its first
-    /// `literal` colons, pass `segs` (the tests of segments `literal..6`, R-RES-4): segments
-    /// up to the fifth colon, the last one to the end; fewer colons than that is not an ARN
-    /// (R-RES-2), and fails.
+    /// Whether segments `literal..6` of the hop's resource, `target` (whose text starts with
+    /// the pattern's head, `literal` segments), pass `segs` (R-RES-4); a resource with fewer
+    /// than five colons is not an ARN (R-RES-2), and fails. The colons are the ones the
+    /// compact request found when it was built (or `find_colons` once per hop), never
+    /// searched again here.
     #[inline]
-    fn arn_tail(&self, mut rest: &str, literal: usize, segs: &[SegTest<'_>]) -> bool {
-        let mut never = |_: u32, _: &str| false;
-        for (i, seg) in (literal..6).zip(segs) {
-            let part = if i < 5 {
-                let Some(colon) = rest.bytes().position(|b| b == b':') else {
-                    return false;
-                };
-                let part = &rest[..colon];
-                rest = &rest[colon + 1..];
-                part
-            } else {
-                rest
-            };
-            let pass = match seg {
-                SegTest::Seg(seg) => seg.matches(part, &mut never),
-                SegTest::Stars(stars) => stars_match(stars, &self.residual.middles, part),
-            };
-            if !pass {
-                return false;
-            }
+    fn arn_tail(&self, target: &Target<'_>, literal: usize, segs: &[SegTest<'_>]) -> bool {
+        target.is_arn()
+            && (literal..6)
+                .zip(segs)
+                .all(|(i, seg)| self.seg_test(seg, target.part(i)))
+    }
+
+    /// One ARN segment's test.
+    #[inline]
+    fn seg_test(&self, seg: &SegTest<'_>, part: &str) -> bool {
+        match seg {
+            SegTest::Seg(seg) => match *seg {
+                Seg::Any => true,
+                Seg::Exact(s) => bytes::same(part.as_bytes(), s.as_bytes()),
+                Seg::Prefix(s) => bytes::starts_with(part, s),
+                Seg::Suffix(s) => bytes::ends_with(part, s),
+                seg => seg.matches(part, &mut |_, _| false),
+            },
+            SegTest::Stars(stars) => stars_match(stars, &self.residual.middles, part),
         }
-        true
     }
 }
 
@@ -225,15 +353,17 @@ impl Evaluator<'_> {
 /// rest.
 #[inline]
 pub(super) fn stars_match(stars: &Stars<'_>, middles: &[&str], text: &str) -> bool {
-    let Some(rest) = text.strip_prefix(stars.first) else {
+    let (head, tail) = (stars.first.len(), stars.last.len());
+    if text.len() < head + tail
+        || !bytes::starts_with(text, stars.first)
+        || !bytes::ends_with(text, stars.last)
+    {
         return false;
-    };
-    let Some(mut rest) = rest.strip_suffix(stars.last) else {
-        return false;
-    };
+    }
+    let mut rest = &text[head..text.len() - tail];
     let (first, end) = stars.middles;
     for middle in &middles[first as usize..end as usize] {
-        match rest.find(middle) {
+        match bytes::find(rest, middle) {
             Some(at) => rest = &rest[at + middle.len()..],
             None => return false,
         }
