@@ -146,7 +146,10 @@ pub struct Evaluator<'p> {
     /// clause of every statement the index could not vouch for checked too (so every entry
     /// is verified). A hop whose action is in the index then reads its candidates instead
     /// of folding its action, matching its service's action globs, merging the `NotAction`
-    /// and always-check lists and sorting. Empty when the
+    /// and always-check lists and sorting. After the `index_exact` entries come the
+    /// service *classes* (`Evaluator::class_entry`: one per service of the index, then the
+    /// services it does not know), whose entries may leave an action clause open for the
+    /// hop to check on its folded action (the `verified` bit clear). Empty when the
     /// table would exceed [`candidates::MAX_TABULATED_CANDIDATES`]: every hop then builds its list.
     exact_candidate_ranges: Vec<(u32, u32)>,
     exact_candidates: Vec<u32>,
