@@ -153,7 +153,7 @@ impl<'p> Evaluator<'p> {
         e.special.principal_defaults = PRINCIPAL_DEFAULT_KEYS.iter().map(|k| e.key_id(k)).collect();
         e.tabulate_principal_defaults();
         e.tabulate_dropped_keys();
-        e.tabulate_candidates(&joined);
+        e.tabulate_candidates();
         e.residual = super::residual::build(&e);
         e
     }
@@ -163,40 +163,64 @@ impl<'p> Evaluator<'p> {
     /// value tests, parsed glob pieces, principal slots and tabulated candidates, as
     /// allocated. An evaluator is built once per program; this is what it keeps.
     pub fn table_bytes(&self) -> usize {
+        self.table_parts().iter().map(|(_, bytes)| bytes).sum()
+    }
+
+    /// [`Evaluator::table_bytes`] table by table, as `(name, bytes)` in a fixed order (for
+    /// `fastiam inspect`, to see which tables a program makes large).
+    pub fn table_parts(&self) -> Vec<(&'static str, usize)> {
         let special = &self.special;
-        self.key_ids.heap_bytes()
-            + self.exact.heap_bytes()
-            + self.services.heap_bytes()
-            + heap_bytes(&self.resource_plans)
-            + self
-                .resource_plans
-                .iter()
-                .map(ResourcePlan::heap_bytes)
-                .sum::<usize>()
-            + heap_bytes(&self.token_pieces)
-            + heap_bytes(&self.text_pieces)
-            + heap_bytes(&self.principal_shapes)
-            + heap_bytes(&self.principal_slots)
-            + heap_bytes(&self.slot_templates)
-            + heap_bytes(&self.fixed_texts)
-            + heap_bytes(&self.exact_candidate_ranges)
-            + heap_bytes(&self.exact_candidates)
-            + heap_bytes(&self.globs_by_pattern)
-            + heap_bytes(&self.service_globs)
-            + heap_bytes(&self.not_action)
-            + heap_bytes(&self.always)
-            + heap_bytes(&self.resource_policy_statements)
-            + heap_bytes(&self.glob_heads)
-            + self.value_tests.heap_bytes()
-            + special.sets.iter().map(heap_bytes).sum::<usize>()
-            + special
-                .dropped
-                .iter()
-                .flatten()
-                .map(heap_bytes)
-                .sum::<usize>()
-            + heap_bytes(&special.principal_defaults)
-            + self.residual.heap_bytes()
+        vec![
+            ("key table", self.key_ids.heap_bytes()),
+            ("exact-action table", self.exact.heap_bytes()),
+            ("service table", self.services.heap_bytes()),
+            (
+                "resource plans",
+                heap_bytes(&self.resource_plans)
+                    + self
+                        .resource_plans
+                        .iter()
+                        .map(ResourcePlan::heap_bytes)
+                        .sum::<usize>(),
+            ),
+            (
+                "text-token pieces",
+                heap_bytes(&self.token_pieces) + heap_bytes(&self.text_pieces),
+            ),
+            (
+                "principal slots and templates",
+                heap_bytes(&self.principal_shapes)
+                    + heap_bytes(&self.principal_slots)
+                    + heap_bytes(&self.slot_templates)
+                    + heap_bytes(&self.fixed_texts),
+            ),
+            (
+                "tabulated candidates",
+                heap_bytes(&self.exact_candidate_ranges) + heap_bytes(&self.exact_candidates),
+            ),
+            (
+                "globs, not-action and always lists",
+                heap_bytes(&self.globs_by_pattern)
+                    + heap_bytes(&self.service_globs)
+                    + heap_bytes(&self.not_action)
+                    + heap_bytes(&self.always)
+                    + heap_bytes(&self.resource_policy_statements),
+            ),
+            ("glob heads", heap_bytes(&self.glob_heads)),
+            ("value tests", self.value_tests.heap_bytes()),
+            (
+                "forwarded-hop keys",
+                special.sets.iter().map(heap_bytes).sum::<usize>()
+                    + special
+                        .dropped
+                        .iter()
+                        .flatten()
+                        .map(heap_bytes)
+                        .sum::<usize>()
+                    + heap_bytes(&special.principal_defaults),
+            ),
+            ("residual programs", self.residual.heap_bytes()),
+        ]
     }
 }
 

@@ -74,64 +74,6 @@ pub(super) fn resource_policy_statements(v: &ProgramView<'_>) -> Vec<(u32, u32)>
     out
 }
 
-/// Whether an action pattern matches every action of a class, none, or some.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-enum Is {
-    No,
-    Maybe,
-    Yes,
-}
-
-impl Is {
-    /// Any of two patterns.
-    fn or(self, other: Is) -> Is {
-        self.max(other)
-    }
-}
-
-/// A statement's action patterns, read once, by class (see
-/// [`Evaluator::service_verdicts`]).
-struct ServiceVerdicts {
-    /// What the patterns that concern every class answer (`*`, `*:Get*`, `s?s:*`).
-    every: Is,
-    /// What the literal services the index does not know answer for the unknown class.
-    unknown: Is,
-    /// Per service of the index named literally: what its patterns answer, by index.
-    services: Vec<(u32, Is)>,
-    not_action: bool,
-}
-
-impl ServiceVerdicts {
-    /// The statement's verdict for the class of service `service`, or of the unknown
-    /// services.
-    fn of(&self, service: Option<u32>) -> ClassVerdict {
-        let named = match service {
-            Some(s) => {
-                let from = self.services.partition_point(|(i, _)| *i < s);
-                self.services[from..]
-                    .iter()
-                    .take_while(|(i, _)| *i == s)
-                    .fold(Is::No, |v, (_, is)| v.or(*is))
-            }
-            None => self.unknown,
-        };
-        match (self.every.or(named), self.not_action) {
-            (Is::Yes, false) | (Is::No, true) => ClassVerdict::Always,
-            (Is::No, false) | (Is::Yes, true) => ClassVerdict::Never,
-            (Is::Maybe, _) => ClassVerdict::PerAction,
-        }
-    }
-}
-
-/// What a statement's action clause answers for every action of a class.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum ClassVerdict {
-    Always,
-    Never,
-    /// It depends on the action's name: checked per hop.
-    PerAction,
-}
-
 /// Where a hop's candidates are.
 pub(super) enum Candidates {
     /// A range of `exact_candidates`, and the action's `index_exact` entry.
@@ -273,137 +215,6 @@ impl<'p> Evaluator<'p> {
         out.sort_unstable();
     }
 
-    /// Tabulates the candidates of every action the index names exactly (see
-    /// `exact_candidates`), unless the table would exceed [`MAX_TABULATED_CANDIDATES`].
-    /// `names` are the folded `service:name` of each `index_exact` entry, with its index.
-    pub(super) fn tabulate_candidates(&mut self, names: &[(String, u32)]) {
-        let (mut list, mut excluded) = (Vec::new(), Vec::new());
-        let mut table = Vec::new();
-        let mut ranges = vec![(0, 0); self.v.index_exact.len()];
-        for (name, i) in names {
-            // The action is known here, so the statements the index could not vouch for
-            // (the always-check list) are checked now: kept as verified, or dropped.
-            self.collect_dynamic(&mut list, &mut excluded, name, true);
-            if table.len() + list.len() > MAX_TABULATED_CANDIDATES {
-                return;
-            }
-            let first = table.len() as u32;
-            table.extend_from_slice(&list);
-            ranges[*i as usize] = (first, table.len() as u32);
-        }
-        self.tabulate_classes(&mut table, &mut ranges);
-        // Grown by doubling: without this it keeps up to twice its length (1.1 MB of the
-        // managed policies' 2.4 MB).
-        table.shrink_to_fit();
-        self.exact_candidates = table;
-        self.exact_candidate_ranges = ranges;
-    }
-
-    /// Tabulates the classes of the actions the index does not name exactly (see
-    /// [`Evaluator::class_entry`]), appending to `table` and `ranges`: for each service of
-    /// the index, then for the services it does not know, the statements that could match
-    /// such an action — the service's glob statements, the `NotAction` ones and the
-    /// always-check ones, what `collect_dynamic` matches from — with the action clause of
-    /// each decided for the whole class where it can be ([`ClassVerdict`]): dropped when it
-    /// never matches, verified when it always does, left to the hop otherwise. None are
-    /// added when they would exceed [`MAX_TABULATED_CANDIDATES`].
-    ///
-    /// Each statement's action patterns are read once ([`ServiceVerdicts`]), not once per
-    /// service: the managed policies' `NotAction` and always-check statements, read again
-    /// for each of their 448 services, took 390M instructions.
-    fn tabulate_classes(&self, table: &mut Vec<u32>, ranges: &mut Vec<(u32, u32)>) {
-        let (table_len, ranges_len) = (table.len(), ranges.len());
-        let mut verdicts: rustc_hash::FxHashMap<StatementId, ServiceVerdicts> = Default::default();
-        let mut list: Vec<u32> = Vec::new();
-        let services = self.v.services.len();
-        for service in 0..=services {
-            list.clear();
-            let globs = match self.service_globs.get(service) {
-                Some(&(first, end)) if service < services => {
-                    &self.globs_by_pattern[first as usize..end as usize]
-                }
-                _ => &[],
-            };
-            let ids = globs.iter().map(|g| g.statement);
-            let ids = ids.chain(self.not_action.iter().copied());
-            for id in ids.chain(self.always.iter().copied()) {
-                let v = verdicts
-                    .entry(id)
-                    .or_insert_with(|| self.service_verdicts(&self.v.statements[id as usize]));
-                match v.of((service < services).then_some(service as u32)) {
-                    ClassVerdict::Always => list.push(id << 1 | 1),
-                    ClassVerdict::PerAction => list.push(id << 1),
-                    ClassVerdict::Never => {}
-                }
-            }
-            list.sort_unstable();
-            list.dedup();
-            if table.len() + list.len() > MAX_TABULATED_CANDIDATES {
-                table.truncate(table_len);
-                ranges.truncate(ranges_len);
-                return;
-            }
-            let first = table.len() as u32;
-            table.extend_from_slice(&list);
-            ranges.push((first, table.len() as u32));
-        }
-    }
-
-    /// What statement `st`'s action clause answers for each class (see
-    /// [`Evaluator::tabulate_classes`]): a service of the index, or any service it does not
-    /// know; in both cases an action the index does not name exactly, with a `:`. A pattern
-    /// with a literal service decides only that service's class (`iam:*`: always for `iam`;
-    /// never for the others), and a literal name the index names exactly never matches
-    /// (the hop's action is not that one); `*`, `*:*` decide every class; a pattern with a
-    /// service glob, or a name glob, is left to the hop in the classes it could concern.
-    fn service_verdicts(&self, st: &StatementRec) -> ServiceVerdicts {
-        let literal = |p: &str| !p.contains(['*', '?']);
-        let stars = |p: &str| !p.is_empty() && p.bytes().all(|b| b == b'*');
-        let actions = &self.v.actions
-            [st.actions_first as usize..(st.actions_first + st.actions_len) as usize];
-        let mut v = ServiceVerdicts {
-            every: Is::No,
-            unknown: Is::No,
-            services: Vec::new(),
-            not_action: st.flags & STMT_NOT_ACTION != 0,
-        };
-        for a in actions {
-            match ActionKind::from_code(a.kind) {
-                Some(ActionKind::Any) => v.every = v.every.or(Is::Yes),
-                Some(ActionKind::Aws) => {
-                    let (ps, pn) = (self.s(a.a), self.s(a.b));
-                    let service = literal(ps).then(|| self.services.get(ps)).flatten();
-                    let name = if stars(pn) {
-                        Is::Yes
-                    } else if literal(pn) && literal(ps) && {
-                        let mut action = String::with_capacity(ps.len() + 1 + pn.len());
-                        action.push_str(ps);
-                        action.push(':');
-                        action.push_str(pn);
-                        self.exact.get(action.as_str()).is_some()
-                    } {
-                        Is::No
-                    } else {
-                        Is::Maybe
-                    };
-                    match service {
-                        // A service of the index: its class only.
-                        Some(i) => v.services.push((i, name)),
-                        // A literal service the index does not know: only the unknown class.
-                        None if literal(ps) => v.unknown = v.unknown.or(Is::Maybe.min(name)),
-                        None if stars(ps) => v.every = v.every.or(name),
-                        // A service glob: any class it could match, per hop.
-                        None => v.every = v.every.or(Is::Maybe.min(name)),
-                    }
-                }
-                Some(ActionKind::Huawei) => v.every = v.every.or(Is::Maybe),
-                Some(ActionKind::Never) | None => {}
-            }
-        }
-        v.services.sort_unstable_by_key(|(i, _)| *i);
-        v
-    }
-
     pub(super) fn action_clause(&self, st: &StatementRec, folded: &str) -> bool {
         let actions = &self.v.actions
             [st.actions_first as usize..(st.actions_first + st.actions_len) as usize];
@@ -427,7 +238,7 @@ impl<'p> Evaluator<'p> {
 /// name, `kms:*`) and a pattern without wildcards (a literal service, an exact name),
 /// compared in words (`residual::bytes`) rather than through the glob matcher.
 #[inline]
-fn action_glob(pattern: &str, text: &str) -> bool {
+pub(super) fn action_glob(pattern: &str, text: &str) -> bool {
     let p = pattern.as_bytes();
     if p.len() == 1 && p[0] == b'*' {
         return true;

@@ -64,6 +64,7 @@ mod saved;
 mod slots;
 mod statement;
 mod str_table;
+mod tabulate;
 mod value_test;
 
 use crate::bytecode::*;

@@ -406,6 +406,9 @@ fn inspect(args: &InspectArgs) -> io::Result<ExitCode> {
         evaluator.tabulated_candidates(),
         evaluator.table_bytes()
     );
+    for (name, bytes) in evaluator.table_parts() {
+        outln!("  evaluator table {name:<35} {bytes:>10} bytes");
+    }
     for (name, (_, len)) in SECTION_NAMES.iter().zip(program_ranges(&mapped)) {
         outln!("  section {name:<17} {len:>10} bytes");
     }

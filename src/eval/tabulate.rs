@@ -1,0 +1,643 @@
+//! Tabulating candidates when an evaluator is built: for every action the index names
+//! exactly, and for every service class, the statements a hop of it examines (read at run
+//! time by `candidates`).
+//!
+//! An exact action's list is what `collect_dynamic` would build for it with every action
+//! clause checked — its index hits, the hits of its service's name globs, the `NotAction`
+//! statements it is not excluded from and the always-check statements whose action clause
+//! passes, sorted — but built service by service, so that what is the same for the whole
+//! service is done once:
+//! - the service's glob patterns are grouped and classified once ([`NameGlob`]: `Describe*`
+//!   is a prefix test, not a call of the glob matcher for each of the service's actions);
+//! - each always-check statement's action clause is decided for the service once where
+//!   the patterns allow (`*`, `s3:*` for `s3`, `ec2:*` for `s3`), and checked per action
+//!   only otherwise;
+//! - the lists are merged rather than sorted: the index and glob hits are sorted (a few
+//!   entries), the `NotAction` and always-check lists were sorted once.
+//!
+//! On the 1,645 AWS managed policies this took the tabulation from 51M instructions to
+//! about 10M (BENCHMARKS.md, "The evaluator build (issue 17, ninth session)").
+//!
+//! For example, with `s3:GetObject` and `s3:Get*` in the program, `s3:getobject`'s entry
+//! holds both statements (verified), found by one index lookup and one prefix test; the
+//! `s3` class's entry holds the `s3:Get*` statement unverified, for the hop to match.
+
+use crate::bytecode::*;
+
+use super::candidates::{action_glob, in_resource_policy, MAX_TABULATED_CANDIDATES};
+use super::Evaluator;
+
+/// Whether an action pattern matches every action of a class, none, or some.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Is {
+    No,
+    Maybe,
+    Yes,
+}
+
+impl Is {
+    /// Any of two patterns.
+    fn or(self, other: Is) -> Is {
+        self.max(other)
+    }
+
+    /// The answer of a `NotAction` clause whose patterns answer `self`.
+    fn negated(self) -> Is {
+        match self {
+            Is::No => Is::Yes,
+            Is::Maybe => Is::Maybe,
+            Is::Yes => Is::No,
+        }
+    }
+}
+
+/// A statement's action patterns, read once, by class (see
+/// [`Evaluator::service_verdicts`]).
+struct ServiceVerdicts {
+    /// What the patterns that concern every class answer (`*`, `*:Get*`, `s?s:*`).
+    every: Is,
+    /// What the literal services the index does not know answer for the unknown class.
+    unknown: Is,
+    /// Per service of the index named literally: what its patterns answer, by index.
+    services: Vec<(u32, Is)>,
+    not_action: bool,
+}
+
+impl ServiceVerdicts {
+    /// The statement's verdict for the class of service `service`, or of the unknown
+    /// services.
+    fn of(&self, service: Option<u32>) -> ClassVerdict {
+        let named = match service {
+            Some(s) => {
+                let from = self.services.partition_point(|(i, _)| *i < s);
+                self.services[from..]
+                    .iter()
+                    .take_while(|(i, _)| *i == s)
+                    .fold(Is::No, |v, (_, is)| v.or(*is))
+            }
+            None => self.unknown,
+        };
+        match (self.every.or(named), self.not_action) {
+            (Is::Yes, false) | (Is::No, true) => ClassVerdict::Always,
+            (Is::No, false) | (Is::Yes, true) => ClassVerdict::Never,
+            (Is::Maybe, _) => ClassVerdict::PerAction,
+        }
+    }
+}
+
+/// What a statement's action clause answers for every action of a class.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ClassVerdict {
+    Always,
+    Never,
+    /// It depends on the action's name: checked per hop.
+    PerAction,
+}
+
+/// One distinct name glob of a service (`describe*`), classified once, and its statements
+/// (a range of `globs_by_pattern`, where the statements sharing a pattern are adjacent).
+/// Answers as `primitives::wildcard_match` does: byte-wise, a pattern without `?` whose
+/// only stars end it is a prefix test, one without stars an equality.
+struct NameGlob<'p> {
+    shape: GlobShape<'p>,
+    first: usize,
+    end: usize,
+}
+
+enum GlobShape<'p> {
+    /// No wildcard: the name itself.
+    Literal(&'p str),
+    /// `head*` (or `head**`…): names starting with `head` (every name for `*`).
+    Prefix(&'p str),
+    /// `*tail` (or `**tail`…): names ending with `tail`.
+    Suffix(&'p str),
+    /// Anything else: the glob matcher.
+    General(&'p str),
+}
+
+impl<'p> GlobShape<'p> {
+    fn of(pattern: &'p str) -> Self {
+        if pattern.contains('?') {
+            return GlobShape::General(pattern);
+        }
+        let head = pattern.trim_end_matches('*');
+        let tail = pattern.trim_start_matches('*');
+        if !pattern.contains('*') {
+            GlobShape::Literal(pattern)
+        } else if !head.contains('*') {
+            GlobShape::Prefix(head)
+        } else if !tail.contains('*') {
+            GlobShape::Suffix(tail)
+        } else {
+            GlobShape::General(pattern)
+        }
+    }
+
+    #[inline]
+    fn matches(&self, name: &str) -> bool {
+        match self {
+            GlobShape::Literal(p) => *p == name,
+            GlobShape::Prefix(head) => name.starts_with(head),
+            GlobShape::Suffix(tail) => name.ends_with(tail),
+            GlobShape::General(p) => crate::primitives::wildcard_match(p, name),
+        }
+    }
+}
+
+/// How the index's hits of a statement count (see `collect_dynamic`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Hit {
+    /// An `Action` statement: a candidate, verified.
+    Candidate,
+    /// A `NotAction` statement: excluded from the `NotAction` list for this action.
+    Excludes,
+    /// A resource policy's: examined through its own slot, never through the index.
+    Ignored,
+}
+
+/// Whether an entry of the lists every action of a service shares (the `NotAction` and
+/// always-check statements, [`Evaluator::shared_entries`]) is in an action's list.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Keep {
+    Yes,
+    No,
+    /// A `NotAction` statement: unless the action's index hits exclude it.
+    UnlessExcluded,
+    /// An always-check statement whose action clause depends on the name: checked.
+    Check,
+}
+
+/// The buffers of one action's list, reused from action to action.
+#[derive(Default)]
+struct Lists {
+    hits: Vec<u32>,
+    excluded: Vec<StatementId>,
+    /// The shared entries kept for this action (or for every action of the service).
+    shared: Vec<u32>,
+    joined: String,
+}
+
+impl Lists {
+    fn hit(&mut self, kinds: &[Hit], id: StatementId) {
+        match kinds[id as usize] {
+            Hit::Candidate => self.hits.push(id << 1 | 1),
+            Hit::Excludes => self.excluded.push(id),
+            Hit::Ignored => {}
+        }
+    }
+}
+
+/// Appends the merge of the sorted `a` and `b` to `out`.
+fn merge_into(out: &mut Vec<u32>, a: &[u32], b: &[u32]) {
+    let start = out.len();
+    out.resize(start + a.len() + b.len(), 0);
+    let merged = &mut out[start..];
+    let (mut i, mut j, mut k) = (0, 0, 0);
+    while i < a.len() && j < b.len() {
+        let (x, y) = (a[i], b[j]);
+        merged[k] = if x <= y {
+            i += 1;
+            x
+        } else {
+            j += 1;
+            y
+        };
+        k += 1;
+    }
+    let (a, b) = (&a[i..], &b[j..]);
+    merged[k..k + a.len()].copy_from_slice(a);
+    merged[k + a.len()..].copy_from_slice(b);
+}
+
+impl<'p> Evaluator<'p> {
+    /// Tabulates the candidates of every action the index names exactly (see
+    /// `exact_candidates`), then the service classes ([`Evaluator::tabulate_classes`]),
+    /// unless the table would exceed [`MAX_TABULATED_CANDIDATES`]. Each list is what
+    /// `collect_dynamic(…, check_always = true)` builds for the action's folded
+    /// `service:name`, built service by service (see the module docs).
+    pub(super) fn tabulate_candidates(&mut self) {
+        let v = self.v;
+        let kinds: Vec<Hit> = (0..v.statements.len() as StatementId)
+            .map(|id| {
+                if in_resource_policy(&v, id) {
+                    Hit::Ignored
+                } else if v.statements[id as usize].flags & STMT_NOT_ACTION != 0 {
+                    Hit::Excludes
+                } else {
+                    Hit::Candidate
+                }
+            })
+            .collect();
+        // The `NotAction` and always-check statements, sorted: every action's list has
+        // those its hits do not exclude and whose clause passes.
+        let mut shared: Vec<(StatementId, bool)> = (self.not_action.iter().map(|id| (*id, true)))
+            .chain(self.always.iter().map(|id| (*id, false)))
+            .collect();
+        shared.sort_unstable();
+        let mut lists = Lists::default();
+        let mut table: Vec<u32> =
+            Vec::with_capacity(v.index_statements.len() + v.index_exact.len() * shared.len());
+        let mut ranges = vec![(0, 0); v.index_exact.len()];
+        let mut globs: Vec<NameGlob<'p>> = Vec::new();
+        let mut keeps: Vec<Keep> = Vec::new();
+        let mut service_shared: Vec<u32> = Vec::new();
+        for (service_index, svc) in v.services.iter().enumerate() {
+            let service = self.s(svc.name);
+            let entries = svc.exact_first..svc.exact_first + svc.exact_len;
+            if service.contains(':') {
+                // A joined name would split elsewhere than at the service: build such a
+                // list as a hop would (no verified program has one).
+                for i in entries {
+                    lists.joined.clear();
+                    lists.joined.push_str(service);
+                    lists.joined.push(':');
+                    lists
+                        .joined
+                        .push_str(self.s(v.index_exact[i as usize].name));
+                    let (mut list, mut excluded) = (Vec::new(), Vec::new());
+                    self.collect_dynamic(&mut list, &mut excluded, &lists.joined, true);
+                    if table.len() + list.len() > MAX_TABULATED_CANDIDATES {
+                        return;
+                    }
+                    let first = table.len() as u32;
+                    table.extend_from_slice(&list);
+                    ranges[i as usize] = (first, table.len() as u32);
+                }
+                continue;
+            }
+            self.service_name_globs(service_index, &mut globs);
+            keeps.clear();
+            keeps.extend(shared.iter().map(|&(id, not_action)| {
+                if not_action {
+                    Keep::UnlessExcluded
+                } else {
+                    match self.exact_verdict(&v.statements[id as usize], service) {
+                        Is::Yes => Keep::Yes,
+                        Is::No => Keep::No,
+                        Is::Maybe => Keep::Check,
+                    }
+                }
+            }));
+            // What every action of the service without exclusions keeps, when no clause is
+            // left to check.
+            let uniform = !keeps.contains(&Keep::Check);
+            service_shared.clear();
+            service_shared.extend(
+                shared
+                    .iter()
+                    .zip(&keeps)
+                    .filter(|(_, keep)| **keep != Keep::No)
+                    .map(|((id, _), _)| id << 1 | 1),
+            );
+            for i in entries {
+                let entry = v.index_exact[i as usize];
+                let name = self.s(entry.name);
+                lists.hits.clear();
+                lists.excluded.clear();
+                let first = entry.statements_first as usize;
+                for id in &v.index_statements[first..first + entry.statements_len as usize] {
+                    lists.hit(&kinds, *id);
+                }
+                for g in &globs {
+                    if g.shape.matches(name) {
+                        for r in &self.globs_by_pattern[g.first..g.end] {
+                            lists.hit(&kinds, r.statement);
+                        }
+                    }
+                }
+                lists.hits.sort_unstable();
+                let kept = if uniform && lists.excluded.is_empty() {
+                    &service_shared
+                } else {
+                    self.shared_entries(&mut lists, &shared, &keeps, service, name);
+                    &lists.shared
+                };
+                if table.len() + lists.hits.len() + kept.len() > MAX_TABULATED_CANDIDATES {
+                    return;
+                }
+                let first = table.len() as u32;
+                merge_into(&mut table, &lists.hits, kept);
+                ranges[i as usize] = (first, table.len() as u32);
+            }
+        }
+        self.tabulate_classes(&mut table, &mut ranges);
+        // Sized for the index's hits and the lists every action repeats; the globs' hits
+        // grew it: give back what is left.
+        table.shrink_to_fit();
+        self.exact_candidates = table;
+        self.exact_candidate_ranges = ranges;
+    }
+
+    /// The entries of `shared` (sorted `NotAction` and always-check statements, `true`
+    /// for `NotAction`) that action `service:name` keeps, coded verified, into
+    /// `lists.shared`: by `keeps`, the service's verdicts, with the `NotAction` statements
+    /// in `lists.excluded` left out and the undecided action clauses checked.
+    fn shared_entries(
+        &self,
+        lists: &mut Lists,
+        shared: &[(StatementId, bool)],
+        keeps: &[Keep],
+        service: &str,
+        name: &str,
+    ) {
+        lists.shared.clear();
+        for (&(id, _), keep) in shared.iter().zip(keeps) {
+            let kept = match keep {
+                Keep::Yes => true,
+                Keep::No => false,
+                Keep::UnlessExcluded => !lists.excluded.contains(&id),
+                Keep::Check => {
+                    lists.joined.clear();
+                    lists.joined.push_str(service);
+                    lists.joined.push(':');
+                    lists.joined.push_str(name);
+                    self.action_clause(&self.v.statements[id as usize], &lists.joined)
+                }
+            };
+            if kept {
+                lists.shared.push(id << 1 | 1);
+            }
+        }
+    }
+
+    /// The distinct name globs of service `service_index`, classified, into `out`.
+    fn service_name_globs(&self, service_index: usize, out: &mut Vec<NameGlob<'p>>) {
+        out.clear();
+        let Some(&(first, end)) = self.service_globs.get(service_index) else {
+            return;
+        };
+        let (first, end) = (first as usize, end as usize);
+        let mut at = first;
+        while at < end {
+            let pattern = self.globs_by_pattern[at].pattern;
+            let mut group_end = at + 1;
+            while group_end < end && self.globs_by_pattern[group_end].pattern == pattern {
+                group_end += 1;
+            }
+            out.push(NameGlob {
+                shape: GlobShape::of(self.s(pattern)),
+                first: at,
+                end: group_end,
+            });
+            at = group_end;
+        }
+    }
+
+    /// What statement `st`'s action clause answers for every action of `service` (folded,
+    /// without `:`), as `action_clause` would for each: `*`, and `service:*` when the
+    /// service pattern matches, answer yes; a service pattern that does not match, no;
+    /// anything else depends on the name.
+    fn exact_verdict(&self, st: &StatementRec, service: &str) -> Is {
+        let stars = |p: &str| !p.is_empty() && p.bytes().all(|b| b == b'*');
+        let actions = &self.v.actions
+            [st.actions_first as usize..(st.actions_first + st.actions_len) as usize];
+        let any = actions
+            .iter()
+            .fold(Is::No, |any, a| match ActionKind::from_code(a.kind) {
+                Some(ActionKind::Any) => any.or(Is::Yes),
+                Some(ActionKind::Aws) if action_glob(self.s(a.a), service) => {
+                    any.or(if stars(self.s(a.b)) {
+                        Is::Yes
+                    } else {
+                        Is::Maybe
+                    })
+                }
+                Some(ActionKind::Aws) | Some(ActionKind::Never) | None => any,
+                Some(ActionKind::Huawei) => any.or(Is::Maybe),
+            });
+        if st.flags & STMT_NOT_ACTION != 0 {
+            any.negated()
+        } else {
+            any
+        }
+    }
+
+    /// Tabulates the classes of the actions the index does not name exactly (see
+    /// [`Evaluator::class_entry`]), appending to `table` and `ranges`: for each service of
+    /// the index, then for the services it does not know, the statements that could match
+    /// such an action — the service's glob statements, the `NotAction` ones and the
+    /// always-check ones, what `collect_dynamic` matches from — with the action clause of
+    /// each decided for the whole class where it can be ([`ClassVerdict`]): dropped when it
+    /// never matches, verified when it always does, left to the hop otherwise. None are
+    /// added when they would exceed [`MAX_TABULATED_CANDIDATES`].
+    ///
+    /// Each statement's action patterns are read once ([`ServiceVerdicts`]), not once per
+    /// service: the managed policies' `NotAction` and always-check statements, read again
+    /// for each of their 448 services, took 390M instructions.
+    fn tabulate_classes(&self, table: &mut Vec<u32>, ranges: &mut Vec<(u32, u32)>) {
+        let (table_len, ranges_len) = (table.len(), ranges.len());
+        let mut verdicts: rustc_hash::FxHashMap<StatementId, ServiceVerdicts> = Default::default();
+        let mut list: Vec<u32> = Vec::new();
+        let services = self.v.services.len();
+        for service in 0..=services {
+            list.clear();
+            let globs = match self.service_globs.get(service) {
+                Some(&(first, end)) if service < services => {
+                    &self.globs_by_pattern[first as usize..end as usize]
+                }
+                _ => &[],
+            };
+            let ids = globs.iter().map(|g| g.statement);
+            let ids = ids.chain(self.not_action.iter().copied());
+            for id in ids.chain(self.always.iter().copied()) {
+                let v = verdicts
+                    .entry(id)
+                    .or_insert_with(|| self.service_verdicts(&self.v.statements[id as usize]));
+                match v.of((service < services).then_some(service as u32)) {
+                    ClassVerdict::Always => list.push(id << 1 | 1),
+                    ClassVerdict::PerAction => list.push(id << 1),
+                    ClassVerdict::Never => {}
+                }
+            }
+            list.sort_unstable();
+            list.dedup();
+            if table.len() + list.len() > MAX_TABULATED_CANDIDATES {
+                table.truncate(table_len);
+                ranges.truncate(ranges_len);
+                return;
+            }
+            let first = table.len() as u32;
+            table.extend_from_slice(&list);
+            ranges.push((first, table.len() as u32));
+        }
+    }
+
+    /// What statement `st`'s action clause answers for each class (see
+    /// [`Evaluator::tabulate_classes`]): a service of the index, or any service it does not
+    /// know; in both cases an action the index does not name exactly, with a `:`. A pattern
+    /// with a literal service decides only that service's class (`iam:*`: always for `iam`;
+    /// never for the others), and a literal name the index names exactly never matches
+    /// (the hop's action is not that one); `*`, `*:*` decide every class; a pattern with a
+    /// service glob, or a name glob, is left to the hop in the classes it could concern.
+    fn service_verdicts(&self, st: &StatementRec) -> ServiceVerdicts {
+        let literal = |p: &str| !p.contains(['*', '?']);
+        let stars = |p: &str| !p.is_empty() && p.bytes().all(|b| b == b'*');
+        let actions = &self.v.actions
+            [st.actions_first as usize..(st.actions_first + st.actions_len) as usize];
+        let mut v = ServiceVerdicts {
+            every: Is::No,
+            unknown: Is::No,
+            services: Vec::new(),
+            not_action: st.flags & STMT_NOT_ACTION != 0,
+        };
+        for a in actions {
+            match ActionKind::from_code(a.kind) {
+                Some(ActionKind::Any) => v.every = v.every.or(Is::Yes),
+                Some(ActionKind::Aws) => {
+                    let (ps, pn) = (self.s(a.a), self.s(a.b));
+                    let service = literal(ps).then(|| self.services.get(ps)).flatten();
+                    let name = if stars(pn) {
+                        Is::Yes
+                    } else if literal(pn) && literal(ps) && {
+                        let mut action = String::with_capacity(ps.len() + 1 + pn.len());
+                        action.push_str(ps);
+                        action.push(':');
+                        action.push_str(pn);
+                        self.exact.get(action.as_str()).is_some()
+                    } {
+                        Is::No
+                    } else {
+                        Is::Maybe
+                    };
+                    match service {
+                        // A service of the index: its class only.
+                        Some(i) => v.services.push((i, name)),
+                        // A literal service the index does not know: only the unknown class.
+                        None if literal(ps) => v.unknown = v.unknown.or(Is::Maybe.min(name)),
+                        None if stars(ps) => v.every = v.every.or(name),
+                        // A service glob: any class it could match, per hop.
+                        None => v.every = v.every.or(Is::Maybe.min(name)),
+                    }
+                }
+                Some(ActionKind::Huawei) => v.every = v.every.or(Is::Maybe),
+                Some(ActionKind::Never) | None => {}
+            }
+        }
+        v.services.sort_unstable_by_key(|(i, _)| *i);
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The classified name globs answer as `wildcard_match`.
+    #[test]
+    fn glob_shapes_answer_as_wildcard_match() {
+        let patterns = [
+            "*",
+            "**",
+            "",
+            "get*",
+            "get**",
+            "*object",
+            "g?t*",
+            "get*object",
+            "getobject",
+            "é*",
+            "a*b*",
+            "?",
+            "**object",
+            "*a*",
+            "*é",
+        ];
+        let names = [
+            "",
+            "get",
+            "getobject",
+            "getobjectacl",
+            "got",
+            "object",
+            "é",
+            "éa",
+            "ab",
+            "a",
+            "x",
+        ];
+        for p in patterns {
+            for n in names {
+                assert_eq!(
+                    GlobShape::of(p).matches(n),
+                    crate::primitives::wildcard_match(p, n),
+                    "{p:?} {n:?}"
+                );
+            }
+        }
+    }
+
+    /// Every exact action's tabulated list is what `collect_dynamic` builds for it with
+    /// every action clause checked (the list the tabulation replaces), on the AWS managed
+    /// policies (blanket `NotAction` denies, always-check statements, name globs of every
+    /// shape) and on the programs of the spec vectors and conformance cases (resource
+    /// policies, SCPs, Huawei actions).
+    #[test]
+    fn tabulated_lists_are_the_lists_a_hop_would_build() {
+        use std::io::Read;
+        let corpus = |p: &str| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("corpus")
+                .join(p)
+        };
+        let mut text = String::new();
+        flate2::read::GzDecoder::new(
+            std::fs::File::open(corpus("managed/policies.tsv.gz")).unwrap(),
+        )
+        .read_to_string(&mut text)
+        .unwrap();
+        let options = crate::policy::ParseOptions::new(crate::policy::PolicyKind::Identity);
+        let managed = crate::request::PolicySet {
+            identity: text
+                .lines()
+                .filter_map(|l| l.split_once('\t'))
+                .map(|(name, json)| crate::policy::parse_policy(json, name, &options).unwrap())
+                .collect(),
+            ..Default::default()
+        };
+        let mut programs = vec![crate::compile::compile(&managed).unwrap()];
+        for file in [
+            "spec/vectors.jsonl",
+            "conformance/hand.jsonl",
+            "conformance/fas.jsonl",
+        ] {
+            let text = std::fs::read_to_string(corpus(file)).unwrap();
+            for line in text.lines().filter(|l| !l.trim().is_empty()) {
+                let case = crate::request::parse_case(line, file).unwrap();
+                if let Ok(program) = crate::compile::compile(&case.chain.policies) {
+                    programs.push(program);
+                }
+            }
+        }
+        let (mut lists, mut entries) = (0, 0);
+        let (mut list, mut excluded, mut joined) = (Vec::new(), Vec::new(), String::new());
+        for program in &programs {
+            let e = Evaluator::new(program);
+            assert!(!e.exact_candidate_ranges.is_empty() || e.v.index_exact.is_empty());
+            for svc in e.v.services {
+                for i in svc.exact_first..svc.exact_first + svc.exact_len {
+                    joined.clear();
+                    joined.push_str(e.s(svc.name));
+                    joined.push(':');
+                    joined.push_str(e.s(e.v.index_exact[i as usize].name));
+                    e.collect_dynamic(&mut list, &mut excluded, &joined, true);
+                    let (first, end) = e.exact_candidate_ranges[i as usize];
+                    let tabulated = &e.exact_candidates[first as usize..end as usize];
+                    assert_eq!(tabulated, list.as_slice(), "{joined}");
+                    lists += 1;
+                    entries += list.len();
+                }
+            }
+        }
+        assert!(
+            programs.len() > 100 && lists > 11_000 && entries > 300_000,
+            "{lists} {entries}"
+        );
+    }
+
+    #[test]
+    fn merge_keeps_every_entry_in_order() {
+        let mut out = vec![7];
+        merge_into(&mut out, &[1, 3, 3, 9], &[2, 3, 10, 11]);
+        assert_eq!(out, [7, 1, 2, 3, 3, 3, 9, 10, 11]);
+    }
+}
