@@ -38,21 +38,25 @@ impl<'p> Evaluator<'p> {
                 .enumerate()
                 .map(|(i, svc)| (s(svc.name), i as u32)),
         );
-        let mut joined = Vec::new();
+        // Joined into one buffer: `format!` took 16% of the build (12M instructions on the
+        // managed policies' 11,657 actions), a `String` each 4%.
+        let mut joined = String::new();
+        let mut ends = Vec::with_capacity(v.index_exact.len());
         for svc in v.services {
             let service = s(svc.name);
             for i in svc.exact_first..svc.exact_first + svc.exact_len {
-                // Joined by hand: `format!` took 16% of the build (12M instructions on
-                // the managed policies' 20,000-odd actions).
-                let name = s(v.index_exact[i as usize].name);
-                let mut action = String::with_capacity(service.len() + 1 + name.len());
-                action.push_str(service);
-                action.push(':');
-                action.push_str(name);
-                joined.push((action, i));
+                joined.push_str(service);
+                joined.push(':');
+                joined.push_str(s(v.index_exact[i as usize].name));
+                ends.push((joined.len(), i));
             }
         }
-        let exact = StrTable::new(joined.iter().map(|(name, i)| (name.as_str(), *i)));
+        let starts = std::iter::once(0).chain(ends.iter().map(|(end, _)| *end));
+        let exact = StrTable::new(
+            starts
+                .zip(&ends)
+                .map(|(start, &(end, i))| (&joined[start..end], i)),
+        );
         let mut text_pieces = Vec::new();
         let token_pieces: Vec<(u32, u32)> = v
             .tokens

@@ -108,16 +108,25 @@ impl<V: Copy + Default> StrTable<V> {
         let mut table = StrTable {
             slots: vec![empty; capacity],
             shift: 64 - capacity.trailing_zeros(),
-            names: String::new(),
+            names: String::with_capacity(entries.iter().map(|(name, _)| name.len()).sum()),
         };
         for (name, value) in entries {
-            if table.get(name).is_some() {
-                continue;
-            }
+            // One probe: an equal name on the way is the one given before (kept), an empty
+            // slot is where this one goes.
             let words = Words::of(name.as_bytes());
             let mut i = table.first_slot(&words, name.len());
-            while table.slots[i].len != usize::MAX {
+            loop {
+                let slot = &table.slots[i];
+                if slot.len == usize::MAX {
+                    break;
+                }
+                if slot.len == name.len() && slot.words == words && table.name(slot) == name {
+                    break;
+                }
                 i = (i + 1) & (capacity - 1);
+            }
+            if table.slots[i].len != usize::MAX {
+                continue;
             }
             table.slots[i] = Slot {
                 words,
@@ -128,6 +137,11 @@ impl<V: Copy + Default> StrTable<V> {
             table.names.push_str(name);
         }
         table
+    }
+
+    /// The name stored in an occupied slot.
+    fn name(&self, slot: &Slot<V>) -> &str {
+        &self.names[slot.start..slot.start + slot.len]
     }
 
     /// The bytes this table holds on the heap (slots and long names).

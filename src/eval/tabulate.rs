@@ -189,24 +189,17 @@ impl Lists {
 
 /// Appends the merge of the sorted `a` and `b` to `out`.
 fn merge_into(out: &mut Vec<u32>, a: &[u32], b: &[u32]) {
-    let start = out.len();
-    out.resize(start + a.len() + b.len(), 0);
-    let merged = &mut out[start..];
-    let (mut i, mut j, mut k) = (0, 0, 0);
+    out.reserve(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
     while i < a.len() && j < b.len() {
         let (x, y) = (a[i], b[j]);
-        merged[k] = if x <= y {
-            i += 1;
-            x
-        } else {
-            j += 1;
-            y
-        };
-        k += 1;
+        let from_a = x <= y;
+        out.push(if from_a { x } else { y });
+        i += usize::from(from_a);
+        j += usize::from(!from_a);
     }
-    let (a, b) = (&a[i..], &b[j..]);
-    merged[k..k + a.len()].copy_from_slice(a);
-    merged[k + a.len()..].copy_from_slice(b);
+    out.extend_from_slice(&a[i..]);
+    out.extend_from_slice(&b[j..]);
 }
 
 impl<'p> Evaluator<'p> {
@@ -428,6 +421,7 @@ impl<'p> Evaluator<'p> {
         let (table_len, ranges_len) = (table.len(), ranges.len());
         let mut verdicts: rustc_hash::FxHashMap<StatementId, ServiceVerdicts> = Default::default();
         let mut list: Vec<u32> = Vec::new();
+        let mut joined = String::new();
         let services = self.v.services.len();
         for service in 0..=services {
             list.clear();
@@ -440,9 +434,9 @@ impl<'p> Evaluator<'p> {
             let ids = globs.iter().map(|g| g.statement);
             let ids = ids.chain(self.not_action.iter().copied());
             for id in ids.chain(self.always.iter().copied()) {
-                let v = verdicts
-                    .entry(id)
-                    .or_insert_with(|| self.service_verdicts(&self.v.statements[id as usize]));
+                let v = verdicts.entry(id).or_insert_with(|| {
+                    self.service_verdicts(&self.v.statements[id as usize], &mut joined)
+                });
                 match v.of((service < services).then_some(service as u32)) {
                     ClassVerdict::Always => list.push(id << 1 | 1),
                     ClassVerdict::PerAction => list.push(id << 1),
@@ -469,8 +463,9 @@ impl<'p> Evaluator<'p> {
     /// never for the others), and a literal name the index names exactly never matches
     /// (the hop's action is not that one); `*`, `*:*` decide every class; a pattern with a
     /// service glob, or a name glob, is left to the hop in the classes it could concern.
-    fn service_verdicts(&self, st: &StatementRec) -> ServiceVerdicts {
-        let literal = |p: &str| !p.contains(['*', '?']);
+    /// `joined` is a buffer for the `service:name` looked up.
+    fn service_verdicts(&self, st: &StatementRec, joined: &mut String) -> ServiceVerdicts {
+        let literal = |p: &str| !p.bytes().any(|b| b == b'*' || b == b'?');
         let stars = |p: &str| !p.is_empty() && p.bytes().all(|b| b == b'*');
         let actions = &self.v.actions
             [st.actions_first as usize..(st.actions_first + st.actions_len) as usize];
@@ -489,11 +484,11 @@ impl<'p> Evaluator<'p> {
                     let name = if stars(pn) {
                         Is::Yes
                     } else if literal(pn) && literal(ps) && {
-                        let mut action = String::with_capacity(ps.len() + 1 + pn.len());
-                        action.push_str(ps);
-                        action.push(':');
-                        action.push_str(pn);
-                        self.exact.get(action.as_str()).is_some()
+                        joined.clear();
+                        joined.push_str(ps);
+                        joined.push(':');
+                        joined.push_str(pn);
+                        self.exact.get(joined).is_some()
                     } {
                         Is::No
                     } else {
