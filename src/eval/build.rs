@@ -8,11 +8,12 @@
 
 use super::slots::{fixed_id, SetValue};
 use crate::bytecode::*;
-use crate::primitives::{self, Piece};
+use crate::primitives;
 use crate::request::{called_via_keys, forwarded_hop_sets, ForwardedValue, PRINCIPAL_DEFAULT_KEYS};
 use crate::table::ProgramView;
 
 use super::candidates::{globs_by_pattern, in_resource_policy, resource_policy_statements};
+use super::glob_heads::GlobHeads;
 use super::resource_plan::ResourcePlan;
 use super::str_table::StrTable;
 use super::value_test::ValueTests;
@@ -69,25 +70,7 @@ impl<'p> Evaluator<'p> {
                 (first, text_pieces.len() as u32)
             })
             .collect();
-        let glob_heads = v
-            .matchers
-            .iter()
-            .map(|m| {
-                let first = m.a as usize;
-                let text_first = m.kind == MatcherKind::TokensGlob.code()
-                    && m.b > 0
-                    && v.tokens.get(first).map(|t| t.kind) == Some(TokenKind::Text.code());
-                match token_pieces.get(first) {
-                    Some(&(start, end)) if text_first => {
-                        match text_pieces.get(start as usize..end as usize) {
-                            Some([Piece::Lit(head), ..]) => *head,
-                            _ => "",
-                        }
-                    }
-                    _ => "",
-                }
-            })
-            .collect();
+        let glob_heads = GlobHeads::new(&v, &token_pieces, &text_pieces);
         let resource_plans = v
             .resources
             .iter()
@@ -210,7 +193,7 @@ impl<'p> Evaluator<'p> {
                     + heap_bytes(&self.always)
                     + heap_bytes(&self.resource_policy_statements),
             ),
-            ("glob heads", heap_bytes(&self.glob_heads)),
+            ("glob heads", self.glob_heads.heap_bytes()),
             ("value tests", self.value_tests.heap_bytes()),
             (
                 "forwarded-hop keys",

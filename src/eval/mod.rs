@@ -54,6 +54,7 @@ mod candidates;
 mod chain;
 mod compare;
 mod decide;
+mod glob_heads;
 mod matcher;
 mod outcome;
 mod principal;
@@ -171,7 +172,7 @@ pub struct Evaluator<'p> {
     /// Per matcher: for a pattern with variables whose first token is text starting with
     /// a literal (`home-bucket/` of `home-bucket/${aws:username}/*`), that literal; else
     /// empty.
-    glob_heads: Vec<&'p str>,
+    glob_heads: glob_heads::GlobHeads<'p>,
     /// Per condition record: its comparison resolved for its operator family.
     value_tests: ValueTests<'p>,
     /// This evaluator's token, and its key ids by registry id (`resolved`: compact requests).
