@@ -80,7 +80,8 @@ struct Slot<V> {
     words: Words,
     /// `usize::MAX` for an empty slot.
     len: usize,
-    /// Where the name starts in [`StrTable::names`] (read only for names over 32 bytes).
+    /// Where the name starts in [`StrTable::names`] (names over 32 bytes only, the only
+    /// ones whose middle is compared).
     start: usize,
     value: V,
 }
@@ -91,6 +92,7 @@ pub(crate) struct StrTable<V> {
     slots: Vec<Slot<V>>,
     /// `64 - log2(slots.len())`: the hash's top bits pick the first slot.
     shift: u32,
+    /// The names over 32 bytes, one after the other.
     names: String,
 }
 
@@ -108,7 +110,14 @@ impl<V: Copy + Default> StrTable<V> {
         let mut table = StrTable {
             slots: vec![empty; capacity],
             shift: 64 - capacity.trailing_zeros(),
-            names: String::with_capacity(entries.iter().map(|(name, _)| name.len()).sum()),
+            // Only names over 32 bytes are kept: a shorter one is compared by its words.
+            names: String::with_capacity(
+                entries
+                    .iter()
+                    .map(|(name, _)| name.len())
+                    .filter(|len| *len > 32)
+                    .sum(),
+            ),
         };
         for (name, value) in entries {
             // One probe: an equal name on the way is the one given before (kept), an empty
@@ -120,7 +129,10 @@ impl<V: Copy + Default> StrTable<V> {
                 if slot.len == usize::MAX {
                     break;
                 }
-                if slot.len == name.len() && slot.words == words && table.name(slot) == name {
+                if slot.len == name.len()
+                    && slot.words == words
+                    && (name.len() <= 32 || table.name(slot) == name)
+                {
                     break;
                 }
                 i = (i + 1) & (capacity - 1);
@@ -134,12 +146,14 @@ impl<V: Copy + Default> StrTable<V> {
                 start: table.names.len(),
                 value,
             };
-            table.names.push_str(name);
+            if name.len() > 32 {
+                table.names.push_str(name);
+            }
         }
         table
     }
 
-    /// The name stored in an occupied slot.
+    /// The name stored in an occupied slot of a name over 32 bytes.
     fn name(&self, slot: &Slot<V>) -> &str {
         &self.names[slot.start..slot.start + slot.len]
     }
