@@ -1,7 +1,8 @@
 //! Builds an [`Evaluator`] for one compiled program many times in one process, and says
 //! for each build where its wall time went: its thread's CPU time, its minor page faults
 //! (each a first touch of freshly mapped memory, which the kernel zeroes) and its context
-//! switches (involuntary: preempted by another task; voluntary: waited), to tell a build's
+//! switches (involuntary: preempted by another task; voluntary: waited) and the CPU it
+//! started and ended on, to tell a build's
 //! own work from what a fresh process and a busy machine add:
 //! `cargo run --release --example build_loop -- PROGRAM.fiam [BUILDS]`.
 //!
@@ -45,6 +46,13 @@ fn usage() -> Usage {
     }
 }
 
+/// The CPU the calling thread runs on (-1 if unknown).
+#[allow(unsafe_code)]
+fn current_cpu() -> i32 {
+    // SAFETY: takes no arguments and only reads the calling thread's state.
+    unsafe { libc::sched_getcpu() }
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let path = args
@@ -58,13 +66,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map_err(|e| format!("{path}: {e}"))?
         .map_err(|e| format!("{path}: {e}"))?;
     for i in 0..builds {
+        let cpu_before = current_cpu();
         let before = usage();
         let started = Instant::now();
         let evaluator = Evaluator::new(&program);
         let wall = started.elapsed();
         let after = usage();
+        let cpu_after = current_cpu();
         println!(
-            "build {i:>3}: wall {:>7.3} ms, cpu {:>7.3} ms, {:>5} minor faults, {} involuntary and {} voluntary switches, {} bytes of tables",
+            "build {i:>3}: wall {:>7.3} ms, cpu {:>7.3} ms, {:>5} minor faults, {} involuntary and {} voluntary switches, on CPU {cpu_before}..{cpu_after}, {} bytes of tables",
             wall.as_secs_f64() * 1e3,
             (after.cpu - before.cpu).as_secs_f64() * 1e3,
             after.minor_faults - before.minor_faults,

@@ -8,7 +8,8 @@
 //! passes, sorted — but built service by service, so that what is the same for the whole
 //! service is done once:
 //! - the service's glob patterns are grouped and classified once ([`NameGlob`]: `Describe*`
-//!   is a prefix test, not a call of the glob matcher for each of the service's actions);
+//!   is a prefix test, `*tags` a suffix test, `*loadbalancer*` a substring search, not a
+//!   call of the glob matcher for each of the service's actions);
 //! - each always-check statement's action clause is decided for the service once where
 //!   the patterns allow (`*`, `s3:*` for `s3`, `ec2:*` for `s3`), and checked per action
 //!   only otherwise;
@@ -97,7 +98,8 @@ enum ClassVerdict {
 /// One distinct name glob of a service (`describe*`), classified once, and its statements
 /// (a range of `globs_by_pattern`, where the statements sharing a pattern are adjacent).
 /// Answers as `primitives::wildcard_match` does: byte-wise, a pattern without `?` whose
-/// only stars end it is a prefix test, one without stars an equality.
+/// only stars end it is a prefix test, start it a suffix test, start and end it a
+/// substring search, one without stars an equality.
 struct NameGlob<'p> {
     shape: GlobShape<'p>,
     first: usize,
@@ -111,6 +113,8 @@ enum GlobShape<'p> {
     Prefix(&'p str),
     /// `*tail` (or `**tail`…): names ending with `tail`.
     Suffix(&'p str),
+    /// `*middle*` (or more stars at either end): names containing `middle`.
+    Contains(&'p str),
     /// Anything else: the glob matcher.
     General(&'p str),
 }
@@ -128,6 +132,8 @@ impl<'p> GlobShape<'p> {
             GlobShape::Prefix(head)
         } else if !tail.contains('*') {
             GlobShape::Suffix(tail)
+        } else if !tail.trim_end_matches('*').contains('*') {
+            GlobShape::Contains(tail.trim_end_matches('*'))
         } else {
             GlobShape::General(pattern)
         }
@@ -139,6 +145,7 @@ impl<'p> GlobShape<'p> {
             GlobShape::Literal(p) => *p == name,
             GlobShape::Prefix(head) => name.starts_with(head),
             GlobShape::Suffix(tail) => name.ends_with(tail),
+            GlobShape::Contains(middle) => name.contains(middle),
             GlobShape::General(p) => crate::primitives::wildcard_match(p, name),
         }
     }
