@@ -51,13 +51,14 @@
 
 mod build;
 pub(super) mod bytes;
+mod ops;
 mod run;
 
 use crate::bytecode::KeyId;
 use crate::bytecode::PolicyKind as Kind;
 
 use super::resource_plan::Seg;
-use super::value_test::ValueTest;
+use ops::Op;
 
 pub(super) use build::build;
 
@@ -81,20 +82,22 @@ pub(super) struct Residual<'p> {
     mask_at: Vec<u32>,
     /// Each program's keys (a range per program), in id order: bit `i` is key `keys[i]`.
     keys: Vec<KeyId>,
-    /// Per statement: its typed step.
-    steps: Vec<Step>,
-    /// Per resource record: its typed test.
-    resources: Vec<ResourceTest<'p>>,
-    /// The texts of the typed resource tests (see [`Text`]).
+    /// Every statement's block of ops (see [`ops`]) …
+    ops: Vec<Op>,
+    /// … and where each statement's block starts.
+    starts: Vec<u32>,
+    /// The texts of the typed ops (see [`Text`]).
     texts: String,
-    /// The segment tests of [`ResourceTest::Arn`] tests.
+    /// The segment tests of [`Op::Arn`] ops.
     arn_segs: Vec<SegTest<'p>>,
-    /// The middle literals of [`Stars`] tests.
+    /// The globs of [`Op::Stars`] ops …
+    stars: Vec<Stars<'p>>,
+    /// … and their middle literals (those of [`Op::VariableGlob`] tails too).
     middles: Vec<&'p str>,
-    /// The accounts of typed principal clauses (see [`Principal::Accounts`]).
+    /// The patterns of [`Op::VariableGlob`] ops.
+    globs: Vec<VariableGlob<'p>>,
+    /// The accounts of typed principal clauses (see [`Op::Accounts`]).
     accounts: Vec<AccountId<'p>>,
-    /// Per condition record: its typed test.
-    conditions: Vec<ConditionStep>,
 }
 
 /// One action's program: its statements are its tabulated candidates; a range of `keys`,
@@ -105,34 +108,6 @@ pub(super) struct ActionProgram {
     masks: (u32, u32),
 }
 
-/// One statement, decoded for the hop.
-#[derive(Clone, Copy, Debug)]
-struct Step {
-    /// The participation bit of its policy kind (0: never participates).
-    part: u8,
-    kind: Kind,
-    level: u32,
-    /// For a resource policy: its position, which must be the hop's resource policy.
-    position: u32,
-    deny: bool,
-    principal: Principal,
-    not_resource: bool,
-    resources: (u32, u32),
-    conditions: (u32, u32),
-}
-
-/// A statement's principal clause (R-PRIN-3).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Principal {
-    /// None: the statement is not a resource policy's, or names no principal.
-    None,
-    /// `Principal` entries all account ids or ARNs (`AWS`, `IAM`, `ID`): a range of
-    /// `accounts`, each with its account resolved at build time.
-    Accounts(u32, u32),
-    /// Any other (`NotPrincipal`, services, federated, wildcards): the general test.
-    General,
-}
-
 /// An `AWS`/`IAM`/`ID` principal value: its text, and the account it names when it is an
 /// account root ARN (`arn:aws:iam::111122223333:root`).
 #[derive(Clone, Copy, Debug)]
@@ -141,41 +116,20 @@ struct AccountId<'p> {
     root_of: Option<&'p str>,
 }
 
-/// A range of `Residual::texts`: the texts of the typed resource tests share one buffer,
-/// each distinct text once, rather than a box per record.
-#[derive(Clone, Copy, Debug)]
+/// A range of `Residual::texts`: the texts of the typed ops share one buffer, each
+/// distinct text once, rather than a box per record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Text(u32, u32);
 
-/// A resource record's test of the hop's whole resource text.
-#[derive(Clone, Debug)]
-enum ResourceTest<'p> {
-    Any,
-    Exact(Text),
-    Prefix(Text),
-    /// An ARN pattern whose leading literal segments, `arn` first, are `head` (each with
-    /// its `:`), and whose other segments are typed tests: the segments after the head are
-    /// cut at their colons only when the head matched. `segs` (a range of
-    /// `Residual::arn_segs`) are the tests of segments `literal..6`.
-    Arn {
-        head: Text,
-        literal: u8,
-        segs: (u32, u32),
-    },
-    /// A pattern without colons made of literals and `*`s only: one [`Stars`] test of
-    /// the whole resource.
-    Stars(Stars<'p>),
-    /// An ARN pattern whose last segment is `literal${variable}glob`
-    /// (`arn:aws:s3:::home-bucket/${aws:username}/*`): the text starts with `head` (the
-    /// five literal segments and the literal), then the variable's value (token record
-    /// `token`: a single value, else its default, else no match, R-VAR-6), then the rest
-    /// matches `tail`.
-    VariableGlob {
-        head: Text,
-        token: u32,
-        tail: Stars<'p>,
-    },
-    /// The general plan of resource record `.0`.
-    Plan(u32),
+/// An ARN pattern whose last segment is `literal${variable}glob`
+/// (`arn:aws:s3:::home-bucket/${aws:username}/*`): the text starts with `head` (the five
+/// literal segments and the literal), then the variable's value (token record `token`: a
+/// single value, else its default, else no match, R-VAR-6), then the rest matches `tail`.
+#[derive(Clone, Copy, Debug)]
+struct VariableGlob<'p> {
+    head: Text,
+    token: u32,
+    tail: Stars<'p>,
 }
 
 /// One ARN segment's test: the resolved plan's, or [`Stars`] for a glob of literals and
@@ -195,20 +149,6 @@ struct Stars<'p> {
     middles: (u32, u32),
 }
 
-/// A condition record's test.
-#[derive(Clone, Copy, Debug)]
-enum ConditionStep {
-    /// An unqualified, non-`Null` condition with a resolved value test: a single value
-    /// runs `test`, an absent key answers `absent`, a multi-valued one is false (R-COND-8).
-    Single {
-        key: KeyId,
-        test: ValueTest,
-        absent: bool,
-    },
-    /// Anything else: the general condition code.
-    General,
-}
-
 impl Residual<'_> {
     /// The program of `index_exact` entry `entry`, if it has one.
     #[inline]
@@ -223,11 +163,12 @@ impl Residual<'_> {
             + heap_bytes(&self.masks)
             + heap_bytes(&self.mask_at)
             + heap_bytes(&self.keys)
-            + heap_bytes(&self.steps)
-            + heap_bytes(&self.resources)
+            + heap_bytes(&self.ops)
+            + heap_bytes(&self.starts)
             + heap_bytes(&self.accounts)
+            + heap_bytes(&self.stars)
             + heap_bytes(&self.middles)
-            + heap_bytes(&self.conditions)
+            + heap_bytes(&self.globs)
             + self.texts.capacity()
             + heap_bytes(&self.arn_segs)
     }
@@ -329,7 +270,7 @@ mod tests {
     }
 
     /// Resource patterns `literal${variable}glob` after five literal segments type as
-    /// [`super::ResourceTest::VariableGlob`] and decide as the reference on resources that
+    /// [`super::Op::VariableGlob`] and decide as the reference on resources that
     /// pass or miss each part (the literal, the value, the glob, the value absent with and
     /// without a default); patterns of other shapes keep the general plan.
     #[test]
@@ -366,11 +307,10 @@ mod tests {
             let mut case = crate::eval::test_case(&[statement]);
             let program = crate::compile::compile(&case.chain.policies).unwrap();
             let evaluator = Evaluator::new(&program);
-            let kinds = &evaluator.residual.resources;
+            let ops = &evaluator.residual.ops;
             assert_eq!(
-                kinds
-                    .iter()
-                    .any(|t| matches!(t, super::ResourceTest::VariableGlob { .. })),
+                ops.iter()
+                    .any(|op| matches!(op, super::Op::VariableGlob(_))),
                 typed,
                 "{pattern}"
             );
