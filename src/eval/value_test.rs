@@ -120,6 +120,12 @@ impl<'p> ValueTests<'p> {
         self.literals[i as usize]
     }
 
+    /// Instant `i` of the [`ValueTest::Date`] tests.
+    #[inline]
+    pub(super) fn instant(&self, i: u32) -> Instant {
+        self.instants[i as usize]
+    }
+
     /// One condition's test, or `None` for the general comparison.
     fn resolve(
         &mut self,

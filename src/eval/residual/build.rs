@@ -370,9 +370,10 @@ pub(super) fn stars<'p>(glob: &'p str, middles: &mut Vec<&'p str>) -> Option<Sta
     })
 }
 
-/// The op of condition record `i` (`c`), whose value test is `test`: typed when it is
-/// unqualified, not `Null`, and its test resolved; the common shapes (one literal,
-/// `Bool`) inside the op.
+/// The op of condition record `i` (`c`), whose value test is `test`: `Null` as the
+/// answers to absent and present, a qualified operator's answer to an absent key; an
+/// unqualified one typed when its test is resolved, the common shapes (one literal,
+/// `Bool`, one date) inside the op.
 fn condition_op(
     i: u32,
     c: &ConditionRec,
@@ -380,36 +381,70 @@ fn condition_op(
     e: &Evaluator<'_>,
     l: &mut Layout<'_>,
 ) -> Op {
-    let base = BaseOperator::ALL.get(c.base as usize).copied();
-    match base {
-        Some(base)
-            if base != BaseOperator::Null && c.qualifier == 0 && test != ValueTest::General =>
-        {
-            let (key, absent) = (c.key, c.if_exists == 1 || base.is_negated());
-            match test {
-                ValueTest::Equals {
-                    first,
-                    end,
-                    negated,
-                } if end == first + 1 => Op::Equals {
-                    key,
-                    literal: l.text(e.value_tests.literal(first), ""),
-                    negated,
-                    absent,
-                },
-                ValueTest::Bool { on_true, on_false } => Op::Bool {
-                    key,
-                    on_true,
-                    on_false,
-                    absent,
-                },
-                _ => Op::Test {
-                    key,
-                    condition: i,
-                    absent,
-                },
-            }
-        }
-        _ => Op::Condition(i),
+    let Some(base) = BaseOperator::ALL.get(c.base as usize).copied() else {
+        return Op::Condition(i);
+    };
+    let key = c.key;
+    if base == BaseOperator::Null {
+        // As the general code: a `Null` value record answers when the key's presence is
+        // the opposite of its boolean; any other record never does.
+        let first = c.values_first as usize;
+        let Some(values) = e.v.values.get(first..first + c.values_len as usize) else {
+            return Op::Condition(i);
+        };
+        let answers = |present: bool| {
+            values
+                .iter()
+                .any(|v| v.kind == ValueKind::Null.code() && (v.a == 1) != present)
+        };
+        return Op::Null {
+            key,
+            on_absent: answers(false),
+            on_present: answers(true),
+        };
+    }
+    if c.qualifier != 0 {
+        return Op::Qualified {
+            key,
+            condition: i,
+            absent: c.qualifier == 1 || c.if_exists == 1,
+        };
+    }
+    let absent = c.if_exists == 1 || base.is_negated();
+    match test {
+        ValueTest::General => Op::Condition(i),
+        ValueTest::Equals {
+            first,
+            end,
+            negated,
+        } if end == first + 1 => Op::Equals {
+            key,
+            literal: l.text(e.value_tests.literal(first), ""),
+            negated,
+            absent,
+        },
+        ValueTest::Bool { on_true, on_false } => Op::Bool {
+            key,
+            on_true,
+            on_false,
+            absent,
+        },
+        ValueTest::Date {
+            first,
+            end,
+            op,
+            negated,
+        } if end == first + 1 => Op::Date {
+            key,
+            op,
+            negated,
+            absent,
+            instant: first,
+        },
+        _ => Op::Test {
+            key,
+            condition: i,
+            absent,
+        },
     }
 }

@@ -16,7 +16,7 @@ use super::super::principal::account_category_of;
 use super::super::resource_plan::Target;
 use super::super::slots::{Slot, Value};
 use super::super::statement::Participation;
-use super::super::value_test::parse_bool;
+use super::super::value_test::{holds, parse_bool};
 use super::super::{Evaluator, Scratch};
 use super::bytes;
 use super::*;
@@ -317,7 +317,28 @@ impl<'p> Evaluator<'p> {
         let (key, absent) = match op {
             Op::Equals { key, absent, .. }
             | Op::Bool { key, absent, .. }
+            | Op::Date { key, absent, .. }
             | Op::Test { key, absent, .. } => (key, absent),
+            Op::Null {
+                key,
+                on_absent,
+                on_present,
+            } => {
+                return match self.value(req, sc, key) {
+                    Value::Absent => on_absent,
+                    _ => on_present,
+                }
+            }
+            Op::Qualified {
+                key,
+                condition,
+                absent,
+            } => {
+                return match self.value(req, sc, key) {
+                    Value::Absent => absent,
+                    _ => self.condition(condition as usize, req, sc),
+                }
+            }
             Op::Condition(i) => return self.condition(i as usize, req, sc),
             op => unreachable!("{op:?} is not a condition op"),
         };
@@ -335,6 +356,15 @@ impl<'p> Evaluator<'p> {
             } => match parse_bool(v) {
                 Some(true) => on_true,
                 Some(false) => on_false,
+                None => false,
+            },
+            Op::Date {
+                op,
+                negated,
+                instant,
+                ..
+            } => match sc.memo.date.parse(v, crate::primitives::parse_date) {
+                Some(a) => holds(op, a.cmp(&self.value_tests.instant(instant))) != negated,
                 None => false,
             },
             Op::Test { condition, .. } => {
