@@ -50,10 +50,17 @@ pub(in crate::eval) fn build<'p>(e: &Evaluator<'p>) -> Residual<'p> {
     arn_segs.shrink_to_fit();
     r.ops.shrink_to_fit();
     (r.texts, r.arn_segs, r.middles, r.stars, r.globs) = (texts, arn_segs, middles, stars, globs);
+    // Each statement's range of `statement_keys`, read per candidate below from this
+    // small table rather than from the statement records.
+    let key_ranges: Vec<(u32, u32)> = v
+        .statements
+        .iter()
+        .map(|st| (st.keys_first, st.keys_first + st.keys_len))
+        .collect();
     let mut keys: Vec<KeyId> = Vec::new();
     for &(first, end) in &e.exact_candidate_ranges {
         let candidates = &e.exact_candidates[first as usize..end as usize];
-        let program = program(e, candidates, &mut keys, &mut r);
+        let program = program(e, &key_ranges, candidates, &mut keys, &mut r);
         r.programs.push(program);
     }
     r.masks.shrink_to_fit();
@@ -70,13 +77,14 @@ pub(in crate::eval) fn build<'p>(e: &Evaluator<'p>) -> Residual<'p> {
 /// keys, each with its index among the candidates.
 fn program(
     e: &Evaluator<'_>,
+    key_ranges: &[(u32, u32)],
     candidates: &[u32],
     keys: &mut Vec<KeyId>,
     r: &mut Residual<'_>,
 ) -> Option<ActionProgram> {
     let statement_keys = |id: u32| {
-        let st = &e.v.statements[id as usize];
-        &e.v.statement_keys[st.keys_first as usize..(st.keys_first + st.keys_len) as usize]
+        let (first, end) = key_ranges[id as usize];
+        &e.v.statement_keys[first as usize..end as usize]
     };
     keys.clear();
     for c in candidates {
@@ -221,6 +229,8 @@ struct Layout<'p> {
     texts: String,
     /// Where each distinct text already is in `texts`.
     placed: rustc_hash::FxHashMap<String, Text>,
+    /// The text being looked up.
+    joined: String,
     arn_segs: Vec<SegTest<'p>>,
     stars: Vec<Stars<'p>>,
     globs: Vec<VariableGlob<'p>>,
@@ -229,16 +239,17 @@ struct Layout<'p> {
 impl Layout<'_> {
     /// `head` followed by `tail`, placed once in `texts`.
     fn text(&mut self, head: &str, tail: &str) -> Text {
-        let mut joined = String::with_capacity(head.len() + tail.len());
-        joined.push_str(head);
-        joined.push_str(tail);
-        if let Some(t) = self.placed.get(&joined) {
+        // Joined in a reused buffer: a string is allocated only for a text not seen yet.
+        self.joined.clear();
+        self.joined.push_str(head);
+        self.joined.push_str(tail);
+        if let Some(t) = self.placed.get(self.joined.as_str()) {
             return *t;
         }
         let first = self.texts.len() as u32;
-        self.texts.push_str(&joined);
+        self.texts.push_str(&self.joined);
         let t = Text(first, self.texts.len() as u32);
-        self.placed.insert(joined, t);
+        self.placed.insert(self.joined.clone(), t);
         t
     }
 }
