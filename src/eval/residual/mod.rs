@@ -1,5 +1,5 @@
-//! Per-action residual programs: a tabulated action's candidate statements as straight-line
-//! typed steps (issue 17, item 2).
+//! Per-action residual programs: a tabulated action's candidate statements as blocks of
+//! typed ops (issue 17, item 2).
 //!
 //! The general interpreter examines a hop's candidates by reading, for each, its statement
 //! record and its policy record, decoding the policy kind into a participation test,
@@ -10,29 +10,34 @@
 //! built, here, for every action the index names exactly and for every *class* of the
 //! actions it does not (one per service of the index, one for the services it does not
 //! know: `candidates` tabulates their statements, each action clause decided for the class
-//! when it can be, else checked by the step on the hop's folded action). What is left for a
-//! hop — the *residual* — is:
+//! when it can be, else checked on the hop's folded action). Each statement is laid out
+//! once as a block of small ops ([`ops`]), shared by every program naming it. What is left
+//! for a hop — the *residual* — is:
 //!
-//! - participation as one mask test: each step carries its policy kind's participation bit
-//!   (and the resource-policy position), the hop sets the bits of the kinds taking part;
-//! - the resource clause as a typed test per resource record: `Any` (`*`), an exact literal
+//! - participation as one mask test: each block's head carries its policy kind's
+//!   participation bit (a `Position` op the resource-policy position), the hop sets the
+//!   bits of the kinds taking part;
+//! - the resource clause as typed ops: nothing for `*`, an exact literal
 //!   (`arn:aws:s3:::b`), a literal head with a `*` tail (`arn:aws:s3:::b/*` is "starts with
-//!   `arn:aws:s3:::b/`"), or the general [`ResourcePlan`](super::resource_plan) for any
-//!   other (globs inside, policy variables, folding);
-//! - R-SIM-4 missing keys as a mask AND: each action numbers the distinct keys its steps
-//!   read (at most 64, in key-id order, so the bits come out in R-SIM-4's name order), each
-//!   step carries the mask of its keys, and the hop ORs `step mask & absent` where `absent`
-//!   is computed once per hop for the action's keys only;
-//! - conditions as the already resolved value tests, read through the key's slot; a
-//!   qualified, `Null` or unresolved condition runs the general condition code.
+//!   `arn:aws:s3:::b/`"), ARN heads with segment tests, globs of literals and stars, or the
+//!   general [`ResourcePlan`](super::resource_plan) for any other (policy variables,
+//!   folding); several records as an any-of group;
+//! - R-SIM-4 missing keys as a mask AND: each action numbers the distinct keys its
+//!   statements read (at most 64, in key-id order, so the bits come out in R-SIM-4's name
+//!   order), each candidate reading keys has the mask of its keys, and the hop ORs `mask &
+//!   absent` where `absent` is computed once per hop for the action's keys only;
+//! - conditions as ops read through the key's slot: one-literal `StringEquals`, `Bool`, a
+//!   date against one instant inside the op; `Null` as its answers to absent and present; a
+//!   qualified operator's answer to an absent key; other resolved value tests through
+//!   [`ValueTests`](super::value_test); the rest the general condition code.
 //!
 //! A statement with a principal clause keeps the general principal test, its other parts
 //! typed: the choice is per statement (and per resource record, per condition), never per
-//! program. An action whose steps read more than 64 distinct keys, and an action without a
-//! `:`, keep the general path. Steps are laid out in statement-id order, which is the order
+//! program. An action whose statements read more than 64 distinct keys, and an action
+//! without a `:`, keep the general path. Candidates are run in statement-id order, the order
 //! the general path examines them in, so the applied list and the R-SIM-3 matched
 //! statements come out the same. Resource policies are not in the index, hence in no
-//! program: a hop's own resource policy's statements run through their steps too (their
+//! program: a hop's own resource policy's statements run through their blocks too (their
 //! action clauses checked on the folded action), merged by statement id with the program's
 //! (as the general path merges them with its candidates), their missing keys recorded as
 //! the general `examine` records them. Short literals are compared in words (`bytes`), not
@@ -41,9 +46,9 @@
 //! ```text
 //! s3:GetObject, with candidates 3 (identity, Allow arn:aws:s3:::b/*, StringEquals on
 //! aws:SourceVpc) and 7 (boundary, Allow *):
-//!   keys   [aws:sourcevpc]                      bit 0
-//!   step 3 identity  Prefix("arn:aws:s3:::b/")  missing 0b1  condition Equals
-//!   step 7 ceilings  Any                        missing 0b0
+//!   keys   [aws:sourcevpc]                           bit 0
+//!   block 3  Head(identity) Prefix("arn:aws:s3:::b/") Equals   missing 0b1
+//!   block 7  Head(ceilings)                                   missing 0b0
 //! ```
 //!
 //! `Evaluator::general` builds an evaluator without residual programs: the differential

@@ -1,9 +1,9 @@
-//! Runs a hop's action program: the steps in statement order, each a few typed tests.
+//! Runs a hop's action program: its statements' op blocks in statement order.
 //!
-//! What a step does for statement 3 of the example in the module docs, on a hop of
+//! What the walk does for statement 3 of the example in the module docs, on a hop of
 //! `s3:GetObject` on `arn:aws:s3:::b/k` by an IAM user: `PART_IDENTITY & mask` (the hop's
 //! participating kinds) is non-zero; the resource starts with `arn:aws:s3:::b/`; its key
-//! mask `0b1` is ANDed with the hop's absent mask (computed on the first step that needs
+//! mask `0b1` is ANDed with the hop's absent mask (computed on the first statement that needs
 //! it, from the action's one key) into the missing keys; its one condition reads
 //! `aws:sourcevpc`'s slot and runs the `Equals` test. Then it joins the applied list, as the
 //! general path's `examine` would have it.
@@ -34,7 +34,7 @@ impl Participation {
     }
 }
 
-/// What every step of a hop tests against: the participation bits of the kinds taking
+/// What every statement of a hop tests against: the participation bits of the kinds taking
 /// part, the hop's resource text and index, its participation.
 struct HopTests<'r, 'a> {
     mask: u8,
@@ -46,7 +46,7 @@ struct HopTests<'r, 'a> {
 impl<'p> Evaluator<'p> {
     /// Runs program `p`, whose tabulated candidates are `candidates`, on hop `k`, merged in
     /// statement order with the hop's own resource policy's statements `own` (`first..end`,
-    /// run through their steps too, their missing keys recorded in `sc.missing_bits` as
+    /// run through their blocks too, their missing keys recorded in `sc.missing_bits` as
     /// the general [`Evaluator::examine`] records them): pushes the applicable statements onto `sc.applied`, in
     /// statement order, and returns the program's missing keys as a mask of its key
     /// numbering.
@@ -81,7 +81,7 @@ impl<'p> Evaluator<'p> {
             }
             previous = Some(id);
             // This candidate's key mask, if its statement reads keys (read before any test
-            // can skip the step, so that the cursor follows the candidates).
+            // can skip the statement, so that the cursor follows the candidates).
             let keys = if with_keys < with_keys_end && r.mask_at[with_keys as usize] == i as u32 {
                 with_keys += 1;
                 r.masks[with_keys as usize - 1]
@@ -112,7 +112,7 @@ impl<'p> Evaluator<'p> {
     }
 
     /// Statement `id` of the hop's own resource policy (never in a program: the index
-    /// leaves resource policies out), through its step as the program's are; its action
+    /// leaves resource policies out), through its block as the program's are; its action
     /// clause is checked on the folded action (`sc.action`, which the hop fills when it has
     /// a resource policy), and its absent keys go to `sc.missing_bits` as
     /// [`Evaluator::examine`] records them.
