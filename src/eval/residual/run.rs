@@ -163,7 +163,9 @@ impl<'p> Evaluator<'p> {
             end,
         } = ops[at]
         else {
-            unreachable!("a statement's block starts with its head")
+            // The layout starts every block with its head (`build::block`).
+            debug_assert!(false, "statement {id}'s block starts with {:?}", ops[at]);
+            return None;
         };
         if part & hop.mask == 0 {
             return None;
@@ -305,7 +307,11 @@ impl<'p> Evaluator<'p> {
                     .matches(target, |m, t| self.matcher(m, t, req, sc))
             }
             Op::Fail => false,
-            op => unreachable!("{op:?} is not a resource op"),
+            // The layout puts only resource ops here (`build::block`).
+            _ => {
+                debug_assert!(false, "{op:?} is not a resource op");
+                false
+            }
         }
     }
 
@@ -340,7 +346,11 @@ impl<'p> Evaluator<'p> {
                 }
             }
             Op::Condition(i) => return self.condition(i as usize, req, sc),
-            op => unreachable!("{op:?} is not a condition op"),
+            // The layout puts only condition ops here (`build::block`).
+            _ => {
+                debug_assert!(false, "{op:?} is not a condition op");
+                return false;
+            }
         };
         let v = match self.value(req, sc, key) {
             Value::Single(v) => v,
