@@ -403,7 +403,7 @@ impl Evaluator<'_> {
     /// than five colons is not an ARN (R-RES-2), and fails. The colons are the ones the
     /// compact request found when it was built (or `find_colons` once per hop), never
     /// searched again here.
-    #[inline]
+    #[inline(never)]
     fn arn_tail(&self, target: &Target<'_>, literal: usize, segs: &[SegTest<'_>]) -> bool {
         target.is_arn()
             && (literal..6)
@@ -412,7 +412,7 @@ impl Evaluator<'_> {
     }
 
     /// One ARN segment's test.
-    #[inline]
+    #[inline(always)]
     fn seg_test(&self, seg: &SegTest<'_>, part: &str) -> bool {
         match seg {
             SegTest::Seg(seg) => match *seg {
