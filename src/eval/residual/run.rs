@@ -431,7 +431,7 @@ impl Evaluator<'_> {
 /// literal, ends with the last, and holds the middle ones (`middles` holds them) in order
 /// between; the leftmost place of each middle literal is as good as any, a star taking the
 /// rest.
-#[inline]
+#[inline(always)]
 pub(super) fn stars_match(stars: &Stars<'_>, middles: &[&str], text: &str) -> bool {
     let (head, tail) = (stars.first.len(), stars.last.len());
     if text.len() < head + tail
