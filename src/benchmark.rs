@@ -8,7 +8,7 @@
 //!
 //! [`check`] is the gate every benchmark passes before timing (both engines, every chain,
 //! full equality); [`run`] is `fastiam bench`; [`scaling`] builds the workloads of the
-//! scaling curves (policy-set size, chain length).
+//! scaling curves (policy-set size, chain length) and [`rounds`] times them.
 //!
 //! ```
 //! let prepared = fastiam::benchmark::standard(200, 42).unwrap();
@@ -16,6 +16,7 @@
 //! assert_eq!(prepared.policies.identity.len(), 3);
 //! ```
 
+pub mod rounds;
 pub mod scaling;
 
 use crate::policy::{parse_policy, ParseOptions, Policy, PolicyKind};

@@ -20,9 +20,9 @@
 //! * [`chains`] — chains of exactly `k` hops over the standard workload's policies, each
 //!   hop allowed so that all `k` are evaluated.
 //!
-//! Both return a [`Prepared`] workload, which [`measure`] times on both engines in rounds
-//! interleaved across the workloads, after [`super::check`] has compared the engines on
-//! every chain.
+//! Both return a [`Prepared`] workload, which [`super::rounds::measure`] checks (the engines
+//! and request forms compared on every chain) and then times on the chosen paths in rounds
+//! interleaved across the workloads.
 //!
 //! ```
 //! use fastiam::benchmark::scaling;
@@ -30,10 +30,7 @@
 //! assert_eq!(chains.hops, 150);
 //! ```
 
-use std::time::{Duration, Instant};
-
 use super::Prepared;
-use crate::eval::Evaluator;
 use crate::policy::{
     parse_policy, ActionPattern, ParseOptions, Policy, PolicyKind, ResourcePattern, Token,
 };
@@ -350,105 +347,10 @@ pub fn chains(hops: usize, n: usize, seed: u64) -> Result<Prepared, String> {
     })
 }
 
-/// One point of a curve: the medians over the rounds.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Point {
-    /// What varies: statements in the set, or hops per chain.
-    pub x: usize,
-    pub requests: usize,
-    pub hops_evaluated: usize,
-    /// Chain decisions: Allow, ExplicitDeny, ImplicitDeny (equal on both engines).
-    pub decisions: [usize; 3],
-    pub compiled_ns_per_hop: f64,
-    /// `None` when the reference evaluator was not timed.
-    pub reference_ns_per_hop: Option<f64>,
-    /// The compiled engine's ns/hop in each round.
-    pub compiled_rounds: Vec<f64>,
-}
-
-/// Times every workload on the compiled engine (and on the reference evaluator with
-/// `reference`), one thread: each round visits every workload once, in an order that
-/// rotates from round to round, running whole passes for at least `min_time` per engine;
-/// the figures are the medians over `rounds`. Every workload is first checked
-/// ([`super::check`]).
-pub fn measure(
-    workloads: &[(usize, Prepared)],
-    rounds: usize,
-    min_time: Duration,
-    reference: bool,
-) -> Result<Vec<Point>, String> {
-    let programs = workloads
-        .iter()
-        .map(|(_, w)| crate::compile::compile(&w.policies).map_err(|e| e.to_string()))
-        .collect::<Result<Vec<_>, _>>()?;
-    let evaluators: Vec<Evaluator> = programs.iter().map(Evaluator::new).collect();
-    let mut points = Vec::new();
-    for ((x, w), evaluator) in workloads.iter().zip(&evaluators) {
-        let checked = super::check(w, evaluator)?;
-        points.push(Point {
-            x: *x,
-            requests: w.requests.len(),
-            hops_evaluated: checked.hops_evaluated,
-            decisions: checked.decisions,
-            compiled_ns_per_hop: 0.0,
-            reference_ns_per_hop: None,
-            compiled_rounds: Vec::new(),
-        });
-    }
-    let mut reference_rounds: Vec<Vec<f64>> = vec![Vec::new(); workloads.len()];
-    for round in 0..rounds.max(1) {
-        for k in 0..workloads.len() {
-            let i = (k + round) % workloads.len();
-            let (w, evaluator, hops) = (&workloads[i].1, &evaluators[i], points[i].hops_evaluated);
-            let mut scratch = evaluator.scratch();
-            let ns = ns_per_hop(hops, min_time, || {
-                for r in &w.requests {
-                    std::hint::black_box(evaluator.evaluate(r, &mut scratch).decision);
-                }
-            });
-            points[i].compiled_rounds.push(ns);
-            if reference {
-                reference_rounds[i].push(ns_per_hop(hops, min_time, || {
-                    for r in &w.requests {
-                        std::hint::black_box(crate::reference::evaluate(r, &w.policies).decision);
-                    }
-                }));
-            }
-        }
-    }
-    for (p, r) in points.iter_mut().zip(reference_rounds) {
-        p.compiled_ns_per_hop = median(&p.compiled_rounds);
-        p.reference_ns_per_hop = (!r.is_empty()).then(|| median(&r));
-    }
-    Ok(points)
-}
-
-/// Nanoseconds per hop over whole passes (each evaluating `hops` hops) for at least
-/// `min_time`.
-fn ns_per_hop(hops: usize, min_time: Duration, mut pass: impl FnMut()) -> f64 {
-    let started = Instant::now();
-    let mut passes = 0usize;
-    while passes == 0 || started.elapsed() < min_time {
-        pass();
-        passes += 1;
-    }
-    started.elapsed().as_nanos() as f64 / (passes * hops.max(1)) as f64
-}
-
-/// The median (the mean of the middle two for an even count; 0 for none).
-pub fn median(values: &[f64]) -> f64 {
-    let mut v = values.to_vec();
-    v.sort_by(f64::total_cmp);
-    match v.len() {
-        0 => 0.0,
-        n if n % 2 == 1 => v[n / 2],
-        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::eval::Evaluator;
 
     fn tiny_corpus() -> Vec<Policy> {
         let docs = vec![

@@ -115,6 +115,17 @@ impl<'p> ValueTests<'p> {
         self.tests.get(i).copied().unwrap_or(ValueTest::General)
     }
 
+    /// Literal `i` of the [`ValueTest::Equals`] tests.
+    pub(super) fn literal(&self, i: u32) -> &'p str {
+        self.literals[i as usize]
+    }
+
+    /// Instant `i` of the [`ValueTest::Date`] tests.
+    #[inline]
+    pub(super) fn instant(&self, i: u32) -> Instant {
+        self.instants[i as usize]
+    }
+
     /// One condition's test, or `None` for the general comparison.
     fn resolve(
         &mut self,
@@ -286,7 +297,7 @@ impl<'p> ValueTests<'p> {
 /// as one word: each letter of `true` and `false` has its `0x20` bit set, so a byte ORed
 /// with `0x20` equals it only when the byte is the letter in either case.
 #[inline]
-fn parse_bool(v: &str) -> Option<bool> {
+pub(super) fn parse_bool(v: &str) -> Option<bool> {
     let b = v.as_bytes();
     match b.len() {
         4 => (u32::from_le_bytes(b.try_into().ok()?) | 0x2020_2020 == u32::from_le_bytes(*b"true"))
@@ -375,12 +386,20 @@ impl<T> Default for Memo<T> {
 }
 
 impl<T: Copy> Memo<T> {
-    /// `parse(v)`, from memory when `v` is the text parsed last.
+    /// `parse(v)`, from memory when `v` is the text parsed last (the common case, inlined;
+    /// the parse out of line).
+    #[inline(always)]
     pub(super) fn parse(&mut self, v: &str, parse: impl Fn(&str) -> Option<T>) -> Option<T> {
         let b = v.as_bytes();
         if b.len() == self.len && self.text.get(..b.len()).is_some_and(|t| same(t, b)) {
             return self.value;
         }
+        self.miss(v, parse)
+    }
+
+    #[inline(never)]
+    fn miss(&mut self, v: &str, parse: impl Fn(&str) -> Option<T>) -> Option<T> {
+        let b = v.as_bytes();
         let value = parse(v);
         if (1..=self.text.len()).contains(&b.len()) {
             self.text[..b.len()].copy_from_slice(b);

@@ -7,9 +7,10 @@
 //! Why a program of its own: the curves are pictures committed under `docs/`, and drawing
 //! them needs `plotters`, which `cargo test` on fastiam should never build; so this is a
 //! crate apart (own `[workspace]` and lock file), like `benches/cedar-compare`. The
-//! workloads and the timing are fastiam's own (`fastiam::benchmark::scaling`): every
-//! workload is first checked (compiled = reference on every chain), then timed in rounds
-//! interleaved across the sizes, and each point is the median over the rounds.
+//! workloads and the timing are fastiam's own (`fastiam::benchmark::scaling` and
+//! `fastiam::benchmark::rounds`): every workload is first checked (compiled = reference on
+//! every chain), then timed in rounds interleaved across the sizes and paths, and each
+//! point is the median over the rounds.
 //!
 //! Usage: `cargo run --release -- [--out DIR] [--rounds R] [--seconds T] [--requests N]
 //! [--chains N] [--records N] [--threads N] [--only statements|chains|replay]` (defaults
@@ -17,15 +18,16 @@
 //! `scaling-statements.{csv,svg}`, `scaling-chains.{csv,svg}` and
 //! `scaling-replay-threads.{csv,svg}` to DIR (those of `--only`'s curve alone) and prints the
 //! points. `--sizes 10,10000` and `--paths compiled,compact,compact_build_eval,reference`
-//! time part of the statement curve only (for a profile under callgrind), printed, not
-//! written.
+//! (or `packed`) time part of the statement curve only (for a profile under callgrind:
+//! `--toggle-collect='*rounds::time_cell*'`), printed, not written.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use fastiam::benchmark::scaling::{self, Point};
+use fastiam::benchmark::rounds::{self, Path as Row, Point};
+use fastiam::benchmark::scaling;
 use plotters::prelude::*;
 
 mod replay_threads;
@@ -118,9 +120,9 @@ fn parse_args() -> Result<Args, String> {
                 args.selection.rows = value
                     .split(',')
                     .map(|name| {
-                        statements::Row::from_name(name).ok_or(format!(
-                        "--paths: compiled, compact, compact_build_eval or reference, not `{name}`"
-                    ))
+                        Row::from_name(name).ok_or(format!(
+                            "--paths: compiled, packed, compact, compact_build_eval or reference, not `{name}`"
+                        ))
                     })
                     .collect::<Result<_, _>>()?
             }
@@ -145,13 +147,18 @@ fn managed_documents() -> Result<Vec<(String, String)>, String> {
     scaling::read_managed_tsv(&text)
 }
 
+/// The compiled engine's median ns/hop at a chain length (timed at every one).
+fn compiled(point: &Point) -> f64 {
+    rounds::median(point.rounds(Row::Compiled))
+}
+
 fn csv(points: &[Point], x_name: &str) -> String {
     let mut out = format!(
         "{x_name},requests,hops_evaluated,allow,explicit_deny,implicit_deny,compiled_ns_per_hop,reference_ns_per_hop,compiled_ns_per_hop_rounds\n"
     );
     for p in points {
         let rounds: Vec<String> = p
-            .compiled_rounds
+            .rounds(Row::Compiled)
             .iter()
             .map(|r| format!("{r:.1}"))
             .collect();
@@ -163,8 +170,8 @@ fn csv(points: &[Point], x_name: &str) -> String {
             p.decisions[0],
             p.decisions[1],
             p.decisions[2],
-            p.compiled_ns_per_hop,
-            p.reference_ns_per_hop
+            compiled(p),
+            p.ns_per_hop(Row::Reference)
                 .map_or(String::new(), |r| format!("{r:.1}")),
             rounds.join(" ")
         ));
@@ -179,15 +186,15 @@ fn print(title: &str, x_name: &str, points: &[Point]) {
         "requests", "decisions A/ED/ID", "compiled ns/hop", "reference ns/hop", "ref/compiled"
     );
     for p in points {
-        let reference = p.reference_ns_per_hop.unwrap_or(f64::NAN);
+        let reference = p.ns_per_hop(Row::Reference).unwrap_or(f64::NAN);
         println!(
             "{:>10} {:>9} {:>22} {:>14.1} {:>16.1} {:>11.1}x",
             p.x,
             p.requests,
             format!("{}/{}/{}", p.decisions[0], p.decisions[1], p.decisions[2]),
-            p.compiled_ns_per_hop,
+            compiled(p),
             reference,
-            reference / p.compiled_ns_per_hop
+            reference / compiled(p)
         );
     }
 }
@@ -200,7 +207,7 @@ fn draw_chains(points: &[Point], path: &Path) -> Draw {
     root.fill(&WHITE)?;
     let hi = points
         .iter()
-        .flat_map(|p| [Some(p.compiled_ns_per_hop), p.reference_ns_per_hop])
+        .flat_map(|p| [Some(compiled(p)), p.ns_per_hop(Row::Reference)])
         .flatten()
         .fold(0.0f64, f64::max);
     let mut chart = ChartBuilder::on(&root)
@@ -280,15 +287,10 @@ where
             .filter_map(|p| y(p).map(|v| (p.x as f64, v)))
             .collect()
     };
+    series(chart, line(&|p| Some(compiled(p))), BLUE, "compiled")?;
     series(
         chart,
-        line(&|p| Some(p.compiled_ns_per_hop)),
-        BLUE,
-        "compiled",
-    )?;
-    series(
-        chart,
-        line(&|p| p.reference_ns_per_hop),
+        line(&|p| p.ns_per_hop(Row::Reference)),
         RED,
         "reference evaluator",
     )?;
@@ -320,7 +322,12 @@ fn chains_curve(args: &Args) -> Run {
     let workloads = (1..=scaling::MAX_CHAIN)
         .map(|k| Ok((k, scaling::chains(k, args.chains, 42)?)))
         .collect::<Result<Vec<_>, String>>()?;
-    let by_length = scaling::measure(&workloads, args.rounds, args.min_time, true)?;
+    let by_length = rounds::measure(
+        &workloads,
+        &[Row::Compiled, Row::Reference],
+        args.rounds,
+        args.min_time,
+    )?;
     std::fs::write(
         args.out.join("scaling-chains.csv"),
         csv(&by_length, "hops_per_chain"),

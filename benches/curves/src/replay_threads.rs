@@ -19,7 +19,7 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use fastiam::benchmark::scaling::median;
+use fastiam::benchmark::rounds::median;
 use fastiam::policy::{parse_policy, ParseOptions, PolicyKind};
 use fastiam::replay::json;
 use fastiam::replay::source::read_unit;
@@ -96,16 +96,19 @@ fn seeds(root: &Path) -> Result<Vec<serde_json::Value>, Error> {
     let mut bad = None;
     for unit in &units {
         // The replay reads sonic-rs trees; `synth` edits serde_json's.
-        read_unit(unit, &mut |at, parsed| match parsed.and_then(|v| json::to_serde(&v)) {
-            Ok(v) => {
-                seeds.push(v);
-                true
-            }
-            Err(e) => {
-                bad = Some(format!("{at}: {e}"));
-                false
-            }
-        })
+        read_unit(
+            unit,
+            &mut |at, parsed| match parsed.and_then(|v| json::to_serde(&v)) {
+                Ok(v) => {
+                    seeds.push(v);
+                    true
+                }
+                Err(e) => {
+                    bad = Some(format!("{at}: {e}"));
+                    false
+                }
+            },
+        )
         .map_err(|e| format!("{}: {}", e.position, e.message))?;
     }
     bad.map_or(Ok(seeds), |e| Err(e.into()))

@@ -1,23 +1,22 @@
 //! The policy-set-size curve: nanoseconds per hop at 10, 100, 1,000 and 10,000 statements of
 //! real AWS managed policies, for the paths a caller can take.
 //!
-//! Why its own timing rather than `fastiam::benchmark::scaling::measure`: that one times the
-//! compiled engine on parsed `Request`s and the reference evaluator; a fast caller hands the
-//! evaluator `CompactRequest`s built against it (issue 17), so this curve times four rows in
-//! the same rounds — the compiled engine on `Request`s, on prebuilt `CompactRequest`s, on
-//! `CompactRequest`s built per request inside the timing (one reused `RequestBuilder`:
-//! `fill_from`, `finish_for`, evaluate), and the reference evaluator. Each workload is first
-//! checked by `fastiam::benchmark::check` (compiled = reference on every chain, and the
-//! packed and compact forms = compiled); rounds run across the sizes and engines in an order
-//! that rotates each round, and every point is the median of its rounds. For example, at
-//! 1,000 statements a round yields four ns/hop figures, one per row, measured seconds apart.
+//! The measurement is the library's (`fastiam::benchmark::rounds::measure`): every workload
+//! is first checked (compiled = reference on every chain, and the packed and compact forms =
+//! compiled), then four paths are timed in the same rounds — the compiled engine on
+//! `Request`s, on prebuilt `CompactRequest`s, on `CompactRequest`s built per request inside
+//! the timing (one reused `RequestBuilder`: `fill_from`, `finish_for`, evaluate), and the
+//! reference evaluator — in an order across the sizes and paths that rotates each round, and
+//! every point is the median of its rounds. For example, at 1,000 statements a round yields
+//! four ns/hop figures, one per path, measured seconds apart. This file chooses the sizes and
+//! paths and writes the CSV, the picture and the table.
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use fastiam::benchmark::{check, scaling, Prepared};
-use fastiam::eval::Evaluator;
-use fastiam::request::compact::{CompactRequest, RequestBuilder};
+// `Row`: a path of the curve (`Path` here is a file's).
+use fastiam::benchmark::rounds::{self, Path as Row, Point};
+use fastiam::benchmark::scaling;
 use plotters::prelude::*;
 
 use crate::{series, Draw};
@@ -25,19 +24,7 @@ use crate::{series, Draw};
 /// The statement counts of the curve.
 pub const SIZES: [usize; 4] = [10, 100, 1_000, 10_000];
 
-/// The rows (paths) of the curve, in CSV column order.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Row {
-    /// The compiled engine on parsed `Request`s.
-    Compiled,
-    /// The compiled engine on `CompactRequest`s built against it before timing.
-    Compact,
-    /// Building each request's `CompactRequest`, then evaluating it, both timed.
-    CompactBuildEval,
-    /// The reference evaluator on parsed `Request`s.
-    Reference,
-}
-
+/// The paths of the curve, in CSV column order.
 pub const ROWS: [Row; 4] = [
     Row::Compiled,
     Row::Compact,
@@ -45,162 +32,12 @@ pub const ROWS: [Row; 4] = [
     Row::Reference,
 ];
 
-impl Row {
-    /// The row of a [`Row::name`] (for `--paths`).
-    pub fn from_name(name: &str) -> Option<Row> {
-        ROWS.into_iter().find(|r| r.name() == name)
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Row::Compiled => "compiled",
-            Row::Compact => "compact",
-            Row::CompactBuildEval => "compact_build_eval",
-            Row::Reference => "reference",
-        }
-    }
+/// The median ns/hop of a path at a size (0 when it was not timed).
+fn ns(point: &Point, path: Row) -> f64 {
+    point.ns_per_hop(path).unwrap_or(0.0)
 }
 
-/// One size: what the check counted, and each path's ns/hop per round.
-pub struct SizePoint {
-    pub statements: usize,
-    pub requests: usize,
-    pub hops_evaluated: usize,
-    /// Allow, ExplicitDeny, ImplicitDeny.
-    pub decisions: [usize; 3],
-    /// Per path (in [`ROWS`] order), ns per hop of each round.
-    pub rounds: [Vec<f64>; 4],
-}
-
-impl SizePoint {
-    /// The median ns/hop of a path.
-    pub fn ns(&self, path: Row) -> f64 {
-        let i = ROWS.iter().position(|&p| p == path).unwrap_or(0);
-        scaling::median(&self.rounds[i])
-    }
-}
-
-/// Nanoseconds per hop over whole passes (each evaluating `hops` hops) for at least
-/// `min_time`.
-fn ns_per_hop(hops: usize, min_time: Duration, mut pass: impl FnMut()) -> f64 {
-    let started = Instant::now();
-    let mut passes = 0usize;
-    while passes == 0 || started.elapsed() < min_time {
-        pass();
-        passes += 1;
-    }
-    started.elapsed().as_nanos() as f64 / (passes * hops.max(1)) as f64
-}
-
-/// Checks every workload, then times the `selected` paths on every size in `rounds` rounds
-/// (a path not selected has no rounds).
-pub fn measure(
-    workloads: &[(usize, Prepared)],
-    selected: &[Row],
-    rounds: usize,
-    min_time: Duration,
-) -> Result<Vec<SizePoint>, String> {
-    let programs = workloads
-        .iter()
-        .map(|(_, w)| fastiam::compile::compile(&w.policies).map_err(|e| e.to_string()))
-        .collect::<Result<Vec<_>, _>>()?;
-    let evaluators: Vec<Evaluator> = programs.iter().map(Evaluator::new).collect();
-    let mut points = Vec::new();
-    let mut compact: Vec<Vec<CompactRequest>> = Vec::new();
-    let mut builder = RequestBuilder::new();
-    for ((x, w), evaluator) in workloads.iter().zip(&evaluators) {
-        let checked = check(w, evaluator)?;
-        points.push(SizePoint {
-            statements: *x,
-            requests: w.requests.len(),
-            hops_evaluated: checked.hops_evaluated,
-            decisions: checked.decisions,
-            rounds: Default::default(),
-        });
-        compact.push(
-            w.requests
-                .iter()
-                .map(|r| {
-                    builder
-                        .fill_from(r)
-                        .finish_for(evaluator)
-                        .cloned()
-                        .map_err(|e| format!("{x} statements: {e}"))
-                })
-                .collect::<Result<_, _>>()?,
-        );
-    }
-    let cells: Vec<(usize, Row)> = (0..workloads.len())
-        .flat_map(|size| selected.iter().map(move |&row| (size, row)))
-        .collect();
-    for round in 0..rounds.max(1) {
-        for k in 0..cells.len() {
-            let (i, row) = cells[(k + round) % cells.len()];
-            let cell = Cell {
-                workload: &workloads[i].1,
-                evaluator: &evaluators[i],
-                compact: &compact[i],
-                hops: points[i].hops_evaluated,
-            };
-            let ns = time_cell(row, &cell, &mut builder, min_time);
-            let at = ROWS.iter().position(|&r| r == row).unwrap_or(0);
-            points[i].rounds[at].push(ns);
-        }
-    }
-    Ok(points)
-}
-
-/// What one size's timings run on.
-struct Cell<'a> {
-    workload: &'a Prepared,
-    evaluator: &'a Evaluator<'a>,
-    /// The workload's requests, built against `evaluator` before timing.
-    compact: &'a [CompactRequest],
-    /// Hops a pass evaluates.
-    hops: usize,
-}
-
-/// ns per hop of one path on one size. Never inlined, so that callgrind can count it alone:
-/// `valgrind --tool=callgrind --toggle-collect='curves::statements::time_cell' …`.
-#[inline(never)]
-fn time_cell(row: Row, cell: &Cell, builder: &mut RequestBuilder, min_time: Duration) -> f64 {
-    let Cell {
-        workload: w,
-        evaluator,
-        compact,
-        hops,
-    } = *cell;
-    let mut scratch = evaluator.scratch();
-    match row {
-        Row::Compiled => ns_per_hop(hops, min_time, || {
-            for r in &w.requests {
-                std::hint::black_box(evaluator.evaluate(r, &mut scratch).decision);
-            }
-        }),
-        Row::Compact => ns_per_hop(hops, min_time, || {
-            for r in compact {
-                std::hint::black_box(evaluator.evaluate(r, &mut scratch).decision);
-            }
-        }),
-        Row::CompactBuildEval => ns_per_hop(hops, min_time, || {
-            for r in &w.requests {
-                // Every request was built without error before timing.
-                let built = builder
-                    .fill_from(r)
-                    .finish_for(evaluator)
-                    .expect("built before timing");
-                std::hint::black_box(evaluator.evaluate(built, &mut scratch).decision);
-            }
-        }),
-        Row::Reference => ns_per_hop(hops, min_time, || {
-            for r in &w.requests {
-                std::hint::black_box(fastiam::reference::evaluate(r, &w.policies).decision);
-            }
-        }),
-    }
-}
-
-pub fn csv(points: &[SizePoint]) -> String {
+pub fn csv(points: &[Point]) -> String {
     let mut out =
         String::from("statements,requests,hops_evaluated,allow,explicit_deny,implicit_deny");
     for p in ROWS {
@@ -213,7 +50,7 @@ pub fn csv(points: &[SizePoint]) -> String {
     for point in points {
         out.push_str(&format!(
             "{},{},{},{},{},{}",
-            point.statements,
+            point.x,
             point.requests,
             point.hops_evaluated,
             point.decisions[0],
@@ -221,10 +58,10 @@ pub fn csv(points: &[SizePoint]) -> String {
             point.decisions[2]
         ));
         for p in ROWS {
-            out.push_str(&format!(",{:.1}", point.ns(p)));
+            out.push_str(&format!(",{:.1}", ns(point, p)));
         }
-        for rounds in &point.rounds {
-            let list: Vec<String> = rounds.iter().map(|r| format!("{r:.1}")).collect();
+        for p in ROWS {
+            let list: Vec<String> = point.rounds(p).iter().map(|r| format!("{r:.1}")).collect();
             out.push_str(&format!(",{}", list.join(" ")));
         }
         out.push('\n');
@@ -232,7 +69,7 @@ pub fn csv(points: &[SizePoint]) -> String {
     out
 }
 
-pub fn print(points: &[SizePoint]) {
+pub fn print(points: &[Point]) {
     println!("cost per hop by policy-set size (one-hop requests), ns/hop, medians");
     println!(
         "{:>10} {:>9} {:>18} {:>10} {:>10} {:>14} {:>12} {:>10} {:>10}",
@@ -247,16 +84,16 @@ pub fn print(points: &[SizePoint]) {
         "comp/compact"
     );
     for p in points {
-        let (compiled, compact) = (p.ns(Row::Compiled), p.ns(Row::Compact));
-        let reference = p.ns(Row::Reference);
+        let (compiled, compact) = (ns(p, Row::Compiled), ns(p, Row::Compact));
+        let reference = ns(p, Row::Reference);
         println!(
             "{:>10} {:>9} {:>18} {:>10.1} {:>10.1} {:>14.1} {:>12.1} {:>9.1}x {:>9.2}x",
-            p.statements,
+            p.x,
             p.requests,
             format!("{}/{}/{}", p.decisions[0], p.decisions[1], p.decisions[2]),
             compiled,
             compact,
-            p.ns(Row::CompactBuildEval),
+            ns(p, Row::CompactBuildEval),
             reference,
             reference / compact,
             compiled / compact
@@ -267,18 +104,18 @@ pub fn print(points: &[SizePoint]) {
         println!(
             "{}: {}x the statements, {:.2}x the cost per hop",
             path.name(),
-            last.statements / first.statements,
-            last.ns(path) / first.ns(path)
+            last.x / first.x,
+            ns(last, path) / ns(first, path)
         );
     }
 }
 
 /// ns/hop against statements, both axes logarithmic, with the line a cost proportional to
 /// the number of statements would follow from the first compact point.
-pub fn draw(points: &[SizePoint], path: &Path) -> Draw {
+pub fn draw(points: &[Point], path: &Path) -> Draw {
     let root = SVGBackend::new(path, (760, 480)).into_drawing_area();
     root.fill(&WHITE)?;
-    let ys = points.iter().flat_map(|p| ROWS.map(|e| p.ns(e)));
+    let ys = points.iter().flat_map(|p| ROWS.map(|e| ns(p, e)));
     let (lo, hi) = ys.fold((f64::INFINITY, 0.0f64), |(l, h), y| (l.min(y), h.max(y)));
     let mut chart = ChartBuilder::on(&root)
         .caption(
@@ -303,8 +140,8 @@ pub fn draw(points: &[SizePoint], path: &Path) -> Draw {
     let linear: Vec<(f64, f64)> = points
         .iter()
         .map(|p| {
-            let x = p.statements as f64;
-            (x, first.ns(Row::Compact) * x / first.statements as f64)
+            let x = p.x as f64;
+            (x, ns(first, Row::Compact) * x / first.x as f64)
         })
         .filter(|(_, y)| *y <= hi * 2.0)
         .collect();
@@ -313,10 +150,7 @@ pub fn draw(points: &[SizePoint], path: &Path) -> Draw {
         .label("linear growth from 10 statements (compact)")
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK.mix(0.35)));
     let line = |path: Row| -> Vec<(f64, f64)> {
-        points
-            .iter()
-            .map(|p| (p.statements as f64, p.ns(path)))
-            .collect()
+        points.iter().map(|p| (p.x as f64, ns(p, path))).collect()
     };
     series(
         &mut chart,
@@ -370,7 +204,7 @@ pub fn curve(
         .iter()
         .map(|&n| Ok((n, scaling::statements(policies, n, requests, 42)?)))
         .collect::<Result<Vec<_>, String>>()?;
-    let by_size = measure(&workloads, &selection.rows, rounds, min_time)?;
+    let by_size = rounds::measure(&workloads, &selection.rows, rounds, min_time)?;
     if selection.is_full() {
         std::fs::write(out.join("scaling-statements.csv"), csv(&by_size))?;
         draw(&by_size, &out.join("scaling-statements.svg"))?;
@@ -381,9 +215,9 @@ pub fn curve(
             for &row in &selection.rows {
                 println!(
                     "{} statements, {}: {:.1} ns/hop ({} hops a pass)",
-                    p.statements,
+                    p.x,
                     row.name(),
-                    p.ns(row),
+                    ns(p, row),
                     p.hops_evaluated
                 );
             }

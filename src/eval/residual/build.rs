@@ -1,7 +1,7 @@
 //! Lays out the residual programs when an evaluator is built.
 //!
-//! Each statement becomes one [`Step`] (its policy decoded, its resource records and
-//! conditions typed), shared by every action that names it; each tabulated action becomes
+//! Each statement becomes one block of ops (see [`super::ops`]: its policy decoded, its
+//! resource records and conditions typed), shared by every action that names it; each tabulated action becomes
 //! an [`ActionProgram`]: its statements are its tabulated candidates (sorted, a repeat
 //! skipped when run), so only the distinct keys those statements read are stored, numbered
 //! in id order, and for each candidate whose statement reads keys the mask of its keys in
@@ -26,48 +26,41 @@ use super::*;
 /// The residual programs of `e`, whose candidates are tabulated.
 pub(in crate::eval) fn build<'p>(e: &Evaluator<'p>) -> Residual<'p> {
     let v = &e.v;
-    let mut accounts = Vec::new();
-    let steps = v
-        .statements
-        .iter()
-        .map(|st| step(e, st, &mut accounts))
-        .collect();
-    let mut layout = Layout::default();
-    let resources = e
-        .resource_plans
-        .iter()
-        .enumerate()
-        .map(|(i, plan)| resource_test(e, i as u32, plan, &mut layout))
-        .collect();
+    let mut l = Layout::default();
+    let mut r = Residual {
+        programs: Vec::with_capacity(e.exact_candidate_ranges.len()),
+        ops: Vec::with_capacity(v.statements.len() * 3),
+        starts: Vec::with_capacity(v.statements.len()),
+        ..Residual::default()
+    };
+    let mut records = Vec::new();
+    for st in v.statements.iter() {
+        r.starts.push(r.ops.len() as u32);
+        block(e, st, &mut l, &mut records, &mut r);
+    }
     let Layout {
         middles,
         mut texts,
         mut arn_segs,
+        stars,
+        globs,
         ..
-    } = layout;
+    } = l;
     texts.shrink_to_fit();
     arn_segs.shrink_to_fit();
-    let conditions = v
-        .conditions
+    r.ops.shrink_to_fit();
+    (r.texts, r.arn_segs, r.middles, r.stars, r.globs) = (texts, arn_segs, middles, stars, globs);
+    // Each statement's range of `statement_keys`, read per candidate below from this
+    // small table rather than from the statement records.
+    let key_ranges: Vec<(u32, u32)> = v
+        .statements
         .iter()
-        .enumerate()
-        .map(|(i, c)| condition_step(c, e.value_tests.get(i)))
+        .map(|st| (st.keys_first, st.keys_first + st.keys_len))
         .collect();
-    let mut r = Residual {
-        programs: Vec::with_capacity(e.exact_candidate_ranges.len()),
-        steps,
-        accounts,
-        middles,
-        texts,
-        arn_segs,
-        resources,
-        conditions,
-        ..Residual::default()
-    };
     let mut keys: Vec<KeyId> = Vec::new();
     for &(first, end) in &e.exact_candidate_ranges {
         let candidates = &e.exact_candidates[first as usize..end as usize];
-        let program = program(e, candidates, &mut keys, &mut r);
+        let program = program(e, &key_ranges, candidates, &mut keys, &mut r);
         r.programs.push(program);
     }
     r.masks.shrink_to_fit();
@@ -84,13 +77,14 @@ pub(in crate::eval) fn build<'p>(e: &Evaluator<'p>) -> Residual<'p> {
 /// keys, each with its index among the candidates.
 fn program(
     e: &Evaluator<'_>,
+    key_ranges: &[(u32, u32)],
     candidates: &[u32],
     keys: &mut Vec<KeyId>,
     r: &mut Residual<'_>,
 ) -> Option<ActionProgram> {
     let statement_keys = |id: u32| {
-        let st = &e.v.statements[id as usize];
-        &e.v.statement_keys[st.keys_first as usize..(st.keys_first + st.keys_len) as usize]
+        let (first, end) = key_ranges[id as usize];
+        &e.v.statement_keys[first as usize..end as usize]
     };
     keys.clear();
     for c in candidates {
@@ -130,7 +124,15 @@ fn program(
     })
 }
 
-fn step<'p>(e: &Evaluator<'p>, st: &StatementRec, accounts: &mut Vec<AccountId<'p>>) -> Step {
+/// Lays out statement `st`'s block at the end of `r.ops` (see [`super::ops`]); `records`
+/// is a buffer for its typed resource records.
+fn block<'p>(
+    e: &Evaluator<'p>,
+    st: &StatementRec,
+    l: &mut Layout<'p>,
+    records: &mut Vec<Option<Op>>,
+    r: &mut Residual<'p>,
+) {
     let policy = e.v.policies[st.policy as usize];
     let kind = policy_kind_from_code(policy.kind);
     let part = match kind {
@@ -142,17 +144,46 @@ fn step<'p>(e: &Evaluator<'p>, st: &StatementRec, accounts: &mut Vec<AccountId<'
         Some(Kind::PermissionsBoundary | Kind::Session) => PART_CEILINGS,
         None => 0,
     };
-    Step {
+    let head = r.ops.len();
+    r.ops.push(Op::Fail); // the head, once its ranges are known
+    if part == PART_RESOURCE {
+        r.ops.push(Op::Position(policy.position));
+    }
+    principal(e, st, &mut r.accounts, &mut r.ops);
+    // The resource clause: any of the records passes (none, for `NotResource`).
+    let not_resource = st.flags & STMT_NOT_RESOURCE != 0;
+    records.clear();
+    for i in st.resources_first..st.resources_first + st.resources_len {
+        records.push(resource_op(e, i, &e.resource_plans[i as usize], l));
+    }
+    let any = records.iter().any(Option::is_none);
+    match (records.len(), any, not_resource) {
+        (_, true, false) => {} // `*` among them: always passes
+        (_, true, true) | (0, false, false) => r.ops.push(Op::Fail),
+        (0, false, true) => {} // `NotResource: []`: always passes
+        (1, false, false) => r.ops.extend(records.iter().flatten()),
+        (count, false, not) => {
+            r.ops.push(Op::AnyOf {
+                count: count as u32,
+                not,
+            });
+            r.ops.extend(records.iter().flatten());
+        }
+    }
+    let conditions = r.ops.len() as u32;
+    for i in st.conditions_first..st.conditions_first + st.conditions_len {
+        let c = &e.v.conditions[i as usize];
+        r.ops
+            .push(condition_op(i, c, e.value_tests.get(i as usize), e, l));
+    }
+    r.ops[head] = Op::Head {
         part,
         kind: kind.unwrap_or(Kind::Identity),
-        level: policy.level,
-        position: policy.position,
         deny: st.flags & STMT_DENY != 0,
-        principal: principal(e, st, accounts),
-        not_resource: st.flags & STMT_NOT_RESOURCE != 0,
-        resources: (st.resources_first, st.resources_first + st.resources_len),
-        conditions: (st.conditions_first, st.conditions_first + st.conditions_len),
-    }
+        level: policy.level,
+        conditions,
+        end: r.ops.len() as u32,
+    };
 }
 
 /// The statement's principal clause: typed when every entry is an account id or ARN
@@ -161,9 +192,10 @@ fn principal<'p>(
     e: &Evaluator<'p>,
     st: &StatementRec,
     accounts: &mut Vec<AccountId<'p>>,
-) -> Principal {
+    ops: &mut Vec<Op>,
+) {
     if st.flags & STMT_HAS_PRINCIPAL == 0 {
-        return Principal::None;
+        return;
     }
     let first = st.principals_first as usize;
     let entries = &e.v.principals[first..first + st.principals_len as usize];
@@ -175,7 +207,8 @@ fn principal<'p>(
             )
         });
     if !typed {
-        return Principal::General;
+        ops.push(Op::Principal);
+        return;
     }
     let start = accounts.len() as u32;
     accounts.extend(entries.iter().map(|p| {
@@ -186,7 +219,7 @@ fn principal<'p>(
         };
         AccountId { id, root_of }
     }));
-    Principal::Accounts(start, accounts.len() as u32)
+    ops.push(Op::Accounts(start, accounts.len() as u32));
 }
 
 /// The shared buffers the typed resource tests point into, while they are built.
@@ -196,44 +229,50 @@ struct Layout<'p> {
     texts: String,
     /// Where each distinct text already is in `texts`.
     placed: rustc_hash::FxHashMap<String, Text>,
+    /// The text being looked up.
+    joined: String,
     arn_segs: Vec<SegTest<'p>>,
+    stars: Vec<Stars<'p>>,
+    globs: Vec<VariableGlob<'p>>,
 }
 
 impl Layout<'_> {
     /// `head` followed by `tail`, placed once in `texts`.
     fn text(&mut self, head: &str, tail: &str) -> Text {
-        let mut joined = String::with_capacity(head.len() + tail.len());
-        joined.push_str(head);
-        joined.push_str(tail);
-        if let Some(t) = self.placed.get(&joined) {
+        // Joined in a reused buffer: a string is allocated only for a text not seen yet.
+        self.joined.clear();
+        self.joined.push_str(head);
+        self.joined.push_str(tail);
+        if let Some(t) = self.placed.get(self.joined.as_str()) {
             return *t;
         }
         let first = self.texts.len() as u32;
-        self.texts.push_str(&joined);
+        self.texts.push_str(&self.joined);
         let t = Text(first, self.texts.len() as u32);
-        self.placed.insert(joined, t);
+        self.placed.insert(self.joined.clone(), t);
         t
     }
 }
 
-/// The typed test of resource record `index`, resolved as `plan`.
-fn resource_test<'p>(
+/// The typed op of resource record `index`, resolved as `plan`; `None` for `*`.
+fn resource_op<'p>(
     e: &Evaluator<'p>,
     index: u32,
     plan: &ResourcePlan<'p>,
     l: &mut Layout<'p>,
-) -> ResourceTest<'p> {
+) -> Option<Op> {
     let tail = |l: &mut Layout<'p>, head: &str, seg: &Seg<'_>| match seg {
-        Seg::Any => Some(ResourceTest::Prefix(l.text(head, ""))),
-        Seg::Exact(s) => Some(ResourceTest::Exact(l.text(head, s))),
-        Seg::Prefix(s) => Some(ResourceTest::Prefix(l.text(head, s))),
+        Seg::Any => Some(Op::Prefix(l.text(head, ""))),
+        Seg::Exact(s) => Some(Op::Exact(l.text(head, s))),
+        Seg::Prefix(s) => Some(Op::Prefix(l.text(head, s))),
         _ => None,
     };
     let typed = match plan {
-        ResourcePlan::Any => Some(ResourceTest::Any),
-        ResourcePlan::Plain(Seg::Glob(glob)) => {
-            stars(glob, &mut l.middles).map(ResourceTest::Stars)
-        }
+        ResourcePlan::Any => return None,
+        ResourcePlan::Plain(Seg::Glob(glob)) => stars(glob, &mut l.middles).map(|s| {
+            l.stars.push(s);
+            Op::Stars(l.stars.len() as u32 - 1)
+        }),
         ResourcePlan::Plain(seg) => tail(l, "", seg),
         // Five literal segments, the first `arn`: a text starting with the head is an ARN
         // (R-RES-2) whose first five segments are the pattern's.
@@ -272,15 +311,15 @@ fn resource_test<'p>(
                 };
                 l.arn_segs.push(test);
             }
-            Some(ResourceTest::Arn {
+            Some(Op::Arn {
                 head,
                 literal: *literal as u8,
-                segs: (first, l.arn_segs.len() as u32),
+                segs: first,
             })
         }
         _ => None,
     };
-    typed.unwrap_or(ResourceTest::Plan(index))
+    Some(typed.unwrap_or(Op::Plan(index)))
 }
 
 /// The test of an ARN pattern `head` (five literal segments) whose last segment is
@@ -290,12 +329,7 @@ fn resource_test<'p>(
 /// glob pieces (a literal piece each), so the literal, the value and the glob follow each
 /// other at fixed places until the glob's first star: `VariableGlob` tests them in that
 /// order, the glob split at its stars.
-fn variable_glob<'p>(
-    e: &Evaluator<'p>,
-    m: u32,
-    head: &str,
-    l: &mut Layout<'p>,
-) -> Option<ResourceTest<'p>> {
+fn variable_glob<'p>(e: &Evaluator<'p>, m: u32, head: &str, l: &mut Layout<'p>) -> Option<Op> {
     let m = e.v.matchers.get(m as usize)?;
     if MatcherKind::from_code(m.kind) != Some(MatcherKind::TokensGlob) {
         return None;
@@ -320,11 +354,13 @@ fn variable_glob<'p>(
         return None;
     }
     let tail = stars(e.s(after.a), &mut l.middles)?;
-    Some(ResourceTest::VariableGlob {
-        head: l.text(&joined, ""),
+    let head = l.text(&joined, "");
+    l.globs.push(VariableGlob {
+        head,
         token: m.a + at as u32,
         tail,
-    })
+    });
+    Some(Op::VariableGlob(l.globs.len() as u32 - 1))
 }
 
 /// A glob of literals and `*`s split at its stars (`None` if it has a `?`).
@@ -345,18 +381,81 @@ pub(super) fn stars<'p>(glob: &'p str, middles: &mut Vec<&'p str>) -> Option<Sta
     })
 }
 
-fn condition_step(c: &ConditionRec, test: ValueTest) -> ConditionStep {
-    let base = BaseOperator::ALL.get(c.base as usize).copied();
-    match base {
-        Some(base)
-            if base != BaseOperator::Null && c.qualifier == 0 && test != ValueTest::General =>
-        {
-            ConditionStep::Single {
-                key: c.key,
-                test,
-                absent: c.if_exists == 1 || base.is_negated(),
-            }
-        }
-        _ => ConditionStep::General,
+/// The op of condition record `i` (`c`), whose value test is `test`: `Null` as the
+/// answers to absent and present, a qualified operator's answer to an absent key; an
+/// unqualified one typed when its test is resolved, the common shapes (one literal,
+/// `Bool`, one date) inside the op.
+fn condition_op(
+    i: u32,
+    c: &ConditionRec,
+    test: ValueTest,
+    e: &Evaluator<'_>,
+    l: &mut Layout<'_>,
+) -> Op {
+    let Some(base) = BaseOperator::ALL.get(c.base as usize).copied() else {
+        return Op::Condition(i);
+    };
+    let key = c.key;
+    if base == BaseOperator::Null {
+        // As the general code: a `Null` value record answers when the key's presence is
+        // the opposite of its boolean; any other record never does.
+        let first = c.values_first as usize;
+        let Some(values) = e.v.values.get(first..first + c.values_len as usize) else {
+            return Op::Condition(i);
+        };
+        let answers = |present: bool| {
+            values
+                .iter()
+                .any(|v| v.kind == ValueKind::Null.code() && (v.a == 1) != present)
+        };
+        return Op::Null {
+            key,
+            on_absent: answers(false),
+            on_present: answers(true),
+        };
+    }
+    if c.qualifier != 0 {
+        return Op::Qualified {
+            key,
+            condition: i,
+            absent: c.qualifier == 1 || c.if_exists == 1,
+        };
+    }
+    let absent = c.if_exists == 1 || base.is_negated();
+    match test {
+        ValueTest::General => Op::Condition(i),
+        ValueTest::Equals {
+            first,
+            end,
+            negated,
+        } if end == first + 1 => Op::Equals {
+            key,
+            literal: l.text(e.value_tests.literal(first), ""),
+            negated,
+            absent,
+        },
+        ValueTest::Bool { on_true, on_false } => Op::Bool {
+            key,
+            on_true,
+            on_false,
+            absent,
+        },
+        ValueTest::Date {
+            first,
+            end,
+            op,
+            negated,
+        } if end == first + 1 => Op::Date {
+            key,
+            op,
+            negated,
+            absent,
+            instant: first,
+        },
+        _ => Op::Test {
+            key,
+            condition: i,
+            absent,
+        },
     }
 }

@@ -64,10 +64,18 @@ pub(in crate::eval) fn find(hay: &str, needle: &str) -> Option<usize> {
         return byte(h, first);
     }
     if n.len() > 8 {
-        return hay.find(needle);
+        return find_long(hay, needle);
     }
     let last = h.len().checked_sub(n.len())?;
     (0..=last).find(|&at| h[at] == first && same(&h[at..at + n.len()], n))
+}
+
+/// `str::find`, out of line: its two-way searcher's frame would otherwise be set up by
+/// every caller of [`find`], short needles too.
+#[inline(never)]
+#[cold]
+fn find_long(hay: &str, needle: &str) -> Option<usize> {
+    hay.find(needle)
 }
 
 /// Where byte `b` first occurs in `hay`, 8 bytes at a time.

@@ -1,5 +1,5 @@
-//! Per-action residual programs: a tabulated action's candidate statements as straight-line
-//! typed steps (issue 17, item 2).
+//! Per-action residual programs: a tabulated action's candidate statements as blocks of
+//! typed ops (issue 17, item 2).
 //!
 //! The general interpreter examines a hop's candidates by reading, for each, its statement
 //! record and its policy record, decoding the policy kind into a participation test,
@@ -10,29 +10,34 @@
 //! built, here, for every action the index names exactly and for every *class* of the
 //! actions it does not (one per service of the index, one for the services it does not
 //! know: `candidates` tabulates their statements, each action clause decided for the class
-//! when it can be, else checked by the step on the hop's folded action). What is left for a
-//! hop — the *residual* — is:
+//! when it can be, else checked on the hop's folded action). Each statement is laid out
+//! once as a block of small ops ([`ops`]), shared by every program naming it. What is left
+//! for a hop — the *residual* — is:
 //!
-//! - participation as one mask test: each step carries its policy kind's participation bit
-//!   (and the resource-policy position), the hop sets the bits of the kinds taking part;
-//! - the resource clause as a typed test per resource record: `Any` (`*`), an exact literal
+//! - participation as one mask test: each block's head carries its policy kind's
+//!   participation bit (a `Position` op the resource-policy position), the hop sets the
+//!   bits of the kinds taking part;
+//! - the resource clause as typed ops: nothing for `*`, an exact literal
 //!   (`arn:aws:s3:::b`), a literal head with a `*` tail (`arn:aws:s3:::b/*` is "starts with
-//!   `arn:aws:s3:::b/`"), or the general [`ResourcePlan`](super::resource_plan) for any
-//!   other (globs inside, policy variables, folding);
-//! - R-SIM-4 missing keys as a mask AND: each action numbers the distinct keys its steps
-//!   read (at most 64, in key-id order, so the bits come out in R-SIM-4's name order), each
-//!   step carries the mask of its keys, and the hop ORs `step mask & absent` where `absent`
-//!   is computed once per hop for the action's keys only;
-//! - conditions as the already resolved value tests, read through the key's slot; a
-//!   qualified, `Null` or unresolved condition runs the general condition code.
+//!   `arn:aws:s3:::b/`"), ARN heads with segment tests, globs of literals and stars, or the
+//!   general [`ResourcePlan`](super::resource_plan) for any other (policy variables,
+//!   folding); several records as an any-of group;
+//! - R-SIM-4 missing keys as a mask AND: each action numbers the distinct keys its
+//!   statements read (at most 64, in key-id order, so the bits come out in R-SIM-4's name
+//!   order), each candidate reading keys has the mask of its keys, and the hop ORs `mask &
+//!   absent` where `absent` is computed once per hop for the action's keys only;
+//! - conditions as ops read through the key's slot: one-literal `StringEquals`, `Bool`, a
+//!   date against one instant inside the op; `Null` as its answers to absent and present; a
+//!   qualified operator's answer to an absent key; other resolved value tests through
+//!   [`ValueTests`](super::value_test); the rest the general condition code.
 //!
 //! A statement with a principal clause keeps the general principal test, its other parts
 //! typed: the choice is per statement (and per resource record, per condition), never per
-//! program. An action whose steps read more than 64 distinct keys, and an action without a
-//! `:`, keep the general path. Steps are laid out in statement-id order, which is the order
+//! program. An action whose statements read more than 64 distinct keys, and an action
+//! without a `:`, keep the general path. Candidates are run in statement-id order, the order
 //! the general path examines them in, so the applied list and the R-SIM-3 matched
 //! statements come out the same. Resource policies are not in the index, hence in no
-//! program: a hop's own resource policy's statements run through their steps too (their
+//! program: a hop's own resource policy's statements run through their blocks too (their
 //! action clauses checked on the folded action), merged by statement id with the program's
 //! (as the general path merges them with its candidates), their missing keys recorded as
 //! the general `examine` records them. Short literals are compared in words (`bytes`), not
@@ -41,9 +46,9 @@
 //! ```text
 //! s3:GetObject, with candidates 3 (identity, Allow arn:aws:s3:::b/*, StringEquals on
 //! aws:SourceVpc) and 7 (boundary, Allow *):
-//!   keys   [aws:sourcevpc]                      bit 0
-//!   step 3 identity  Prefix("arn:aws:s3:::b/")  missing 0b1  condition Equals
-//!   step 7 ceilings  Any                        missing 0b0
+//!   keys   [aws:sourcevpc]                           bit 0
+//!   block 3  Head(identity) Prefix("arn:aws:s3:::b/") Equals   missing 0b1
+//!   block 7  Head(ceilings)                                   missing 0b0
 //! ```
 //!
 //! `Evaluator::general` builds an evaluator without residual programs: the differential
@@ -51,13 +56,14 @@
 
 mod build;
 pub(super) mod bytes;
+mod ops;
 mod run;
 
 use crate::bytecode::KeyId;
 use crate::bytecode::PolicyKind as Kind;
 
 use super::resource_plan::Seg;
-use super::value_test::ValueTest;
+use ops::Op;
 
 pub(super) use build::build;
 
@@ -81,20 +87,22 @@ pub(super) struct Residual<'p> {
     mask_at: Vec<u32>,
     /// Each program's keys (a range per program), in id order: bit `i` is key `keys[i]`.
     keys: Vec<KeyId>,
-    /// Per statement: its typed step.
-    steps: Vec<Step>,
-    /// Per resource record: its typed test.
-    resources: Vec<ResourceTest<'p>>,
-    /// The texts of the typed resource tests (see [`Text`]).
+    /// Every statement's block of ops (see [`ops`]) …
+    ops: Vec<Op>,
+    /// … and where each statement's block starts.
+    starts: Vec<u32>,
+    /// The texts of the typed ops (see [`Text`]).
     texts: String,
-    /// The segment tests of [`ResourceTest::Arn`] tests.
+    /// The segment tests of [`Op::Arn`] ops.
     arn_segs: Vec<SegTest<'p>>,
-    /// The middle literals of [`Stars`] tests.
+    /// The globs of [`Op::Stars`] ops …
+    stars: Vec<Stars<'p>>,
+    /// … and their middle literals (those of [`Op::VariableGlob`] tails too).
     middles: Vec<&'p str>,
-    /// The accounts of typed principal clauses (see [`Principal::Accounts`]).
+    /// The patterns of [`Op::VariableGlob`] ops.
+    globs: Vec<VariableGlob<'p>>,
+    /// The accounts of typed principal clauses (see [`Op::Accounts`]).
     accounts: Vec<AccountId<'p>>,
-    /// Per condition record: its typed test.
-    conditions: Vec<ConditionStep>,
 }
 
 /// One action's program: its statements are its tabulated candidates; a range of `keys`,
@@ -105,34 +113,6 @@ pub(super) struct ActionProgram {
     masks: (u32, u32),
 }
 
-/// One statement, decoded for the hop.
-#[derive(Clone, Copy, Debug)]
-struct Step {
-    /// The participation bit of its policy kind (0: never participates).
-    part: u8,
-    kind: Kind,
-    level: u32,
-    /// For a resource policy: its position, which must be the hop's resource policy.
-    position: u32,
-    deny: bool,
-    principal: Principal,
-    not_resource: bool,
-    resources: (u32, u32),
-    conditions: (u32, u32),
-}
-
-/// A statement's principal clause (R-PRIN-3).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Principal {
-    /// None: the statement is not a resource policy's, or names no principal.
-    None,
-    /// `Principal` entries all account ids or ARNs (`AWS`, `IAM`, `ID`): a range of
-    /// `accounts`, each with its account resolved at build time.
-    Accounts(u32, u32),
-    /// Any other (`NotPrincipal`, services, federated, wildcards): the general test.
-    General,
-}
-
 /// An `AWS`/`IAM`/`ID` principal value: its text, and the account it names when it is an
 /// account root ARN (`arn:aws:iam::111122223333:root`).
 #[derive(Clone, Copy, Debug)]
@@ -141,41 +121,20 @@ struct AccountId<'p> {
     root_of: Option<&'p str>,
 }
 
-/// A range of `Residual::texts`: the texts of the typed resource tests share one buffer,
-/// each distinct text once, rather than a box per record.
-#[derive(Clone, Copy, Debug)]
+/// A range of `Residual::texts`: the texts of the typed ops share one buffer, each
+/// distinct text once, rather than a box per record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Text(u32, u32);
 
-/// A resource record's test of the hop's whole resource text.
-#[derive(Clone, Debug)]
-enum ResourceTest<'p> {
-    Any,
-    Exact(Text),
-    Prefix(Text),
-    /// An ARN pattern whose leading literal segments, `arn` first, are `head` (each with
-    /// its `:`), and whose other segments are typed tests: the segments after the head are
-    /// cut at their colons only when the head matched. `segs` (a range of
-    /// `Residual::arn_segs`) are the tests of segments `literal..6`.
-    Arn {
-        head: Text,
-        literal: u8,
-        segs: (u32, u32),
-    },
-    /// A pattern without colons made of literals and `*`s only: one [`Stars`] test of
-    /// the whole resource.
-    Stars(Stars<'p>),
-    /// An ARN pattern whose last segment is `literal${variable}glob`
-    /// (`arn:aws:s3:::home-bucket/${aws:username}/*`): the text starts with `head` (the
-    /// five literal segments and the literal), then the variable's value (token record
-    /// `token`: a single value, else its default, else no match, R-VAR-6), then the rest
-    /// matches `tail`.
-    VariableGlob {
-        head: Text,
-        token: u32,
-        tail: Stars<'p>,
-    },
-    /// The general plan of resource record `.0`.
-    Plan(u32),
+/// An ARN pattern whose last segment is `literal${variable}glob`
+/// (`arn:aws:s3:::home-bucket/${aws:username}/*`): the text starts with `head` (the five
+/// literal segments and the literal), then the variable's value (token record `token`: a
+/// single value, else its default, else no match, R-VAR-6), then the rest matches `tail`.
+#[derive(Clone, Copy, Debug)]
+struct VariableGlob<'p> {
+    head: Text,
+    token: u32,
+    tail: Stars<'p>,
 }
 
 /// One ARN segment's test: the resolved plan's, or [`Stars`] for a glob of literals and
@@ -195,20 +154,6 @@ struct Stars<'p> {
     middles: (u32, u32),
 }
 
-/// A condition record's test.
-#[derive(Clone, Copy, Debug)]
-enum ConditionStep {
-    /// An unqualified, non-`Null` condition with a resolved value test: a single value
-    /// runs `test`, an absent key answers `absent`, a multi-valued one is false (R-COND-8).
-    Single {
-        key: KeyId,
-        test: ValueTest,
-        absent: bool,
-    },
-    /// Anything else: the general condition code.
-    General,
-}
-
 impl Residual<'_> {
     /// The program of `index_exact` entry `entry`, if it has one.
     #[inline]
@@ -223,11 +168,12 @@ impl Residual<'_> {
             + heap_bytes(&self.masks)
             + heap_bytes(&self.mask_at)
             + heap_bytes(&self.keys)
-            + heap_bytes(&self.steps)
-            + heap_bytes(&self.resources)
+            + heap_bytes(&self.ops)
+            + heap_bytes(&self.starts)
             + heap_bytes(&self.accounts)
+            + heap_bytes(&self.stars)
             + heap_bytes(&self.middles)
-            + heap_bytes(&self.conditions)
+            + heap_bytes(&self.globs)
             + self.texts.capacity()
             + heap_bytes(&self.arn_segs)
     }
@@ -329,7 +275,7 @@ mod tests {
     }
 
     /// Resource patterns `literal${variable}glob` after five literal segments type as
-    /// [`super::ResourceTest::VariableGlob`] and decide as the reference on resources that
+    /// [`super::Op::VariableGlob`] and decide as the reference on resources that
     /// pass or miss each part (the literal, the value, the glob, the value absent with and
     /// without a default); patterns of other shapes keep the general plan.
     #[test]
@@ -366,11 +312,10 @@ mod tests {
             let mut case = crate::eval::test_case(&[statement]);
             let program = crate::compile::compile(&case.chain.policies).unwrap();
             let evaluator = Evaluator::new(&program);
-            let kinds = &evaluator.residual.resources;
+            let ops = &evaluator.residual.ops;
             assert_eq!(
-                kinds
-                    .iter()
-                    .any(|t| matches!(t, super::ResourceTest::VariableGlob { .. })),
+                ops.iter()
+                    .any(|op| matches!(op, super::Op::VariableGlob(_))),
                 typed,
                 "{pattern}"
             );

@@ -1,9 +1,9 @@
-//! Runs a hop's action program: the steps in statement order, each a few typed tests.
+//! Runs a hop's action program: its statements' op blocks in statement order.
 //!
-//! What a step does for statement 3 of the example in the module docs, on a hop of
+//! What the walk does for statement 3 of the example in the module docs, on a hop of
 //! `s3:GetObject` on `arn:aws:s3:::b/k` by an IAM user: `PART_IDENTITY & mask` (the hop's
 //! participating kinds) is non-zero; the resource starts with `arn:aws:s3:::b/`; its key
-//! mask `0b1` is ANDed with the hop's absent mask (computed on the first step that needs
+//! mask `0b1` is ANDed with the hop's absent mask (computed on the first statement that needs
 //! it, from the action's one key) into the missing keys; its one condition reads
 //! `aws:sourcevpc`'s slot and runs the `Equals` test. Then it joins the applied list, as the
 //! general path's `examine` would have it.
@@ -16,6 +16,7 @@ use super::super::principal::account_category_of;
 use super::super::resource_plan::Target;
 use super::super::slots::{Slot, Value};
 use super::super::statement::Participation;
+use super::super::value_test::{holds, parse_bool};
 use super::super::{Evaluator, Scratch};
 use super::bytes;
 use super::*;
@@ -33,7 +34,7 @@ impl Participation {
     }
 }
 
-/// What every step of a hop tests against: the participation bits of the kinds taking
+/// What every statement of a hop tests against: the participation bits of the kinds taking
 /// part, the hop's resource text and index, its participation.
 struct HopTests<'r, 'a> {
     mask: u8,
@@ -45,7 +46,7 @@ struct HopTests<'r, 'a> {
 impl<'p> Evaluator<'p> {
     /// Runs program `p`, whose tabulated candidates are `candidates`, on hop `k`, merged in
     /// statement order with the hop's own resource policy's statements `own` (`first..end`,
-    /// run through their steps too, their missing keys recorded in `sc.missing_bits` as
+    /// run through their blocks too, their missing keys recorded in `sc.missing_bits` as
     /// the general [`Evaluator::examine`] records them): pushes the applicable statements onto `sc.applied`, in
     /// statement order, and returns the program's missing keys as a mask of its key
     /// numbering.
@@ -80,7 +81,7 @@ impl<'p> Evaluator<'p> {
             }
             previous = Some(id);
             // This candidate's key mask, if its statement reads keys (read before any test
-            // can skip the step, so that the cursor follows the candidates).
+            // can skip the statement, so that the cursor follows the candidates).
             let keys = if with_keys < with_keys_end && r.mask_at[with_keys as usize] == i as u32 {
                 with_keys += 1;
                 r.masks[with_keys as usize - 1]
@@ -92,9 +93,8 @@ impl<'p> Evaluator<'p> {
                 self.own_step(own, &hop, req, sc, &mut target);
                 own += 1;
             }
-            let step = &r.steps[id as usize];
-            let Some(categories) =
-                self.step_matches(id, step, c & 1 == 1, &hop, req, sc, &mut target)
+            let Some((categories, head)) =
+                self.statement_matches(id, c & 1 == 1, &hop, req, sc, &mut target)
             else {
                 continue;
             };
@@ -102,7 +102,7 @@ impl<'p> Evaluator<'p> {
                 let absent = *absent.get_or_insert_with(|| self.absent_keys(p, sc));
                 missing |= keys & absent;
             }
-            self.conditions_then_apply(id, step, categories, req, sc);
+            self.conditions_then_apply(id, head, categories, req, sc);
         }
         while own < own_end {
             self.own_step(own, &hop, req, sc, &mut target);
@@ -112,7 +112,7 @@ impl<'p> Evaluator<'p> {
     }
 
     /// Statement `id` of the hop's own resource policy (never in a program: the index
-    /// leaves resource policies out), through its step as the program's are; its action
+    /// leaves resource policies out), through its block as the program's are; its action
     /// clause is checked on the folded action (`sc.action`, which the hop fills when it has
     /// a resource policy), and its absent keys go to `sc.missing_bits` as
     /// [`Evaluator::examine`] records them.
@@ -125,8 +125,8 @@ impl<'p> Evaluator<'p> {
         sc: &mut Scratch,
         target: &mut Option<Target<'r>>,
     ) {
-        let step = &self.residual.steps[id as usize];
-        let Some(categories) = self.step_matches(id, step, false, hop, req, sc, target) else {
+        let Some((categories, head)) = self.statement_matches(id, false, hop, req, sc, target)
+        else {
             return;
         };
         let st = &self.v.statements[id as usize];
@@ -137,27 +137,37 @@ impl<'p> Evaluator<'p> {
                 sc.missing_bits[*key as usize / 64] |= 1 << (key % 64);
             }
         }
-        self.conditions_then_apply(id, step, categories, req, sc);
+        self.conditions_then_apply(id, head, categories, req, sc);
     }
 
-    /// Whether statement `id`'s step passes its participation, action (unless `verified`),
-    /// principal and resource tests: its principal categories if it does.
+    /// Whether statement `id`'s block passes its participation, action (unless `verified`),
+    /// principal and resource ops: its principal categories and its head if it does.
     #[inline(always)]
-    #[allow(clippy::too_many_arguments)]
-    fn step_matches<'r, R: RequestView>(
+    fn statement_matches<'r, R: RequestView>(
         &self,
         id: u32,
-        step: &Step,
         verified: bool,
         hop: &HopTests<'r, '_>,
         req: &'r R,
         sc: &mut Scratch,
         target: &mut Option<Target<'r>>,
-    ) -> Option<u8> {
-        let r = &self.residual;
-        if step.part & hop.mask == 0
-            || (step.part == PART_RESOURCE && hop.part.resource != Some(step.position))
-        {
+    ) -> Option<(u8, Head)> {
+        let ops = &self.residual.ops;
+        let at = self.residual.starts[id as usize] as usize;
+        let Op::Head {
+            part,
+            kind,
+            deny,
+            level,
+            conditions,
+            end,
+        } = ops[at]
+        else {
+            // The layout starts every block with its head (`build::block`).
+            debug_assert!(false, "statement {id}'s block starts with {:?}", ops[at]);
+            return None;
+        };
+        if part & hop.mask == 0 {
             return None;
         }
         // A class's candidate whose action clause the class leaves open (never one of an
@@ -166,55 +176,74 @@ impl<'p> Evaluator<'p> {
         if !verified && !self.action_clause(&self.v.statements[id as usize], &sc.action) {
             return None;
         }
-        let categories = match step.principal {
-            Principal::None => 0,
-            Principal::Accounts(first, end) => {
-                let accounts = &r.accounts[first as usize..end as usize];
-                match accounts.iter().fold(0, |cats, a| {
-                    cats | account_category_of(a.id, a.root_of, req)
-                }) {
-                    0 => return None,
-                    c => c,
+        let mut categories = 0;
+        let mut pc = at + 1;
+        while pc < conditions as usize {
+            let passes = match ops[pc] {
+                Op::Position(position) => hop.part.resource == Some(position),
+                Op::Accounts(first, end) => {
+                    let accounts = &self.residual.accounts[first as usize..end as usize];
+                    categories = accounts.iter().fold(0, |cats, a| {
+                        cats | account_category_of(a.id, a.root_of, req)
+                    });
+                    categories != 0
                 }
-            }
-            Principal::General => {
-                let st = self.v.statements[id as usize];
-                match self.principal_categories(&st, req, sc, hop.part) {
-                    0 => return None,
-                    c => c,
+                Op::Principal => {
+                    let st = self.v.statements[id as usize];
+                    categories = self.principal_categories(&st, req, sc, hop.part);
+                    categories != 0
                 }
+                Op::AnyOf { count, not } => {
+                    let group = &ops[pc + 1..pc + 1 + count as usize];
+                    pc += count as usize;
+                    group
+                        .iter()
+                        .any(|op| self.resource_op(*op, hop, target, req, sc))
+                        != not
+                }
+                op => self.resource_op(op, hop, target, req, sc),
+            };
+            if !passes {
+                return None;
             }
-        };
-        self.residual_resource(step, hop, target, req, sc)
-            .then_some(categories)
+            pc += 1;
+        }
+        Some((
+            categories,
+            Head {
+                kind,
+                deny,
+                level,
+                conditions,
+                end,
+            },
+        ))
     }
 
-    /// Runs the step's conditions; if they hold, the statement joins the applied list.
+    /// Runs the statement's condition ops; if they hold, the statement joins the applied
+    /// list.
     #[inline(always)]
     fn conditions_then_apply<R: RequestView>(
         &self,
         id: u32,
-        step: &Step,
+        head: Head,
         categories: u8,
         req: &R,
         sc: &mut Scratch,
     ) {
-        let (mut c, end) = step.conditions;
-        while c < end {
-            if !self.residual_condition(c, req, sc) {
+        let ops = &self.residual.ops[head.conditions as usize..head.end as usize];
+        for op in ops {
+            if !self.condition_op(*op, req, sc) {
                 return;
             }
-            c += 1;
         }
-        {
-            sc.applied.push(Applied {
-                statement: id,
-                categories,
-                kind: step.kind,
-                level: step.level,
-                deny: step.deny,
-            });
-        }
+        sc.applied.push(Applied {
+            statement: id,
+            categories,
+            kind: head.kind,
+            level: head.level,
+            deny: head.deny,
+        });
     }
 
     /// The mask of `p`'s keys whose slot is absent.
@@ -225,96 +254,147 @@ impl<'p> Evaluator<'p> {
         })
     }
 
-    /// The statement's resource clause: any of its records' tests, negated for
-    /// `NotResource`; `target` is the hop's resource cut at its colons, on first need.
+    /// One resource op's test of the hop's resource; `target` is the hop's resource cut at
+    /// its colons, on first need.
     #[inline(always)]
-    fn residual_resource<'r, R: RequestView>(
+    fn resource_op<'r, R: RequestView>(
         &self,
-        step: &Step,
+        op: Op,
         hop: &HopTests<'r, '_>,
         target: &mut Option<Target<'r>>,
         req: &'r R,
         sc: &mut Scratch,
     ) -> bool {
-        let (first, end) = step.resources;
         let r = &self.residual;
-        let mut i = first;
-        let mut any = false;
-        while i < end {
-            if self.resource_test(&r.resources[i as usize], hop.text, hop.k, target, req, sc) {
-                any = true;
-                break;
-            }
-            i += 1;
-        }
-        any != step.not_resource
-    }
-
-    /// One resource record's typed test of the hop's resource `text`.
-    #[inline(always)]
-    fn resource_test<'r, R: RequestView>(
-        &self,
-        test: &ResourceTest<'_>,
-        text: &'r str,
-        k: usize,
-        target: &mut Option<Target<'r>>,
-        req: &'r R,
-        sc: &mut Scratch,
-    ) -> bool {
-        let r = &self.residual;
-        match test {
-            ResourceTest::Any => true,
-            ResourceTest::Exact(s) => bytes::same(text.as_bytes(), r.text(*s).as_bytes()),
-            ResourceTest::Prefix(s) => bytes::starts_with(text, r.text(*s)),
-            ResourceTest::Arn {
+        let text = hop.text;
+        match op {
+            Op::Exact(s) => bytes::same(text.as_bytes(), r.text(s).as_bytes()),
+            Op::Prefix(s) => bytes::starts_with(text, r.text(s)),
+            Op::Arn {
                 head,
                 literal,
                 segs,
             } => {
-                let head = r.text(*head);
+                let head = r.text(head);
                 bytes::starts_with(text, head) && {
-                    let segs = &r.arn_segs[segs.0 as usize..segs.1 as usize];
-                    if *literal == 5 {
+                    let literal = literal as usize;
+                    let segs = &r.arn_segs[segs as usize..segs as usize + 6 - literal];
+                    if literal == 5 {
                         // The head holds the five colons: the rest is the last segment.
                         self.seg_test(&segs[0], &text[head.len()..])
                     } else {
-                        let target = target.get_or_insert_with(|| hop_target(req, k));
-                        self.arn_tail(target, *literal as usize, segs)
+                        let target = target.get_or_insert_with(|| hop_target(req, hop.k));
+                        self.arn_tail(target, literal, segs)
                     }
                 }
             }
-            ResourceTest::Stars(stars) => stars_match(stars, &r.middles, text),
-            ResourceTest::VariableGlob { head, token, tail } => {
-                let head = r.text(*head);
+            Op::Stars(i) => stars_match(&r.stars[i as usize], &r.middles, text),
+            Op::VariableGlob(i) => {
+                let glob = &r.globs[i as usize];
+                let head = r.text(glob.head);
                 bytes::starts_with(text, head)
                     && self
-                        .variable(&self.v.tokens[*token as usize], req, sc)
+                        .variable(&self.v.tokens[glob.token as usize], req, sc)
                         .is_some_and(|value| {
                             let rest = &text[head.len()..];
                             bytes::starts_with(rest, value)
-                                && stars_match(tail, &r.middles, &rest[value.len()..])
+                                && stars_match(&glob.tail, &r.middles, &rest[value.len()..])
                         })
             }
-            ResourceTest::Plan(plan) => {
-                let target = target.get_or_insert_with(|| hop_target(req, k));
-                self.resource_plans[*plan as usize]
+            Op::Plan(plan) => {
+                let target = target.get_or_insert_with(|| hop_target(req, hop.k));
+                self.resource_plans[plan as usize]
                     .matches(target, |m, t| self.matcher(m, t, req, sc))
+            }
+            Op::Fail => false,
+            // The layout puts only resource ops here (`build::block`).
+            _ => {
+                debug_assert!(false, "{op:?} is not a resource op");
+                false
             }
         }
     }
 
-    /// Condition record `i`: its typed test, or the general condition code.
-    #[inline]
-    fn residual_condition<R: RequestView>(&self, i: u32, req: &R, sc: &mut Scratch) -> bool {
-        match self.residual.conditions[i as usize] {
-            ConditionStep::Single { key, test, absent } => match self.value(req, sc, key) {
-                Value::Single(v) => self.value_tests.passes(test, v, &mut sc.memo),
-                Value::Absent => absent,
-                Value::Multi(_) => false,
+    /// One condition op: its typed test (the key's value read once: an absent key answers
+    /// the op's `absent`, a multi-valued one false, R-COND-8), or the general condition
+    /// code.
+    #[inline(always)]
+    fn condition_op<R: RequestView>(&self, op: Op, req: &R, sc: &mut Scratch) -> bool {
+        let (key, absent) = match op {
+            Op::Equals { key, absent, .. }
+            | Op::Bool { key, absent, .. }
+            | Op::Date { key, absent, .. }
+            | Op::Test { key, absent, .. } => (key, absent),
+            Op::Null {
+                key,
+                on_absent,
+                on_present,
+            } => {
+                return match self.value(req, sc, key) {
+                    Value::Absent => on_absent,
+                    _ => on_present,
+                }
+            }
+            Op::Qualified {
+                key,
+                condition,
+                absent,
+            } => {
+                return match self.value(req, sc, key) {
+                    Value::Absent => absent,
+                    _ => self.condition(condition as usize, req, sc),
+                }
+            }
+            Op::Condition(i) => return self.condition(i as usize, req, sc),
+            // The layout puts only condition ops here (`build::block`).
+            _ => {
+                debug_assert!(false, "{op:?} is not a condition op");
+                return false;
+            }
+        };
+        let v = match self.value(req, sc, key) {
+            Value::Single(v) => v,
+            Value::Absent => return absent,
+            Value::Multi(_) => return false,
+        };
+        match op {
+            Op::Equals {
+                literal, negated, ..
+            } => bytes::same(v.as_bytes(), self.residual.text(literal).as_bytes()) != negated,
+            Op::Bool {
+                on_true, on_false, ..
+            } => match parse_bool(v) {
+                Some(true) => on_true,
+                Some(false) => on_false,
+                None => false,
             },
-            ConditionStep::General => self.condition(i as usize, req, sc),
+            Op::Date {
+                op,
+                negated,
+                instant,
+                ..
+            } => match sc.memo.date.parse(v, crate::primitives::parse_date) {
+                Some(a) => holds(op, a.cmp(&self.value_tests.instant(instant))) != negated,
+                None => false,
+            },
+            Op::Test { condition, .. } => {
+                let test = self.value_tests.get(condition as usize);
+                self.value_tests.passes(test, v, &mut sc.memo)
+            }
+            _ => false,
         }
     }
+}
+
+/// What a statement's head says once its block matched: its applied entry's data and the
+/// range of its condition ops.
+#[derive(Clone, Copy)]
+struct Head {
+    kind: Kind,
+    deny: bool,
+    level: u32,
+    conditions: u32,
+    end: u32,
 }
 
 impl Evaluator<'_> {
@@ -323,7 +403,7 @@ impl Evaluator<'_> {
     /// than five colons is not an ARN (R-RES-2), and fails. The colons are the ones the
     /// compact request found when it was built (or `find_colons` once per hop), never
     /// searched again here.
-    #[inline]
+    #[inline(never)]
     fn arn_tail(&self, target: &Target<'_>, literal: usize, segs: &[SegTest<'_>]) -> bool {
         target.is_arn()
             && (literal..6)
@@ -332,7 +412,7 @@ impl Evaluator<'_> {
     }
 
     /// One ARN segment's test.
-    #[inline]
+    #[inline(always)]
     fn seg_test(&self, seg: &SegTest<'_>, part: &str) -> bool {
         match seg {
             SegTest::Seg(seg) => match *seg {
@@ -351,7 +431,7 @@ impl Evaluator<'_> {
 /// literal, ends with the last, and holds the middle ones (`middles` holds them) in order
 /// between; the leftmost place of each middle literal is as good as any, a star taking the
 /// rest.
-#[inline]
+#[inline(always)]
 pub(super) fn stars_match(stars: &Stars<'_>, middles: &[&str], text: &str) -> bool {
     let (head, tail) = (stars.first.len(), stars.last.len());
     if text.len() < head + tail
