@@ -110,9 +110,7 @@ impl<'p> Evaluator<'p> {
             fold(&mut sc.action);
             self.exact.get(sc.action.as_str())
         };
-        if let Some((e, &(first, end))) =
-            entry.and_then(|e| Some((e, self.exact_candidate_ranges.get(e as usize)?)))
-        {
+        if let Some((e, (first, end))) = entry.and_then(|e| Some((e, self.tabulated_range(e)?))) {
             return Candidates::Tabulated(first, end, e);
         }
         if ascii || resolved.is_some() {
@@ -120,14 +118,29 @@ impl<'p> Evaluator<'p> {
         }
         // Not named exactly: its service's class, tabulated like an exact action, with the
         // action clauses the class leaves open checked per hop on the folded action.
-        if let Some((e, &(first, end))) = self
+        if let Some((e, (first, end))) = self
             .class_entry(&sc.action)
-            .and_then(|e| Some((e, self.exact_candidate_ranges.get(e as usize)?)))
+            .and_then(|e| Some((e, self.tabulated_range(e)?)))
         {
             return Candidates::Tabulated(first, end, e);
         }
         self.collect_dynamic(built, &mut sc.excluded, &sc.action, false);
         Candidates::Built
+    }
+
+    /// The range of `exact_candidates` tabulated for entry `e` (of `index_exact`, or a
+    /// class), if the evaluator tabulated candidates.
+    #[inline]
+    pub(super) fn tabulated_range(&self, e: u32) -> Option<(u32, u32)> {
+        self.exact_candidate_ranges.get(e as usize).copied()
+    }
+
+    /// Whether entry `e` is a service class, whose statements' action clauses may be left
+    /// open for the hop to check on its folded action (`sc.action`), not an action the
+    /// index names exactly.
+    #[inline]
+    pub(super) fn is_class_entry(&self, e: u32) -> bool {
+        e as usize >= self.v.index_exact.len()
     }
 
     /// The entry of `exact_candidate_ranges` for a folded action the index does not name

@@ -108,13 +108,25 @@ impl<'p> Evaluator<'p> {
         let resolved = req.resolved_action(k, self.token);
         let tabulated = resolved
             .filter(|e| *e != crate::request::compact::NO_ID)
-            .and_then(|e| Some((e, *self.exact_candidate_ranges.get(e as usize)?)));
+            .and_then(|e| Some((e, self.tabulated_range(e)?)));
         let mut built = Vec::new();
+        // Whether `sc.action` holds this hop's folded action.
+        let mut folded = false;
         let (candidates, program) = match tabulated {
-            Some((entry, (first, end))) => (
-                &self.exact_candidates[first as usize..end as usize],
-                self.residual.program(entry),
-            ),
+            Some((entry, (first, end))) => {
+                // A service class (the request resolved an action the index does not name
+                // exactly to its service's class) checks open action clauses on the folded
+                // action.
+                if self.is_class_entry(entry) {
+                    sc.action.clear();
+                    primitives::fold_into(req.action(k), &mut sc.action);
+                    folded = true;
+                }
+                (
+                    &self.exact_candidates[first as usize..end as usize],
+                    self.residual.program(entry),
+                )
+            }
             None => {
                 built = std::mem::take(&mut sc.candidates);
                 match self.collect_candidates(req.action(k), resolved, sc, &mut built) {
@@ -134,7 +146,7 @@ impl<'p> Evaluator<'p> {
             .copied()
             .unwrap_or((0, 0));
         let has_own = own.0 < own.1;
-        if has_own {
+        if has_own && !folded {
             sc.action.clear();
             primitives::fold_into(req.action(k), &mut sc.action);
         }

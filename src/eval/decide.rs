@@ -156,16 +156,16 @@ impl<'p> Evaluator<'p> {
             (ceilings, None, AllowPath::Root)
         };
         let kinds = kinds | bit(Kind::Scp) | bit(Kind::Rcp) | bit(Kind::VpcEndpoint);
-        matched.extend(
-            applied
-                .iter()
-                .filter(|a| {
-                    kinds & bit(a.kind) != 0
-                        && (a.kind != Kind::ResourceBased
-                            || categories.is_none_or(|c| a.categories & c != 0))
-                })
-                .map(|a| a.statement),
-        );
+        // One capacity check for the lot, not one a statement.
+        matched.reserve(applied.len());
+        for a in applied {
+            if kinds & bit(a.kind) != 0
+                && (a.kind != Kind::ResourceBased
+                    || categories.is_none_or(|c| a.categories & c != 0))
+            {
+                matched.push(a.statement);
+            }
+        }
         (Decision::Allow, Reason::Allowed(path))
     }
 }
@@ -197,14 +197,14 @@ impl Summary {
             scp_levels: 0,
             rcp_levels: 0,
         };
+        let level = |a: &Applied| 1u64.checked_shl(a.level).unwrap_or(0);
         for a in applied {
             s.deny |= a.deny;
             s.kinds |= bit(a.kind);
-            let level = 1u64.checked_shl(a.level).unwrap_or(0);
             match a.kind {
                 Kind::ResourceBased => s.resource_categories |= a.categories,
-                Kind::Scp => s.scp_levels |= level,
-                Kind::Rcp => s.rcp_levels |= level,
+                Kind::Scp => s.scp_levels |= level(a),
+                Kind::Rcp => s.rcp_levels |= level(a),
                 _ => {}
             }
         }

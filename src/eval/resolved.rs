@@ -58,16 +58,28 @@ impl Resolver for Evaluator<'_> {
         Evaluator::key_id(self, canonical).unwrap_or(NO_ID)
     }
 
-    /// As `collect_candidates` looks it up.
+    /// As `collect_candidates` looks it up: the action's entry in the index, else its
+    /// service's class ([`Evaluator::class_entry`]), so that a hop of an action the index
+    /// does not name exactly reads its class's candidates without folding and looking up
+    /// its service again (it still folds the action, which the class's open action clauses
+    /// are checked on).
     fn action_entry(&self, action: &str, fold: &mut String) -> u32 {
-        let entry = if action.is_ascii() {
+        let ascii = action.is_ascii();
+        let exact = if ascii {
             self.exact.get_ascii_lowercase(action)
         } else {
             fold.clear();
             primitives::fold_into(action, fold);
             self.exact.get(fold.as_str())
         };
-        entry.unwrap_or(NO_ID)
+        if let Some(entry) = exact {
+            return entry;
+        }
+        if ascii {
+            fold.clear();
+            primitives::fold_into(action, fold);
+        }
+        self.class_entry(fold).unwrap_or(NO_ID)
     }
 }
 
@@ -188,5 +200,121 @@ mod tests {
         assert_eq!(decide(&mut b, &lying, &mut sc), Decision::ImplicitDeny);
         let lying = Lying(&other, entry);
         assert_eq!(decide(&mut b, &lying, &mut sc), Decision::Allow);
+    }
+
+    /// A compact request's slots point at its values' places: single texts and lists
+    /// (`ValuePlace::LIST`), in the request context and a hop's own, including a given
+    /// CalledVia list that a forwarded hop extends (R-FAS-4, R-COMP-5). Each decides as the
+    /// parsed request does, and each condition below is needed to decide.
+    #[test]
+    fn value_places_decide_as_the_parsed_request() {
+        let statement = |condition: &str| {
+            format!(
+                r#"{{"Effect":"Allow","Action":["s3:GetObject","kms:Decrypt"],"Resource":"*",
+                "Condition":{condition}}}"#
+            )
+        };
+        let conditions = [
+            r#"{"StringEquals":{"aws:SourceVpc":"vpc-1"}}"#,
+            r#"{"ForAnyValue:StringEquals":{"aws:TagKeys":"b"}}"#,
+            r#"{"ForAllValues:StringEquals":{"aws:TagKeys":["a","b"]}}"#,
+            r#"{"ForAnyValue:StringEquals":{"aws:CalledVia":"athena.amazonaws.com"}}"#,
+            r#"{"StringEquals":{"aws:CalledViaFirst":"athena.amazonaws.com"}}"#,
+            r#"{"StringEquals":{"aws:CalledViaLast":"s3.amazonaws.com"}}"#,
+            r#"{"StringEquals":{"s3:prefix":"home/"}}"#,
+        ];
+        let mut decided = std::collections::HashSet::new();
+        for condition in conditions {
+            let text = format!(
+                r#"{{"id":"t","principal":"arn:aws:iam::111122223333:user/a",
+                "context":{{"aws:SourceVpc":"vpc-1","aws:TagKeys":["a","b"],
+                "aws:CalledVia":["athena.amazonaws.com"]}},
+                "policies":{{"identity":[{{"Statement":[{}]}}]}},
+                "chain":[{{"action":"s3:GetObject","resource":"arn:aws:s3:::b/k",
+                "context":{{"s3:prefix":"home/"}}}},
+                {{"via":"s3.amazonaws.com","action":"kms:Decrypt",
+                "resource":"arn:aws:kms:us-east-1:111122223333:key/1"}}]}}"#,
+                statement(condition)
+            );
+            let case = parse_case(&text, "test").unwrap();
+            let request = &case.chain.request;
+            let program = crate::compile::compile(&case.chain.policies).unwrap();
+            let evaluator = Evaluator::new(&program);
+            let mut sc = evaluator.scratch();
+            let parsed = evaluator.evaluate(request, &mut sc);
+            let parsed = evaluator.decision(&parsed);
+            let mut b = RequestBuilder::new();
+            b.fill_from(request);
+            let compact = b.finish_for(&evaluator).unwrap();
+            let outcome = evaluator.evaluate(compact, &mut sc);
+            assert_eq!(evaluator.decision(&outcome), parsed, "{condition}");
+            decided.extend(parsed.hops.iter().map(|h| h.decision));
+        }
+        // Not vacuous: the conditions allow some hops and deny others.
+        assert!(decided.contains(&Decision::Allow), "{decided:?}");
+        assert!(decided.contains(&Decision::ImplicitDeny), "{decided:?}");
+    }
+
+    /// Actions the index does not name exactly resolve to their service's class when the
+    /// request is built, and decide as the same requests parsed — with the residual
+    /// programs and without them (`Evaluator::general`, whose general path reads the
+    /// folded action for the class's open action clauses).
+    #[test]
+    fn class_entries_decide_as_parsed_requests() {
+        let prepared = crate::benchmark::standard(400, 7).unwrap();
+        let program = crate::compile::compile(&prepared.policies).unwrap();
+        let mut builder = RequestBuilder::new();
+        let mut classes = 0;
+        for evaluator in [Evaluator::new(&program), Evaluator::general(&program)] {
+            // Apart, so that nothing the parsed request leaves in its scratch (its folded
+            // action) helps the compact one.
+            let (mut sc, mut parsed_sc) = (evaluator.scratch(), evaluator.scratch());
+            for request in &prepared.requests {
+                let parsed = evaluator.evaluate(request, &mut parsed_sc);
+                let parsed = evaluator.decision(&parsed);
+                builder.fill_from(request);
+                let compact = builder.finish_for(&evaluator).unwrap();
+                classes += (0..compact.hop_count())
+                    .filter_map(|k| compact.resolved_action(k, evaluator.token))
+                    .filter(|e| *e != NO_ID && evaluator.is_class_entry(*e))
+                    .count();
+                let outcome = evaluator.evaluate(compact, &mut sc);
+                assert_eq!(evaluator.decision(&outcome), parsed);
+            }
+        }
+        assert!(classes > 0, "the sample has actions resolved to classes");
+    }
+
+    /// A class leaves `iam:Get*` open (the index names no `iam:` action exactly): each hop
+    /// checks it on its own folded action, not on one a previous request left behind.
+    #[test]
+    fn class_entries_check_open_action_clauses_on_the_hops_action() {
+        let case = parse_case(
+            r#"{"id":"x","principal":"arn:aws:iam::111122223333:user/a",
+            "policies":{"identity":[{"Statement":[{"Effect":"Allow","Action":"iam:Get*",
+            "Resource":"*"}]}]},
+            "chain":[{"action":"iam:GetUser","resource":"*"}]}"#,
+            "test",
+        )
+        .unwrap();
+        let program = crate::compile::compile(&case.chain.policies).unwrap();
+        for evaluator in [Evaluator::new(&program), Evaluator::general(&program)] {
+            let mut sc = evaluator.scratch();
+            let mut b = RequestBuilder::new();
+            for (action, want) in [
+                ("iam:GetUser", Decision::Allow),
+                ("iam:ListUsers", Decision::ImplicitDeny),
+                ("IAM:GetRole", Decision::Allow),
+                ("iam:ListRoles", Decision::ImplicitDeny),
+            ] {
+                b.clear();
+                b.principal("arn:aws:iam::111122223333:user/a").unwrap();
+                b.hop(action, "*");
+                let req = b.finish_for(&evaluator).unwrap();
+                let entry = req.resolved_action(0, evaluator.token).unwrap();
+                assert!(evaluator.is_class_entry(entry), "{action}");
+                assert_eq!(evaluator.evaluate(req, &mut sc).decision, want, "{action}");
+            }
+        }
     }
 }

@@ -60,8 +60,9 @@ pub trait Resolver {
     fn token(&self) -> u64;
     /// The id of a canonical key in the key table, [`NO_ID`] if absent.
     fn key_id(&self, canonical: &str) -> u32;
-    /// The action index entry of an action as a request gives it, [`NO_ID`] if the index
-    /// does not name it exactly. `fold` is scratch space for actions that need folding.
+    /// The action index entry of an action as a request gives it — for an action the index
+    /// does not name exactly, an entry standing for its service (the evaluator's class
+    /// entries) or [`NO_ID`]. `fold` is scratch space for actions that need folding.
     fn action_entry(&self, action: &str, fold: &mut String) -> u32;
 }
 
