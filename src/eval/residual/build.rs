@@ -50,17 +50,11 @@ pub(in crate::eval) fn build<'p>(e: &Evaluator<'p>) -> Residual<'p> {
     arn_segs.shrink_to_fit();
     r.ops.shrink_to_fit();
     (r.texts, r.arn_segs, r.middles, r.stars, r.globs) = (texts, arn_segs, middles, stars, globs);
-    // Each statement's range of `statement_keys`, read per candidate below from this
-    // small table rather than from the statement records.
-    let key_ranges: Vec<(u32, u32)> = v
-        .statements
-        .iter()
-        .map(|st| (st.keys_first, st.keys_first + st.keys_len))
-        .collect();
-    let mut keys: Vec<KeyId> = Vec::new();
+    let statements = StatementKeys::new(v.statements, v.statement_keys);
+    let mut scratch = ProgramScratch::new(statements.key_count);
     for &(first, end) in &e.exact_candidate_ranges {
         let candidates = &e.exact_candidates[first as usize..end as usize];
-        let program = program(e, &key_ranges, candidates, &mut keys, &mut r);
+        let program = program(e, &statements, candidates, &mut scratch, &mut r);
         r.programs.push(program);
     }
     r.masks.shrink_to_fit();
@@ -69,55 +63,142 @@ pub(in crate::eval) fn build<'p>(e: &Evaluator<'p>) -> Residual<'p> {
     r
 }
 
+/// Which statements read keys, and their ranges of `statement_keys`: read per candidate
+/// from these small tables rather than from the statement records. Most candidates' statements
+/// read no key (about 37,000 of the managed policies' 325,495 tabulated candidates do),
+/// and the bit set (1.1 KB for 9,032 statements) answers for those in one bit test.
+struct StatementKeys {
+    /// Bit `id % 64` of word `id / 64`: statement `id` reads keys.
+    reads: Vec<u64>,
+    /// Per statement, its range of `statement_keys`.
+    ranges: Vec<(u32, u32)>,
+    /// One more than the largest key id the statements read.
+    key_count: usize,
+}
+
+impl StatementKeys {
+    fn new(statements: &[StatementRec], statement_keys: &[KeyId]) -> Self {
+        let mut reads = vec![0u64; statements.len().div_ceil(64)];
+        let ranges = statements
+            .iter()
+            .enumerate()
+            .map(|(id, st)| {
+                if st.keys_len != 0 {
+                    reads[id / 64] |= 1 << (id % 64);
+                }
+                (st.keys_first, st.keys_first + st.keys_len)
+            })
+            .collect();
+        let key_count = statement_keys.iter().max().map_or(0, |&k| k as usize + 1);
+        StatementKeys {
+            reads,
+            ranges,
+            key_count,
+        }
+    }
+}
+
+/// Buffers reused by every [`program`] call.
+struct ProgramScratch {
+    /// The candidates whose statements read keys: the index among the candidates and the
+    /// range of `statement_keys`.
+    reading: Vec<(u32, u32, u32)>,
+    /// The keys those statements read, as a bit set by key id (all clear between calls).
+    seen: Vec<u64>,
+    /// Per key id, its bit in the program being built (meaningful for its keys only).
+    bit_of: Vec<u8>,
+}
+
+impl ProgramScratch {
+    /// Buffers for the statements' keys, which are below `key_count`.
+    fn new(key_count: usize) -> Self {
+        ProgramScratch {
+            reading: Vec::new(),
+            seen: vec![0; key_count.div_ceil(64)],
+            bit_of: vec![0; key_count],
+        }
+    }
+}
+
 /// The program of one action's (or one class's) tabulated candidates (`id << 1 |
 /// verified`, sorted), or `None` when its statements read more than 64 distinct keys (an
 /// unverified candidate, a class's, has its action clause checked when run). The
 /// candidates themselves are the program's statements (a repeated one is skipped when
 /// run); only the key masks are stored, and only for the candidates whose statements read
 /// keys, each with its index among the candidates.
+///
+/// One pass over the candidates tests each one's statement in [`StatementKeys`], keeps
+/// the few that read keys (about 37,000 of the managed policies' 325,495) and marks their
+/// keys in a bit set; the set's bits, in id order, are the program's keys (sorted and
+/// distinct without a sort), each given its bit in a table by key id; the masks are then
+/// computed from the short list with one table read a key, rather than by a second pass
+/// over every candidate and a binary search a key.
 fn program(
     e: &Evaluator<'_>,
-    key_ranges: &[(u32, u32)],
+    statements: &StatementKeys,
     candidates: &[u32],
-    keys: &mut Vec<KeyId>,
+    scratch: &mut ProgramScratch,
     r: &mut Residual<'_>,
 ) -> Option<ActionProgram> {
-    let statement_keys = |id: u32| {
-        let (first, end) = key_ranges[id as usize];
-        &e.v.statement_keys[first as usize..end as usize]
-    };
-    keys.clear();
-    for c in candidates {
-        keys.extend_from_slice(statement_keys(c >> 1));
+    let ProgramScratch {
+        reading,
+        seen,
+        bit_of,
+    } = scratch;
+    let statement_keys = |first: u32, end: u32| &e.v.statement_keys[first as usize..end as usize];
+    reading.clear();
+    for (i, &c) in candidates.iter().enumerate() {
+        let id = c >> 1;
+        if statements.reads[id as usize / 64] & 1 << (id % 64) == 0 {
+            continue;
+        }
+        // A repeat (the same statement, verified and not, after its first occurrence) is
+        // skipped by the run before it reads a mask; its keys are its first occurrence's.
+        if i > 0 && candidates[i - 1] >> 1 == id {
+            continue;
+        }
+        let (first, end) = statements.ranges[id as usize];
+        reading.push((i as u32, first, end));
+        for &key in statement_keys(first, end) {
+            seen[key as usize / 64] |= 1 << (key % 64);
+        }
     }
     let keys_first = r.keys.len() as u32;
-    if keys.is_empty() {
+    if reading.is_empty() {
         return Some(ActionProgram {
             keys: (keys_first, keys_first),
             masks: (0, 0),
         });
     }
-    keys.sort_unstable();
-    keys.dedup();
-    if keys.len() > 64 {
+    // Number the keys in id order, clearing the set for the next program.
+    let mut count = 0usize;
+    for (w, word) in seen.iter_mut().enumerate() {
+        let mut bits = std::mem::take(word);
+        while bits != 0 {
+            let key = w * 64 + bits.trailing_zeros() as usize;
+            bits &= bits - 1;
+            if count < 64 {
+                bit_of[key] = count as u8;
+                r.keys.push(key as KeyId);
+            }
+            count += 1;
+        }
+    }
+    if count > 64 {
+        r.keys.truncate(keys_first as usize);
         return None;
     }
     let masks_first = r.masks.len() as u32;
-    let mut previous = None;
-    for (i, c) in candidates.iter().enumerate() {
-        if previous.replace(c >> 1) == Some(c >> 1) {
-            continue; // a repeat: the run skips it before reading its mask
-        }
-        let mask = statement_keys(c >> 1).iter().fold(0u64, |mask, key| {
-            // Every key of the statement is in `keys`.
-            mask | keys.binary_search(key).map_or(0, |bit| 1 << bit)
-        });
-        if mask != 0 {
-            r.masks.push(mask);
-            r.mask_at.push(i as u32);
-        }
+    r.masks.reserve(reading.len());
+    r.mask_at.reserve(reading.len());
+    for &(i, first, end) in reading.iter() {
+        // Every key of the statement is among the program's.
+        let mask = statement_keys(first, end)
+            .iter()
+            .fold(0u64, |mask, &key| mask | 1 << bit_of[key as usize]);
+        r.masks.push(mask);
+        r.mask_at.push(i);
     }
-    r.keys.extend_from_slice(keys);
     Some(ActionProgram {
         keys: (keys_first, r.keys.len() as u32),
         masks: (masks_first, r.masks.len() as u32),
@@ -370,10 +451,15 @@ pub(super) fn stars<'p>(glob: &'p str, middles: &mut Vec<&'p str>) -> Option<Sta
     }
     let mut parts = glob.split('*');
     let first = parts.next()?;
-    let mut rest: Vec<&'p str> = parts.collect();
-    let last = rest.pop()?;
+    let mut last = parts.next()?;
     let start = middles.len() as u32;
-    middles.extend(rest.into_iter().filter(|m| !m.is_empty()));
+    // Each part but the first and the last is a middle (kept when not empty).
+    for part in parts {
+        if !last.is_empty() {
+            middles.push(last);
+        }
+        last = part;
+    }
     Some(Stars {
         first,
         last,
