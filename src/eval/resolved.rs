@@ -202,10 +202,10 @@ mod tests {
         assert_eq!(decide(&mut b, &lying, &mut sc), Decision::Allow);
     }
 
-    /// A compact request's slots point at its values' places: single texts and lists
-    /// (`ValuePlace::LIST`), in the request context and a hop's own, including a given
-    /// CalledVia list that a forwarded hop extends (R-FAS-4, R-COMP-5). Each decides as the
-    /// parsed request does, and each condition below is needed to decide.
+    /// A compact request's given values — single texts and lists, in the request context
+    /// and a hop's own, including a given CalledVia list that a forwarded hop extends
+    /// (R-FAS-4, R-COMP-5) — decide as the parsed request's do, and each condition below
+    /// is needed to decide.
     #[test]
     fn value_places_decide_as_the_parsed_request() {
         let statement = |condition: &str| {
