@@ -4,12 +4,13 @@
 //! three times per value: on the operator family to parse the context value, on each
 //! policy value's kind, and on the operator again to compare. Most conditions in real
 //! policies are one of a few shapes — `StringEquals`/`StringNotEquals` against literal
-//! strings, `Bool`, `IpAddress`/`NotIpAddress`, a date or number comparison against
-//! constants — so [`ValueTests`] resolves each condition of the program into one
-//! [`ValueTest`] when the evaluator is built: the literal strings as slices, dates and
-//! numbers parsed, a prefix table as pairs of integers. A condition of any other
-//! shape (variables, `StringLike`, `IgnoreCase`, ARNs, base64, lenient-mode errors) keeps
-//! [`ValueTest::General`] and the general comparison.
+//! strings, `StringLike` against globs, `ArnLike` against ARN patterns, `Bool`,
+//! `IpAddress`/`NotIpAddress`, a date or number comparison against constants — so
+//! [`ValueTests`] resolves each condition of the program into one [`ValueTest`] when the
+//! evaluator is built: the literal strings as slices, globs and ARN patterns as the
+//! resource plans' segment tests (`resource_plan`), dates and numbers parsed, a prefix
+//! table as pairs of integers. A condition of any other shape (variables, `IgnoreCase`,
+//! base64, lenient-mode errors) keeps [`ValueTest::General`] and the general comparison.
 //!
 //! A test answers what the general comparison answers (R-COND-7, R-OP-ERR-1): for a
 //! positive operator, whether some policy value matches; for a negated one, whether none
@@ -25,6 +26,9 @@
 //! "DateGreaterThan": {"aws:CurrentTime": "2030-01-01T00:00:00Z"}
 //!   → Date { first: 0, end: 1, op: DateGreaterThan, negated: false }
 //!     with instants[0] = 1893456000 s
+//! "ArnNotLike": {"aws:PrincipalArn": "arn:aws:iam::111122223333:role/Admin*"}
+//!   → Arn { first: 0, end: 1, negated: true }
+//!     with arns[0] = head "arn:aws:iam::111122223333:", segment 5 Prefix("role/Admin")
 //! ```
 
 use std::cmp::Ordering;
@@ -36,6 +40,7 @@ use crate::primitives::{self, Comparison, Decimal, Instant};
 use crate::table::ProgramView;
 
 use super::residual::bytes::same;
+use super::resource_plan::{ResourcePlan, Seg, Target};
 
 /// How one condition compares a single context value with its policy values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -70,6 +75,12 @@ pub(super) enum ValueTest {
         op: BaseOperator,
         negated: bool,
     },
+    /// `StringLike` (`StringNotLike` when `negated`) against patterns without variables,
+    /// `likes[first..end]`.
+    Like { first: u32, end: u32, negated: bool },
+    /// An ARN operator (`ArnLike`, `ArnEquals` and their negations, which compare alike,
+    /// R-OPA-*) against ARN patterns without variables, `arns[first..end]`.
+    Arn { first: u32, end: u32, negated: bool },
     /// Any other shape: the general comparison.
     General,
 }
@@ -84,6 +95,8 @@ pub(super) struct ValueTests<'p> {
     numbers: Vec<Decimal<'p>>,
     v4: Vec<(u32, u32)>,
     v6: Vec<(u128, u128)>,
+    likes: Vec<Seg<'p>>,
+    arns: Vec<ResourcePlan<'p>>,
 }
 
 impl<'p> ValueTests<'p> {
@@ -96,6 +109,13 @@ impl<'p> ValueTests<'p> {
             + heap_bytes(&self.numbers)
             + heap_bytes(&self.v4)
             + heap_bytes(&self.v6)
+            + heap_bytes(&self.likes)
+            + heap_bytes(&self.arns)
+            + self
+                .arns
+                .iter()
+                .map(ResourcePlan::heap_bytes)
+                .sum::<usize>()
     }
 
     /// Resolves every condition of `v`; `s` reads a string of the program.
@@ -156,6 +176,45 @@ impl<'p> ValueTests<'p> {
                 }
                 let (first, end) = (start as u32, self.literals.len() as u32);
                 Some(ValueTest::Equals {
+                    first,
+                    end,
+                    negated,
+                })
+            }
+            OperatorFamily::String
+                if op == BaseOperator::StringLike && kinds_are(ValueKind::Matcher) =>
+            {
+                let start = self.likes.len();
+                for p in values {
+                    let seg = Seg::of(p.a, v.matchers.get(p.a as usize)?, s);
+                    if !seg.is_literal() {
+                        self.likes.truncate(start);
+                        return None;
+                    }
+                    self.likes.push(seg);
+                }
+                let (first, end) = (start as u32, self.likes.len() as u32);
+                Some(ValueTest::Like {
+                    first,
+                    end,
+                    negated,
+                })
+            }
+            OperatorFamily::Arn if kinds_are(ValueKind::Arn) => {
+                let start = self.arns.len();
+                for p in values {
+                    let segs = v.matchers.get(p.a as usize..p.a as usize + 6)?;
+                    let plan = ResourcePlan::arn(std::array::from_fn(|i| {
+                        Seg::of(p.a + i as u32, &segs[i], s)
+                    }));
+                    if !plan.is_literal() {
+                        self.arns.truncate(start);
+                        return None;
+                    }
+                    self.arns.push(plan);
+                }
+                let (first, end) = (start as u32, self.arns.len() as u32);
+                Some(ValueTest::Arn {
                     first,
                     end,
                     negated,
@@ -287,6 +346,30 @@ impl<'p> ValueTests<'p> {
                     (false, true) => false,
                     (false, false) => negated,
                 }
+            }
+            ValueTest::Like {
+                first,
+                end,
+                negated,
+            } => {
+                let hit = self.likes[first as usize..end as usize]
+                    .iter()
+                    .any(|seg| seg.matches(v, &mut |_, _| false));
+                hit != negated
+            }
+            ValueTest::Arn {
+                first,
+                end,
+                negated,
+            } => {
+                // A value that is not an ARN is an `Error` against every pattern: false
+                // either way (R-OP-ERR-1).
+                let target = Target::new(v);
+                target.is_arn()
+                    && self.arns[first as usize..end as usize]
+                        .iter()
+                        .any(|plan| plan.matches(&target, |_, _| false))
+                        != negated
             }
             ValueTest::General => false,
         }
