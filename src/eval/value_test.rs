@@ -35,7 +35,7 @@ use std::cmp::Ordering;
 use std::net::IpAddr;
 
 use crate::bytecode::{BaseOperator, OperatorFamily};
-use crate::bytecode::{ConditionRec, MatcherKind, StrId, ValueKind, ValueRec};
+use crate::bytecode::{ConditionRec, MatcherKind, MatcherRec, StrId, ValueKind, ValueRec};
 use crate::primitives::{self, Comparison, Decimal, Instant};
 use crate::table::ProgramView;
 
@@ -81,6 +81,13 @@ pub(super) enum ValueTest {
     /// An ARN operator (`ArnLike`, `ArnEquals` and their negations, which compare alike,
     /// R-OPA-*) against ARN patterns without variables, `arns[first..end]`.
     Arn { first: u32, end: u32, negated: bool },
+    /// `StringEquals` (`StringNotEquals` when `negated`) against `texts[first..end]`, some
+    /// with policy variables: literal (`Exact`) and token (`TokensText`) matcher records,
+    /// compared piece by piece by `Evaluator::equals_text` (compare.rs) with no copy. It
+    /// reads the request, so only `condition` runs it: [`ValueTests::get`] answers
+    /// [`ValueTest::General`] for it (the residual ops then call `condition`), and
+    /// [`ValueTests::with_variables`] gives it.
+    EqualsTexts { first: u32, end: u32, negated: bool },
     /// Any other shape: the general comparison.
     General,
 }
@@ -88,8 +95,12 @@ pub(super) enum ValueTest {
 /// The [`ValueTest`] of every condition record, and the constants they refer to.
 #[derive(Clone, Debug, Default)]
 pub(super) struct ValueTests<'p> {
-    /// One per condition record of the program.
+    /// One per condition record of the program; [`ValueTest::General`] for a test that
+    /// reads policy variables, which `with_variables` holds.
     tests: Vec<ValueTest>,
+    /// The tests that read policy variables ([`ValueTest::EqualsTexts`]), by condition
+    /// record, in record order.
+    with_variables: Vec<(u32, ValueTest)>,
     literals: Vec<&'p str>,
     instants: Vec<Instant>,
     numbers: Vec<Decimal<'p>>,
@@ -97,6 +108,7 @@ pub(super) struct ValueTests<'p> {
     v6: Vec<(u128, u128)>,
     likes: Vec<Seg<'p>>,
     arns: Vec<ResourcePlan<'p>>,
+    texts: Vec<MatcherRec>,
 }
 
 impl<'p> ValueTests<'p> {
@@ -111,6 +123,8 @@ impl<'p> ValueTests<'p> {
             + heap_bytes(&self.v6)
             + heap_bytes(&self.likes)
             + heap_bytes(&self.arns)
+            + heap_bytes(&self.texts)
+            + heap_bytes(&self.with_variables)
             + self
                 .arns
                 .iter()
@@ -121,18 +135,45 @@ impl<'p> ValueTests<'p> {
     /// Resolves every condition of `v`; `s` reads a string of the program.
     pub(super) fn new(v: &ProgramView<'p>, s: impl Fn(StrId) -> &'p str) -> Self {
         let mut t = ValueTests::default();
-        t.tests = v
-            .conditions
-            .iter()
-            .map(|c| t.resolve(v, c, &s).unwrap_or(ValueTest::General))
-            .collect();
+        let mut tests = Vec::with_capacity(v.conditions.len());
+        for (i, c) in v.conditions.iter().enumerate() {
+            match t.resolve(v, c, &s) {
+                Some(test @ ValueTest::EqualsTexts { .. }) => {
+                    t.with_variables.push((i as u32, test));
+                    tests.push(ValueTest::General);
+                }
+                test => tests.push(test.unwrap_or(ValueTest::General)),
+            }
+        }
+        t.tests = tests;
         t
     }
 
-    /// The test of condition record `i`.
+    /// The test of condition record `i` that reads nothing but the context value
+    /// ([`ValueTests::passes`] runs it); [`ValueTest::General`] for the others.
     #[inline]
     pub(super) fn get(&self, i: usize) -> ValueTest {
         self.tests.get(i).copied().unwrap_or(ValueTest::General)
+    }
+
+    /// The test of condition record `i`, including those that read policy variables
+    /// (`Evaluator::test_value` runs them all; they are looked up only for a record
+    /// whose [`ValueTests::get`] is [`ValueTest::General`]).
+    #[inline]
+    pub(super) fn with_variables(&self, i: usize) -> ValueTest {
+        match self.get(i) {
+            ValueTest::General => self
+                .with_variables
+                .binary_search_by_key(&(i as u32), |(record, _)| *record)
+                .map_or(ValueTest::General, |at| self.with_variables[at].1),
+            test => test,
+        }
+    }
+
+    /// The matcher records of the [`ValueTest::EqualsTexts`] tests `first..end`.
+    #[inline]
+    pub(super) fn texts(&self, first: u32, end: u32) -> &[MatcherRec] {
+        &self.texts[first as usize..end as usize]
     }
 
     /// Literal `i` of the [`ValueTest::Equals`] tests.
@@ -170,7 +211,7 @@ impl<'p> ValueTests<'p> {
                     let m = v.matchers.get(p.a as usize)?;
                     if p.kind != ValueKind::Matcher.code() || m.kind != MatcherKind::Exact.code() {
                         self.literals.truncate(start);
-                        return None;
+                        return self.equals_texts(v, values, negated);
                     }
                     self.literals.push(s(m.a));
                 }
@@ -279,7 +320,38 @@ impl<'p> ValueTests<'p> {
         }
     }
 
-    /// Whether context value `v` passes `test` (which is not [`ValueTest::General`]);
+    /// A `StringEquals` condition's test when some of its values have policy variables:
+    /// every value a literal or tokens compared literally.
+    fn equals_texts(
+        &mut self,
+        v: &ProgramView<'p>,
+        values: &[ValueRec],
+        negated: bool,
+    ) -> Option<ValueTest> {
+        let start = self.texts.len();
+        for p in values {
+            let m = v.matchers.get(p.a as usize).copied();
+            let literal_or_tokens = |m: &MatcherRec| {
+                m.kind == MatcherKind::Exact.code() || m.kind == MatcherKind::TokensText.code()
+            };
+            match m.filter(literal_or_tokens) {
+                Some(m) if p.kind == ValueKind::Matcher.code() => self.texts.push(m),
+                _ => {
+                    self.texts.truncate(start);
+                    return None;
+                }
+            }
+        }
+        let (first, end) = (start as u32, self.texts.len() as u32);
+        Some(ValueTest::EqualsTexts {
+            first,
+            end,
+            negated,
+        })
+    }
+
+    /// Whether context value `v` passes `test` (which is neither [`ValueTest::General`] nor
+    /// [`ValueTest::EqualsTexts`]: those are the caller's);
     /// `memo` remembers the last date and address parsed.
     #[inline]
     pub(super) fn passes(&self, test: ValueTest, v: &str, memo: &mut ParseMemo) -> bool {
@@ -371,7 +443,7 @@ impl<'p> ValueTests<'p> {
                         .any(|plan| plan.matches(&target, |_, _| false))
                         != negated
             }
-            ValueTest::General => false,
+            ValueTest::EqualsTexts { .. } | ValueTest::General => false,
         }
     }
 }
