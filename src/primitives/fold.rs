@@ -100,6 +100,7 @@ pub fn canonical_key_into(key: &str, out: &mut String) {
 /// Private, and called only on a string just checked to be ASCII (`canonical_key_into`,
 /// `fold_into`).
 #[allow(unsafe_code)]
+#[inline]
 fn push_ascii_lowercase(ascii: &str, out: &mut String) {
     debug_assert!(is_ascii(ascii.as_bytes()));
     // SAFETY: only ASCII bytes are appended (the caller checked; tests assert it) and
