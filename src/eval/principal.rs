@@ -18,6 +18,7 @@ use crate::bytecode::*;
 use crate::primitives;
 use crate::request::{PrincipalKind as Who, RequestView};
 
+use super::residual::bytes::same;
 use super::slots::Value;
 use super::statement::Participation;
 use super::{Evaluator, Scratch};
@@ -147,23 +148,28 @@ pub(super) fn account_category<R: RequestView>(id: &str, p: &R) -> u8 {
 
 /// [`account_category`] with the account of `id` when it is a root ARN (`root_of`)
 /// already found (the residual programs find it when they are built).
+///
+/// The texts are compared with `bytes::same` (inline word compares) rather than `==`
+/// (a `memcmp` call each): a hop's own resource policy asks this of every account
+/// principal (BENCHMARKS.md, tenth session).
 pub(super) fn account_category_of<R: RequestView>(id: &str, root_of: Option<&str>, p: &R) -> u8 {
+    let is = |text: &str| same(text.as_bytes(), id.as_bytes());
     let who = p.principal_kind();
     if matches!(who, Who::Anonymous | Who::Service) {
         return 0;
     }
     if p.principal_account()
-        .is_some_and(|a| id == a || root_of == Some(a))
+        .is_some_and(|a| is(a) || root_of.is_some_and(|r| same(r.as_bytes(), a.as_bytes())))
     {
         return CAT_ACCOUNT;
     }
-    if who == Who::AssumedRole && p.principal_role_arn() == Some(id) {
+    if who == Who::AssumedRole && p.principal_role_arn().is_some_and(is) {
         return CAT_ROLE;
     }
-    if id == p.principal_arn() {
+    if is(p.principal_arn()) {
         return CAT_DIRECT;
     }
-    if who == Who::FederatedUser && p.principal_parent_user_arn() == Some(id) {
+    if who == Who::FederatedUser && p.principal_parent_user_arn().is_some_and(is) {
         return CAT_PARENT_USER;
     }
     0

@@ -15,6 +15,8 @@
 use crate::bytecode::*;
 use crate::primitives;
 
+use super::residual::bytes;
+
 /// One segment's test, its text borrowed from the program.
 #[derive(Clone, Copy, Debug)]
 pub(super) enum Seg<'p> {
@@ -30,7 +32,7 @@ pub(super) enum Seg<'p> {
 
 impl<'p> Seg<'p> {
     /// The test of matcher record `index`.
-    fn of(index: u32, m: &MatcherRec, s: &impl Fn(StrId) -> &'p str) -> Seg<'p> {
+    pub(super) fn of(index: u32, m: &MatcherRec, s: &impl Fn(StrId) -> &'p str) -> Seg<'p> {
         match MatcherKind::from_code(m.kind) {
             Some(MatcherKind::Any) => Seg::Any,
             Some(MatcherKind::Exact) => Seg::Exact(s(m.a)),
@@ -42,14 +44,19 @@ impl<'p> Seg<'p> {
         }
     }
 
+    /// Whether this test reads nothing but the text (no matcher record to run).
+    pub(super) fn is_literal(&self) -> bool {
+        !matches!(self, Seg::General(_))
+    }
+
     /// Whether `text` passes; `general` runs a `General` matcher.
     #[inline]
     pub(super) fn matches(self, text: &str, general: &mut impl FnMut(u32, &str) -> bool) -> bool {
         match self {
             Seg::Any => true,
-            Seg::Exact(s) => text == s,
-            Seg::Prefix(s) => text.starts_with(s),
-            Seg::Suffix(s) => text.ends_with(s),
+            Seg::Exact(s) => bytes::same(text.as_bytes(), s.as_bytes()),
+            Seg::Prefix(s) => bytes::starts_with(text, s),
+            Seg::Suffix(s) => bytes::ends_with(text, s),
             Seg::Glob(s) => primitives::wildcard_match(s, text),
             Seg::General(m) => general(m, text),
             Seg::Never => false,
@@ -95,37 +102,50 @@ impl<'p> ResourcePlan<'p> {
         };
         match ResourceKind::from_code(r.kind) {
             Some(ResourceKind::Any) => ResourcePlan::Any,
-            Some(ResourceKind::Arn) => {
-                let segs: [Seg<'p>; 6] = std::array::from_fn(|i| seg(i as u32));
-                // The last segment runs to the end of the ARN: never part of the head.
-                let literal = segs[..5]
-                    .iter()
-                    .take_while(|g| matches!(g, Seg::Exact(_)))
-                    .count();
-                // Sized first: the box then takes the string's buffer as it is.
-                let head_len = segs[..literal]
-                    .iter()
-                    .map(|g| match g {
-                        Seg::Exact(text) => text.len() + 1,
-                        _ => 0,
-                    })
-                    .sum();
-                let mut head = String::with_capacity(head_len);
-                for g in &segs[..literal] {
-                    if let Seg::Exact(text) = g {
-                        head.push_str(text);
-                        head.push(':');
-                    }
-                }
-                ResourcePlan::Arn {
-                    head: head.into_boxed_str(),
-                    literal,
-                    segs,
-                }
-            }
+            Some(ResourceKind::Arn) => ResourcePlan::arn(std::array::from_fn(|i| seg(i as u32))),
             Some(ResourceKind::Urn) => ResourcePlan::Urn(std::array::from_fn(|i| seg(i as u32))),
             Some(ResourceKind::Plain) => ResourcePlan::Plain(seg(0)),
             Some(ResourceKind::Never) | None => ResourcePlan::Never,
+        }
+    }
+
+    /// The ARN pattern of the six segment tests `segs` (a resource's, or an `ArnLike`
+    /// condition value's: `value_test`).
+    pub(super) fn arn(segs: [Seg<'p>; 6]) -> ResourcePlan<'p> {
+        // The last segment runs to the end of the ARN: never part of the head.
+        let literal = segs[..5]
+            .iter()
+            .take_while(|g| matches!(g, Seg::Exact(_)))
+            .count();
+        // Sized first: the box then takes the string's buffer as it is.
+        let head_len = segs[..literal]
+            .iter()
+            .map(|g| match g {
+                Seg::Exact(text) => text.len() + 1,
+                _ => 0,
+            })
+            .sum();
+        let mut head = String::with_capacity(head_len);
+        for g in &segs[..literal] {
+            if let Seg::Exact(text) = g {
+                head.push_str(text);
+                head.push(':');
+            }
+        }
+        ResourcePlan::Arn {
+            head: head.into_boxed_str(),
+            literal,
+            segs,
+        }
+    }
+
+    /// Whether every segment test reads nothing but the text (no matcher record to run).
+    pub(super) fn is_literal(&self) -> bool {
+        match self {
+            ResourcePlan::Arn { segs, .. } => segs.iter().all(Seg::is_literal),
+            ResourcePlan::Urn(segs) => segs.iter().all(Seg::is_literal),
+            ResourcePlan::Plain(seg) => seg.is_literal(),
+            ResourcePlan::Any | ResourcePlan::Never => true,
         }
     }
 

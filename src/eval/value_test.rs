@@ -4,12 +4,13 @@
 //! three times per value: on the operator family to parse the context value, on each
 //! policy value's kind, and on the operator again to compare. Most conditions in real
 //! policies are one of a few shapes — `StringEquals`/`StringNotEquals` against literal
-//! strings, `Bool`, `IpAddress`/`NotIpAddress`, a date or number comparison against
-//! constants — so [`ValueTests`] resolves each condition of the program into one
-//! [`ValueTest`] when the evaluator is built: the literal strings as slices, dates and
-//! numbers parsed, a prefix table as pairs of integers. A condition of any other
-//! shape (variables, `StringLike`, `IgnoreCase`, ARNs, base64, lenient-mode errors) keeps
-//! [`ValueTest::General`] and the general comparison.
+//! strings, `StringLike` against globs, `ArnLike` against ARN patterns, `Bool`,
+//! `IpAddress`/`NotIpAddress`, a date or number comparison against constants — so
+//! [`ValueTests`] resolves each condition of the program into one [`ValueTest`] when the
+//! evaluator is built: the literal strings as slices, globs and ARN patterns as the
+//! resource plans' segment tests (`resource_plan`), dates and numbers parsed, a prefix
+//! table as pairs of integers. A condition of any other shape (variables, `IgnoreCase`,
+//! base64, lenient-mode errors) keeps [`ValueTest::General`] and the general comparison.
 //!
 //! A test answers what the general comparison answers (R-COND-7, R-OP-ERR-1): for a
 //! positive operator, whether some policy value matches; for a negated one, whether none
@@ -25,17 +26,21 @@
 //! "DateGreaterThan": {"aws:CurrentTime": "2030-01-01T00:00:00Z"}
 //!   → Date { first: 0, end: 1, op: DateGreaterThan, negated: false }
 //!     with instants[0] = 1893456000 s
+//! "ArnNotLike": {"aws:PrincipalArn": "arn:aws:iam::111122223333:role/Admin*"}
+//!   → Arn { first: 0, end: 1, negated: true }
+//!     with arns[0] = head "arn:aws:iam::111122223333:", segment 5 Prefix("role/Admin")
 //! ```
 
 use std::cmp::Ordering;
 use std::net::IpAddr;
 
 use crate::bytecode::{BaseOperator, OperatorFamily};
-use crate::bytecode::{ConditionRec, MatcherKind, StrId, ValueKind, ValueRec};
+use crate::bytecode::{ConditionRec, MatcherKind, MatcherRec, StrId, ValueKind, ValueRec};
 use crate::primitives::{self, Comparison, Decimal, Instant};
 use crate::table::ProgramView;
 
 use super::residual::bytes::same;
+use super::resource_plan::{ResourcePlan, Seg, Target};
 
 /// How one condition compares a single context value with its policy values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -70,6 +75,19 @@ pub(super) enum ValueTest {
         op: BaseOperator,
         negated: bool,
     },
+    /// `StringLike` (`StringNotLike` when `negated`) against patterns without variables,
+    /// `likes[first..end]`.
+    Like { first: u32, end: u32, negated: bool },
+    /// An ARN operator (`ArnLike`, `ArnEquals` and their negations, which compare alike,
+    /// R-OPA-*) against ARN patterns without variables, `arns[first..end]`.
+    Arn { first: u32, end: u32, negated: bool },
+    /// `StringEquals` (`StringNotEquals` when `negated`) against `texts[first..end]`, some
+    /// with policy variables: literal (`Exact`) and token (`TokensText`) matcher records,
+    /// compared piece by piece by `Evaluator::equals_text` (compare.rs) with no copy. It
+    /// reads the request, so only `condition` runs it: [`ValueTests::get`] answers
+    /// [`ValueTest::General`] for it (the residual ops then call `condition`), and
+    /// [`ValueTests::with_variables`] gives it.
+    EqualsTexts { first: u32, end: u32, negated: bool },
     /// Any other shape: the general comparison.
     General,
 }
@@ -77,13 +95,20 @@ pub(super) enum ValueTest {
 /// The [`ValueTest`] of every condition record, and the constants they refer to.
 #[derive(Clone, Debug, Default)]
 pub(super) struct ValueTests<'p> {
-    /// One per condition record of the program.
+    /// One per condition record of the program; [`ValueTest::General`] for a test that
+    /// reads policy variables, which `with_variables` holds.
     tests: Vec<ValueTest>,
+    /// The tests that read policy variables ([`ValueTest::EqualsTexts`]), by condition
+    /// record, in record order.
+    with_variables: Vec<(u32, ValueTest)>,
     literals: Vec<&'p str>,
     instants: Vec<Instant>,
     numbers: Vec<Decimal<'p>>,
     v4: Vec<(u32, u32)>,
     v6: Vec<(u128, u128)>,
+    likes: Vec<Seg<'p>>,
+    arns: Vec<ResourcePlan<'p>>,
+    texts: Vec<MatcherRec>,
 }
 
 impl<'p> ValueTests<'p> {
@@ -96,23 +121,59 @@ impl<'p> ValueTests<'p> {
             + heap_bytes(&self.numbers)
             + heap_bytes(&self.v4)
             + heap_bytes(&self.v6)
+            + heap_bytes(&self.likes)
+            + heap_bytes(&self.arns)
+            + heap_bytes(&self.texts)
+            + heap_bytes(&self.with_variables)
+            + self
+                .arns
+                .iter()
+                .map(ResourcePlan::heap_bytes)
+                .sum::<usize>()
     }
 
     /// Resolves every condition of `v`; `s` reads a string of the program.
     pub(super) fn new(v: &ProgramView<'p>, s: impl Fn(StrId) -> &'p str) -> Self {
         let mut t = ValueTests::default();
-        t.tests = v
-            .conditions
-            .iter()
-            .map(|c| t.resolve(v, c, &s).unwrap_or(ValueTest::General))
-            .collect();
+        let mut tests = Vec::with_capacity(v.conditions.len());
+        for (i, c) in v.conditions.iter().enumerate() {
+            match t.resolve(v, c, &s) {
+                Some(test @ ValueTest::EqualsTexts { .. }) => {
+                    t.with_variables.push((i as u32, test));
+                    tests.push(ValueTest::General);
+                }
+                test => tests.push(test.unwrap_or(ValueTest::General)),
+            }
+        }
+        t.tests = tests;
         t
     }
 
-    /// The test of condition record `i`.
+    /// The test of condition record `i` that reads nothing but the context value
+    /// ([`ValueTests::passes`] runs it); [`ValueTest::General`] for the others.
     #[inline]
     pub(super) fn get(&self, i: usize) -> ValueTest {
         self.tests.get(i).copied().unwrap_or(ValueTest::General)
+    }
+
+    /// The test of condition record `i`, including those that read policy variables
+    /// (`Evaluator::test_value` runs them all; they are looked up only for a record
+    /// whose [`ValueTests::get`] is [`ValueTest::General`]).
+    #[inline]
+    pub(super) fn with_variables(&self, i: usize) -> ValueTest {
+        match self.get(i) {
+            ValueTest::General => self
+                .with_variables
+                .binary_search_by_key(&(i as u32), |(record, _)| *record)
+                .map_or(ValueTest::General, |at| self.with_variables[at].1),
+            test => test,
+        }
+    }
+
+    /// The matcher records of the [`ValueTest::EqualsTexts`] tests `first..end`.
+    #[inline]
+    pub(super) fn texts(&self, first: u32, end: u32) -> &[MatcherRec] {
+        &self.texts[first as usize..end as usize]
     }
 
     /// Literal `i` of the [`ValueTest::Equals`] tests.
@@ -150,12 +211,51 @@ impl<'p> ValueTests<'p> {
                     let m = v.matchers.get(p.a as usize)?;
                     if p.kind != ValueKind::Matcher.code() || m.kind != MatcherKind::Exact.code() {
                         self.literals.truncate(start);
-                        return None;
+                        return self.equals_texts(v, values, negated);
                     }
                     self.literals.push(s(m.a));
                 }
                 let (first, end) = (start as u32, self.literals.len() as u32);
                 Some(ValueTest::Equals {
+                    first,
+                    end,
+                    negated,
+                })
+            }
+            OperatorFamily::String
+                if op == BaseOperator::StringLike && kinds_are(ValueKind::Matcher) =>
+            {
+                let start = self.likes.len();
+                for p in values {
+                    let seg = Seg::of(p.a, v.matchers.get(p.a as usize)?, s);
+                    if !seg.is_literal() {
+                        self.likes.truncate(start);
+                        return None;
+                    }
+                    self.likes.push(seg);
+                }
+                let (first, end) = (start as u32, self.likes.len() as u32);
+                Some(ValueTest::Like {
+                    first,
+                    end,
+                    negated,
+                })
+            }
+            OperatorFamily::Arn if kinds_are(ValueKind::Arn) => {
+                let start = self.arns.len();
+                for p in values {
+                    let segs = v.matchers.get(p.a as usize..p.a as usize + 6)?;
+                    let plan = ResourcePlan::arn(std::array::from_fn(|i| {
+                        Seg::of(p.a + i as u32, &segs[i], s)
+                    }));
+                    if !plan.is_literal() {
+                        self.arns.truncate(start);
+                        return None;
+                    }
+                    self.arns.push(plan);
+                }
+                let (first, end) = (start as u32, self.arns.len() as u32);
+                Some(ValueTest::Arn {
                     first,
                     end,
                     negated,
@@ -220,7 +320,38 @@ impl<'p> ValueTests<'p> {
         }
     }
 
-    /// Whether context value `v` passes `test` (which is not [`ValueTest::General`]);
+    /// A `StringEquals` condition's test when some of its values have policy variables:
+    /// every value a literal or tokens compared literally.
+    fn equals_texts(
+        &mut self,
+        v: &ProgramView<'p>,
+        values: &[ValueRec],
+        negated: bool,
+    ) -> Option<ValueTest> {
+        let start = self.texts.len();
+        for p in values {
+            let m = v.matchers.get(p.a as usize).copied();
+            let literal_or_tokens = |m: &MatcherRec| {
+                m.kind == MatcherKind::Exact.code() || m.kind == MatcherKind::TokensText.code()
+            };
+            match m.filter(literal_or_tokens) {
+                Some(m) if p.kind == ValueKind::Matcher.code() => self.texts.push(m),
+                _ => {
+                    self.texts.truncate(start);
+                    return None;
+                }
+            }
+        }
+        let (first, end) = (start as u32, self.texts.len() as u32);
+        Some(ValueTest::EqualsTexts {
+            first,
+            end,
+            negated,
+        })
+    }
+
+    /// Whether context value `v` passes `test` (which is neither [`ValueTest::General`] nor
+    /// [`ValueTest::EqualsTexts`]: those are the caller's);
     /// `memo` remembers the last date and address parsed.
     #[inline]
     pub(super) fn passes(&self, test: ValueTest, v: &str, memo: &mut ParseMemo) -> bool {
@@ -288,7 +419,31 @@ impl<'p> ValueTests<'p> {
                     (false, false) => negated,
                 }
             }
-            ValueTest::General => false,
+            ValueTest::Like {
+                first,
+                end,
+                negated,
+            } => {
+                let hit = self.likes[first as usize..end as usize]
+                    .iter()
+                    .any(|seg| seg.matches(v, &mut |_, _| false));
+                hit != negated
+            }
+            ValueTest::Arn {
+                first,
+                end,
+                negated,
+            } => {
+                // A value that is not an ARN is an `Error` against every pattern: false
+                // either way (R-OP-ERR-1).
+                let target = Target::new(v);
+                target.is_arn()
+                    && self.arns[first as usize..end as usize]
+                        .iter()
+                        .any(|plan| plan.matches(&target, |_, _| false))
+                        != negated
+            }
+            ValueTest::EqualsTexts { .. } | ValueTest::General => false,
         }
     }
 }

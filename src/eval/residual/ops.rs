@@ -203,6 +203,14 @@ mod tests {
         ),
         (
             r#""Resource":"*","Condition":{"StringLike":{"aws:SourceVpc":"vpc-*"}}"#,
+            "Test",
+        ),
+        (
+            r#""Resource":"*","Condition":{"ArnNotLike":{"aws:SourceArn":"arn:aws:s3:::b*"}}"#,
+            "Test",
+        ),
+        (
+            r#""Resource":"*","Condition":{"StringEqualsIgnoreCase":{"aws:SourceVpc":"VPC-1"}}"#,
             "Condition",
         ),
     ];
