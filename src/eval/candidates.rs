@@ -14,7 +14,8 @@
 //! reads its tabulated list (looked up with the action lower-cased on the fly), while a hop
 //! on `s3:GetObjectTagging` folds its action and reads the `s3` class, where the `s3:Get*`
 //! statement is unverified and matched by the hop.
-//! Candidates are coded `id << 1 | verified`, sorted by id (the R-SIM-3 order).
+//! Candidates are coded `id << 1 | verified`, sorted by id (the R-SIM-3 order), each
+//! statement once (a repeat found by the index merged into one entry, verified if any was).
 
 use crate::bytecode::*;
 use crate::primitives;
@@ -226,6 +227,7 @@ impl<'p> Evaluator<'p> {
             out.extend(self.always.iter().map(|id| id << 1));
         }
         out.sort_unstable();
+        super::tabulate::dedup_candidates(out, 0);
     }
 
     pub(super) fn action_clause(&self, st: &StatementRec, folded: &str) -> bool {

@@ -217,6 +217,24 @@ fn merge_into(out: &mut Vec<u32>, a: &[u32], b: &[u32]) {
     merged[k + a.len()..].copy_from_slice(b);
 }
 
+/// Merges the repeats of a statement in `list[from..]` (sorted candidates, `id << 1 |
+/// verified`: the index may find a statement twice, by its exact action and by a glob)
+/// into one entry, verified if any was: a hop then examines each candidate once, with no
+/// check for a repeat (the residual walk reads one key mask per candidate that reads keys).
+pub(super) fn dedup_candidates(list: &mut Vec<u32>, from: usize) {
+    let mut kept = from;
+    for i in from..list.len() {
+        let c = list[i];
+        if kept > from && list[kept - 1] >> 1 == c >> 1 {
+            list[kept - 1] |= c & 1;
+        } else {
+            list[kept] = c;
+            kept += 1;
+        }
+    }
+    list.truncate(kept);
+}
+
 impl<'p> Evaluator<'p> {
     /// Tabulates the candidates of every action the index names exactly (see
     /// `exact_candidates`), then the service classes ([`Evaluator::tabulate_classes`]),
@@ -325,6 +343,7 @@ impl<'p> Evaluator<'p> {
                 }
                 let first = table.len() as u32;
                 merge_into(&mut table, &lists.hits, kept);
+                dedup_candidates(&mut table, first as usize);
                 ranges[i as usize] = (first, table.len() as u32);
             }
         }
@@ -459,7 +478,7 @@ impl<'p> Evaluator<'p> {
                 }
             }
             list.sort_unstable();
-            list.dedup();
+            dedup_candidates(&mut list, 0);
             if table.len() + list.len() > MAX_TABULATED_CANDIDATES {
                 table.truncate(table_len);
                 ranges.truncate(ranges_len);
@@ -642,6 +661,16 @@ mod tests {
             programs.len() > 100 && lists > 11_000 && entries > 300_000,
             "{lists} {entries}"
         );
+    }
+
+    #[test]
+    fn dedup_merges_repeats_keeping_the_verified_bit() {
+        let mut list = vec![9, 2, 3, 4, 6, 7, 7, 8, 11];
+        dedup_candidates(&mut list, 1);
+        assert_eq!(list, [9, 3, 4, 7, 8, 11]);
+        let mut empty = vec![5];
+        dedup_candidates(&mut empty, 1);
+        assert_eq!(empty, [5]);
     }
 
     #[test]

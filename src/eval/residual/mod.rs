@@ -74,17 +74,19 @@ pub(super) const PART_VPCE: u8 = 4;
 pub(super) const PART_RESOURCE: u8 = 8;
 pub(super) const PART_IDENTITY: u8 = 16;
 pub(super) const PART_CEILINGS: u8 = 32;
+/// Not a participation bit: set in a head's `part` when its statement reads keys, so that
+/// the walk takes the candidate's key mask (the next of its program's `masks`).
+pub(super) const READS_KEYS: u8 = 128;
 
 /// The residual programs of an evaluator (empty for `Evaluator::general`).
 #[derive(Clone, Debug, Default)]
 pub(super) struct Residual<'p> {
     /// Per `index_exact` entry: its action program, if it has one.
     programs: Vec<Option<ActionProgram>>,
-    /// Per tabulated candidate whose statement reads keys (a range per program): the
-    /// statement's keys as a mask of the program's key numbering …
+    /// Per tabulated candidate whose statement reads keys (a range per program, in
+    /// candidate order; its head has [`READS_KEYS`]): the statement's keys as a mask of the
+    /// program's key numbering.
     masks: Vec<u64>,
-    /// … and the candidate's index among its action's candidates (increasing per program).
-    mask_at: Vec<u32>,
     /// Each program's keys (a range per program), in id order: bit `i` is key `keys[i]`.
     keys: Vec<KeyId>,
     /// Every statement's block of ops (see [`ops`]) …
@@ -106,7 +108,7 @@ pub(super) struct Residual<'p> {
 }
 
 /// One action's program: its statements are its tabulated candidates; a range of `keys`,
-/// and the range of `masks` (and `mask_at`) of its candidates that read keys.
+/// and the range of `masks` of its candidates that read keys.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct ActionProgram {
     keys: (u32, u32),
@@ -166,7 +168,6 @@ impl Residual<'_> {
         use super::build::heap_bytes;
         heap_bytes(&self.programs)
             + heap_bytes(&self.masks)
-            + heap_bytes(&self.mask_at)
             + heap_bytes(&self.keys)
             + heap_bytes(&self.ops)
             + heap_bytes(&self.starts)

@@ -71,38 +71,41 @@ impl<'p> Evaluator<'p> {
         let mut target: Option<Target<'_>> = None;
         let mut absent: Option<u64> = None;
         let mut missing = 0;
-        let (mut with_keys, with_keys_end) = p.masks;
-        let mut previous = None;
+        // The key masks of the candidates that read keys, in candidate order.
+        let mut masks = r.masks[p.masks.0 as usize..p.masks.1 as usize].iter();
         let (mut own, own_end) = own;
-        for (i, c) in candidates.iter().enumerate() {
+        for &c in candidates {
+            // The tables reached through an opaque reference, once per candidate: otherwise
+            // the compiler hoists every table's pointer and length the inlined walk might
+            // read (about thirty) into stack slots before the loop, on every hop, to
+            // reload them from there (BENCHMARKS.md, "The hop's walk (issue 17, tenth
+            // session)").
+            let e = std::hint::black_box(self);
+            let r = &e.residual;
             let id = c >> 1;
-            if previous == Some(id) {
-                continue; // the same statement found twice by the index
+            // The index leaves resource policies out: `id` is never one of `own`.
+            while own < own_end && own < id {
+                e.own_step(own, &hop, req, sc, &mut target);
+                own += 1;
             }
-            previous = Some(id);
-            // This candidate's key mask, if its statement reads keys (read before any test
-            // can skip the statement, so that the cursor follows the candidates).
-            let keys = if with_keys < with_keys_end && r.mask_at[with_keys as usize] == i as u32 {
-                with_keys += 1;
-                r.masks[with_keys as usize - 1]
+            let (at, head) = r.head(id);
+            // Taken before any test can skip the statement, so that the masks follow the
+            // candidates.
+            let keys = if head.part & READS_KEYS != 0 {
+                masks.next().copied().unwrap_or(0)
             } else {
                 0
             };
-            // The index leaves resource policies out: `id` is never one of `own`.
-            while own < own_end && own < id {
-                self.own_step(own, &hop, req, sc, &mut target);
-                own += 1;
-            }
-            let Some((categories, head)) =
-                self.statement_matches(id, c & 1 == 1, &hop, req, sc, &mut target)
+            let Some(categories) =
+                e.block_matches(id, at, head, c & 1 == 1, &hop, req, sc, &mut target)
             else {
                 continue;
             };
             if keys != 0 {
-                let absent = *absent.get_or_insert_with(|| self.absent_keys(p, sc));
+                let absent = *absent.get_or_insert_with(|| e.absent_keys(p, sc));
                 missing |= keys & absent;
             }
-            self.conditions_then_apply(id, head, categories, req, sc);
+            e.conditions_then_apply(id, head, categories, req, sc);
         }
         while own < own_end {
             self.own_step(own, &hop, req, sc, &mut target);
@@ -125,8 +128,8 @@ impl<'p> Evaluator<'p> {
         sc: &mut Scratch,
         target: &mut Option<Target<'r>>,
     ) {
-        let Some((categories, head)) = self.statement_matches(id, false, hop, req, sc, target)
-        else {
+        let (at, head) = self.residual.head(id);
+        let Some(categories) = self.block_matches(id, at, head, false, hop, req, sc, target) else {
             return;
         };
         let st = &self.v.statements[id as usize];
@@ -140,34 +143,23 @@ impl<'p> Evaluator<'p> {
         self.conditions_then_apply(id, head, categories, req, sc);
     }
 
-    /// Whether statement `id`'s block passes its participation, action (unless `verified`),
-    /// principal and resource ops: its principal categories and its head if it does.
+    /// Whether statement `id`'s block, whose head `head` is op `at`, passes its
+    /// participation, action (unless `verified`), principal and resource ops: its principal
+    /// categories if it does.
+    #[allow(clippy::too_many_arguments)]
     #[inline(always)]
-    fn statement_matches<'r, R: RequestView>(
+    fn block_matches<'r, R: RequestView>(
         &self,
         id: u32,
+        at: usize,
+        head: Head,
         verified: bool,
         hop: &HopTests<'r, '_>,
         req: &'r R,
         sc: &mut Scratch,
         target: &mut Option<Target<'r>>,
-    ) -> Option<(u8, Head)> {
-        let ops = &self.residual.ops;
-        let at = self.residual.starts[id as usize] as usize;
-        let Op::Head {
-            part,
-            kind,
-            deny,
-            level,
-            conditions,
-            end,
-        } = ops[at]
-        else {
-            // The layout starts every block with its head (`build::block`).
-            debug_assert!(false, "statement {id}'s block starts with {:?}", ops[at]);
-            return None;
-        };
-        if part & hop.mask == 0 {
+    ) -> Option<u8> {
+        if head.part & hop.mask == 0 {
             return None;
         }
         // A class's candidate whose action clause the class leaves open (never one of an
@@ -176,9 +168,10 @@ impl<'p> Evaluator<'p> {
         if !verified && !self.action_clause(&self.v.statements[id as usize], &sc.action) {
             return None;
         }
+        let ops = &self.residual.ops;
         let mut categories = 0;
         let mut pc = at + 1;
-        while pc < conditions as usize {
+        while pc < head.conditions as usize {
             let passes = match ops[pc] {
                 Op::Position(position) => hop.part.resource == Some(position),
                 Op::Accounts(first, end) => {
@@ -208,16 +201,7 @@ impl<'p> Evaluator<'p> {
             }
             pc += 1;
         }
-        Some((
-            categories,
-            Head {
-                kind,
-                deny,
-                level,
-                conditions,
-                end,
-            },
-        ))
+        Some(categories)
     }
 
     /// Runs the statement's condition ops; if they hold, the statement joins the applied
@@ -386,15 +370,49 @@ impl<'p> Evaluator<'p> {
     }
 }
 
-/// What a statement's head says once its block matched: its applied entry's data and the
-/// range of its condition ops.
+/// A statement's head, read once per candidate: its participation bits (and
+/// [`READS_KEYS`]), its applied entry's data and the range of its condition ops.
 #[derive(Clone, Copy)]
 struct Head {
+    part: u8,
     kind: Kind,
     deny: bool,
     level: u32,
     conditions: u32,
     end: u32,
+}
+
+impl Residual<'_> {
+    /// Where statement `id`'s block starts, and its head.
+    #[inline(always)]
+    fn head(&self, id: u32) -> (usize, Head) {
+        let at = self.starts[id as usize] as usize;
+        let (part, kind, deny, level, conditions, end) = match self.ops[at] {
+            Op::Head {
+                part,
+                kind,
+                deny,
+                level,
+                conditions,
+                end,
+            } => (part, kind, deny, level, conditions, end),
+            op => {
+                // The layout starts every block with its head (`build::block`): a block
+                // that does not never takes part.
+                debug_assert!(false, "statement {id}'s block starts with {op:?}");
+                (0, Kind::Identity, false, 0, at as u32, at as u32)
+            }
+        };
+        let head = Head {
+            part,
+            kind,
+            deny,
+            level,
+            conditions,
+            end,
+        };
+        (at, head)
+    }
 }
 
 impl Evaluator<'_> {
