@@ -124,13 +124,11 @@ impl<'p> Evaluator<'p> {
         let program = tabulated.and_then(|(e, range)| Some((e, range, self.residual.program(e)?)));
         let residual_missing = match program {
             // The action's residual program (missing keys as a mask of its key numbering).
-            Some((entry, (first, end), p)) => {
-                // A service class (an action the index does not name exactly) checks open
-                // action clauses on the folded action, as a resource policy's statements do.
-                if !folded && (has_own || self.is_class_entry(entry)) {
-                    sc.action.clear();
-                    primitives::fold_into(req.action(k), &mut sc.action);
-                }
+            Some((_, (first, end), p)) => {
+                // A service class's open action clauses (an action the index does not name
+                // exactly) and a resource policy's statements are checked on the folded
+                // action, which the walk folds when the first of them needs it.
+                sc.action_folded = folded;
                 // The residual walk records its own resource policy's missing keys in
                 // `missing_bits`, as `examine` does.
                 if has_own {

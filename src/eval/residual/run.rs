@@ -116,8 +116,7 @@ impl<'p> Evaluator<'p> {
 
     /// Statement `id` of the hop's own resource policy (never in a program: the index
     /// leaves resource policies out), through its block as the program's are; its action
-    /// clause is checked on the folded action (`sc.action`, which the hop fills when it has
-    /// a resource policy), and its absent keys go to `sc.missing_bits` as
+    /// clause is checked on the folded action (`sc.action`, folded on first need), and its absent keys go to `sc.missing_bits` as
     /// [`Evaluator::examine`] records them.
     #[inline(never)]
     fn own_step<'r, R: RequestView>(
@@ -165,8 +164,13 @@ impl<'p> Evaluator<'p> {
         // A class's candidate whose action clause the class leaves open (never one of an
         // exact action's), or a resource policy's statement: checked on the action folded
         // into `sc.action`.
-        if !verified && !self.action_clause(&self.v.statements[id as usize], &sc.action) {
-            return None;
+        if !verified {
+            if !sc.action_folded {
+                fold_action(req, hop.k, sc);
+            }
+            if !self.action_clause(&self.v.statements[id as usize], &sc.action) {
+                return None;
+            }
         }
         let ops = &self.residual.ops;
         let mut categories = 0;
@@ -424,9 +428,10 @@ impl Evaluator<'_> {
     #[inline(never)]
     fn arn_tail(&self, target: &Target<'_>, literal: usize, segs: &[SegTest<'_>]) -> bool {
         target.is_arn()
-            && (literal..6)
-                .zip(segs)
-                .all(|(i, seg)| self.seg_test(seg, target.part(i)))
+            && (literal..6).zip(segs).all(|(i, seg)| {
+                // `*` (a region, an account) passes any segment: not cut.
+                matches!(seg, SegTest::Seg(Seg::Any)) || self.seg_test(seg, target.part(i))
+            })
     }
 
     /// One ARN segment's test.
@@ -443,6 +448,16 @@ impl Evaluator<'_> {
             SegTest::Stars(stars) => stars_match(stars, &self.residual.middles, part),
         }
     }
+}
+
+/// Folds hop `k`'s action into `sc.action`, for the action clauses a class leaves open
+/// and those of resource policies: most hops have none, and never fold.
+#[inline(never)]
+#[cold]
+fn fold_action<R: RequestView>(req: &R, k: usize, sc: &mut Scratch) {
+    sc.action.clear();
+    crate::primitives::fold_into(req.action(k), &mut sc.action);
+    sc.action_folded = true;
 }
 
 /// Whether `text` matches a glob of literals and stars (R-RES-5): it starts with the first
