@@ -24,8 +24,9 @@
 //!   folding); several records as an any-of group;
 //! - R-SIM-4 missing keys as a mask AND: each action numbers the distinct keys its
 //!   statements read (at most 64, in key-id order, so the bits come out in R-SIM-4's name
-//!   order), each candidate reading keys has the mask of its keys, and the hop ORs `mask &
-//!   absent` where `absent` is computed once per hop for the action's keys only;
+//!   order), each candidate reading keys has the mask of its keys; the walk ORs the masks
+//!   of the statements that pass their principal and resource tests, and tests those keys'
+//!   slots for absence once, after the walk;
 //! - conditions as ops read through the key's slot: one-literal `StringEquals`, `Bool`, a
 //!   date against one instant inside the op; `Null` as its answers to absent and present; a
 //!   qualified operator's answer to an absent key; other resolved value tests through

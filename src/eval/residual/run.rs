@@ -3,10 +3,9 @@
 //! What the walk does for statement 3 of the example in the module docs, on a hop of
 //! `s3:GetObject` on `arn:aws:s3:::b/k` by an IAM user: `PART_IDENTITY & mask` (the hop's
 //! participating kinds) is non-zero; the resource starts with `arn:aws:s3:::b/`; its key
-//! mask `0b1` is ANDed with the hop's absent mask (computed on the first statement that needs
-//! it, from the action's one key) into the missing keys; its one condition reads
-//! `aws:sourcevpc`'s slot and runs the `Equals` test. Then it joins the applied list, as the
-//! general path's `examine` would have it.
+//! mask `0b1` joins the keys read (whose slots are tested for absence once, after the walk:
+//! the missing keys); its one condition reads `aws:sourcevpc`'s slot and runs the `Equals`
+//! test. Then it joins the applied list, as the general path's `examine` would have it.
 
 use crate::request::RequestView;
 
@@ -47,11 +46,50 @@ impl<'p> Evaluator<'p> {
     /// Runs program `p`, whose tabulated candidates are `candidates`, on hop `k`, merged in
     /// statement order with the hop's own resource policy's statements `own` (`first..end`,
     /// run through their blocks too, their missing keys recorded in `sc.missing_bits` as
-    /// the general [`Evaluator::examine`] records them): pushes the applicable statements onto `sc.applied`, in
-    /// statement order, and returns the program's missing keys as a mask of its key
-    /// numbering.
+    /// the general [`Evaluator::examine`] records them): pushes the applicable statements
+    /// onto `sc.applied`, in statement order, and returns the program's missing keys as a
+    /// mask of its key numbering. A hop without a resource policy of its own (nearly all)
+    /// walks its candidates alone, with no merge test per candidate.
     #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
     pub(in crate::eval) fn run_residual<R: RequestView>(
+        &self,
+        p: ActionProgram,
+        candidates: &[u32],
+        own: (u32, u32),
+        req: &R,
+        sc: &mut Scratch,
+        k: usize,
+        part: &Participation,
+    ) -> u64 {
+        if own.0 < own.1 {
+            self.walk_with_own(p, candidates, own, req, sc, k, part)
+        } else {
+            self.walk::<false, R>(p, candidates, own, req, sc, k, part)
+        }
+    }
+
+    /// [`Evaluator::walk`] merging the hop's own resource policy: out of line, so that the
+    /// common walk has none of its state.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(never)]
+    fn walk_with_own<R: RequestView>(
+        &self,
+        p: ActionProgram,
+        candidates: &[u32],
+        own: (u32, u32),
+        req: &R,
+        sc: &mut Scratch,
+        k: usize,
+        part: &Participation,
+    ) -> u64 {
+        self.walk::<true, R>(p, candidates, own, req, sc, k, part)
+    }
+
+    /// The walk of [`Evaluator::run_residual`]; `OWN`: merging the statements `own`.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn walk<const OWN: bool, R: RequestView>(
         &self,
         p: ActionProgram,
         candidates: &[u32],
@@ -69,8 +107,10 @@ impl<'p> Evaluator<'p> {
             part,
         };
         let mut target: Option<Target<'_>> = None;
-        let mut absent: Option<u64> = None;
-        let mut missing = 0;
+        // The keys of the statements that passed their principal and resource tests
+        // (R-SIM-4 counts a key missing whether or not the conditions then hold): their
+        // absent ones are the missing keys, tested once after the walk.
+        let mut read = 0;
         // The key masks of the candidates that read keys, in candidate order.
         let mut masks = r.masks[p.masks.0 as usize..p.masks.1 as usize].iter();
         let (mut own, own_end) = own;
@@ -84,7 +124,7 @@ impl<'p> Evaluator<'p> {
             let r = &e.residual;
             let id = c >> 1;
             // The index leaves resource policies out: `id` is never one of `own`.
-            while own < own_end && own < id {
+            while OWN && own < own_end && own < id {
                 e.own_step(own, &hop, req, sc, &mut target);
                 own += 1;
             }
@@ -101,17 +141,14 @@ impl<'p> Evaluator<'p> {
             else {
                 continue;
             };
-            if keys != 0 {
-                let absent = *absent.get_or_insert_with(|| e.absent_keys(p, sc));
-                missing |= keys & absent;
-            }
+            read |= keys;
             e.conditions_then_apply(id, head, categories, req, sc);
         }
-        while own < own_end {
+        while OWN && own < own_end {
             self.own_step(own, &hop, req, sc, &mut target);
             own += 1;
         }
-        missing
+        self.absent_keys(p, read, sc)
     }
 
     /// Statement `id` of the hop's own resource policy (never in a program: the index
@@ -234,12 +271,17 @@ impl<'p> Evaluator<'p> {
         });
     }
 
-    /// The mask of `p`'s keys whose slot is absent.
-    fn absent_keys(&self, p: ActionProgram, sc: &Scratch) -> u64 {
+    /// The mask of `p`'s keys among `read` (a mask of its numbering) whose slot is absent.
+    fn absent_keys(&self, p: ActionProgram, mut read: u64, sc: &Scratch) -> u64 {
         let keys = &self.residual.keys[p.keys.0 as usize..p.keys.1 as usize];
-        keys.iter().enumerate().fold(0, |mask, (bit, key)| {
-            mask | ((sc.slots[*key as usize] == Slot::Absent) as u64) << bit
-        })
+        let mut mask = 0;
+        while read != 0 {
+            let bit = read.trailing_zeros();
+            read &= read - 1;
+            let key = keys[bit as usize];
+            mask |= ((sc.slots[key as usize] == Slot::Absent) as u64) << bit;
+        }
+        mask
     }
 
     /// One resource op's test of the hop's resource; `target` is the hop's resource cut at
