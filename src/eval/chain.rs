@@ -124,7 +124,7 @@ impl<'p> Evaluator<'p> {
         let program = tabulated.and_then(|(e, range)| Some((e, range, self.residual.program(e)?)));
         let residual_missing = match program {
             // The action's residual program (missing keys as a mask of its key numbering).
-            Some((_, (first, end), p)) => {
+            Some((entry, (first, end), p)) => {
                 // A service class's open action clauses (an action the index does not name
                 // exactly) and a resource policy's statements are checked on the folded
                 // action, which the walk folds when the first of them needs it.
@@ -135,7 +135,7 @@ impl<'p> Evaluator<'p> {
                     sc.missing_bits.iter_mut().for_each(|w| *w = 0);
                 }
                 let candidates = &self.exact_candidates[first as usize..end as usize];
-                let missing = self.run_residual(p, candidates, own, req, sc, k, &part);
+                let missing = self.run_residual((entry, p), candidates, own, req, sc, k, &part);
                 Some((p, missing))
             }
             None => {

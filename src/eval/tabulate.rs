@@ -547,6 +547,31 @@ impl<'p> Evaluator<'p> {
     }
 }
 
+/// The programs of the spec vectors' and conformance cases' policy sets (resource
+/// policies, SCPs, Huawei actions), from the repository's `corpus/`: for data-driven tests
+/// of the tables built per program.
+#[cfg(test)]
+pub(super) fn case_programs() -> Vec<crate::table::Program<crate::table::AlignedBytes>> {
+    let mut programs = Vec::new();
+    for file in [
+        "spec/vectors.jsonl",
+        "conformance/hand.jsonl",
+        "conformance/fas.jsonl",
+    ] {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("corpus")
+            .join(file);
+        let text = std::fs::read_to_string(path).unwrap();
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            let case = crate::request::parse_case(line, file).unwrap();
+            if let Ok(program) = crate::compile::compile(&case.chain.policies) {
+                programs.push(program);
+            }
+        }
+    }
+    programs
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -624,19 +649,7 @@ mod tests {
             ..Default::default()
         };
         let mut programs = vec![crate::compile::compile(&managed).unwrap()];
-        for file in [
-            "spec/vectors.jsonl",
-            "conformance/hand.jsonl",
-            "conformance/fas.jsonl",
-        ] {
-            let text = std::fs::read_to_string(corpus(file)).unwrap();
-            for line in text.lines().filter(|l| !l.trim().is_empty()) {
-                let case = crate::request::parse_case(line, file).unwrap();
-                if let Ok(program) = crate::compile::compile(&case.chain.policies) {
-                    programs.push(program);
-                }
-            }
-        }
+        programs.extend(case_programs());
         let (mut lists, mut entries) = (0, 0);
         let (mut list, mut excluded, mut joined) = (Vec::new(), Vec::new(), String::new());
         for program in &programs {

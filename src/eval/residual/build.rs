@@ -59,6 +59,18 @@ pub(in crate::eval) fn build<'p>(e: &Evaluator<'p>) -> Residual<'p> {
     }
     r.masks.shrink_to_fit();
     r.keys.shrink_to_fit();
+    if !e.resource_policy_statements.is_empty() {
+        r.entry_services = vec![u32::MAX; v.index_exact.len()];
+        for (i, svc) in v.services.iter().enumerate() {
+            if e.s(svc.name).contains(':') {
+                continue;
+            }
+            let entries = svc.exact_first as usize..(svc.exact_first + svc.exact_len) as usize;
+            if let Some(entries) = r.entry_services.get_mut(entries) {
+                entries.fill(i as u32);
+            }
+        }
+    }
     r
 }
 

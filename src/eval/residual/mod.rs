@@ -106,6 +106,11 @@ pub(super) struct Residual<'p> {
     globs: Vec<VariableGlob<'p>>,
     /// The accounts of typed principal clauses (see [`Op::Accounts`]).
     accounts: Vec<AccountId<'p>>,
+    /// Per `index_exact` entry, its service's index (`u32::MAX` for a service whose name
+    /// holds a `:`): a hop of an exact action checks its own resource policy's action
+    /// clauses on the index's folded service and name, without folding its action. Empty
+    /// for a program without resource policies.
+    entry_services: Vec<u32>,
 }
 
 /// One action's program: its statements are its tabulated candidates; a range of `keys`,
@@ -178,6 +183,7 @@ impl Residual<'_> {
             + heap_bytes(&self.globs)
             + self.texts.capacity()
             + heap_bytes(&self.arn_segs)
+            + heap_bytes(&self.entry_services)
     }
 
     /// How many actions have a program.
@@ -333,6 +339,47 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// On the programs of the spec vectors and conformance cases (resource policies of
+    /// every kind), every resource-policy statement's action clause answers, for every
+    /// action the index names exactly, on the index's service and name (what a hop of that
+    /// action reads instead of folding its own) as on the folded action itself.
+    #[test]
+    fn entry_action_clauses_answer_as_the_folded_action() {
+        let (mut programs, mut checked) = (0, 0);
+        let mut joined = String::new();
+        for program in crate::eval::tabulate::case_programs() {
+            let e = Evaluator::new(&program);
+            if e.resource_policy_statements.is_empty() {
+                continue;
+            }
+            programs += 1;
+            let r = &e.residual;
+            assert_eq!(r.entry_services.len(), e.v.index_exact.len());
+            for &(first, end) in &e.resource_policy_statements {
+                for id in first..end {
+                    let st = &e.v.statements[id as usize];
+                    for (entry, service) in r.entry_services.iter().enumerate() {
+                        // A service whose name holds a `:` is left to the fold.
+                        let Some(svc) = e.v.services.get(*service as usize) else {
+                            continue;
+                        };
+                        let name = e.s(e.v.index_exact[entry].name);
+                        joined.clear();
+                        joined.push_str(e.s(svc.name));
+                        joined.push(':');
+                        joined.push_str(name);
+                        let split = Some((e.s(svc.name), name));
+                        if let Some(answer) = e.action_clause_split(st, split, None) {
+                            assert_eq!(answer, e.action_clause(st, &joined), "{joined}");
+                            checked += 1;
+                        }
+                    }
+                }
+            }
+        }
+        assert!(programs > 20 && checked > 50, "{programs} {checked}");
     }
 
     /// A glob split at its stars answers as the general glob match, on texts that make each

@@ -34,9 +34,11 @@ impl Participation {
 }
 
 /// What every statement of a hop tests against: the participation bits of the kinds taking
-/// part, the hop's resource text and index, its participation.
+/// part, the hop's entry, its resource text and index, its participation.
 struct HopTests<'r, 'a> {
     mask: u8,
+    /// The hop's tabulated entry (of `index_exact`, or a class).
+    entry: u32,
     text: &'r str,
     k: usize,
     part: &'a Participation,
@@ -54,7 +56,7 @@ impl<'p> Evaluator<'p> {
     #[inline(always)]
     pub(in crate::eval) fn run_residual<R: RequestView>(
         &self,
-        p: ActionProgram,
+        (entry, p): (u32, ActionProgram),
         candidates: &[u32],
         own: (u32, u32),
         req: &R,
@@ -63,9 +65,9 @@ impl<'p> Evaluator<'p> {
         part: &Participation,
     ) -> u64 {
         if own.0 < own.1 {
-            self.walk_with_own(p, candidates, own, req, sc, k, part)
+            self.walk_with_own((entry, p), candidates, own, req, sc, k, part)
         } else {
-            self.walk::<false, R>(p, candidates, own, req, sc, k, part)
+            self.walk::<false, R>((entry, p), candidates, own, req, sc, k, part)
         }
     }
 
@@ -75,7 +77,7 @@ impl<'p> Evaluator<'p> {
     #[inline(never)]
     fn walk_with_own<R: RequestView>(
         &self,
-        p: ActionProgram,
+        (entry, p): (u32, ActionProgram),
         candidates: &[u32],
         own: (u32, u32),
         req: &R,
@@ -83,7 +85,7 @@ impl<'p> Evaluator<'p> {
         k: usize,
         part: &Participation,
     ) -> u64 {
-        self.walk::<true, R>(p, candidates, own, req, sc, k, part)
+        self.walk::<true, R>((entry, p), candidates, own, req, sc, k, part)
     }
 
     /// The walk of [`Evaluator::run_residual`]; `OWN`: merging the statements `own`.
@@ -91,7 +93,7 @@ impl<'p> Evaluator<'p> {
     #[inline(always)]
     fn walk<const OWN: bool, R: RequestView>(
         &self,
-        p: ActionProgram,
+        (entry, p): (u32, ActionProgram),
         candidates: &[u32],
         own: (u32, u32),
         req: &R,
@@ -102,6 +104,7 @@ impl<'p> Evaluator<'p> {
         let r = &self.residual;
         let hop = HopTests {
             mask: part.mask(),
+            entry,
             text: req.resource(k),
             k,
             part,
@@ -201,13 +204,8 @@ impl<'p> Evaluator<'p> {
         // A class's candidate whose action clause the class leaves open (never one of an
         // exact action's), or a resource policy's statement: checked on the action folded
         // into `sc.action`.
-        if !verified {
-            if !sc.action_folded {
-                fold_action(req, hop.k, sc);
-            }
-            if !self.action_clause(&self.v.statements[id as usize], &sc.action) {
-                return None;
-            }
+        if !verified && !self.open_action_clause(id, hop, req, sc) {
+            return None;
         }
         let ops = &self.residual.ops;
         let mut categories = 0;
@@ -282,6 +280,36 @@ impl<'p> Evaluator<'p> {
             mask |= ((sc.slots[key as usize] == Slot::Absent) as u64) << bit;
         }
         mask
+    }
+
+    /// Statement `id`'s action clause, which the tabulation left open (a class's
+    /// candidate) or never checked (a resource policy's statement): on a hop of an action
+    /// the index names exactly, on the index's folded service and name; else on the hop's
+    /// action, folded into `sc.action` on first need (most hops never fold).
+    #[inline(never)]
+    fn open_action_clause<R: RequestView>(
+        &self,
+        id: u32,
+        hop: &HopTests<'_, '_>,
+        req: &R,
+        sc: &mut Scratch,
+    ) -> bool {
+        let st = &self.v.statements[id as usize];
+        let entry = hop.entry as usize;
+        let service = self.residual.entry_services.get(entry);
+        if let Some(svc) = service.and_then(|s| self.v.services.get(*s as usize)) {
+            let name = self.s(self.v.index_exact[entry].name);
+            if let Some(answer) = self.action_clause_split(st, Some((self.s(svc.name), name)), None)
+            {
+                return answer;
+            }
+        }
+        if !sc.action_folded {
+            sc.action.clear();
+            crate::primitives::fold_into(req.action(hop.k), &mut sc.action);
+            sc.action_folded = true;
+        }
+        self.action_clause(st, &sc.action)
     }
 
     /// One resource op's test of the hop's resource; `target` is the hop's resource cut at
@@ -490,16 +518,6 @@ impl Evaluator<'_> {
             SegTest::Stars(stars) => stars_match(stars, &self.residual.middles, part),
         }
     }
-}
-
-/// Folds hop `k`'s action into `sc.action`, for the action clauses a class leaves open
-/// and those of resource policies: most hops have none, and never fold.
-#[inline(never)]
-#[cold]
-fn fold_action<R: RequestView>(req: &R, k: usize, sc: &mut Scratch) {
-    sc.action.clear();
-    crate::primitives::fold_into(req.action(k), &mut sc.action);
-    sc.action_folded = true;
 }
 
 /// Whether `text` matches a glob of literals and stars (R-RES-5): it starts with the first
