@@ -208,9 +208,10 @@ impl<'p> Evaluator<'p> {
     /// The general examination of a hop's candidates — the tabulated ones of an entry
     /// without a residual program, or the list built into `sc.candidates` — merged with its
     /// own resource policy's statements (`own`) in statement order; missing keys go to
-    /// `missing_bits`. `folded`: `sc.action` already holds the folded action.
+    /// `missing_bits`. `folded`: `sc.action` already holds the folded action. Inlined: out
+    /// of line it cost the general evaluator 2.5% more instructions.
     #[allow(clippy::too_many_arguments)]
-    #[inline(never)]
+    #[inline(always)]
     fn examine_candidates<R: RequestView>(
         &self,
         req: &R,
