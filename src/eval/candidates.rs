@@ -14,7 +14,8 @@
 //! reads its tabulated list (looked up with the action lower-cased on the fly), while a hop
 //! on `s3:GetObjectTagging` folds its action and reads the `s3` class, where the `s3:Get*`
 //! statement is unverified and matched by the hop.
-//! Candidates are coded `id << 1 | verified`, sorted by id (the R-SIM-3 order).
+//! Candidates are coded `id << 1 | verified`, sorted by id (the R-SIM-3 order), each
+//! statement once (a repeat found by the index merged into one entry, verified if any was).
 
 use crate::bytecode::*;
 use crate::primitives;
@@ -226,24 +227,45 @@ impl<'p> Evaluator<'p> {
             out.extend(self.always.iter().map(|id| id << 1));
         }
         out.sort_unstable();
+        super::tabulate::dedup_candidates(out, 0);
     }
 
     pub(super) fn action_clause(&self, st: &StatementRec, folded: &str) -> bool {
-        let actions = &self.v.actions
-            [st.actions_first as usize..(st.actions_first + st.actions_len) as usize];
         // The service is the text before the first colon (`split_once`), found once.
         let split = folded
             .bytes()
             .position(|b| b == b':')
             .map(|at| (&folded[..at], &folded[at + 1..]));
-        let any = actions.iter().any(|a| match ActionKind::from_code(a.kind) {
-            Some(ActionKind::Any) => true,
-            Some(ActionKind::Aws) => split
-                .is_some_and(|(s, n)| action_glob(self.s(a.a), s) && action_glob(self.s(a.b), n)),
-            Some(ActionKind::Huawei) => action_glob(self.s(a.a), folded),
-            Some(ActionKind::Never) | None => false,
-        });
-        any != (st.flags & STMT_NOT_ACTION != 0)
+        self.action_clause_split(st, split, Some(folded))
+            .unwrap_or_default()
+    }
+
+    /// [`Evaluator::action_clause`] on a folded action already split at its first colon
+    /// (`split`); `whole`, the folded action itself, is read only by Huawei patterns:
+    /// `None` when it is not at hand, and then the answer is `None` if one needs it.
+    pub(super) fn action_clause_split(
+        &self,
+        st: &StatementRec,
+        split: Option<(&str, &str)>,
+        whole: Option<&str>,
+    ) -> Option<bool> {
+        let actions = &self.v.actions
+            [st.actions_first as usize..(st.actions_first + st.actions_len) as usize];
+        let mut any = false;
+        for a in actions {
+            any = match ActionKind::from_code(a.kind) {
+                Some(ActionKind::Any) => true,
+                Some(ActionKind::Aws) => split.is_some_and(|(s, n)| {
+                    action_glob(self.s(a.a), s) && action_glob(self.s(a.b), n)
+                }),
+                Some(ActionKind::Huawei) => action_glob(self.s(a.a), whole?),
+                Some(ActionKind::Never) | None => false,
+            };
+            if any {
+                break;
+            }
+        }
+        Some(any != (st.flags & STMT_NOT_ACTION != 0))
     }
 }
 

@@ -62,7 +62,10 @@ pub struct Scratch {
     /// `NotAction` statements one of whose patterns matched the hop's action.
     pub(super) excluded: Vec<StatementId>,
     pub(super) applied: Vec<Applied>,
+    /// The hop's action folded (for the action clauses its candidates leave open) …
     pub(super) action: String,
+    /// … once `action_folded` says so: the residual walk folds it on first need.
+    pub(super) action_folded: bool,
     pub(super) fold: String,
     pub(super) text: String,
     pub(super) called_via_base: Option<(u32, u32)>,
@@ -105,6 +108,7 @@ impl<'p> Evaluator<'p> {
             excluded: Vec::with_capacity(16),
             applied: Vec::with_capacity(64),
             action: String::with_capacity(128),
+            action_folded: false,
             fold: String::with_capacity(64),
             text: String::with_capacity(256),
             called_via_base: None,

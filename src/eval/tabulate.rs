@@ -217,6 +217,32 @@ fn merge_into(out: &mut Vec<u32>, a: &[u32], b: &[u32]) {
     merged[k + a.len()..].copy_from_slice(b);
 }
 
+/// Merges the repeats of a statement in `list[from..]` (sorted candidates, `id << 1 |
+/// verified`: the index may find a statement twice, by its exact action and by a glob)
+/// into one entry, verified if any was: a hop then examines each candidate once, with no
+/// check for a repeat (the residual walk reads one key mask per candidate that reads keys).
+///
+/// Repeats are rare (about 250 of the managed policies' 325,495 entries): a read-only scan
+/// finds the first, and the list is compacted from there only.
+pub(super) fn dedup_candidates(list: &mut Vec<u32>, from: usize) {
+    let Some(first) = list[from..].windows(2).position(|w| w[0] >> 1 == w[1] >> 1) else {
+        return;
+    };
+    // Everything up to the first of the pair stays where it is.
+    let start = from + first + 1;
+    let mut kept = start;
+    for i in start..list.len() {
+        let c = list[i];
+        if list[kept - 1] >> 1 == c >> 1 {
+            list[kept - 1] |= c & 1;
+        } else {
+            list[kept] = c;
+            kept += 1;
+        }
+    }
+    list.truncate(kept);
+}
+
 impl<'p> Evaluator<'p> {
     /// Tabulates the candidates of every action the index names exactly (see
     /// `exact_candidates`), then the service classes ([`Evaluator::tabulate_classes`]),
@@ -325,6 +351,7 @@ impl<'p> Evaluator<'p> {
                 }
                 let first = table.len() as u32;
                 merge_into(&mut table, &lists.hits, kept);
+                dedup_candidates(&mut table, first as usize);
                 ranges[i as usize] = (first, table.len() as u32);
             }
         }
@@ -459,7 +486,7 @@ impl<'p> Evaluator<'p> {
                 }
             }
             list.sort_unstable();
-            list.dedup();
+            dedup_candidates(&mut list, 0);
             if table.len() + list.len() > MAX_TABULATED_CANDIDATES {
                 table.truncate(table_len);
                 ranges.truncate(ranges_len);
@@ -526,6 +553,31 @@ impl<'p> Evaluator<'p> {
         v.services.sort_unstable_by_key(|(i, _)| *i);
         v
     }
+}
+
+/// The programs of the spec vectors' and conformance cases' policy sets (resource
+/// policies, SCPs, Huawei actions), from the repository's `corpus/`: for data-driven tests
+/// of the tables built per program.
+#[cfg(test)]
+pub(super) fn case_programs() -> Vec<crate::table::Program<crate::table::AlignedBytes>> {
+    let mut programs = Vec::new();
+    for file in [
+        "spec/vectors.jsonl",
+        "conformance/hand.jsonl",
+        "conformance/fas.jsonl",
+    ] {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("corpus")
+            .join(file);
+        let text = std::fs::read_to_string(path).unwrap();
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            let case = crate::request::parse_case(line, file).unwrap();
+            if let Ok(program) = crate::compile::compile(&case.chain.policies) {
+                programs.push(program);
+            }
+        }
+    }
+    programs
 }
 
 #[cfg(test)]
@@ -605,19 +657,7 @@ mod tests {
             ..Default::default()
         };
         let mut programs = vec![crate::compile::compile(&managed).unwrap()];
-        for file in [
-            "spec/vectors.jsonl",
-            "conformance/hand.jsonl",
-            "conformance/fas.jsonl",
-        ] {
-            let text = std::fs::read_to_string(corpus(file)).unwrap();
-            for line in text.lines().filter(|l| !l.trim().is_empty()) {
-                let case = crate::request::parse_case(line, file).unwrap();
-                if let Ok(program) = crate::compile::compile(&case.chain.policies) {
-                    programs.push(program);
-                }
-            }
-        }
+        programs.extend(case_programs());
         let (mut lists, mut entries) = (0, 0);
         let (mut list, mut excluded, mut joined) = (Vec::new(), Vec::new(), String::new());
         for program in &programs {
@@ -642,6 +682,22 @@ mod tests {
             programs.len() > 100 && lists > 11_000 && entries > 300_000,
             "{lists} {entries}"
         );
+    }
+
+    #[test]
+    fn dedup_merges_repeats_keeping_the_verified_bit() {
+        let mut list = vec![9, 2, 3, 4, 6, 7, 7, 8, 11];
+        dedup_candidates(&mut list, 1);
+        assert_eq!(list, [9, 3, 4, 7, 8, 11]);
+        let mut empty = vec![5];
+        dedup_candidates(&mut empty, 1);
+        assert_eq!(empty, [5]);
+        let mut first = vec![9, 2, 3, 3, 6];
+        dedup_candidates(&mut first, 1);
+        assert_eq!(first, [9, 3, 6]);
+        let mut none = vec![1, 2, 4, 7];
+        dedup_candidates(&mut none, 0);
+        assert_eq!(none, [1, 2, 4, 7]);
     }
 
     #[test]

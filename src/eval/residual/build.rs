@@ -2,10 +2,10 @@
 //!
 //! Each statement becomes one block of ops (see [`super::ops`]: its policy decoded, its
 //! resource records and conditions typed), shared by every action that names it; each tabulated action becomes
-//! an [`ActionProgram`]: its statements are its tabulated candidates (sorted, a repeat
-//! skipped when run), so only the distinct keys those statements read are stored, numbered
-//! in id order, and for each candidate whose statement reads keys the mask of its keys in
-//! that numbering, with the candidate's index — nothing for the others: of the managed
+//! an [`ActionProgram`]: its statements are its tabulated candidates (sorted, each once),
+//! so only the distinct keys those statements read are stored, numbered in id order, and
+//! for each candidate whose statement reads keys the mask of its keys in that numbering,
+//! in candidate order (its head says it reads keys) — nothing for the others: of the managed
 //! policies' 315,781 tabulated candidates, about 36,000 read keys (a mask for every
 //! candidate of the programs that read keys took 2.5 MB; the evaluator's tables went from
 //! 12.1 MB to 10.1 MB).
@@ -58,8 +58,19 @@ pub(in crate::eval) fn build<'p>(e: &Evaluator<'p>) -> Residual<'p> {
         r.programs.push(program);
     }
     r.masks.shrink_to_fit();
-    r.mask_at.shrink_to_fit();
     r.keys.shrink_to_fit();
+    if !e.resource_policy_statements.is_empty() {
+        r.entry_services = vec![u32::MAX; v.index_exact.len()];
+        for (i, svc) in v.services.iter().enumerate() {
+            if e.s(svc.name).contains(':') {
+                continue;
+            }
+            let entries = svc.exact_first as usize..(svc.exact_first + svc.exact_len) as usize;
+            if let Some(entries) = r.entry_services.get_mut(entries) {
+                entries.fill(i as u32);
+            }
+        }
+    }
     r
 }
 
@@ -100,9 +111,9 @@ impl StatementKeys {
 
 /// Buffers reused by every [`program`] call.
 struct ProgramScratch {
-    /// The candidates whose statements read keys: the index among the candidates and the
-    /// range of `statement_keys`.
-    reading: Vec<(u32, u32, u32)>,
+    /// The candidates whose statements read keys, in order: their ranges of
+    /// `statement_keys`.
+    reading: Vec<(u32, u32)>,
     /// The keys those statements read, as a bit set by key id (all clear between calls).
     seen: Vec<u64>,
     /// Per key id, its bit in the program being built (meaningful for its keys only).
@@ -123,9 +134,9 @@ impl ProgramScratch {
 /// The program of one action's (or one class's) tabulated candidates (`id << 1 |
 /// verified`, sorted), or `None` when its statements read more than 64 distinct keys (an
 /// unverified candidate, a class's, has its action clause checked when run). The
-/// candidates themselves are the program's statements (a repeated one is skipped when
-/// run); only the key masks are stored, and only for the candidates whose statements read
-/// keys, each with its index among the candidates.
+/// candidates themselves are the program's statements (each once); only the key masks are
+/// stored, and only for the candidates whose statements read keys, in candidate order (the
+/// walk takes the next one when a head says its statement reads keys, [`READS_KEYS`]).
 ///
 /// One pass over the candidates tests each one's statement in [`StatementKeys`], keeps
 /// the few that read keys (about 37,000 of the managed policies' 325,495) and marks their
@@ -152,13 +163,14 @@ fn program(
         if statements.reads[id as usize / 64] & 1 << (id % 64) == 0 {
             continue;
         }
-        // A repeat (the same statement, verified and not, after its first occurrence) is
-        // skipped by the run before it reads a mask; its keys are its first occurrence's.
-        if i > 0 && candidates[i - 1] >> 1 == id {
-            continue;
-        }
+        // Each statement is a candidate once (`tabulate::dedup_candidates`): the walk
+        // takes one mask per candidate whose head says it reads keys.
+        debug_assert!(
+            i == 0 || candidates[i - 1] >> 1 != id,
+            "a repeated candidate"
+        );
         let (first, end) = statements.ranges[id as usize];
-        reading.push((i as u32, first, end));
+        reading.push((first, end));
         for &key in statement_keys(first, end) {
             seen[key as usize / 64] |= 1 << (key % 64);
         }
@@ -190,14 +202,12 @@ fn program(
     }
     let masks_first = r.masks.len() as u32;
     r.masks.reserve(reading.len());
-    r.mask_at.reserve(reading.len());
-    for &(i, first, end) in reading.iter() {
+    for &(first, end) in reading.iter() {
         // Every key of the statement is among the program's.
         let mask = statement_keys(first, end)
             .iter()
             .fold(0u64, |mask, &key| mask | 1 << bit_of[key as usize]);
         r.masks.push(mask);
-        r.mask_at.push(i);
     }
     Some(ActionProgram {
         keys: (keys_first, r.keys.len() as u32),
@@ -258,7 +268,7 @@ fn block<'p>(
             .push(condition_op(i, c, e.value_tests.get(i as usize), e, l));
     }
     r.ops[head] = Op::Head {
-        part,
+        part: part | if st.keys_len != 0 { READS_KEYS } else { 0 },
         kind: kind.unwrap_or(Kind::Identity),
         deny: st.flags & STMT_DENY != 0,
         level: policy.level,

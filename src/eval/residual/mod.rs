@@ -24,8 +24,9 @@
 //!   folding); several records as an any-of group;
 //! - R-SIM-4 missing keys as a mask AND: each action numbers the distinct keys its
 //!   statements read (at most 64, in key-id order, so the bits come out in R-SIM-4's name
-//!   order), each candidate reading keys has the mask of its keys, and the hop ORs `mask &
-//!   absent` where `absent` is computed once per hop for the action's keys only;
+//!   order), each candidate reading keys has the mask of its keys; the walk ORs the masks
+//!   of the statements that pass their principal and resource tests, and tests those keys'
+//!   slots for absence once, after the walk;
 //! - conditions as ops read through the key's slot: one-literal `StringEquals`, `Bool`, a
 //!   date against one instant inside the op; `Null` as its answers to absent and present; a
 //!   qualified operator's answer to an absent key; other resolved value tests through
@@ -74,17 +75,19 @@ pub(super) const PART_VPCE: u8 = 4;
 pub(super) const PART_RESOURCE: u8 = 8;
 pub(super) const PART_IDENTITY: u8 = 16;
 pub(super) const PART_CEILINGS: u8 = 32;
+/// Not a participation bit: set in a head's `part` when its statement reads keys, so that
+/// the walk takes the candidate's key mask (the next of its program's `masks`).
+pub(super) const READS_KEYS: u8 = 128;
 
 /// The residual programs of an evaluator (empty for `Evaluator::general`).
 #[derive(Clone, Debug, Default)]
 pub(super) struct Residual<'p> {
     /// Per `index_exact` entry: its action program, if it has one.
     programs: Vec<Option<ActionProgram>>,
-    /// Per tabulated candidate whose statement reads keys (a range per program): the
-    /// statement's keys as a mask of the program's key numbering …
+    /// Per tabulated candidate whose statement reads keys (a range per program, in
+    /// candidate order; its head has [`READS_KEYS`]): the statement's keys as a mask of the
+    /// program's key numbering.
     masks: Vec<u64>,
-    /// … and the candidate's index among its action's candidates (increasing per program).
-    mask_at: Vec<u32>,
     /// Each program's keys (a range per program), in id order: bit `i` is key `keys[i]`.
     keys: Vec<KeyId>,
     /// Every statement's block of ops (see [`ops`]) …
@@ -103,10 +106,15 @@ pub(super) struct Residual<'p> {
     globs: Vec<VariableGlob<'p>>,
     /// The accounts of typed principal clauses (see [`Op::Accounts`]).
     accounts: Vec<AccountId<'p>>,
+    /// Per `index_exact` entry, its service's index (`u32::MAX` for a service whose name
+    /// holds a `:`): a hop of an exact action checks its own resource policy's action
+    /// clauses on the index's folded service and name, without folding its action. Empty
+    /// for a program without resource policies.
+    entry_services: Vec<u32>,
 }
 
 /// One action's program: its statements are its tabulated candidates; a range of `keys`,
-/// and the range of `masks` (and `mask_at`) of its candidates that read keys.
+/// and the range of `masks` of its candidates that read keys.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct ActionProgram {
     keys: (u32, u32),
@@ -166,7 +174,6 @@ impl Residual<'_> {
         use super::build::heap_bytes;
         heap_bytes(&self.programs)
             + heap_bytes(&self.masks)
-            + heap_bytes(&self.mask_at)
             + heap_bytes(&self.keys)
             + heap_bytes(&self.ops)
             + heap_bytes(&self.starts)
@@ -176,6 +183,7 @@ impl Residual<'_> {
             + heap_bytes(&self.globs)
             + self.texts.capacity()
             + heap_bytes(&self.arn_segs)
+            + heap_bytes(&self.entry_services)
     }
 
     /// How many actions have a program.
@@ -331,6 +339,47 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// On the programs of the spec vectors and conformance cases (resource policies of
+    /// every kind), every resource-policy statement's action clause answers, for every
+    /// action the index names exactly, on the index's service and name (what a hop of that
+    /// action reads instead of folding its own) as on the folded action itself.
+    #[test]
+    fn entry_action_clauses_answer_as_the_folded_action() {
+        let (mut programs, mut checked) = (0, 0);
+        let mut joined = String::new();
+        for program in crate::eval::tabulate::case_programs() {
+            let e = Evaluator::new(&program);
+            if e.resource_policy_statements.is_empty() {
+                continue;
+            }
+            programs += 1;
+            let r = &e.residual;
+            assert_eq!(r.entry_services.len(), e.v.index_exact.len());
+            for &(first, end) in &e.resource_policy_statements {
+                for id in first..end {
+                    let st = &e.v.statements[id as usize];
+                    for (entry, service) in r.entry_services.iter().enumerate() {
+                        // A service whose name holds a `:` is left to the fold.
+                        let Some(svc) = e.v.services.get(*service as usize) else {
+                            continue;
+                        };
+                        let name = e.s(e.v.index_exact[entry].name);
+                        joined.clear();
+                        joined.push_str(e.s(svc.name));
+                        joined.push(':');
+                        joined.push_str(name);
+                        let split = Some((e.s(svc.name), name));
+                        if let Some(answer) = e.action_clause_split(st, split, None) {
+                            assert_eq!(answer, e.action_clause(st, &joined), "{joined}");
+                            checked += 1;
+                        }
+                    }
+                }
+            }
+        }
+        assert!(programs > 20 && checked > 50, "{programs} {checked}");
     }
 
     /// A glob split at its stars answers as the general glob match, on texts that make each

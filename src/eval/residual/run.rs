@@ -3,10 +3,9 @@
 //! What the walk does for statement 3 of the example in the module docs, on a hop of
 //! `s3:GetObject` on `arn:aws:s3:::b/k` by an IAM user: `PART_IDENTITY & mask` (the hop's
 //! participating kinds) is non-zero; the resource starts with `arn:aws:s3:::b/`; its key
-//! mask `0b1` is ANDed with the hop's absent mask (computed on the first statement that needs
-//! it, from the action's one key) into the missing keys; its one condition reads
-//! `aws:sourcevpc`'s slot and runs the `Equals` test. Then it joins the applied list, as the
-//! general path's `examine` would have it.
+//! mask `0b1` joins the keys read (whose slots are tested for absence once, after the walk:
+//! the missing keys); its one condition reads `aws:sourcevpc`'s slot and runs the `Equals`
+//! test. Then it joins the applied list, as the general path's `examine` would have it.
 
 use crate::request::RequestView;
 
@@ -35,9 +34,11 @@ impl Participation {
 }
 
 /// What every statement of a hop tests against: the participation bits of the kinds taking
-/// part, the hop's resource text and index, its participation.
+/// part, the hop's entry, its resource text and index, its participation.
 struct HopTests<'r, 'a> {
     mask: u8,
+    /// The hop's tabulated entry (of `index_exact`, or a class).
+    entry: u32,
     text: &'r str,
     k: usize,
     part: &'a Participation,
@@ -47,13 +48,52 @@ impl<'p> Evaluator<'p> {
     /// Runs program `p`, whose tabulated candidates are `candidates`, on hop `k`, merged in
     /// statement order with the hop's own resource policy's statements `own` (`first..end`,
     /// run through their blocks too, their missing keys recorded in `sc.missing_bits` as
-    /// the general [`Evaluator::examine`] records them): pushes the applicable statements onto `sc.applied`, in
-    /// statement order, and returns the program's missing keys as a mask of its key
-    /// numbering.
+    /// the general [`Evaluator::examine`] records them): pushes the applicable statements
+    /// onto `sc.applied`, in statement order, and returns the program's missing keys as a
+    /// mask of its key numbering. A hop without a resource policy of its own (nearly all)
+    /// walks its candidates alone, with no merge test per candidate.
     #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
     pub(in crate::eval) fn run_residual<R: RequestView>(
         &self,
-        p: ActionProgram,
+        (entry, p): (u32, ActionProgram),
+        candidates: &[u32],
+        own: (u32, u32),
+        req: &R,
+        sc: &mut Scratch,
+        k: usize,
+        part: &Participation,
+    ) -> u64 {
+        if own.0 < own.1 {
+            self.walk_with_own((entry, p), candidates, own, req, sc, k, part)
+        } else {
+            self.walk::<false, R>((entry, p), candidates, own, req, sc, k, part)
+        }
+    }
+
+    /// [`Evaluator::walk`] merging the hop's own resource policy: out of line, so that the
+    /// common walk has none of its state.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(never)]
+    fn walk_with_own<R: RequestView>(
+        &self,
+        (entry, p): (u32, ActionProgram),
+        candidates: &[u32],
+        own: (u32, u32),
+        req: &R,
+        sc: &mut Scratch,
+        k: usize,
+        part: &Participation,
+    ) -> u64 {
+        self.walk::<true, R>((entry, p), candidates, own, req, sc, k, part)
+    }
+
+    /// The walk of [`Evaluator::run_residual`]; `OWN`: merging the statements `own`.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn walk<const OWN: bool, R: RequestView>(
+        &self,
+        (entry, p): (u32, ActionProgram),
         candidates: &[u32],
         own: (u32, u32),
         req: &R,
@@ -64,57 +104,59 @@ impl<'p> Evaluator<'p> {
         let r = &self.residual;
         let hop = HopTests {
             mask: part.mask(),
+            entry,
             text: req.resource(k),
             k,
             part,
         };
         let mut target: Option<Target<'_>> = None;
-        let mut absent: Option<u64> = None;
-        let mut missing = 0;
-        let (mut with_keys, with_keys_end) = p.masks;
-        let mut previous = None;
+        // The keys of the statements that passed their principal and resource tests
+        // (R-SIM-4 counts a key missing whether or not the conditions then hold): their
+        // absent ones are the missing keys, tested once after the walk.
+        let mut read = 0;
+        // The key masks of the candidates that read keys, in candidate order.
+        let mut masks = r.masks[p.masks.0 as usize..p.masks.1 as usize].iter();
         let (mut own, own_end) = own;
-        for (i, c) in candidates.iter().enumerate() {
+        for &c in candidates {
+            // The tables reached through an opaque reference, once per candidate: otherwise
+            // the compiler hoists every table's pointer and length the inlined walk might
+            // read (about thirty) into stack slots before the loop, on every hop, to
+            // reload them from there (BENCHMARKS.md, "The hop's walk (issue 17, tenth
+            // session)").
+            let e = std::hint::black_box(self);
+            let r = &e.residual;
             let id = c >> 1;
-            if previous == Some(id) {
-                continue; // the same statement found twice by the index
+            // The index leaves resource policies out: `id` is never one of `own`.
+            while OWN && own < own_end && own < id {
+                e.own_step(own, &hop, req, sc, &mut target);
+                own += 1;
             }
-            previous = Some(id);
-            // This candidate's key mask, if its statement reads keys (read before any test
-            // can skip the statement, so that the cursor follows the candidates).
-            let keys = if with_keys < with_keys_end && r.mask_at[with_keys as usize] == i as u32 {
-                with_keys += 1;
-                r.masks[with_keys as usize - 1]
+            let (at, head) = r.head(id);
+            // Taken before any test can skip the statement, so that the masks follow the
+            // candidates.
+            let keys = if head.part & READS_KEYS != 0 {
+                masks.next().copied().unwrap_or(0)
             } else {
                 0
             };
-            // The index leaves resource policies out: `id` is never one of `own`.
-            while own < own_end && own < id {
-                self.own_step(own, &hop, req, sc, &mut target);
-                own += 1;
-            }
-            let Some((categories, head)) =
-                self.statement_matches(id, c & 1 == 1, &hop, req, sc, &mut target)
+            let Some(categories) =
+                e.block_matches(id, at, head, c & 1 == 1, &hop, req, sc, &mut target)
             else {
                 continue;
             };
-            if keys != 0 {
-                let absent = *absent.get_or_insert_with(|| self.absent_keys(p, sc));
-                missing |= keys & absent;
-            }
-            self.conditions_then_apply(id, head, categories, req, sc);
+            read |= keys;
+            e.conditions_then_apply(id, head, categories, req, sc);
         }
-        while own < own_end {
+        while OWN && own < own_end {
             self.own_step(own, &hop, req, sc, &mut target);
             own += 1;
         }
-        missing
+        self.absent_keys(p, read, sc)
     }
 
     /// Statement `id` of the hop's own resource policy (never in a program: the index
     /// leaves resource policies out), through its block as the program's are; its action
-    /// clause is checked on the folded action (`sc.action`, which the hop fills when it has
-    /// a resource policy), and its absent keys go to `sc.missing_bits` as
+    /// clause is checked on the folded action (`sc.action`, folded on first need), and its absent keys go to `sc.missing_bits` as
     /// [`Evaluator::examine`] records them.
     #[inline(never)]
     fn own_step<'r, R: RequestView>(
@@ -125,8 +167,8 @@ impl<'p> Evaluator<'p> {
         sc: &mut Scratch,
         target: &mut Option<Target<'r>>,
     ) {
-        let Some((categories, head)) = self.statement_matches(id, false, hop, req, sc, target)
-        else {
+        let (at, head) = self.residual.head(id);
+        let Some(categories) = self.block_matches(id, at, head, false, hop, req, sc, target) else {
             return;
         };
         let st = &self.v.statements[id as usize];
@@ -140,45 +182,35 @@ impl<'p> Evaluator<'p> {
         self.conditions_then_apply(id, head, categories, req, sc);
     }
 
-    /// Whether statement `id`'s block passes its participation, action (unless `verified`),
-    /// principal and resource ops: its principal categories and its head if it does.
+    /// Whether statement `id`'s block, whose head `head` is op `at`, passes its
+    /// participation, action (unless `verified`), principal and resource ops: its principal
+    /// categories if it does.
+    #[allow(clippy::too_many_arguments)]
     #[inline(always)]
-    fn statement_matches<'r, R: RequestView>(
+    fn block_matches<'r, R: RequestView>(
         &self,
         id: u32,
+        at: usize,
+        head: Head,
         verified: bool,
         hop: &HopTests<'r, '_>,
         req: &'r R,
         sc: &mut Scratch,
         target: &mut Option<Target<'r>>,
-    ) -> Option<(u8, Head)> {
-        let ops = &self.residual.ops;
-        let at = self.residual.starts[id as usize] as usize;
-        let Op::Head {
-            part,
-            kind,
-            deny,
-            level,
-            conditions,
-            end,
-        } = ops[at]
-        else {
-            // The layout starts every block with its head (`build::block`).
-            debug_assert!(false, "statement {id}'s block starts with {:?}", ops[at]);
-            return None;
-        };
-        if part & hop.mask == 0 {
+    ) -> Option<u8> {
+        if head.part & hop.mask == 0 {
             return None;
         }
         // A class's candidate whose action clause the class leaves open (never one of an
         // exact action's), or a resource policy's statement: checked on the action folded
         // into `sc.action`.
-        if !verified && !self.action_clause(&self.v.statements[id as usize], &sc.action) {
+        if !verified && !self.open_action_clause(id, hop, req, sc) {
             return None;
         }
+        let ops = &self.residual.ops;
         let mut categories = 0;
         let mut pc = at + 1;
-        while pc < conditions as usize {
+        while pc < head.conditions as usize {
             let passes = match ops[pc] {
                 Op::Position(position) => hop.part.resource == Some(position),
                 Op::Accounts(first, end) => {
@@ -208,16 +240,7 @@ impl<'p> Evaluator<'p> {
             }
             pc += 1;
         }
-        Some((
-            categories,
-            Head {
-                kind,
-                deny,
-                level,
-                conditions,
-                end,
-            },
-        ))
+        Some(categories)
     }
 
     /// Runs the statement's condition ops; if they hold, the statement joins the applied
@@ -246,12 +269,47 @@ impl<'p> Evaluator<'p> {
         });
     }
 
-    /// The mask of `p`'s keys whose slot is absent.
-    fn absent_keys(&self, p: ActionProgram, sc: &Scratch) -> u64 {
+    /// The mask of `p`'s keys among `read` (a mask of its numbering) whose slot is absent.
+    fn absent_keys(&self, p: ActionProgram, mut read: u64, sc: &Scratch) -> u64 {
         let keys = &self.residual.keys[p.keys.0 as usize..p.keys.1 as usize];
-        keys.iter().enumerate().fold(0, |mask, (bit, key)| {
-            mask | ((sc.slots[*key as usize] == Slot::Absent) as u64) << bit
-        })
+        let mut mask = 0;
+        while read != 0 {
+            let bit = read.trailing_zeros();
+            read &= read - 1;
+            let key = keys[bit as usize];
+            mask |= ((sc.slots[key as usize] == Slot::Absent) as u64) << bit;
+        }
+        mask
+    }
+
+    /// Statement `id`'s action clause, which the tabulation left open (a class's
+    /// candidate) or never checked (a resource policy's statement): on a hop of an action
+    /// the index names exactly, on the index's folded service and name; else on the hop's
+    /// action, folded into `sc.action` on first need (most hops never fold).
+    #[inline(never)]
+    fn open_action_clause<R: RequestView>(
+        &self,
+        id: u32,
+        hop: &HopTests<'_, '_>,
+        req: &R,
+        sc: &mut Scratch,
+    ) -> bool {
+        let st = &self.v.statements[id as usize];
+        let entry = hop.entry as usize;
+        let service = self.residual.entry_services.get(entry);
+        if let Some(svc) = service.and_then(|s| self.v.services.get(*s as usize)) {
+            let name = self.s(self.v.index_exact[entry].name);
+            if let Some(answer) = self.action_clause_split(st, Some((self.s(svc.name), name)), None)
+            {
+                return answer;
+            }
+        }
+        if !sc.action_folded {
+            sc.action.clear();
+            crate::primitives::fold_into(req.action(hop.k), &mut sc.action);
+            sc.action_folded = true;
+        }
+        self.action_clause(st, &sc.action)
     }
 
     /// One resource op's test of the hop's resource; `target` is the hop's resource cut at
@@ -386,15 +444,49 @@ impl<'p> Evaluator<'p> {
     }
 }
 
-/// What a statement's head says once its block matched: its applied entry's data and the
-/// range of its condition ops.
+/// A statement's head, read once per candidate: its participation bits (and
+/// [`READS_KEYS`]), its applied entry's data and the range of its condition ops.
 #[derive(Clone, Copy)]
 struct Head {
+    part: u8,
     kind: Kind,
     deny: bool,
     level: u32,
     conditions: u32,
     end: u32,
+}
+
+impl Residual<'_> {
+    /// Where statement `id`'s block starts, and its head.
+    #[inline(always)]
+    fn head(&self, id: u32) -> (usize, Head) {
+        let at = self.starts[id as usize] as usize;
+        let (part, kind, deny, level, conditions, end) = match self.ops[at] {
+            Op::Head {
+                part,
+                kind,
+                deny,
+                level,
+                conditions,
+                end,
+            } => (part, kind, deny, level, conditions, end),
+            op => {
+                // The layout starts every block with its head (`build::block`): a block
+                // that does not never takes part.
+                debug_assert!(false, "statement {id}'s block starts with {op:?}");
+                (0, Kind::Identity, false, 0, at as u32, at as u32)
+            }
+        };
+        let head = Head {
+            part,
+            kind,
+            deny,
+            level,
+            conditions,
+            end,
+        };
+        (at, head)
+    }
 }
 
 impl Evaluator<'_> {
@@ -406,9 +498,10 @@ impl Evaluator<'_> {
     #[inline(never)]
     fn arn_tail(&self, target: &Target<'_>, literal: usize, segs: &[SegTest<'_>]) -> bool {
         target.is_arn()
-            && (literal..6)
-                .zip(segs)
-                .all(|(i, seg)| self.seg_test(seg, target.part(i)))
+            && (literal..6).zip(segs).all(|(i, seg)| {
+                // `*` (a region, an account) passes any segment: not cut.
+                matches!(seg, SegTest::Seg(Seg::Any)) || self.seg_test(seg, target.part(i))
+            })
     }
 
     /// One ARN segment's test.
