@@ -175,9 +175,8 @@ pub struct Evaluator<'p> {
     glob_heads: glob_heads::GlobHeads<'p>,
     /// Per condition record: its comparison resolved for its operator family.
     value_tests: ValueTests<'p>,
-    /// This evaluator's token, and its key ids by registry id (`resolved`: compact requests).
+    /// This evaluator's token (`resolved`: compact requests built against it).
     token: u64,
-    registry_keys: Vec<u32>,
     /// The tabulated actions' residual programs (none for [`Evaluator::general`]).
     residual: residual::Residual<'p>,
 }

@@ -24,6 +24,7 @@
 //! the standard workload, BENCHMARKS.md "The chain frame".)
 
 use crate::bytecode::*;
+use crate::request::compact::GivenKey;
 use crate::request::{
     for_each_principal_default_of, principal_arn_key_of, ListRef, PrincipalField,
     PrincipalKind as Who, RequestView, ValueRef,
@@ -38,6 +39,16 @@ use super::{dialect_index, Evaluator, Scratch};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Slot {
     Absent,
+    /// A given value of a compact request built against this evaluator, as its
+    /// [`GivenKey`](crate::request::compact::GivenKey) says: a single value's bytes
+    /// `start..start + len` of its text ([`RequestView::span_text`]), read with one slice;
+    /// or, when `start` is [`GivenKey::LIST`](crate::request::compact::GivenKey::LIST), the
+    /// list of its entry `len` ([`RequestView::entry_value`]). One variant for both, so
+    /// that pointing a slot at a given value is a copy with no test.
+    Text {
+        start: u32,
+        len: u32,
+    },
     /// Entry `entry` of context `ctx` (0: the case context; k + 1: hop k's own context).
     Given {
         ctx: u32,
@@ -139,6 +150,16 @@ pub(super) enum Value<'r> {
     Single(&'r str),
     Multi(Multi<'r>),
 }
+
+/// Why a key has no single text ([`Evaluator::single`]): it is absent, or a list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum NotSingle {
+    Absent,
+    Multi,
+}
+
+// `Result<&str, NotSingle>` is two words, returned in registers from the out-of-line path.
+const _: () = assert!(std::mem::size_of::<Result<&str, NotSingle>>() == 16);
 
 /// The values of a multi-valued key, wherever they live.
 #[derive(Clone, Copy, Debug)]
@@ -276,8 +297,8 @@ impl<'p> Evaluator<'p> {
         // The parent's CalledVia list becomes the base of this hop's.
         if let Some(list) = list {
             match sc.slots[list as usize] {
-                Slot::Given { ctx, entry } => {
-                    sc.called_via_base = Some((ctx, entry));
+                given @ (Slot::Given { .. } | Slot::Text { .. }) => {
+                    sc.called_via_base = Some(given);
                     sc.called_via_hops.clear();
                 }
                 Slot::CalledVia => {}
@@ -328,10 +349,7 @@ impl<'p> Evaluator<'p> {
         req: &'r R,
         sc: &Scratch,
     ) -> ListRef<'r> {
-        match sc
-            .called_via_base
-            .and_then(|(c, e)| req.context_value(c as usize, e as usize))
-        {
+        match sc.called_via_base.and_then(|slot| given_value(req, slot)) {
             Some(ValueRef::Multi(list)) => list,
             Some(ValueRef::Single(_)) | None => ListRef::EMPTY,
         }
@@ -358,6 +376,41 @@ impl<'p> Evaluator<'p> {
         }
     }
 
+    /// Key `k`'s value in the current hop's context if it is one text; else whether it is
+    /// absent or a list. The common slots — a compact request's given text, an absent key —
+    /// are read inline (a load and a slice), the others through [`Evaluator::value`], out
+    /// of line.
+    #[inline(always)]
+    pub(super) fn single<'r, R: RequestView>(
+        &self,
+        req: &'r R,
+        sc: &Scratch,
+        k: KeyId,
+    ) -> Result<&'r str, NotSingle> {
+        match sc.slots.get(k as usize) {
+            Some(Slot::Text { start, len }) if *start != GivenKey::LIST => {
+                Ok(req.span_text(*start, *len))
+            }
+            Some(Slot::Absent) | None => Err(NotSingle::Absent),
+            Some(_) => self.single_of_value(req, sc, k),
+        }
+    }
+
+    /// [`Evaluator::single`] of the other slots.
+    #[inline(never)]
+    fn single_of_value<'r, R: RequestView>(
+        &self,
+        req: &'r R,
+        sc: &Scratch,
+        k: KeyId,
+    ) -> Result<&'r str, NotSingle> {
+        match self.value_of(req, sc, k) {
+            Value::Single(v) => Ok(v),
+            Value::Absent => Err(NotSingle::Absent),
+            Value::Multi(_) => Err(NotSingle::Multi),
+        }
+    }
+
     /// The value of key `k` in the current hop's context.
     pub(super) fn value<'r, R: RequestView>(
         &self,
@@ -365,9 +418,16 @@ impl<'p> Evaluator<'p> {
         sc: &Scratch,
         k: KeyId,
     ) -> Value<'r> {
+        self.value_of(req, sc, k)
+    }
+
+    /// [`Evaluator::value`], inlined into it and into [`Evaluator::single`]'s out-of-line
+    /// path (which returns two words instead of a `Value`).
+    #[inline(always)]
+    fn value_of<'r, R: RequestView>(&self, req: &'r R, sc: &Scratch, k: KeyId) -> Value<'r> {
         match sc.slots[k as usize] {
             Slot::Absent => Value::Absent,
-            Slot::Given { ctx, entry } => match req.context_value(ctx as usize, entry as usize) {
+            slot @ (Slot::Given { .. } | Slot::Text { .. }) => match given_value(req, slot) {
                 Some(ValueRef::Single(v)) => Value::Single(v),
                 Some(ValueRef::Multi(list)) => Value::Multi(Multi::List(list)),
                 None => Value::Absent,
@@ -392,6 +452,21 @@ impl<'p> Evaluator<'p> {
                     .map_or(Value::Absent, Value::Single)
             }
         }
+    }
+}
+
+/// The value a slot pointing at a given value names (`Text`, `Given`); `None` for the
+/// other slots.
+#[inline]
+fn given_value<R: RequestView>(req: &R, slot: Slot) -> Option<ValueRef<'_>> {
+    match slot {
+        Slot::Text {
+            start: GivenKey::LIST,
+            len: entry,
+        } => req.entry_value(entry),
+        Slot::Text { start, len } => Some(ValueRef::Single(req.span_text(start, len))),
+        Slot::Given { ctx, entry } => req.context_value(ctx as usize, entry as usize),
+        _ => None,
     }
 }
 

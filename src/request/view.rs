@@ -134,11 +134,28 @@ pub trait RequestView {
     /// interpreter reaches each part. The value returned only keeps the reads.
     fn touch(&self) -> u32;
 
-    /// The keys of context `ctx` as resolved when the request was built
+    /// The keys of context `ctx` as resolved when the request was built against the
+    /// evaluator whose token is `token`, one per entry
     /// ([`CompactRequest`](super::compact::CompactRequest)); `None`: the interpreter looks
     /// each key up by name.
     #[inline]
-    fn resolved_keys(&self, _ctx: usize) -> Option<super::compact::ResolvedKeys<'_>> {
+    fn given_keys(&self, _ctx: usize, _token: u64) -> Option<&[super::compact::GivenKey]> {
+        None
+    }
+
+    /// The text of a [`GivenKey`](super::compact::GivenKey)'s single value: bytes
+    /// `start..start + len` of the request's text. Only a view whose
+    /// [`given_keys`](RequestView::given_keys) answers is asked; the others answer `""`.
+    #[inline]
+    fn span_text(&self, _start: u32, _len: u32) -> &str {
+        ""
+    }
+
+    /// The value of a [`GivenKey`](super::compact::GivenKey)'s list: entry `entry` counted
+    /// over all of the request's contexts. Only a view whose
+    /// [`given_keys`](RequestView::given_keys) answers is asked; the others answer `None`.
+    #[inline]
+    fn entry_value(&self, _entry: u32) -> Option<ValueRef<'_>> {
         None
     }
 

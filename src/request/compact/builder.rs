@@ -28,7 +28,7 @@
 use std::convert::Infallible;
 use std::fmt;
 
-use super::{CompactHop, CompactRequest, Entry, Resolver, NO_ID};
+use super::{CompactHop, CompactRequest, Entry, GivenKey, Resolver, NO_ID};
 use crate::policy::Dialect;
 use crate::primitives::arn::{split_arn_at, split_urn_at};
 use crate::primitives::canonical_key_into;
@@ -201,8 +201,7 @@ impl RequestBuilder {
         let r = &mut self.req;
         r.text.clear();
         r.entries.clear();
-        r.program_ids.clear();
-        r.registry_ids.clear();
+        r.given.clear();
         r.values.clear();
         r.hops.clear();
         r.dialect = Dialect::Aws;
@@ -651,8 +650,7 @@ impl RequestBuilder {
             return Err(BuildError::ViaOnFirstHop);
         }
         self.req.entries.clear();
-        self.req.program_ids.clear();
-        self.req.registry_ids.clear();
+        self.req.given.clear();
         self.req.context = (0, 0);
         self.hops_with_defaults(resolver)?;
         self.entries_in_order(resolver)?;
@@ -707,14 +705,17 @@ impl RequestBuilder {
             req.entries.push(*entry);
             // Registry ids are not looked up: by binary search over the registry that costs
             // more (about 280 instructions a key, callgrind) than the hash lookup by name it
-            // saves at evaluation (about 65); the entries say "not registered" and the
-            // evaluator looks their keys up by name (BENCHMARKS.md, "Compact requests").
-            let (registered, program) = match resolver {
-                Some(r) => (NO_ID, r.key_id(key)),
-                None => (NO_ID, NO_ID),
+            // saves at evaluation (about 65); a request built without a resolver has its
+            // keys looked up by name (BENCHMARKS.md, "Compact requests").
+            let (start, len) = match entry.multi {
+                false => (entry.value.start(), entry.value.len()),
+                true => (GivenKey::LIST, at),
             };
-            req.registry_ids.push(registered);
-            req.program_ids.push(program);
+            req.given.push(GivenKey {
+                id: resolver.map_or(NO_ID, |r| r.key_id(key)),
+                start,
+                len,
+            });
         }
         Ok(())
     }
