@@ -25,6 +25,7 @@
 
 use crate::bytecode::*;
 use crate::request::compact::GivenKey;
+use crate::request::view::{principal_shape, PRINCIPAL_SHAPES};
 use crate::request::{
     for_each_principal_default_of, principal_arn_key_of, ListRef, PrincipalField,
     PrincipalKind as Who, RequestView, ValueRef,
@@ -127,22 +128,6 @@ pub(super) const PRINCIPAL_KINDS: [Who; 6] = [
     Who::Anonymous,
 ];
 
-/// The index of a principal's shape: dialect, kind, and whether it has an account and a
-/// name (whether it has a role ARN changes no default: `aws:PrincipalArn` falls back to the
-/// ARN).
-pub(super) fn principal_shape(dialect: Dialect, kind: Who, account: bool, name: bool) -> usize {
-    let kind = match kind {
-        Who::User => 0,
-        Who::AssumedRole => 1,
-        Who::FederatedUser => 2,
-        Who::Root => 3,
-        Who::Service => 4,
-        Who::Anonymous => 5,
-    };
-    ((dialect_index(dialect) * PRINCIPAL_KINDS.len() + kind) * 2 + account as usize) * 2
-        + name as usize
-}
-
 /// A context value as the interpreter sees it.
 #[derive(Clone, Copy, Debug)]
 pub(super) enum Value<'r> {
@@ -190,7 +175,7 @@ impl<'p> Evaluator<'p> {
     }
 
     pub(super) fn tabulate_principal_defaults(&mut self) {
-        let mut shapes = vec![(0, 0); 2 * PRINCIPAL_KINDS.len() * 4];
+        let mut shapes = vec![(0, 0); PRINCIPAL_SHAPES];
         let mut slots = Vec::new();
         let fixed = &mut self.fixed_texts;
         for dialect in [Dialect::Aws, Dialect::Huawei] {
@@ -249,12 +234,7 @@ impl<'p> Evaluator<'p> {
     pub(super) fn initial_slots<R: RequestView>(&self, req: &R, sc: &mut Scratch) {
         sc.called_via_base = None;
         sc.called_via_hops.clear();
-        let shape = principal_shape(
-            req.dialect(),
-            req.principal_kind(),
-            req.principal_account().is_some(),
-            req.principal_name().is_some(),
-        );
+        let shape = req.principal_shape();
         let keys = sc.slots.len();
         match self.slot_templates.get(shape * keys..(shape + 1) * keys) {
             // The principal's slots with every other absent, in one copy; a given key then

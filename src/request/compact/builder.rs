@@ -179,6 +179,7 @@ fn parse_slot(arn: &str) -> usize {
 const ACCOUNT: usize = super::ACCOUNT;
 const ROLE_ARN: usize = super::ROLE_ARN;
 const PARENT_USER_ARN: usize = super::PARENT_USER_ARN;
+const NAME: usize = super::NAME;
 
 impl RequestBuilder {
     pub fn new() -> RequestBuilder {
@@ -655,6 +656,14 @@ impl RequestBuilder {
         self.hops_with_defaults(resolver)?;
         self.entries_in_order(resolver)?;
         self.req.token = resolver.map_or(0, |r| r.token());
+        let r = &self.req;
+        let shape = crate::request::view::principal_shape(
+            r.dialect,
+            r.kind,
+            r.principal[ACCOUNT].is_some(),
+            r.principal[NAME].is_some(),
+        );
+        self.req.shape = shape as u8;
         if self.deferred.is_some() {
             // A string pushed above overflowed the text.
             return Err(self.deferred.take().unwrap_or(BuildError::TooLarge));

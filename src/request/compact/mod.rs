@@ -137,6 +137,8 @@ pub struct CompactRequest {
     credentials: Option<Credentials>,
     /// The resolver the ids were resolved against; 0: none.
     token: u64,
+    /// [`RequestView::principal_shape`], found when the request was finished.
+    shape: u8,
 }
 
 const ARN: usize = 0;
@@ -163,6 +165,7 @@ impl Default for CompactRequest {
             preserve_source_ip: true,
             credentials: None,
             token: 0,
+            shape: 0,
         }
     }
 }
@@ -247,6 +250,11 @@ impl RequestView for CompactRequest {
     #[inline]
     fn principal_arn(&self) -> &str {
         self.str(self.principal[ARN])
+    }
+
+    #[inline]
+    fn principal_shape(&self) -> usize {
+        self.shape as usize
     }
 
     #[inline]
@@ -344,7 +352,9 @@ impl RequestView for CompactRequest {
         self.hops.get(hop).is_some_and(|h| h.requires_no_permission)
     }
 
-    /// One word of every cache line the request occupies.
+    /// One word of every cache line of what the interpreter reads: the text, the given
+    /// keys and the hops (not the entries: a resolved request's given keys say where its
+    /// values are).
     #[inline]
     fn touch(&self) -> u32 {
         // A plain strided loop: `step_by(..).fold(..)` cost about twice as many
@@ -367,7 +377,6 @@ impl RequestView for CompactRequest {
             acc
         }
         every_line(self.text.as_bytes(), |b| *b as u32)
-            ^ every_line(&self.entries, |e| e.key.start())
             ^ every_line(&self.given, |g| g.id)
             ^ every_line(&self.hops, |h| h.action_entry)
     }
