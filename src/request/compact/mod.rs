@@ -352,9 +352,9 @@ impl RequestView for CompactRequest {
         self.hops.get(hop).is_some_and(|h| h.requires_no_permission)
     }
 
-    /// One word of every cache line of what the interpreter reads: the text, the given
-    /// keys and the hops (not the entries: a resolved request's given keys say where its
-    /// values are).
+    /// One word of every cache line the request occupies. (The entries too, although a
+    /// resolved request's given keys say where its values are: without them the wall
+    /// clock out of cache was slower, BENCHMARKS.md "The chain frame and value reads".)
     #[inline]
     fn touch(&self) -> u32 {
         // A plain strided loop: `step_by(..).fold(..)` cost about twice as many
@@ -377,6 +377,7 @@ impl RequestView for CompactRequest {
             acc
         }
         every_line(self.text.as_bytes(), |b| *b as u32)
+            ^ every_line(&self.entries, |e| e.key.start())
             ^ every_line(&self.given, |g| g.id)
             ^ every_line(&self.hops, |h| h.action_entry)
     }
