@@ -5,7 +5,10 @@
 //! scratch saying where its value lives — the case context, a hop's own context, the
 //! principal, a fixed text, a hop's `via`, or the CalledVia list — so a forwarded hop is
 //! derived from its parent by rewriting slots in place (the shared FAS rules, slot by slot)
-//! rather than by building a new context, and reading a value is one `match`.
+//! rather than by building a new context, and reading a value is one `match`. A compact
+//! request built against the evaluator says where each given value is when it is built
+//! ([`GivenKey`]), so its slots hold the value's span itself ([`Slot::Text`]) and the typed
+//! condition ops read one with a tag test and a slice ([`Evaluator::single`]), inline.
 //!
 //! For example, a chain whose hop 0 is `s3:GetObject` called by a user and whose hop 1 is
 //! KMS called by S3 on its behalf: hop 0's `aws:username` slot is `Principal(Name)` (from the

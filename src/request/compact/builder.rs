@@ -815,6 +815,7 @@ mod tests {
         assert_eq!(compact.management_account(), req.management_account());
         assert_eq!(compact.credentials(), req.credentials());
         assert_eq!(compact.preserve_source_ip(), req.preserve_source_ip());
+        assert_eq!(compact.principal_shape(), req.principal_shape());
         assert_eq!(compact.hop_count(), req.hop_count());
         for k in 0..req.hop_count() + 1 {
             assert_eq!(compact.via(k), req.via(k));
@@ -876,6 +877,60 @@ mod tests {
                 assert_reads_as(b.finish().unwrap(), &req);
             }
         }
+    }
+
+    /// Resolves every key to its length and every action to nothing, under token 7.
+    struct Lengths;
+
+    impl Resolver for Lengths {
+        fn token(&self) -> u64 {
+            7
+        }
+        fn key_id(&self, canonical: &str) -> u32 {
+            canonical.len() as u32
+        }
+        fn action_entry(&self, _: &str, _: &mut String) -> u32 {
+            NO_ID
+        }
+    }
+
+    /// Built against a resolver, each context's given keys carry the resolver's ids and
+    /// say where the values are: a single value's span reads as the entry's value, a
+    /// list's entry as its list; for another token there are none.
+    #[test]
+    fn given_keys_place_every_value() {
+        let req = request(
+            r#"{"id":"x","principal":"arn:aws:iam::111122223333:user/a",
+            "context":{"aws:SourceIp":"10.0.0.1","aws:TagKeys":["a","b"],"s3:x":""},
+            "chain":[{"action":"s3:GetObject","resource":"*","context":{"s3:prefix":"p/"}},
+                     {"via":"s3.amazonaws.com","action":"kms:Decrypt","resource":"*",
+                      "context":{"kms:EncryptionContextKeys":["k"]}}]}"#,
+        );
+        let mut b = RequestBuilder::new();
+        b.fill_from(&req);
+        let compact = b.finish_for(&Lengths).unwrap();
+        let (mut singles, mut lists) = (0, 0);
+        for ctx in 0..req.hop_count() + 1 {
+            assert!(compact.given_keys(ctx, 8).is_none());
+            let given = compact.given_keys(ctx, 7).unwrap();
+            let keys: Vec<&str> = compact.context_keys(ctx).collect();
+            assert_eq!(given.len(), keys.len(), "{ctx}");
+            for (e, (g, key)) in given.iter().zip(&keys).enumerate() {
+                assert_eq!(g.id, key.len() as u32);
+                let place = match g.start {
+                    GivenKey::LIST => {
+                        lists += 1;
+                        compact.entry_value(g.len)
+                    }
+                    start => {
+                        singles += 1;
+                        Some(ValueRef::Single(compact.span_text(start, g.len)))
+                    }
+                };
+                assert_eq!(values(place), values(req.context_value(ctx, e)), "{key}");
+            }
+        }
+        assert_eq!((singles, lists), (3, 2));
     }
 
     #[test]
