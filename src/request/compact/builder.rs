@@ -716,9 +716,12 @@ impl RequestBuilder {
             // more (about 280 instructions a key, callgrind) than the hash lookup by name it
             // saves at evaluation (about 65); a request built without a resolver has its
             // keys looked up by name (BENCHMARKS.md, "Compact requests").
-            let (start, len) = match entry.multi {
-                false => (entry.value.start(), entry.value.len()),
-                true => (GivenKey::LIST, at),
+            let (start, len) = match (entry.multi, entry.value.start()) {
+                (true, _) => (GivenKey::LIST, at),
+                // Only an empty value at the very end of a 4 GiB text starts there: the
+                // empty text anywhere else reads the same.
+                (false, GivenKey::LIST) => (0, 0),
+                (false, start) => (start, entry.value.len()),
             };
             req.given.push(GivenKey {
                 id: resolver.map_or(NO_ID, |r| r.key_id(key)),
