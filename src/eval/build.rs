@@ -115,7 +115,6 @@ impl<'p> Evaluator<'p> {
             value_tests: ValueTests::new(&v, s),
             glob_heads,
             token: super::resolved::next_token(),
-            registry_keys: Vec::new(),
             residual: super::residual::Residual::default(),
         };
         for d in [Dialect::Aws, Dialect::Huawei] {
@@ -137,7 +136,6 @@ impl<'p> Evaluator<'p> {
         }
         e.special.time = [e.key_id("aws:currenttime"), e.key_id("g:currenttime")];
         e.special.federated_provider = e.key_id("aws:federatedprovider");
-        e.registry_keys = super::resolved::registry_keys(|k| e.key_id(k));
         e.special.principal_defaults = PRINCIPAL_DEFAULT_KEYS.iter().map(|k| e.key_id(k)).collect();
         e.tabulate_principal_defaults();
         e.tabulate_dropped_keys();

@@ -128,7 +128,7 @@ pub struct Evaluator<'p> {
     token_pieces: Vec<(u32, u32)>,
     text_pieces: Vec<Piece<'p>>,
     /// The slots hop 0 takes from the principal (R-FAS-4 hop-0 column, R-CTX-6, R-HW-12),
-    /// for each shape of principal ([`slots::principal_shape`]): a range of `principal_slots`.
+    /// for each shape of principal ([`RequestView::principal_shape`]): a range of `principal_slots`.
     /// They depend on the principal's kind, dialect and which fields it has, never on the
     /// fields' text, so they are derived here once rather than per request.
     principal_shapes: Vec<(u32, u32)>,
@@ -175,9 +175,8 @@ pub struct Evaluator<'p> {
     glob_heads: glob_heads::GlobHeads<'p>,
     /// Per condition record: its comparison resolved for its operator family.
     value_tests: ValueTests<'p>,
-    /// This evaluator's token, and its key ids by registry id (`resolved`: compact requests).
+    /// This evaluator's token (`resolved`: compact requests built against it).
     token: u64,
-    registry_keys: Vec<u32>,
     /// The tabulated actions' residual programs (none for [`Evaluator::general`]).
     residual: residual::Residual<'p>,
 }

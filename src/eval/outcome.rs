@@ -68,7 +68,8 @@ pub struct Scratch {
     pub(super) action_folded: bool,
     pub(super) fold: String,
     pub(super) text: String,
-    pub(super) called_via_base: Option<(u32, u32)>,
+    /// The slot of the CalledVia list a forwarded hop extends (a given value's).
+    pub(super) called_via_base: Option<Slot>,
     pub(super) called_via_hops: Vec<u32>,
     pub(super) hops: Vec<HopOutcome>,
     pub(super) matched: Vec<StatementId>,

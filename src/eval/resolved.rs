@@ -6,8 +6,7 @@
 //! token; evaluated by the same evaluator, its context slots are set from the ids and its
 //! candidates read from the entry, without hashing a name. Evaluated by any other
 //! evaluator, the ids are ignored and the keys looked up by name, as for a
-//! [`Request`](crate::request::Request). An entry carrying a [`registry`] id is mapped with
-//! one table read instead (the builder currently gives none: see its module docs).
+//! [`Request`](crate::request::Request).
 //!
 //! ```
 //! use fastiam::eval::Evaluator;
@@ -30,23 +29,14 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::{Evaluator, Scratch, Slot};
-use crate::bytecode::KeyId;
 use crate::primitives;
-use crate::request::compact::{registry, Resolver, NO_ID};
+use crate::request::compact::{Resolver, NO_ID};
 use crate::request::RequestView;
 
 /// A token no other evaluator of this process has (never 0).
 pub(super) fn next_token() -> u64 {
     static NEXT: AtomicU64 = AtomicU64::new(1);
     NEXT.fetch_add(1, Ordering::Relaxed)
-}
-
-/// Per registry id: the id of that key in the evaluator's key table, or [`NO_ID`].
-pub(super) fn registry_keys(key_id: impl Fn(&str) -> Option<KeyId>) -> Vec<u32> {
-    registry::keys()
-        .iter()
-        .map(|k| key_id(k).unwrap_or(NO_ID))
-        .collect()
 }
 
 impl Resolver for Evaluator<'_> {
@@ -84,62 +74,40 @@ impl Resolver for Evaluator<'_> {
 }
 
 impl Evaluator<'_> {
-    /// Points the slots of the keys context `ctx` gives at its entries.
+    /// Points the slots of the keys context `ctx` gives at its values.
     ///
     /// The common case — a compact request built against this evaluator — is a tight loop
-    /// over the entries' ids, inlined into the chain walk (an empty hop context costs a
-    /// range check); the lookups by registry id or by name are out of line.
+    /// over the entries' [`GivenKey`](crate::request::compact::GivenKey)s, inlined into the chain walk (an empty hop context
+    /// costs a range check): a single value's slot is its span of the request's text
+    /// ([`Slot::Text`]), read later with one slice. The lookups by name are out of line.
     #[inline]
     pub(super) fn given_slots<R: RequestView>(&self, req: &R, ctx: usize, sc: &mut Scratch) {
-        match req.resolved_keys(ctx) {
-            Some(keys) if keys.token == self.token => {
-                let at = ctx as u32;
-                for (entry, id) in keys.program.iter().enumerate() {
-                    if let Some(slot) = sc.slots.get_mut(*id as usize) {
-                        *slot = Slot::Given {
-                            ctx: at,
-                            entry: entry as u32,
+        match req.given_keys(ctx, self.token) {
+            Some(given) => {
+                for g in given {
+                    if let Some(slot) = sc.slots.get_mut(g.id as usize) {
+                        *slot = Slot::Text {
+                            start: g.start,
+                            len: g.len,
                         };
                     }
                 }
             }
-            keys => self.given_slots_looked_up(req, ctx, keys, sc),
+            None => self.given_slots_looked_up(req, ctx, sc),
         }
     }
 
-    /// [`Evaluator::given_slots`] for a context whose ids are not this evaluator's: by
-    /// registry id where the request has one, else by name.
+    /// [`Evaluator::given_slots`] for a context whose keys were not resolved against this
+    /// evaluator: each key looked up by name.
     #[inline(never)]
-    fn given_slots_looked_up<R: RequestView>(
-        &self,
-        req: &R,
-        ctx: usize,
-        keys: Option<crate::request::compact::ResolvedKeys<'_>>,
-        sc: &mut Scratch,
-    ) {
-        let mut give = |entry: usize, id: u32| {
+    fn given_slots_looked_up<R: RequestView>(&self, req: &R, ctx: usize, sc: &mut Scratch) {
+        for (entry, name) in req.context_keys(ctx).enumerate() {
+            let id = Evaluator::key_id(self, name).unwrap_or(NO_ID);
             if let Some(slot) = sc.slots.get_mut(id as usize) {
                 *slot = Slot::Given {
                     ctx: ctx as u32,
                     entry: entry as u32,
                 };
-            }
-        };
-        match keys {
-            Some(keys) => {
-                let names = req.context_keys(ctx);
-                for (entry, (registered, name)) in keys.registry.iter().zip(names).enumerate() {
-                    let id = match self.registry_keys.get(*registered as usize) {
-                        Some(id) => *id,
-                        None => Evaluator::key_id(self, name).unwrap_or(NO_ID),
-                    };
-                    give(entry, id);
-                }
-            }
-            None => {
-                for (entry, name) in req.context_keys(ctx).enumerate() {
-                    give(entry, Evaluator::key_id(self, name).unwrap_or(NO_ID));
-                }
             }
         }
     }

@@ -5,7 +5,10 @@
 //! scratch saying where its value lives — the case context, a hop's own context, the
 //! principal, a fixed text, a hop's `via`, or the CalledVia list — so a forwarded hop is
 //! derived from its parent by rewriting slots in place (the shared FAS rules, slot by slot)
-//! rather than by building a new context, and reading a value is one `match`.
+//! rather than by building a new context, and reading a value is one `match`. A compact
+//! request built against the evaluator says where each given value is when it is built
+//! ([`GivenKey`]), so its slots hold the value's span itself ([`Slot::Text`]) and the typed
+//! condition ops read one with a tag test and a slice ([`Evaluator::single`]), inline.
 //!
 //! For example, a chain whose hop 0 is `s3:GetObject` called by a user and whose hop 1 is
 //! KMS called by S3 on its behalf: hop 0's `aws:username` slot is `Principal(Name)` (from the
@@ -24,6 +27,8 @@
 //! the standard workload, BENCHMARKS.md "The chain frame".)
 
 use crate::bytecode::*;
+use crate::request::compact::GivenKey;
+use crate::request::view::{principal_shape, PRINCIPAL_SHAPES};
 use crate::request::{
     for_each_principal_default_of, principal_arn_key_of, ListRef, PrincipalField,
     PrincipalKind as Who, RequestView, ValueRef,
@@ -38,6 +43,16 @@ use super::{dialect_index, Evaluator, Scratch};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Slot {
     Absent,
+    /// A given value of a compact request built against this evaluator, as its
+    /// [`GivenKey`](crate::request::compact::GivenKey) says: a single value's bytes
+    /// `start..start + len` of its text ([`RequestView::span_text`]), read with one slice;
+    /// or, when `start` is [`GivenKey::LIST`](crate::request::compact::GivenKey::LIST), the
+    /// list of its entry `len` ([`RequestView::entry_value`]). One variant for both, so
+    /// that pointing a slot at a given value is a copy with no test.
+    Text {
+        start: u32,
+        len: u32,
+    },
     /// Entry `entry` of context `ctx` (0: the case context; k + 1: hop k's own context).
     Given {
         ctx: u32,
@@ -116,22 +131,6 @@ pub(super) const PRINCIPAL_KINDS: [Who; 6] = [
     Who::Anonymous,
 ];
 
-/// The index of a principal's shape: dialect, kind, and whether it has an account and a
-/// name (whether it has a role ARN changes no default: `aws:PrincipalArn` falls back to the
-/// ARN).
-pub(super) fn principal_shape(dialect: Dialect, kind: Who, account: bool, name: bool) -> usize {
-    let kind = match kind {
-        Who::User => 0,
-        Who::AssumedRole => 1,
-        Who::FederatedUser => 2,
-        Who::Root => 3,
-        Who::Service => 4,
-        Who::Anonymous => 5,
-    };
-    ((dialect_index(dialect) * PRINCIPAL_KINDS.len() + kind) * 2 + account as usize) * 2
-        + name as usize
-}
-
 /// A context value as the interpreter sees it.
 #[derive(Clone, Copy, Debug)]
 pub(super) enum Value<'r> {
@@ -139,6 +138,16 @@ pub(super) enum Value<'r> {
     Single(&'r str),
     Multi(Multi<'r>),
 }
+
+/// Why a key has no single text ([`Evaluator::single`]): it is absent, or a list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum NotSingle {
+    Absent,
+    Multi,
+}
+
+// `Result<&str, NotSingle>` is two words, returned in registers from the out-of-line path.
+const _: () = assert!(std::mem::size_of::<Result<&str, NotSingle>>() == 16);
 
 /// The values of a multi-valued key, wherever they live.
 #[derive(Clone, Copy, Debug)]
@@ -169,7 +178,7 @@ impl<'p> Evaluator<'p> {
     }
 
     pub(super) fn tabulate_principal_defaults(&mut self) {
-        let mut shapes = vec![(0, 0); 2 * PRINCIPAL_KINDS.len() * 4];
+        let mut shapes = vec![(0, 0); PRINCIPAL_SHAPES];
         let mut slots = Vec::new();
         let fixed = &mut self.fixed_texts;
         for dialect in [Dialect::Aws, Dialect::Huawei] {
@@ -228,12 +237,7 @@ impl<'p> Evaluator<'p> {
     pub(super) fn initial_slots<R: RequestView>(&self, req: &R, sc: &mut Scratch) {
         sc.called_via_base = None;
         sc.called_via_hops.clear();
-        let shape = principal_shape(
-            req.dialect(),
-            req.principal_kind(),
-            req.principal_account().is_some(),
-            req.principal_name().is_some(),
-        );
+        let shape = req.principal_shape();
         let keys = sc.slots.len();
         match self.slot_templates.get(shape * keys..(shape + 1) * keys) {
             // The principal's slots with every other absent, in one copy; a given key then
@@ -276,8 +280,8 @@ impl<'p> Evaluator<'p> {
         // The parent's CalledVia list becomes the base of this hop's.
         if let Some(list) = list {
             match sc.slots[list as usize] {
-                Slot::Given { ctx, entry } => {
-                    sc.called_via_base = Some((ctx, entry));
+                given @ (Slot::Given { .. } | Slot::Text { .. }) => {
+                    sc.called_via_base = Some(given);
                     sc.called_via_hops.clear();
                 }
                 Slot::CalledVia => {}
@@ -328,10 +332,7 @@ impl<'p> Evaluator<'p> {
         req: &'r R,
         sc: &Scratch,
     ) -> ListRef<'r> {
-        match sc
-            .called_via_base
-            .and_then(|(c, e)| req.context_value(c as usize, e as usize))
-        {
+        match sc.called_via_base.and_then(|slot| given_value(req, slot)) {
             Some(ValueRef::Multi(list)) => list,
             Some(ValueRef::Single(_)) | None => ListRef::EMPTY,
         }
@@ -358,6 +359,41 @@ impl<'p> Evaluator<'p> {
         }
     }
 
+    /// Key `k`'s value in the current hop's context if it is one text; else whether it is
+    /// absent or a list. The common slots — a compact request's given text, an absent key —
+    /// are read inline (a load and a slice), the others through [`Evaluator::value`], out
+    /// of line.
+    #[inline(always)]
+    pub(super) fn single<'r, R: RequestView>(
+        &self,
+        req: &'r R,
+        sc: &Scratch,
+        k: KeyId,
+    ) -> Result<&'r str, NotSingle> {
+        match sc.slots.get(k as usize) {
+            Some(Slot::Text { start, len }) if *start != GivenKey::LIST => {
+                Ok(req.span_text(*start, *len))
+            }
+            Some(Slot::Absent) | None => Err(NotSingle::Absent),
+            Some(_) => self.single_of_value(req, sc, k),
+        }
+    }
+
+    /// [`Evaluator::single`] of the other slots.
+    #[inline(never)]
+    fn single_of_value<'r, R: RequestView>(
+        &self,
+        req: &'r R,
+        sc: &Scratch,
+        k: KeyId,
+    ) -> Result<&'r str, NotSingle> {
+        match self.value_of(req, sc, k) {
+            Value::Single(v) => Ok(v),
+            Value::Absent => Err(NotSingle::Absent),
+            Value::Multi(_) => Err(NotSingle::Multi),
+        }
+    }
+
     /// The value of key `k` in the current hop's context.
     pub(super) fn value<'r, R: RequestView>(
         &self,
@@ -365,9 +401,16 @@ impl<'p> Evaluator<'p> {
         sc: &Scratch,
         k: KeyId,
     ) -> Value<'r> {
+        self.value_of(req, sc, k)
+    }
+
+    /// [`Evaluator::value`], inlined into it and into [`Evaluator::single`]'s out-of-line
+    /// path (which returns two words instead of a `Value`).
+    #[inline(always)]
+    fn value_of<'r, R: RequestView>(&self, req: &'r R, sc: &Scratch, k: KeyId) -> Value<'r> {
         match sc.slots[k as usize] {
             Slot::Absent => Value::Absent,
-            Slot::Given { ctx, entry } => match req.context_value(ctx as usize, entry as usize) {
+            slot @ (Slot::Given { .. } | Slot::Text { .. }) => match given_value(req, slot) {
                 Some(ValueRef::Single(v)) => Value::Single(v),
                 Some(ValueRef::Multi(list)) => Value::Multi(Multi::List(list)),
                 None => Value::Absent,
@@ -392,6 +435,21 @@ impl<'p> Evaluator<'p> {
                     .map_or(Value::Absent, Value::Single)
             }
         }
+    }
+}
+
+/// The value a slot pointing at a given value names (`Text`, `Given`); `None` for the
+/// other slots.
+#[inline]
+fn given_value<R: RequestView>(req: &R, slot: Slot) -> Option<ValueRef<'_>> {
+    match slot {
+        Slot::Text {
+            start: GivenKey::LIST,
+            len: entry,
+        } => req.entry_value(entry),
+        Slot::Text { start, len } => Some(ValueRef::Single(req.span_text(start, len))),
+        Slot::Given { ctx, entry } => req.context_value(ctx as usize, entry as usize),
+        _ => None,
     }
 }
 

@@ -134,11 +134,41 @@ pub trait RequestView {
     /// interpreter reaches each part. The value returned only keeps the reads.
     fn touch(&self) -> u32;
 
-    /// The keys of context `ctx` as resolved when the request was built
+    /// The index of the principal's shape — dialect, kind, and whether it has an account
+    /// and a name ([`principal_shape`]) — which decides the context keys the principal
+    /// gives by default (the interpreter keeps a template of them per shape).
+    #[inline]
+    fn principal_shape(&self) -> usize {
+        principal_shape(
+            self.dialect(),
+            self.principal_kind(),
+            self.principal_account().is_some(),
+            self.principal_name().is_some(),
+        )
+    }
+
+    /// The keys of context `ctx` as resolved when the request was built against the
+    /// evaluator whose token is `token`, one per entry
     /// ([`CompactRequest`](super::compact::CompactRequest)); `None`: the interpreter looks
     /// each key up by name.
     #[inline]
-    fn resolved_keys(&self, _ctx: usize) -> Option<super::compact::ResolvedKeys<'_>> {
+    fn given_keys(&self, _ctx: usize, _token: u64) -> Option<&[super::compact::GivenKey]> {
+        None
+    }
+
+    /// The text of a [`GivenKey`](super::compact::GivenKey)'s single value: bytes
+    /// `start..start + len` of the request's text. Only a view whose
+    /// [`given_keys`](RequestView::given_keys) answers is asked; the others answer `""`.
+    #[inline]
+    fn span_text(&self, _start: u32, _len: u32) -> &str {
+        ""
+    }
+
+    /// The value of a [`GivenKey`](super::compact::GivenKey)'s list: entry `entry` counted
+    /// over all of the request's contexts. Only a view whose
+    /// [`given_keys`](RequestView::given_keys) answers is asked; the others answer `None`.
+    #[inline]
+    fn entry_value(&self, _entry: u32) -> Option<ValueRef<'_>> {
         None
     }
 
@@ -157,6 +187,34 @@ pub trait RequestView {
     fn resource_colons(&self, _hop: usize) -> Option<([u32; 5], u8)> {
         None
     }
+}
+
+/// How many shapes of principal [`principal_shape`] tells apart.
+pub(crate) const PRINCIPAL_SHAPES: usize = 2 * 6 * 4;
+
+/// The index of a principal's shape (below [`PRINCIPAL_SHAPES`]): dialect, kind, and
+/// whether it has an account and a name (whether it has a role ARN changes no default:
+/// `aws:PrincipalArn` falls back to the ARN).
+#[inline]
+pub(crate) fn principal_shape(
+    dialect: Dialect,
+    kind: PrincipalKind,
+    account: bool,
+    name: bool,
+) -> usize {
+    let dialect = match dialect {
+        Dialect::Aws => 0,
+        Dialect::Huawei => 1,
+    };
+    let kind = match kind {
+        PrincipalKind::User => 0,
+        PrincipalKind::AssumedRole => 1,
+        PrincipalKind::FederatedUser => 2,
+        PrincipalKind::Root => 3,
+        PrincipalKind::Service => 4,
+        PrincipalKind::Anonymous => 5,
+    };
+    ((dialect * 6 + kind) * 2 + account as usize) * 2 + name as usize
 }
 
 impl Request {

@@ -13,7 +13,7 @@ use super::super::chain::hop_target;
 use super::super::outcome::Applied;
 use super::super::principal::account_category_of;
 use super::super::resource_plan::Target;
-use super::super::slots::{Slot, Value};
+use super::super::slots::{NotSingle, Slot};
 use super::super::statement::Participation;
 use super::super::value_test::{holds, parse_bool};
 use super::super::{Evaluator, Scratch};
@@ -388,8 +388,8 @@ impl<'p> Evaluator<'p> {
                 on_absent,
                 on_present,
             } => {
-                return match self.value(req, sc, key) {
-                    Value::Absent => on_absent,
+                return match self.single(req, sc, key) {
+                    Err(NotSingle::Absent) => on_absent,
                     _ => on_present,
                 }
             }
@@ -398,8 +398,8 @@ impl<'p> Evaluator<'p> {
                 condition,
                 absent,
             } => {
-                return match self.value(req, sc, key) {
-                    Value::Absent => absent,
+                return match self.single(req, sc, key) {
+                    Err(NotSingle::Absent) => absent,
                     _ => self.condition(condition as usize, req, sc),
                 }
             }
@@ -410,10 +410,10 @@ impl<'p> Evaluator<'p> {
                 return false;
             }
         };
-        let v = match self.value(req, sc, key) {
-            Value::Single(v) => v,
-            Value::Absent => return absent,
-            Value::Multi(_) => return false,
+        let v = match self.single(req, sc, key) {
+            Ok(v) => v,
+            Err(NotSingle::Absent) => return absent,
+            Err(NotSingle::Multi) => return false,
         };
         match op {
             Op::Equals {

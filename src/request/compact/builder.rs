@@ -28,7 +28,7 @@
 use std::convert::Infallible;
 use std::fmt;
 
-use super::{CompactHop, CompactRequest, Entry, Resolver, NO_ID};
+use super::{CompactHop, CompactRequest, Entry, GivenKey, Resolver, NO_ID};
 use crate::policy::Dialect;
 use crate::primitives::arn::{split_arn_at, split_urn_at};
 use crate::primitives::canonical_key_into;
@@ -179,6 +179,7 @@ fn parse_slot(arn: &str) -> usize {
 const ACCOUNT: usize = super::ACCOUNT;
 const ROLE_ARN: usize = super::ROLE_ARN;
 const PARENT_USER_ARN: usize = super::PARENT_USER_ARN;
+const NAME: usize = super::NAME;
 
 impl RequestBuilder {
     pub fn new() -> RequestBuilder {
@@ -201,8 +202,7 @@ impl RequestBuilder {
         let r = &mut self.req;
         r.text.clear();
         r.entries.clear();
-        r.program_ids.clear();
-        r.registry_ids.clear();
+        r.given.clear();
         r.values.clear();
         r.hops.clear();
         r.dialect = Dialect::Aws;
@@ -651,12 +651,19 @@ impl RequestBuilder {
             return Err(BuildError::ViaOnFirstHop);
         }
         self.req.entries.clear();
-        self.req.program_ids.clear();
-        self.req.registry_ids.clear();
+        self.req.given.clear();
         self.req.context = (0, 0);
         self.hops_with_defaults(resolver)?;
         self.entries_in_order(resolver)?;
         self.req.token = resolver.map_or(0, |r| r.token());
+        let r = &self.req;
+        let shape = crate::request::view::principal_shape(
+            r.dialect,
+            r.kind,
+            r.principal[ACCOUNT].is_some(),
+            r.principal[NAME].is_some(),
+        );
+        self.req.shape = shape as u8;
         if self.deferred.is_some() {
             // A string pushed above overflowed the text.
             return Err(self.deferred.take().unwrap_or(BuildError::TooLarge));
@@ -707,14 +714,20 @@ impl RequestBuilder {
             req.entries.push(*entry);
             // Registry ids are not looked up: by binary search over the registry that costs
             // more (about 280 instructions a key, callgrind) than the hash lookup by name it
-            // saves at evaluation (about 65); the entries say "not registered" and the
-            // evaluator looks their keys up by name (BENCHMARKS.md, "Compact requests").
-            let (registered, program) = match resolver {
-                Some(r) => (NO_ID, r.key_id(key)),
-                None => (NO_ID, NO_ID),
+            // saves at evaluation (about 65); a request built without a resolver has its
+            // keys looked up by name (BENCHMARKS.md, "Compact requests").
+            let (start, len) = match (entry.multi, entry.value.start()) {
+                (true, _) => (GivenKey::LIST, at),
+                // Only an empty value at the very end of a 4 GiB text starts there: the
+                // empty text anywhere else reads the same.
+                (false, GivenKey::LIST) => (0, 0),
+                (false, start) => (start, entry.value.len()),
             };
-            req.registry_ids.push(registered);
-            req.program_ids.push(program);
+            req.given.push(GivenKey {
+                id: resolver.map_or(NO_ID, |r| r.key_id(key)),
+                start,
+                len,
+            });
         }
         Ok(())
     }
@@ -805,6 +818,7 @@ mod tests {
         assert_eq!(compact.management_account(), req.management_account());
         assert_eq!(compact.credentials(), req.credentials());
         assert_eq!(compact.preserve_source_ip(), req.preserve_source_ip());
+        assert_eq!(compact.principal_shape(), req.principal_shape());
         assert_eq!(compact.hop_count(), req.hop_count());
         for k in 0..req.hop_count() + 1 {
             assert_eq!(compact.via(k), req.via(k));
@@ -866,6 +880,60 @@ mod tests {
                 assert_reads_as(b.finish().unwrap(), &req);
             }
         }
+    }
+
+    /// Resolves every key to its length and every action to nothing, under token 7.
+    struct Lengths;
+
+    impl Resolver for Lengths {
+        fn token(&self) -> u64 {
+            7
+        }
+        fn key_id(&self, canonical: &str) -> u32 {
+            canonical.len() as u32
+        }
+        fn action_entry(&self, _: &str, _: &mut String) -> u32 {
+            NO_ID
+        }
+    }
+
+    /// Built against a resolver, each context's given keys carry the resolver's ids and
+    /// say where the values are: a single value's span reads as the entry's value, a
+    /// list's entry as its list; for another token there are none.
+    #[test]
+    fn given_keys_place_every_value() {
+        let req = request(
+            r#"{"id":"x","principal":"arn:aws:iam::111122223333:user/a",
+            "context":{"aws:SourceIp":"10.0.0.1","aws:TagKeys":["a","b"],"s3:x":""},
+            "chain":[{"action":"s3:GetObject","resource":"*","context":{"s3:prefix":"p/"}},
+                     {"via":"s3.amazonaws.com","action":"kms:Decrypt","resource":"*",
+                      "context":{"kms:EncryptionContextKeys":["k"]}}]}"#,
+        );
+        let mut b = RequestBuilder::new();
+        b.fill_from(&req);
+        let compact = b.finish_for(&Lengths).unwrap();
+        let (mut singles, mut lists) = (0, 0);
+        for ctx in 0..req.hop_count() + 1 {
+            assert!(compact.given_keys(ctx, 8).is_none());
+            let given = compact.given_keys(ctx, 7).unwrap();
+            let keys: Vec<&str> = compact.context_keys(ctx).collect();
+            assert_eq!(given.len(), keys.len(), "{ctx}");
+            for (e, (g, key)) in given.iter().zip(&keys).enumerate() {
+                assert_eq!(g.id, key.len() as u32);
+                let place = match g.start {
+                    GivenKey::LIST => {
+                        lists += 1;
+                        compact.entry_value(g.len)
+                    }
+                    start => {
+                        singles += 1;
+                        Some(ValueRef::Single(compact.span_text(start, g.len)))
+                    }
+                };
+                assert_eq!(values(place), values(req.context_value(ctx, e)), "{key}");
+            }
+        }
+        assert_eq!((singles, lists), (3, 2));
     }
 
     #[test]

@@ -8,17 +8,19 @@
 //! - every string sits in one text buffer (as in a packed request: a dozen consecutive
 //!   cache lines instead of ~35 scattered strings);
 //! - context keys are canonicalised (R-CTX-2), sorted and checked for collisions, and each
-//!   entry carries its key's id in that evaluator's key table when built against an
-//!   evaluator ([`Resolver`]). (Entries also have a slot for an id in the [`registry`] of
-//!   well-known keys, valid for every evaluator; the builder leaves it empty: looked up by
-//!   binary search it cost more than the lookup by name it saves, BENCHMARKS.md.)
+//!   entry carries, when built against an evaluator ([`Resolver`]), a [`GivenKey`]: its
+//!   key's id in that evaluator's key table and where its value is (a single value's span
+//!   of the text, or the entry of a list), so that the interpreter points a key's slot at
+//!   its value with one copy and reads a single value with one slice. (The [`registry`] of
+//!   well-known keys is not looked up when building: by binary search it cost more than
+//!   the lookup by name it saves, BENCHMARKS.md.)
 //! - each hop's action carries its entry in that evaluator's action index;
 //! - the principal's ARN is parsed once into its parts, and each hop's resource split once
 //!   (the places of its colons).
 //!
 //! Ids from an evaluator are only valid for it: the request keeps the evaluator's
 //! [`Resolver::token`], and any other evaluator ignores them and looks the keys up by name
-//! ([`ResolvedKeys`]), as are the keys of a request built without an evaluator
+//! ([`RequestView::given_keys`]), as are the keys of a request built without an evaluator
 //! ([`RequestBuilder::finish`]: the lazy path). Forwarded hops are still derived lazily by the
 //! interpreter as slot overrides of hop 0 (R-COMP-5): nothing here copies a context.
 //!
@@ -66,15 +68,21 @@ pub trait Resolver {
     fn action_entry(&self, action: &str, fold: &mut String) -> u32;
 }
 
-/// How the keys of one context were resolved when the request was built.
-#[derive(Clone, Copy, Debug)]
-pub struct ResolvedKeys<'r> {
-    /// The [`Resolver::token`] the `program` ids are valid for (0: none).
-    pub token: u64,
-    /// Per entry: its key's id in that resolver's key table, or [`NO_ID`].
-    pub program: &'r [u32],
-    /// Per entry: its key's [`registry`] id, or [`NO_ID`].
-    pub registry: &'r [u32],
+/// A context entry as resolved when the request was built: its key's id in the
+/// resolver's key table ([`NO_ID`]: not in it) and where its value is — a single value's
+/// bytes `start..start + len` of the request's text ([`RequestView::span_text`]), or, when
+/// `start` is [`GivenKey::LIST`], the list of the request's entry `len`
+/// ([`RequestView::entry_value`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GivenKey {
+    pub id: u32,
+    pub start: u32,
+    pub len: u32,
+}
+
+impl GivenKey {
+    /// `start` of a list value.
+    pub const LIST: u32 = u32::MAX;
 }
 
 /// One context entry (see `PackedRequest`).
@@ -110,10 +118,9 @@ struct CompactHop {
 pub struct CompactRequest {
     text: String,
     entries: Vec<Entry>,
-    /// Per entry of `entries`: the key's id for `token`'s resolver, or [`NO_ID`].
-    program_ids: Vec<u32>,
-    /// Per entry of `entries`: the key's registry id, or [`NO_ID`].
-    registry_ids: Vec<u32>,
+    /// Per entry of `entries`: its key's id for `token`'s resolver ([`NO_ID`] when built
+    /// without one) and its value's place.
+    given: Vec<GivenKey>,
     values: Vec<Span>,
     hops: Vec<CompactHop>,
     dialect: Dialect,
@@ -130,6 +137,8 @@ pub struct CompactRequest {
     credentials: Option<Credentials>,
     /// The resolver the ids were resolved against; 0: none.
     token: u64,
+    /// [`RequestView::principal_shape`], found when the request was finished.
+    shape: u8,
 }
 
 const ARN: usize = 0;
@@ -143,8 +152,7 @@ impl Default for CompactRequest {
         CompactRequest {
             text: String::with_capacity(512),
             entries: Vec::with_capacity(16),
-            program_ids: Vec::with_capacity(16),
-            registry_ids: Vec::with_capacity(16),
+            given: Vec::with_capacity(16),
             values: Vec::with_capacity(8),
             hops: Vec::with_capacity(4),
             dialect: Dialect::Aws,
@@ -157,6 +165,7 @@ impl Default for CompactRequest {
             preserve_source_ip: true,
             credentials: None,
             token: 0,
+            shape: 0,
         }
     }
 }
@@ -244,6 +253,11 @@ impl RequestView for CompactRequest {
     }
 
     #[inline]
+    fn principal_shape(&self) -> usize {
+        self.shape as usize
+    }
+
+    #[inline]
     fn principal_account(&self) -> Option<&str> {
         self.opt(self.principal[ACCOUNT])
     }
@@ -276,7 +290,12 @@ impl RequestView for CompactRequest {
         if i >= end {
             return None;
         }
-        let e = self.entries.get(i)?;
+        self.entry_value(i as u32)
+    }
+
+    #[inline]
+    fn entry_value(&self, entry: u32) -> Option<ValueRef<'_>> {
+        let e = self.entries.get(entry as usize)?;
         Some(if e.multi {
             let (start, len) = (e.value.start() as usize, e.value.len() as usize);
             let spans = self.values.get(start..start + len).unwrap_or_default();
@@ -333,7 +352,9 @@ impl RequestView for CompactRequest {
         self.hops.get(hop).is_some_and(|h| h.requires_no_permission)
     }
 
-    /// One word of every cache line the request occupies.
+    /// One word of every cache line the request occupies. (The entries too, although a
+    /// resolved request's given keys say where its values are: without them the wall
+    /// clock out of cache was slower, BENCHMARKS.md "The chain frame and value reads".)
     #[inline]
     fn touch(&self) -> u32 {
         // A plain strided loop: `step_by(..).fold(..)` cost about twice as many
@@ -357,18 +378,25 @@ impl RequestView for CompactRequest {
         }
         every_line(self.text.as_bytes(), |b| *b as u32)
             ^ every_line(&self.entries, |e| e.key.start())
-            ^ every_line(&self.program_ids, |id| *id)
+            ^ every_line(&self.given, |g| g.id)
             ^ every_line(&self.hops, |h| h.action_entry)
     }
 
     #[inline]
-    fn resolved_keys(&self, ctx: usize) -> Option<ResolvedKeys<'_>> {
+    fn given_keys(&self, ctx: usize, token: u64) -> Option<&[GivenKey]> {
+        if token == 0 || token != self.token {
+            return None;
+        }
         let (first, end) = self.context_range(ctx);
-        Some(ResolvedKeys {
-            token: self.token,
-            program: self.program_ids.get(first..end).unwrap_or_default(),
-            registry: self.registry_ids.get(first..end).unwrap_or_default(),
-        })
+        self.given.get(first..end)
+    }
+
+    #[inline]
+    fn span_text(&self, start: u32, len: u32) -> &str {
+        let start = start as usize;
+        self.text
+            .get(start..start + len as usize)
+            .unwrap_or_default()
     }
 
     #[inline]
