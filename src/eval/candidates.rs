@@ -270,16 +270,21 @@ impl<'p> Evaluator<'p> {
 }
 
 /// `wildcard_match`, with the two most common action patterns answered first: `*` (any
-/// name, `kms:*`) and a pattern without wildcards (a literal service, an exact name),
-/// compared in words (`residual::bytes`) rather than through the glob matcher.
+/// name, `kms:*`) and a pattern equal to the text, compared in words (`residual::bytes`);
+/// a short pattern without wildcards that is not equal fails without the glob matcher.
 #[inline]
 pub(super) fn action_glob(pattern: &str, text: &str) -> bool {
     let p = pattern.as_bytes();
     if p.len() == 1 && p[0] == b'*' {
         return true;
     }
+    // A pattern equal to the text matches it (a `*` or `?` matches itself): no scan for
+    // wildcards on a match.
+    if super::residual::bytes::same(p, text.as_bytes()) {
+        return true;
+    }
     if p.len() <= 16 && !p.iter().any(|&b| b == b'*' || b == b'?') {
-        return super::residual::bytes::same(p, text.as_bytes());
+        return false;
     }
     primitives::wildcard_match(pattern, text)
 }
@@ -316,6 +321,12 @@ mod tests {
             "é",
             "a:b",
             "describeinstancesandvolumesmore",
+            // Texts equal to patterns with wildcards (answered by the equality first).
+            "get*",
+            "g?t",
+            "**",
+            "*object",
+            "*",
         ];
         for p in patterns {
             for t in texts {

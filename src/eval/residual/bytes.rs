@@ -51,9 +51,11 @@ pub(in crate::eval) fn ends_with(text: &str, suffix: &str) -> bool {
     t.len() >= s.len() && same(&t[t.len() - s.len()..], s)
 }
 
-/// Where `needle` (not empty) first occurs in `hay`. A needle of up to 8 bytes is looked for
-/// at each place its first byte occurs (at most 8 compares a place: linear in `hay`); a
-/// longer one goes to `str::find`'s two-way search, linear too.
+/// Where `needle` (not empty) first occurs in `hay`: at a place of its first byte (found 8
+/// bytes at a time, [`byte`]) where the rest compares equal in words. A needle of up to 8
+/// bytes costs at most 8 compares a place (linear in `hay`); a longer one, after
+/// [`LONG_TRIES`] places that did not match, goes to `str::find`'s two-way search, linear
+/// too — so a text built to repeat the needle's first byte cannot make it quadratic.
 #[inline]
 pub(in crate::eval) fn find(hay: &str, needle: &str) -> Option<usize> {
     let (h, n) = (hay.as_bytes(), needle.as_bytes());
@@ -63,12 +65,27 @@ pub(in crate::eval) fn find(hay: &str, needle: &str) -> Option<usize> {
     if n.len() == 1 {
         return byte(h, first);
     }
-    if n.len() > 8 {
-        return find_long(hay, needle);
-    }
     let last = h.len().checked_sub(n.len())?;
-    (0..=last).find(|&at| h[at] == first && same(&h[at..at + n.len()], n))
+    let mut at = 0;
+    let mut tries = 0;
+    while at <= last {
+        at += byte(&h[at..=last], first)?;
+        if same(&h[at..at + n.len()], n) {
+            return Some(at);
+        }
+        tries += 1;
+        if n.len() > 8 && tries == LONG_TRIES {
+            // `at` holds the needle's first byte, which starts a character: a boundary.
+            return find_long(&hay[at..], needle).map(|i| at + i);
+        }
+        at += 1;
+    }
+    None
 }
+
+/// How many places a needle longer than 8 bytes is compared at before [`find`] hands the
+/// rest of the text to the two-way search.
+const LONG_TRIES: u32 = 4;
 
 /// `str::find`, out of line: its two-way searcher's frame would otherwise be set up by
 /// every caller of [`find`], short needles too.
@@ -123,6 +140,16 @@ mod tests {
             }
         }
         texts.extend(["/".into(), "a/".into(), "//x/".into(), "é".into()]);
+        // Long needles met at several places of their first byte, before and after
+        // `find` hands the rest to the two-way search.
+        let repeated = "arn:arn:arn:arn:arn:arn:aws:s3:::data-raw-data-raw-data-raw-";
+        texts.extend([repeated.into(), "arn:aws:s3:::data-raw-".into()]);
+        texts.extend((1..=8).map(|n| repeated[4 * n..].to_string()));
+        texts.extend([
+            "éaéaéaéaéaéaéb".into(),
+            "éaéaéb".into(),
+            "éaéaéaéaéaéb".into(),
+        ]);
         for a in &texts {
             for b in &texts {
                 assert_eq!(same(a.as_bytes(), b.as_bytes()), a == b, "{a:?} {b:?}");

@@ -497,11 +497,18 @@ impl Evaluator<'_> {
     /// searched again here.
     #[inline(never)]
     fn arn_tail(&self, target: &Target<'_>, literal: usize, segs: &[SegTest<'_>]) -> bool {
-        target.is_arn()
-            && (literal..6).zip(segs).all(|(i, seg)| {
-                // `*` (a region, an account) passes any segment: not cut.
-                matches!(seg, SegTest::Seg(Seg::Any)) || self.seg_test(seg, target.part(i))
-            })
+        if !target.is_arn() {
+            return false;
+        }
+        // Segment `literal + j` against `segs[j]` (the op holds `6 - literal` of them): an
+        // open range, which unlike `literal..6` adds no bound test of its own.
+        for (i, seg) in (literal..).zip(segs) {
+            // `*` (a region, an account) passes any segment: not cut.
+            if !matches!(seg, SegTest::Seg(Seg::Any)) && !self.seg_test(seg, target.part(i)) {
+                return false;
+            }
+        }
+        true
     }
 
     /// One ARN segment's test.
