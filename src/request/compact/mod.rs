@@ -353,16 +353,18 @@ impl RequestView for CompactRequest {
         self.hops.get(hop).is_some_and(|h| h.requires_no_permission)
     }
 
-    /// Every cache line the request occupies, asked for up front ([`prefetch::touch_lines`]:
-    /// a prefetch a line on x86-64). The entries too, although a resolved request's given
-    /// keys say where its values are: without them the wall clock out of cache was slower,
-    /// BENCHMARKS.md "The chain frame and value reads".
+    /// The cache lines of the text and the entries, asked for up front
+    /// ([`prefetch::touch_lines`]: a prefetch a line on x86-64). The entries although a
+    /// resolved request's given keys say where its values are: without them the wall clock
+    /// out of cache was slower, BENCHMARKS.md "The chain frame and value reads". Not the
+    /// given keys and the hops, which the interpreter reads at once (the given keys' loop,
+    /// then the first hop): asking for them cost 84k instructions on `profile_eval 1 2000
+    /// compact` (37 a hop) and no wall time out of cache either way, BENCHMARKS.md "The
+    /// chain frame's touch and given keys (issue 17, tenth session, `frame2`)".
     #[inline]
     fn touch(&self) -> u32 {
         prefetch::touch_lines(self.text.as_bytes(), |b| *b as u32)
             ^ prefetch::touch_lines(&self.entries, |e| e.key.start())
-            ^ prefetch::touch_lines(&self.given, |g| g.id)
-            ^ prefetch::touch_lines(&self.hops, |h| h.action_entry)
     }
 
     #[inline]
