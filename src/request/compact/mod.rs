@@ -353,18 +353,18 @@ impl RequestView for CompactRequest {
         self.hops.get(hop).is_some_and(|h| h.requires_no_permission)
     }
 
-    /// The cache lines of the text and the entries, asked for up front
-    /// ([`prefetch::touch_lines`]: a prefetch a line on x86-64). The entries although a
-    /// resolved request's given keys say where its values are: without them the wall clock
-    /// out of cache was slower, BENCHMARKS.md "The chain frame and value reads". Not the
-    /// given keys and the hops, which the interpreter reads at once (the given keys' loop,
-    /// then the first hop): asking for them cost 84k instructions on `profile_eval 1 2000
-    /// compact` (37 a hop) and no wall time out of cache either way, BENCHMARKS.md "The
-    /// chain frame's touch and given keys (issue 17, tenth session, `frame2`)".
+    /// The cache lines of the text, asked for up front ([`prefetch::touch_lines`]: a
+    /// prefetch a line on x86-64). Not the given keys, the hops and the entries: the
+    /// interpreter reads the first two at once (the given keys' loop, then the first hop),
+    /// and a resolved request's entries not at all. With loads (main before `frame2`),
+    /// leaving the entries out was slower out of cache (BENCHMARKS.md "The chain frame and
+    /// value reads"); with prefetches, asking for the text alone cost 135k instructions
+    /// fewer on `profile_eval 1 2000 compact` (59 a hop) than asking for all four, and was
+    /// no slower out of cache, BENCHMARKS.md "The chain frame's touch (issue 17, tenth
+    /// session, `frame2`)".
     #[inline]
     fn touch(&self) -> u32 {
         prefetch::touch_lines(self.text.as_bytes(), |b| *b as u32)
-            ^ prefetch::touch_lines(&self.entries, |e| e.key.start())
     }
 
     #[inline]
