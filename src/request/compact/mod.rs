@@ -356,7 +356,7 @@ impl RequestView for CompactRequest {
     /// The cache lines of the text, asked for up front ([`prefetch::touch_lines`]: a
     /// prefetch a line on x86-64). Not the given keys, the hops and the entries: the
     /// interpreter reads the first two at once (the given keys' loop, then the first hop),
-    /// and a resolved request's entries not at all. With loads (main before `frame2`),
+    /// and a resolved request's entries only for a list value. With loads (main before `frame2`),
     /// leaving the entries out was slower out of cache (BENCHMARKS.md "The chain frame and
     /// value reads"); with prefetches, asking for the text alone cost 135k instructions
     /// fewer on `profile_eval 1 2000 compact` (59 a hop) than asking for all four, and was
