@@ -427,16 +427,14 @@ impl RequestView for PackedRequest {
         self.hops.get(hop).is_some_and(|h| h.requires_no_permission)
     }
 
-    /// One word of every cache line the request occupies.
+    /// Every cache line the request occupies, asked for up front
+    /// ([`touch_lines`](super::compact::prefetch::touch_lines)).
     #[inline]
     fn touch(&self) -> u32 {
-        fn every_line<T>(items: &[T], read: impl Fn(&T) -> u32) -> u32 {
-            let step = (64 / std::mem::size_of::<T>().max(1)).max(1);
-            items.iter().step_by(step).fold(0, |acc, t| acc ^ read(t))
-        }
-        every_line(self.text.as_bytes(), |b| *b as u32)
-            ^ every_line(&self.entries, |e| e.key.start)
-            ^ every_line(&self.hops, |h| h.action.start)
+        use super::compact::prefetch::touch_lines;
+        touch_lines(self.text.as_bytes(), |b| *b as u32)
+            ^ touch_lines(&self.entries, |e| e.key.start)
+            ^ touch_lines(&self.hops, |h| h.action.start)
     }
 }
 

@@ -39,6 +39,7 @@
 //! ```
 
 mod builder;
+pub mod prefetch;
 pub mod registry;
 
 pub use builder::{BuildError, RequestBuilder};
@@ -352,34 +353,18 @@ impl RequestView for CompactRequest {
         self.hops.get(hop).is_some_and(|h| h.requires_no_permission)
     }
 
-    /// One word of every cache line the request occupies. (The entries too, although a
-    /// resolved request's given keys say where its values are: without them the wall
-    /// clock out of cache was slower, BENCHMARKS.md "The chain frame and value reads".)
+    /// The cache lines of the text, asked for up front ([`prefetch::touch_lines`]: a
+    /// prefetch a line on x86-64). Not the given keys, the hops and the entries: the
+    /// interpreter reads the first two at once (the given keys' loop, then the first hop),
+    /// and a resolved request's entries only for a list value. With loads (main before `frame2`),
+    /// leaving the entries out was slower out of cache (BENCHMARKS.md "The chain frame and
+    /// value reads"); with prefetches, asking for the text alone cost 135k instructions
+    /// fewer on `profile_eval 1 2000 compact` (59 a hop) than asking for all four, and was
+    /// no slower out of cache, BENCHMARKS.md "The chain frame's touch (issue 17, tenth
+    /// session, `frame2`)".
     #[inline]
     fn touch(&self) -> u32 {
-        // A plain strided loop: `step_by(..).fold(..)` cost about twice as many
-        // instructions (callgrind, BENCHMARKS.md "The chain frame").
-        #[inline(always)]
-        fn every_line<T>(items: &[T], read: impl Fn(&T) -> u32) -> u32 {
-            let step = (64 / std::mem::size_of::<T>().max(1)).max(1);
-            let mut acc = 0;
-            let mut i = 0;
-            // Four lines an iteration, then the rest one by one.
-            while let Some(last) = items.get(i + 3 * step) {
-                acc ^= read(&items[i]) ^ read(&items[i + step]) ^ read(&items[i + 2 * step]);
-                acc ^= read(last);
-                i += 4 * step;
-            }
-            while let Some(t) = items.get(i) {
-                acc ^= read(t);
-                i += step;
-            }
-            acc
-        }
-        every_line(self.text.as_bytes(), |b| *b as u32)
-            ^ every_line(&self.entries, |e| e.key.start())
-            ^ every_line(&self.given, |g| g.id)
-            ^ every_line(&self.hops, |h| h.action_entry)
+        prefetch::touch_lines(self.text.as_bytes(), |b| *b as u32)
     }
 
     #[inline]
