@@ -627,8 +627,13 @@ impl IpMemo {
     pub(super) fn address(&mut self, v: &str) -> Address {
         match self.remembered(v) {
             Some(address) => address,
-            None => self.parse_new(v),
+            None => self.parse_new_out_of_line(v),
         }
+    }
+
+    #[inline(never)]
+    fn parse_new_out_of_line(&mut self, v: &str) -> Address {
+        self.parse_new(v)
     }
 
     /// The address of `v` when `v` is the text of 4 to 16 bytes parsed last.
@@ -638,8 +643,9 @@ impl IpMemo {
         (v.len() == self.len && ends(v.as_bytes()) == self.ends).then_some(self.address)
     }
 
-    /// `Address::parse(v)` for a `v` not remembered, remembered from now.
-    #[inline(never)]
+    /// `Address::parse(v)` for a `v` not remembered, remembered from now (inlined into
+    /// `ValueTests::ip_parsed`, itself out of line: no second call a miss).
+    #[inline(always)]
     pub(super) fn parse_new(&mut self, v: &str) -> Address {
         let b = v.as_bytes();
         let Some(text) = padded(b) else {
