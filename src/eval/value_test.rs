@@ -410,7 +410,7 @@ impl<'p> ValueTests<'p> {
     }
 
     /// [`ValueTest::Equals`]: `v` is one of `literals[first..end]` (none, when `negated`).
-    #[inline(never)]
+    #[inline(always)]
     fn equals(&self, first: u32, end: u32, negated: bool, v: &str) -> bool {
         let hit = self.literals[first as usize..end as usize]
             .iter()
