@@ -442,8 +442,8 @@ impl<'p> ValueTests<'p> {
     }
 
     /// [`ValueTest::Ip`] with `v`'s address remembered (no call); else the parse and the
-    /// test out of line (a tail call).
-    #[inline(never)]
+    /// test out of line.
+    #[inline(always)]
     fn ip(&self, table: u32, negated: bool, v: &str, memo: &mut ParseMemo) -> bool {
         match memo.ip.remembered(v) {
             Some(address) => self.ip_within(table, negated, address),
