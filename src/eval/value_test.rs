@@ -365,10 +365,11 @@ impl<'p> ValueTests<'p> {
     /// [`ValueTest::EqualsTexts`]: those are the caller's);
     /// `memo` remembers the last date and address parsed.
     ///
-    /// A dispatch only: each shape is a function of its own, called last with `negated`
-    /// (a tail call, a jump), so that the common ones — `Equals`, an `Ip` whose address is
-    /// remembered — save no registers for the others (one body for all saved six and
-    /// kept a 184-byte frame on every call, BENCHMARKS.md, tenth session).
+    /// A dispatch, inlined into its callers: `Equals` and an `Ip` test whose address is
+    /// remembered run there; the other shapes and the IP parse are functions of their own,
+    /// so that the common tests save no registers for the rare ones (main's one body for
+    /// all saved six and kept a 184-byte frame on every call; BENCHMARKS.md, tenth
+    /// session, `tests2`).
     #[inline(always)]
     pub(super) fn passes(&self, test: ValueTest, v: &str, memo: &mut ParseMemo) -> bool {
         match test {
@@ -441,7 +442,7 @@ impl<'p> ValueTests<'p> {
         ordered_test(op, negated, primitives::parse_decimal(v), numbers)
     }
 
-    /// [`ValueTest::Ip`] with `v`'s address remembered (no call); else the parse and the
+    /// [`ValueTest::Ip`]: with `v`'s address remembered, no call; else the parse and the
     /// test out of line.
     #[inline(always)]
     fn ip(&self, table: u32, negated: bool, v: &str, memo: &mut ParseMemo) -> bool {
