@@ -291,7 +291,7 @@ impl<'v> Parsed<'v> {
             F::Bool => Parsed::Boolean(primitives::parse_bool(v)),
             F::Numeric => Parsed::Number(primitives::parse_decimal(v)),
             F::Date => Parsed::Date(memo.date.parse(v, primitives::parse_date)),
-            F::Ip => Parsed::Ip(memo.ip.parse(v, primitives::parse_ip)),
+            F::Ip => Parsed::Ip(memo.ip.parse(v)),
             F::Binary => Parsed::Base64(primitives::is_valid_base64(v)),
             F::String | F::Arn | F::Null => Parsed::Nothing,
         }
@@ -357,6 +357,9 @@ mod tests {
             r#""NotIpAddress": {"aws:username": ["10.0.0.0/8", "192.0.2.7"]}"#,
             r#""NotIpAddress": {"aws:username": ["10.0.0.0/8", "not an ip"]}"#,
             r#""IpAddress": {"aws:username": ["::/0", "10.1.0.0/16", "bad"]}"#,
+            // More than four ranges a family: searched, not scanned.
+            r#""IpAddress": {"aws:username": ["10.0.0.0/8", "172.16.0.0/12", "192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32", "fe80::/10", "::1", "::ffff:0:0/96", "2002::/16"]}"#,
+            r#""NotIpAddress": {"aws:username": ["10.0.0.0/8", "172.16.0.0/12", "192.0.2.7", "198.51.100.0/24", "203.0.113.0/25"]}"#,
             r#""StringLike": {"aws:username": "*"}"#,
             r#""StringLike": {"aws:username": ["alice", "b*", "*.amazonaws.com"]}"#,
             r#""StringNotLike": {"aws:username": ["a?ice", "*o*b*", ""]}"#,
@@ -415,6 +418,18 @@ mod tests {
             "010.1.2.3",
             "10.1.2",
             "not an ip",
+            "172.31.255.255",
+            "172.32.0.0",
+            "203.0.113.127",
+            "203.0.113.128",
+            "9.255.255.255",
+            "fe80::1",
+            "::ffff:10.1.2.3",
+            "2001:db8:0:0:0:0:0:1",
+            "2001:db8:0:0:0:0:0:1",
+            "fe80:0000:0000:0000:0000:0000:0000:0001",
+            "2002::",
+            "::2",
             "*",
             "?",
             "a*",
@@ -543,6 +558,27 @@ mod tests {
             "2026-05-01",
             "not a date",
             "not a date",
+            // Texts of 4 to 16 bytes that differ only in a middle byte, in length or past
+            // the first eight, an IPv6 text longer than 16 and one shorter than 4.
+            "1.2.3.4",
+            "1.2.9.4",
+            "1.2.3.4",
+            "1.2.3.45",
+            "1.2.3.4",
+            "203.0.113.250",
+            "203.0.113.251",
+            "203.0.114.250",
+            "255.255.255.255",
+            "255.255.255.2555",
+            "255.255.255.25",
+            "2001:db8:1234:5678::1",
+            "2001:db8:1234:5678::1",
+            "2001:db8:1234:5678::2",
+            "::1",
+            "::1",
+            "::2",
+            "1.2.",
+            "1.2.",
         ];
         let mut memo = ParseMemo::default();
         for t in texts {
@@ -551,11 +587,7 @@ mod tests {
                 primitives::parse_date(t),
                 "{t:?}"
             );
-            assert_eq!(
-                memo.ip.parse(t, primitives::parse_ip),
-                primitives::parse_ip(t),
-                "{t:?}"
-            );
+            assert_eq!(memo.ip.parse(t), primitives::parse_ip(t), "{t:?}");
         }
     }
 }

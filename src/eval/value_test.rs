@@ -34,6 +34,8 @@
 use std::cmp::Ordering;
 use std::net::IpAddr;
 
+use crate::primitives::ip::{padded, Address};
+
 use crate::bytecode::{BaseOperator, OperatorFamily};
 use crate::bytecode::{ConditionRec, MatcherKind, MatcherRec, StrId, ValueKind, ValueRec};
 use crate::primitives::{self, Comparison, Decimal, Instant};
@@ -50,17 +52,9 @@ pub(super) enum ValueTest {
     Equals { first: u32, end: u32, negated: bool },
     /// `Bool` against literal booleans: whether a context `true` or `false` matches.
     Bool { on_true: bool, on_false: bool },
-    /// An IP operator against one prefix table: IPv4 ranges `v4[first4..end4]`, IPv6 ranges
-    /// `v6[first6..end6]`; `invalid` when the condition also had invalid CIDRs (an address
-    /// outside every range is then an `Error`).
-    Ip {
-        first4: u32,
-        end4: u32,
-        first6: u32,
-        end6: u32,
-        invalid: bool,
-        negated: bool,
-    },
+    /// An IP operator against prefix table `ip_tables[table]` ([`IpTable`]); kept apart so
+    /// that a `ValueTest` is 12 bytes, two registers.
+    Ip { table: u32, negated: bool },
     /// A date operator (positive form `op`) against `instants[first..end]`.
     Date {
         first: u32,
@@ -92,6 +86,18 @@ pub(super) enum ValueTest {
     General,
 }
 
+/// An IP condition's prefix table: IPv4 ranges `v4[first4..end4]`, IPv6 ranges
+/// `v6[first6..end6]`; `invalid` when the condition also had invalid CIDRs (an address
+/// outside every range is then an `Error`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct IpTable {
+    first4: u32,
+    end4: u32,
+    first6: u32,
+    end6: u32,
+    invalid: bool,
+}
+
 /// The [`ValueTest`] of every condition record, and the constants they refer to.
 #[derive(Clone, Debug, Default)]
 pub(super) struct ValueTests<'p> {
@@ -104,6 +110,7 @@ pub(super) struct ValueTests<'p> {
     literals: Vec<&'p str>,
     instants: Vec<Instant>,
     numbers: Vec<Decimal<'p>>,
+    ip_tables: Vec<IpTable>,
     v4: Vec<(u32, u32)>,
     v6: Vec<(u128, u128)>,
     likes: Vec<Seg<'p>>,
@@ -119,6 +126,7 @@ impl<'p> ValueTests<'p> {
             + heap_bytes(&self.literals)
             + heap_bytes(&self.instants)
             + heap_bytes(&self.numbers)
+            + heap_bytes(&self.ip_tables)
             + heap_bytes(&self.v4)
             + heap_bytes(&self.v6)
             + heap_bytes(&self.likes)
@@ -307,12 +315,15 @@ impl<'p> ValueTests<'p> {
                         .push((u32::try_from(lo).ok()?, u32::try_from(hi).ok()?));
                 }
                 self.v6.extend(v6.iter().map(|r| r.bounds()));
-                Some(ValueTest::Ip {
+                self.ip_tables.push(IpTable {
                     first4,
                     end4: self.v4.len() as u32,
                     first6,
                     end6: self.v6.len() as u32,
                     invalid: p.d == 1,
+                });
+                Some(ValueTest::Ip {
+                    table: self.ip_tables.len() as u32 - 1,
                     negated,
                 })
             }
@@ -353,19 +364,20 @@ impl<'p> ValueTests<'p> {
     /// Whether context value `v` passes `test` (which is neither [`ValueTest::General`] nor
     /// [`ValueTest::EqualsTexts`]: those are the caller's);
     /// `memo` remembers the last date and address parsed.
-    #[inline]
+    ///
+    /// A dispatch, inlined into its callers: `Equals` and an `Ip` test whose address is
+    /// remembered run there; the other shapes and the IP parse are functions of their own,
+    /// so that the common tests save no registers for the rare ones (main's one body for
+    /// all saved six and kept a 184-byte frame on every call; BENCHMARKS.md, tenth
+    /// session, `tests2`).
+    #[inline(always)]
     pub(super) fn passes(&self, test: ValueTest, v: &str, memo: &mut ParseMemo) -> bool {
         match test {
             ValueTest::Equals {
                 first,
                 end,
                 negated,
-            } => {
-                let hit = self.literals[first as usize..end as usize]
-                    .iter()
-                    .any(|l| same(l.as_bytes(), v.as_bytes()));
-                hit != negated
-            }
+            } => self.equals(first, end, negated, v),
             ValueTest::Bool { on_true, on_false } => match parse_bool(v) {
                 Some(true) => on_true,
                 Some(false) => on_false,
@@ -376,75 +388,118 @@ impl<'p> ValueTests<'p> {
                 end,
                 op,
                 negated,
-            } => {
-                let instants = &self.instants[first as usize..end as usize];
-                let a = memo.date.parse(v, primitives::parse_date);
-                ordered_test(op, negated, a, instants)
-            }
+            } => self.date(first, end, op, negated, v, memo),
             ValueTest::Number {
                 first,
                 end,
                 op,
                 negated,
-            } => {
-                let numbers = &self.numbers[first as usize..end as usize];
-                ordered_test(op, negated, primitives::parse_decimal(v), numbers)
-            }
-            ValueTest::Ip {
-                first4,
-                end4,
-                first6,
-                end6,
-                invalid,
-                negated,
-            } => {
-                fn pair<T: Copy>(r: &(T, T)) -> (T, T) {
-                    *r
-                }
-                let inside = match memo.ip.parse(v, primitives::parse_ip) {
-                    Some(IpAddr::V4(a)) => {
-                        within(&self.v4[first4 as usize..end4 as usize], pair, u32::from(a))
-                    }
-                    Some(IpAddr::V6(a)) => within(
-                        &self.v6[first6 as usize..end6 as usize],
-                        pair,
-                        u128::from(a),
-                    ),
-                    None => return false,
-                };
-                match (inside, invalid) {
-                    (true, _) => !negated,
-                    // Outside with invalid CIDRs among the values: `Error`, false either way.
-                    (false, true) => false,
-                    (false, false) => negated,
-                }
-            }
+            } => self.number(first, end, op, negated, v),
+            ValueTest::Ip { table, negated } => self.ip(table, negated, v, memo),
             ValueTest::Like {
                 first,
                 end,
                 negated,
-            } => {
-                let hit = self.likes[first as usize..end as usize]
-                    .iter()
-                    .any(|seg| seg.matches(v, &mut |_, _| false));
-                hit != negated
-            }
+            } => self.like(first, end, negated, v),
             ValueTest::Arn {
                 first,
                 end,
                 negated,
-            } => {
-                // A value that is not an ARN is an `Error` against every pattern: false
-                // either way (R-OP-ERR-1).
-                let target = Target::new(v);
-                target.is_arn()
-                    && self.arns[first as usize..end as usize]
-                        .iter()
-                        .any(|plan| plan.matches(&target, |_, _| false))
-                        != negated
-            }
+            } => self.arn(first, end, negated, v),
             ValueTest::EqualsTexts { .. } | ValueTest::General => false,
         }
+    }
+
+    /// [`ValueTest::Equals`]: `v` is one of `literals[first..end]` (none, when `negated`).
+    #[inline(always)]
+    fn equals(&self, first: u32, end: u32, negated: bool, v: &str) -> bool {
+        let hit = self.literals[first as usize..end as usize]
+            .iter()
+            .any(|l| same(l.as_bytes(), v.as_bytes()));
+        hit != negated
+    }
+
+    /// [`ValueTest::Date`].
+    #[inline(never)]
+    fn date(
+        &self,
+        first: u32,
+        end: u32,
+        op: BaseOperator,
+        negated: bool,
+        v: &str,
+        memo: &mut ParseMemo,
+    ) -> bool {
+        let instants = &self.instants[first as usize..end as usize];
+        let a = memo.date.parse(v, primitives::parse_date);
+        ordered_test(op, negated, a, instants)
+    }
+
+    /// [`ValueTest::Number`].
+    #[inline(never)]
+    fn number(&self, first: u32, end: u32, op: BaseOperator, negated: bool, v: &str) -> bool {
+        let numbers = &self.numbers[first as usize..end as usize];
+        ordered_test(op, negated, primitives::parse_decimal(v), numbers)
+    }
+
+    /// [`ValueTest::Ip`]: with `v`'s address remembered, no call; else the parse and the
+    /// test out of line.
+    #[inline(always)]
+    fn ip(&self, table: u32, negated: bool, v: &str, memo: &mut ParseMemo) -> bool {
+        match memo.ip.remembered(v) {
+            Some(address) => self.ip_within(table, negated, address),
+            None => self.ip_parsed(table, negated, v, memo),
+        }
+    }
+
+    /// [`ValueTest::Ip`] on an address not remembered.
+    #[inline(never)]
+    fn ip_parsed(&self, table: u32, negated: bool, v: &str, memo: &mut ParseMemo) -> bool {
+        let address = memo.ip.parse_new(v);
+        self.ip_within(table, negated, address)
+    }
+
+    /// Whether `address` lies in IP table `table` (outside, when `negated`); false for an
+    /// `Error` (an invalid address, or one outside every range of a table with invalid
+    /// CIDRs).
+    #[inline(always)]
+    fn ip_within(&self, table: u32, negated: bool, address: Address) -> bool {
+        fn pair<T: Copy>(r: &(T, T)) -> (T, T) {
+            *r
+        }
+        let t = self.ip_tables[table as usize];
+        let inside = match address {
+            Address::V4(a) => within(&self.v4[t.first4 as usize..t.end4 as usize], pair, a),
+            Address::V6(a) => within(&self.v6[t.first6 as usize..t.end6 as usize], pair, a),
+            Address::Invalid => return false,
+        };
+        match (inside, t.invalid) {
+            (true, _) => !negated,
+            // Outside with invalid CIDRs among the values: `Error`, false either way.
+            (false, true) => false,
+            (false, false) => negated,
+        }
+    }
+
+    /// [`ValueTest::Like`].
+    #[inline(never)]
+    fn like(&self, first: u32, end: u32, negated: bool, v: &str) -> bool {
+        let hit = self.likes[first as usize..end as usize]
+            .iter()
+            .any(|seg| seg.matches(v, &mut |_, _| false));
+        hit != negated
+    }
+
+    /// [`ValueTest::Arn`]. A value that is not an ARN is an `Error` against every pattern:
+    /// false either way (R-OP-ERR-1).
+    #[inline(never)]
+    fn arn(&self, first: u32, end: u32, negated: bool, v: &str) -> bool {
+        let target = Target::new(v);
+        target.is_arn()
+            && self.arns[first as usize..end as usize]
+                .iter()
+                .any(|plan| plan.matches(&target, |_, _| false))
+                != negated
     }
 }
 
@@ -467,9 +522,16 @@ pub(super) fn parse_bool(v: &str) -> Option<bool> {
 
 /// Whether `x` lies in one of `ranges` (sorted, disjoint, inclusive bounds as `bounds`
 /// gives them): the last range starting at or below `x` is the only candidate. Shared
-/// with the general comparison's prefix tables.
+/// with the general comparison's prefix tables. A table of up to four ranges is scanned
+/// (a compare pair a range, no search loop).
 #[inline]
 pub(super) fn within<R, T: Ord + Copy>(ranges: &[R], bounds: impl Fn(&R) -> (T, T), x: T) -> bool {
+    if ranges.len() <= 4 {
+        return ranges.iter().any(|r| {
+            let (lo, hi) = bounds(r);
+            lo <= x && x <= hi
+        });
+    }
     let i = ranges.partition_point(|r| bounds(r).0 <= x);
     i > 0 && x <= bounds(&ranges[i - 1]).1
 }
@@ -518,7 +580,89 @@ pub(super) fn ordered(op: BaseOperator, ord: Ordering) -> Comparison {
 #[derive(Clone, Debug, Default)]
 pub(super) struct ParseMemo {
     pub(super) date: Memo<Instant>,
-    pub(super) ip: Memo<IpAddr>,
+    pub(super) ip: IpMemo,
+}
+
+/// The last address parsed. A text of 4 to 16 bytes (every dotted quad, short IPv6) is
+/// remembered as its length and its first and last eight bytes (four, below eight) —
+/// which cover it, so that a hit is exact: three compares — and its [`Address`], the
+/// bits the tests compare; a longer or shorter one in a [`Memo`] of its own.
+#[derive(Clone, Debug)]
+pub(super) struct IpMemo {
+    /// Length of the text remembered, within 4..=16; `usize::MAX` when none (no text is
+    /// that long).
+    len: usize,
+    ends: (u64, u64),
+    address: Address,
+    other: Memo<Address>,
+}
+
+impl Default for IpMemo {
+    fn default() -> Self {
+        IpMemo {
+            len: usize::MAX,
+            ends: (0, 0),
+            address: Address::Invalid,
+            other: Memo::default(),
+        }
+    }
+}
+
+/// A text's first and last eight bytes (four, for 4 to 7 bytes): with its length, the
+/// text, for a text of 4 to 16 bytes.
+#[inline(always)]
+fn ends(b: &[u8]) -> (u64, u64) {
+    let n = b.len();
+    let word = |at: usize| u64::from_le_bytes(b[at..at + 8].try_into().expect("8 bytes"));
+    let half = |at: usize| u64::from(u32::from_le_bytes(b[at..at + 4].try_into().expect("4")));
+    if n >= 8 {
+        (word(0), word(n - 8))
+    } else {
+        (half(0), half(n - 4))
+    }
+}
+
+impl IpMemo {
+    /// `Address::parse(v)`, from memory when `v` is the text parsed last.
+    #[inline(always)]
+    pub(super) fn address(&mut self, v: &str) -> Address {
+        match self.remembered(v) {
+            Some(address) => address,
+            None => self.parse_new_out_of_line(v),
+        }
+    }
+
+    #[inline(never)]
+    fn parse_new_out_of_line(&mut self, v: &str) -> Address {
+        self.parse_new(v)
+    }
+
+    /// The address of `v` when `v` is the text of 4 to 16 bytes parsed last.
+    #[inline(always)]
+    pub(super) fn remembered(&self, v: &str) -> Option<Address> {
+        // `self.len` is within 4..=16 or `usize::MAX`: equal lengths make `ends` safe.
+        (v.len() == self.len && ends(v.as_bytes()) == self.ends).then_some(self.address)
+    }
+
+    /// `Address::parse(v)` for a `v` not remembered, remembered from now (inlined into
+    /// `ValueTests::ip_parsed`, itself out of line: no second call a miss).
+    #[inline(always)]
+    pub(super) fn parse_new(&mut self, v: &str) -> Address {
+        let b = v.as_bytes();
+        let Some(text) = padded(b) else {
+            return (self.other)
+                .parse(v, |v| Some(Address::parse(v, None)))
+                .unwrap_or_default();
+        };
+        let address = Address::parse(v, Some(text));
+        (self.len, self.ends, self.address) = (b.len(), ends(b), address);
+        address
+    }
+
+    /// `primitives::parse_ip(v)`, through the memo (the general comparison's form).
+    pub(super) fn parse(&mut self, v: &str) -> Option<IpAddr> {
+        self.address(v).ip()
+    }
 }
 
 /// One remembered parse; see [`ParseMemo`].

@@ -20,44 +20,126 @@ use std::net::IpAddr;
 /// including octets with leading zeros, zone ids and whitespace.
 pub fn parse_ip(s: &str) -> Option<IpAddr> {
     parse_dotted_quad(s.as_bytes())
-        .map(IpAddr::from)
+        .map(|a| IpAddr::from(a.to_be_bytes()))
         .or_else(|| s.parse().ok())
 }
 
-/// A plain dotted quad (`203.0.113.7`), read in one pass: four octets of one to three
-/// digits, no leading zero, at most 255. Anything else is `None` and goes to the `std`
-/// parser, which then decides; what this accepts, `std` accepts as the same address (a
-/// test compares them). Each octet's digits are read unrolled, first, second, third, with
-/// no count kept (a chain's `aws:SourceIp` is parsed once for its IP conditions: the loop
-/// over digits with a count cost ~160 instructions an address, BENCHMARKS.md, tenth session).
+/// An address as the IP condition tests compare it with their ranges: an IPv4 address as
+/// its 32 bits, an IPv6 one as its 128, or a text that is neither (an `Error` against
+/// every range). [`parse_ip`] with the family and the bits unpacked once.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum Address {
+    #[default]
+    Invalid,
+    V4(u32),
+    V6(u128),
+}
+
+impl Address {
+    /// The address `parse_ip(s)` reads, from `s` and its [`padded`] text (`text`, when `s`
+    /// has 4 to 16 bytes): a dotted quad straight from the padded text, anything else
+    /// through `std`.
+    #[inline]
+    pub(crate) fn parse(s: &str, text: Option<u128>) -> Address {
+        if let Some(a) = text.and_then(|t| quad(t, s.len())) {
+            return Address::V4(a);
+        }
+        Address::of(s.parse().ok())
+    }
+
+    /// The address of a parse's answer.
+    pub(crate) fn of(ip: Option<IpAddr>) -> Address {
+        match ip {
+            Some(IpAddr::V4(a)) => Address::V4(u32::from(a)),
+            Some(IpAddr::V6(a)) => Address::V6(u128::from(a)),
+            None => Address::Invalid,
+        }
+    }
+
+    /// The parse's answer this address is.
+    pub(crate) fn ip(self) -> Option<IpAddr> {
+        match self {
+            Address::V4(a) => Some(IpAddr::from(a.to_be_bytes())),
+            Address::V6(a) => Some(IpAddr::from(a.to_be_bytes())),
+            Address::Invalid => None,
+        }
+    }
+}
+
+/// A text of 4 to 16 bytes as one little-endian `u128`, zero above its last byte: two
+/// overlapping loads (its first and last eight bytes, or four below eight), no copy. With
+/// the length, it determines the text (the loads cover every byte), so it is both the IP
+/// memo's key and what [`quad`] reads. `None` for shorter and longer texts.
 #[inline]
-fn parse_dotted_quad(b: &[u8]) -> Option<[u8; 4]> {
-    let digit = |i: usize| b.get(i).map(|c| c.wrapping_sub(b'0')).filter(|d| *d < 10);
-    let mut octets = [0u8; 4];
+pub(crate) fn padded(b: &[u8]) -> Option<u128> {
+    let n = b.len();
+    if (8..=16).contains(&n) {
+        let first = u64::from_le_bytes(b[..8].try_into().ok()?);
+        let last = u64::from_le_bytes(b[n - 8..].try_into().ok()?);
+        Some(u128::from(first) | u128::from(last) << (8 * (n - 8)))
+    } else if (4..8).contains(&n) {
+        let first = u32::from_le_bytes(b[..4].try_into().ok()?);
+        let last = u32::from_le_bytes(b[n - 4..].try_into().ok()?);
+        Some(u128::from(
+            u64::from(first) | u64::from(last) << (8 * (n - 4)),
+        ))
+    } else {
+        None
+    }
+}
+
+/// A plain dotted quad (`203.0.113.7`) as its 32 bits, big-endian as `u32::from(Ipv4Addr)`:
+/// four octets of one to three digits, no leading zero, at most 255. Anything else is
+/// `None` and goes to the `std` parser, which then decides; what this accepts, `std`
+/// accepts as the same address (a test compares them).
+#[inline]
+fn parse_dotted_quad(b: &[u8]) -> Option<u32> {
+    quad(padded(b)?, b.len())
+}
+
+/// [`parse_dotted_quad`] of the `len`-byte text `text` ([`padded`]). Each octet's digits are
+/// read unrolled, first, second, third, with no count kept, from the padded bytes: a byte
+/// past the text is 0, neither a digit nor a dot, so no read needs a bounds test (an index
+/// is at most 15; the `& 15` only shows it). A chain's `aws:SourceIp` is parsed once for
+/// its IP conditions: the loop over digits with a count cost ~160 instructions an address,
+/// reading through `get` ~126 (BENCHMARKS.md, tenth session).
+#[inline]
+fn quad(text: u128, len: usize) -> Option<u32> {
+    let b = text.to_le_bytes();
+    let digit = |i: usize| u32::from(b[i & 15].wrapping_sub(b'0'));
+    let mut addr = 0u32;
     let mut i = 0;
-    for (n, octet) in octets.iter_mut().enumerate() {
+    for n in 0..4 {
         if n > 0 {
-            if b.get(i) != Some(&b'.') {
+            if b[i & 15] != b'.' {
                 return None;
             }
             i += 1;
         }
-        let mut value = u32::from(digit(i)?);
+        let mut octet = digit(i);
+        if octet > 9 {
+            return None;
+        }
         i += 1;
-        if let Some(d) = digit(i) {
-            if value == 0 {
+        let d = digit(i);
+        if d < 10 {
+            if octet == 0 {
                 return None; // a leading zero
             }
-            value = value * 10 + u32::from(d);
+            octet = octet * 10 + d;
             i += 1;
-            if let Some(d) = digit(i) {
-                value = value * 10 + u32::from(d);
+            let d = digit(i);
+            if d < 10 {
+                octet = octet * 10 + d;
                 i += 1;
+                if octet > 255 {
+                    return None;
+                }
             }
         }
-        *octet = u8::try_from(value).ok()?;
+        addr = addr << 8 | octet;
     }
-    (i == b.len()).then_some(octets)
+    (i == len).then_some(addr)
 }
 
 /// Parses a policy CIDR (R-OPI-1, R-OPI-2): `addr/len` or a bare address (`/32`, `/128`).
