@@ -712,10 +712,10 @@ impl RequestBuilder {
             }
             range.1 = at + 1;
             req.entries.push(*entry);
-            // Registry ids are not looked up: by binary search over the registry that costs
-            // more (about 280 instructions a key, callgrind) than the hash lookup by name it
-            // saves at evaluation (about 65); a request built without a resolver has its
-            // keys looked up by name (BENCHMARKS.md, "Compact requests").
+            // A request built without a resolver has its keys looked up by name at
+            // evaluation (a registry of well-known keys cost more to search here, about 280
+            // instructions a key, than the lookup it saved, about 65: BENCHMARKS.md,
+            // "Compact requests").
             let (start, len) = match (entry.multi, entry.value.start()) {
                 (true, _) => (GivenKey::LIST, at),
                 // Only an empty value at the very end of a 4 GiB text starts there: the

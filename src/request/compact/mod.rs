@@ -11,9 +11,9 @@
 //!   entry carries, when built against an evaluator ([`Resolver`]), a [`GivenKey`]: its
 //!   key's id in that evaluator's key table and where its value is (a single value's span
 //!   of the text, or the entry of a list), so that the interpreter points a key's slot at
-//!   its value with one copy and reads a single value with one slice. (The [`registry`] of
-//!   well-known keys is not looked up when building: by binary search it cost more than
-//!   the lookup by name it saves, BENCHMARKS.md.)
+//!   its value with one copy and reads a single value with one slice. (A registry of
+//!   well-known keys, valid for every evaluator, was tried and removed: looked up by binary
+//!   search it cost more than the lookup by name it saved, BENCHMARKS.md.)
 //! - each hop's action carries its entry in that evaluator's action index;
 //! - the principal's ARN is parsed once into its parts, and each hop's resource split once
 //!   (the places of its colons).
@@ -40,7 +40,6 @@
 
 mod builder;
 pub mod prefetch;
-pub mod registry;
 
 pub use builder::{BuildError, RequestBuilder};
 
