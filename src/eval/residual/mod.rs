@@ -59,6 +59,8 @@ mod build;
 pub(super) mod bytes;
 mod ops;
 mod run;
+#[cfg(test)]
+mod typed_tests;
 
 use crate::bytecode::KeyId;
 use crate::bytecode::PolicyKind as Kind;

@@ -340,6 +340,9 @@ impl<'p> Evaluator<'p> {
                     if literal == 5 {
                         // The head holds the five colons: the rest is the last segment.
                         self.seg_test(&segs[0], &text[head.len()..])
+                    } else if let Some((colons, found)) = req.resource_colons(hop.k) {
+                        // The colons the compact request found: no `Target` to build.
+                        self.arn_tail_at(text, &colons, found, literal, segs)
                     } else {
                         let target = target.get_or_insert_with(|| hop_target(req, hop.k));
                         self.arn_tail(target, literal, segs)
@@ -505,6 +508,39 @@ impl Evaluator<'_> {
         for (i, seg) in (literal..).zip(segs) {
             // `*` (a region, an account) passes any segment: not cut.
             if !matches!(seg, SegTest::Seg(Seg::Any)) && !self.seg_test(seg, target.part(i)) {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// [`Evaluator::arn_tail`] on the hop's resource `text` whose first five colons a
+    /// compact request found (`found` of them, at `colons`): each segment the op tests is
+    /// cut from those places when its test is not `*`, with no `Target` built. Places that
+    /// are not `text`'s colons (a hostile request) cut wrong segments, never panic.
+    #[inline(never)]
+    fn arn_tail_at(
+        &self,
+        text: &str,
+        colons: &[u32; 5],
+        found: u8,
+        literal: usize,
+        segs: &[SegTest<'_>],
+    ) -> bool {
+        // R-RES-2, as `Target::with_colons` decides it.
+        if found != 5 || !bytes::starts_with(text, "arn:") {
+            return false;
+        }
+        for (i, seg) in (literal..).zip(segs) {
+            if matches!(seg, SegTest::Seg(Seg::Any)) {
+                continue;
+            }
+            let start = match i.checked_sub(1) {
+                Some(before) => colons.get(before).map_or(0, |c| *c as usize + 1),
+                None => 0,
+            };
+            let end = colons.get(i).map_or(text.len(), |c| *c as usize);
+            if !self.seg_test(seg, text.get(start..end).unwrap_or_default()) {
                 return false;
             }
         }

@@ -1,0 +1,131 @@
+//! Data-driven checks of the typed resource and action tests against the reference
+//! evaluator, through compact requests (whose resource colons the typed ARN tests read) and
+//! parsed ones (whose colons the walk finds): ARN patterns with `*` segments, literal
+//! accounts and literal-headed tails, on resources with empty segments, fewer than five
+//! colons, colons in the last segment, a non-`arn` head; resource policies whose action
+//! clauses are answered per service at build (`kms:*`), per action (`s3:Get*`, `*:*`,
+//! `?`), or negated (`NotAction`).
+
+use crate::eval::Evaluator;
+use crate::request::{parse_case, Case, RequestBuilder};
+
+/// Every resource and action of `hops` against the case, by the evaluator (on the parsed
+/// request and on a compact one built against it) and by the general evaluator, as the
+/// reference decides them.
+fn agree(mut case: Case, hops: &[(&str, &str)]) {
+    let program = crate::compile::compile(&case.chain.policies).unwrap();
+    let evaluator = Evaluator::new(&program);
+    let general = Evaluator::general(&program);
+    let mut scratch = evaluator.scratch();
+    let mut builder = RequestBuilder::new();
+    for (action, resource) in hops {
+        case.chain.request.hops[0].action = (*action).into();
+        case.chain.request.hops[0].resource = (*resource).into();
+        let expected = crate::reference::evaluate_chain(&case.chain);
+        for e in [&evaluator, &general] {
+            let outcome = e.evaluate(&case.chain.request, &mut scratch);
+            assert_eq!(e.decision(&outcome), expected, "{action} {resource}");
+        }
+        builder.fill_from(&case.chain.request);
+        let compact = builder.finish_for(&evaluator).unwrap();
+        let outcome = evaluator.evaluate(compact, &mut scratch);
+        assert_eq!(
+            evaluator.decision(&outcome),
+            expected,
+            "compact {action} {resource}"
+        );
+    }
+}
+
+const RESOURCES: [&str; 17] = [
+    "arn:aws:kms:us-east-1:111122223333:key/abc",
+    "arn:aws:kms::111122223333:key/",
+    "arn:aws:kms:us-east-1:111122223334:key/abc",
+    "arn:aws:kms:us-east-1:111122223333:alias/x",
+    "arn:aws:kms:us-east-1:111122223333",
+    "arn:aws:kms:us-east-1:111122223333:key/a:b:c",
+    "arn:aws:kms",
+    "arn:aws:kms:::",
+    "arn:aws:sqs:eu-west-1:111122223333:q",
+    "arn:aws:s3:::b/k",
+    "ARN:aws:kms:us-east-1:111122223333:key/abc",
+    "arn:aws:iam::1:role/axb",
+    "arn:aws:ec2:us-east-1::image/ami-1",
+    "arn:aws:dynamodb:us-west-2:111122223333:table/t1",
+    "kms:us-east-1:111122223333:key/abc:x",
+    "*",
+    "",
+];
+
+/// Typed ARN ops (a literal head, then segment tests cut at the request's colons) decide
+/// every resource as the reference.
+#[test]
+fn typed_arn_patterns_decide_as_the_reference() {
+    let patterns = [
+        "arn:aws:kms:*:111122223333:key/*",
+        "arn:aws:sqs:*:111122223333:*",
+        "arn:aws:kms:us-*:*:key/a*c",
+        "arn:aws:dynamodb:us-*:111122223333:table/t?",
+        "arn:aws:ec2:*::image/*",
+        "arn:aws:iam::*:role/a*b",
+        "arn:*:kms:*:*:key/*",
+        "arn:aws:kms:*:*:*",
+        "arn:aws:kms:::",
+    ];
+    for pattern in patterns {
+        let statement = format!(r#"{{"Effect":"Allow","Action":"*","Resource":"{pattern}"}}"#);
+        let case = crate::eval::test_case(&[statement]);
+        let hops: Vec<_> = RESOURCES.iter().map(|r| ("kms:Decrypt", *r)).collect();
+        agree(case, &hops);
+    }
+}
+
+/// A hop's own resource policy: its statements' action clauses, decided per service when
+/// the evaluator is built or checked on the action, and its resource patterns, decide as
+/// the reference for actions of every case.
+#[test]
+fn own_resource_policy_clauses_decide_as_the_reference() {
+    let clauses = [
+        r#""Action":"kms:*""#,
+        r#""Action":"KMS:Decrypt""#,
+        r#""Action":["s3:Get*","kms:Describe?ey"]"#,
+        r#""Action":"*:*""#,
+        r#""Action":"*""#,
+        r#""Action":"k?s:*""#,
+        r#""NotAction":"kms:*""#,
+        r#""NotAction":["s3:*","kms:Encrypt"]"#,
+    ];
+    let actions = [
+        "kms:Decrypt",
+        "KMS:decrypt",
+        "kms:DescribeKey",
+        "kms:Encrypt",
+        "s3:GetObject",
+        "s3:PutObject",
+        "sqs:SendMessage",
+        "iam:PassRole",
+        "nocolon",
+    ];
+    for clause in clauses {
+        let text = format!(
+            r#"{{"id":"t","principal":"arn:aws:iam::111122223333:user/a",
+            "options":{{"mode":"lenient"}},
+            "policies":{{"identity":[{{"Version":"2012-10-17","Statement":[
+              {{"Effect":"Allow","Action":["kms:Decrypt","s3:GetObject","sqs:*"],"Resource":"*"}}]}}]}},
+            "chain":[{{"action":"kms:Decrypt","resource":"*","resource_policy":
+              {{"Version":"2012-10-17","Statement":[
+              {{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::111122223333:root"}},
+                {clause},"Resource":"arn:aws:kms:*:111122223333:key/*"}},
+              {{"Effect":"Deny","Principal":"*",{clause},"Resource":"*",
+                "Condition":{{"StringEquals":{{"aws:PrincipalTag/x":"y"}}}}}}]}}}}]}}"#
+        );
+        let case = parse_case(&text, "test").unwrap();
+        let mut hops = Vec::new();
+        for action in actions {
+            for resource in &RESOURCES[..6] {
+                hops.push((action, *resource));
+            }
+        }
+        agree(case, &hops);
+    }
+}
