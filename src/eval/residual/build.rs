@@ -70,6 +70,7 @@ pub(in crate::eval) fn build<'p>(e: &Evaluator<'p>) -> Residual<'p> {
                 entries.fill(i as u32);
             }
         }
+        r.own_actions = own_actions::OwnActions::build(e);
     }
     r
 }

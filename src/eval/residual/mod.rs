@@ -58,6 +58,7 @@
 mod build;
 pub(super) mod bytes;
 mod ops;
+mod own_actions;
 mod run;
 #[cfg(test)]
 mod typed_tests;
@@ -113,6 +114,9 @@ pub(super) struct Residual<'p> {
     /// clauses on the index's folded service and name, without folding its action. Empty
     /// for a program without resource policies.
     entry_services: Vec<u32>,
+    /// The resource-policy statements' action clauses decided per service (empty for a
+    /// program without resource policies).
+    own_actions: own_actions::OwnActions,
 }
 
 /// One action's program: its statements are its tabulated candidates; a range of `keys`,
@@ -186,6 +190,7 @@ impl Residual<'_> {
             + self.texts.capacity()
             + heap_bytes(&self.arn_segs)
             + heap_bytes(&self.entry_services)
+            + self.own_actions.heap_bytes()
     }
 
     /// How many actions have a program.

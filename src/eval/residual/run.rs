@@ -42,6 +42,8 @@ struct HopTests<'r, 'a> {
     text: &'r str,
     k: usize,
     part: &'a Participation,
+    /// The first statement of the hop's own resource policy.
+    own_first: u32,
 }
 
 impl<'p> Evaluator<'p> {
@@ -108,6 +110,7 @@ impl<'p> Evaluator<'p> {
             text: req.resource(k),
             k,
             part,
+            own_first: own.0,
         };
         let mut target: Option<Target<'_>> = None;
         // The keys of the statements that passed their principal and resource tests
@@ -167,8 +170,20 @@ impl<'p> Evaluator<'p> {
         sc: &mut Scratch,
         target: &mut Option<Target<'r>>,
     ) {
-        let (at, head) = self.residual.head(id);
-        let Some(categories) = self.block_matches(id, at, head, false, hop, req, sc, target) else {
+        let r = &self.residual;
+        // The clause decided for the hop's service when the evaluator was built, if it
+        // does not depend on the action's name.
+        let decided = match (hop.part.resource, r.entry_services.get(hop.entry as usize)) {
+            (Some(slot), Some(service)) => r.own_actions.answer(slot, hop.own_first, id, *service),
+            _ => None,
+        };
+        if decided == Some(false) {
+            return;
+        }
+        let (at, head) = r.head(id);
+        let Some(categories) =
+            self.block_matches(id, at, head, decided.is_some(), hop, req, sc, target)
+        else {
             return;
         };
         let st = &self.v.statements[id as usize];

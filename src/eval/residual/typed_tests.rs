@@ -37,6 +37,19 @@ fn agree(mut case: Case, hops: &[(&str, &str)]) {
     }
 }
 
+/// Action clauses of resource-policy statements: decided per service (`kms:*`, `*`,
+/// `*:*`, `k?s:*`, negated), by name (`s3:Get*`, `?`), with the action's case.
+pub(super) const CLAUSES: [&str; 8] = [
+    r#""Action":"kms:*""#,
+    r#""Action":"KMS:Decrypt""#,
+    r#""Action":["s3:Get*","kms:Describe?ey"]"#,
+    r#""Action":"*:*""#,
+    r#""Action":"*""#,
+    r#""Action":"k?s:*""#,
+    r#""NotAction":"kms:*""#,
+    r#""NotAction":["s3:*","kms:Encrypt"]"#,
+];
+
 const RESOURCES: [&str; 17] = [
     "arn:aws:kms:us-east-1:111122223333:key/abc",
     "arn:aws:kms::111122223333:key/",
@@ -85,16 +98,6 @@ fn typed_arn_patterns_decide_as_the_reference() {
 /// the reference for actions of every case.
 #[test]
 fn own_resource_policy_clauses_decide_as_the_reference() {
-    let clauses = [
-        r#""Action":"kms:*""#,
-        r#""Action":"KMS:Decrypt""#,
-        r#""Action":["s3:Get*","kms:Describe?ey"]"#,
-        r#""Action":"*:*""#,
-        r#""Action":"*""#,
-        r#""Action":"k?s:*""#,
-        r#""NotAction":"kms:*""#,
-        r#""NotAction":["s3:*","kms:Encrypt"]"#,
-    ];
     let actions = [
         "kms:Decrypt",
         "KMS:decrypt",
@@ -106,7 +109,7 @@ fn own_resource_policy_clauses_decide_as_the_reference() {
         "iam:PassRole",
         "nocolon",
     ];
-    for clause in clauses {
+    for clause in CLAUSES {
         let text = format!(
             r#"{{"id":"t","principal":"arn:aws:iam::111122223333:user/a",
             "options":{{"mode":"lenient"}},
