@@ -40,7 +40,12 @@ pub(in crate::eval) fn same(a: &[u8], b: &[u8]) -> bool {
 /// Whether `text` starts with `prefix`.
 #[inline]
 pub(in crate::eval) fn starts_with(text: &str, prefix: &str) -> bool {
-    let (t, p) = (text.as_bytes(), prefix.as_bytes());
+    prefix_of(text.as_bytes(), prefix.as_bytes())
+}
+
+/// Whether `t` starts with `p`.
+#[inline]
+pub(in crate::eval) fn prefix_of(t: &[u8], p: &[u8]) -> bool {
     t.len() >= p.len() && same(&t[..p.len()], p)
 }
 

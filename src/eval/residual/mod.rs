@@ -198,10 +198,14 @@ impl Residual<'_> {
         self.programs.iter().filter(|p| p.is_some()).count()
     }
 
-    /// The text of a typed resource test.
+    /// The text of a typed test, as bytes: the ops compare bytes, and a `str` range would
+    /// test both ends for character boundaries on every read.
     #[inline]
-    fn text(&self, t: Text) -> &str {
-        &self.texts[t.0 as usize..t.1 as usize]
+    fn text(&self, t: Text) -> &[u8] {
+        self.texts
+            .as_bytes()
+            .get(t.0 as usize..t.1 as usize)
+            .unwrap_or_default()
     }
 
     /// Key `bit` of program `p`.

@@ -341,20 +341,20 @@ impl<'p> Evaluator<'p> {
         let r = &self.residual;
         let text = hop.text;
         match op {
-            Op::Exact(s) => bytes::same(text.as_bytes(), r.text(s).as_bytes()),
-            Op::Prefix(s) => bytes::starts_with(text, r.text(s)),
+            Op::Exact(s) => bytes::same(text.as_bytes(), r.text(s)),
+            Op::Prefix(s) => bytes::prefix_of(text.as_bytes(), r.text(s)),
             Op::Arn {
                 head,
                 literal,
                 segs,
             } => {
                 let head = r.text(head);
-                bytes::starts_with(text, head) && {
+                bytes::prefix_of(text.as_bytes(), head) && {
                     let literal = literal as usize;
                     let segs = &r.arn_segs[segs as usize..segs as usize + 6 - literal];
                     if literal == 5 {
                         // The head holds the five colons: the rest is the last segment.
-                        self.seg_test(&segs[0], &text[head.len()..])
+                        self.seg_test(&segs[0], text.get(head.len()..).unwrap_or_default())
                     } else if let Some((colons, found)) = req.resource_colons(hop.k) {
                         // The colons the compact request found: no `Target` to build.
                         self.arn_tail_at(text, &colons, found, literal, segs)
@@ -368,11 +368,11 @@ impl<'p> Evaluator<'p> {
             Op::VariableGlob(i) => {
                 let glob = &r.globs[i as usize];
                 let head = r.text(glob.head);
-                bytes::starts_with(text, head)
+                bytes::prefix_of(text.as_bytes(), head)
                     && self
                         .variable(&self.v.tokens[glob.token as usize], req, sc)
                         .is_some_and(|value| {
-                            let rest = &text[head.len()..];
+                            let rest = text.get(head.len()..).unwrap_or_default();
                             bytes::starts_with(rest, value)
                                 && stars_match(&glob.tail, &r.middles, &rest[value.len()..])
                         })
@@ -436,7 +436,7 @@ impl<'p> Evaluator<'p> {
         match op {
             Op::Equals {
                 literal, negated, ..
-            } => bytes::same(v.as_bytes(), self.residual.text(literal).as_bytes()) != negated,
+            } => bytes::same(v.as_bytes(), self.residual.text(literal)) != negated,
             Op::Bool {
                 on_true, on_false, ..
             } => match parse_bool(v) {
