@@ -38,6 +38,7 @@ pub(in crate::eval) fn build<'p>(e: &Evaluator<'p>) -> Residual<'p> {
         r.starts.push(r.ops.len() as u32);
         block(e, st, &mut l, &mut records, &mut r);
     }
+    r.heads = r.starts.iter().map(|at| r.decode_head(*at)).collect();
     let Layout {
         middles,
         mut texts,

@@ -95,8 +95,10 @@ pub(super) struct Residual<'p> {
     keys: Vec<KeyId>,
     /// Every statement's block of ops (see [`ops`]) …
     ops: Vec<Op>,
-    /// … and where each statement's block starts.
+    /// … and where each statement's block starts …
     starts: Vec<u32>,
+    /// … and each statement's head, decoded.
+    heads: Vec<run::Head>,
     /// The texts of the typed ops (see [`Text`]).
     texts: String,
     /// The segment tests of [`Op::Arn`] ops.
@@ -183,6 +185,7 @@ impl Residual<'_> {
             + heap_bytes(&self.keys)
             + heap_bytes(&self.ops)
             + heap_bytes(&self.starts)
+            + heap_bytes(&self.heads)
             + heap_bytes(&self.accounts)
             + heap_bytes(&self.stars)
             + heap_bytes(&self.middles)

@@ -463,47 +463,72 @@ impl<'p> Evaluator<'p> {
 }
 
 /// A statement's head, read once per candidate: its participation bits (and
-/// [`READS_KEYS`]), its applied entry's data and the range of its condition ops.
-#[derive(Clone, Copy)]
-struct Head {
+/// [`READS_KEYS`]), its applied entry's data, where its block starts and the range of its
+/// condition ops. Decoded from the block's `Op::Head` when the evaluator is built
+/// (`Residual::heads`), so that a candidate costs one record read, not a start, an op and
+/// its tag test.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Head {
     part: u8,
     kind: Kind,
     deny: bool,
     level: u32,
+    at: u32,
     conditions: u32,
     end: u32,
 }
 
+impl Head {
+    /// A head that never takes part (no participation bit), with no ops.
+    fn never(at: u32) -> Head {
+        Head {
+            part: 0,
+            kind: Kind::Identity,
+            deny: false,
+            level: 0,
+            at,
+            conditions: at,
+            end: at,
+        }
+    }
+}
+
 impl Residual<'_> {
-    /// Where statement `id`'s block starts, and its head.
-    #[inline(always)]
-    fn head(&self, id: u32) -> (usize, Head) {
-        let at = self.starts[id as usize] as usize;
-        let (part, kind, deny, level, conditions, end) = match self.ops[at] {
-            Op::Head {
+    /// The head of the block starting at op `at`; a block that does not start with one
+    /// (never laid out: `build::block` starts every block with its head) never takes part.
+    pub(super) fn decode_head(&self, at: u32) -> Head {
+        match self.ops.get(at as usize) {
+            Some(Op::Head {
                 part,
                 kind,
                 deny,
                 level,
                 conditions,
                 end,
-            } => (part, kind, deny, level, conditions, end),
+            }) => Head {
+                part: *part,
+                kind: *kind,
+                deny: *deny,
+                level: *level,
+                at,
+                conditions: *conditions,
+                end: *end,
+            },
             op => {
-                // The layout starts every block with its head (`build::block`): a block
-                // that does not never takes part.
-                debug_assert!(false, "statement {id}'s block starts with {op:?}");
-                (0, Kind::Identity, false, 0, at as u32, at as u32)
+                debug_assert!(false, "the block at {at} starts with {op:?}");
+                Head::never(at)
             }
-        };
-        let head = Head {
-            part,
-            kind,
-            deny,
-            level,
-            conditions,
-            end,
-        };
-        (at, head)
+        }
+    }
+
+    /// Where statement `id`'s block starts, and its head.
+    #[inline(always)]
+    fn head(&self, id: u32) -> (usize, Head) {
+        match self.heads.get(id as usize) {
+            Some(head) => (head.at as usize, *head),
+            // Every statement has a head (`build`).
+            None => (0, Head::never(0)),
+        }
     }
 }
 
