@@ -580,7 +580,15 @@ impl Evaluator<'_> {
                 None => 0,
             };
             let end = colons.get(i).map_or(text.len(), |c| *c as usize);
-            if !self.seg_test(seg, text.get(start..end).unwrap_or_default()) {
+            // The literal tests compare bytes: a segment cut at colons (ASCII) is cut on
+            // character boundaries, with no test of them; the others take it as text.
+            let part = text.as_bytes().get(start..end).unwrap_or_default();
+            let passes = match seg {
+                SegTest::Seg(Seg::Exact(s)) => bytes::same(part, s.as_bytes()),
+                SegTest::Seg(Seg::Prefix(s)) => bytes::prefix_of(part, s.as_bytes()),
+                _ => self.seg_test(seg, text.get(start..end).unwrap_or_default()),
+            };
+            if !passes {
                 return false;
             }
         }
