@@ -239,6 +239,14 @@ mod tests {
     use super::run::stars_match;
     use crate::eval::Evaluator;
 
+    /// The program of a case's policies: a fixture of the typed tests (`typed_tests`),
+    /// which build programs with the compiler as every test of the run-time side does.
+    pub(super) fn program_of(
+        case: &crate::request::Case,
+    ) -> crate::table::Program<crate::table::AlignedBytes> {
+        crate::compile::compile(&case.chain.policies).unwrap()
+    }
+
     /// Actions the index does not name exactly run their service's class program (or the
     /// unknown services'), whose action clauses are decided for the class where they can
     /// be (`iam:*`: always for `iam`; `s3:*`: never; a literal name the index names: never)

@@ -13,7 +13,7 @@ use crate::request::{parse_case, Case, RequestBuilder};
 /// request and on a compact one built against it) and by the general evaluator, as the
 /// reference decides them.
 fn agree(mut case: Case, hops: &[(&str, &str)]) {
-    let program = crate::compile::compile(&case.chain.policies).unwrap();
+    let program = super::tests::program_of(&case);
     let evaluator = Evaluator::new(&program);
     let general = Evaluator::general(&program);
     let mut scratch = evaluator.scratch();
