@@ -39,7 +39,9 @@
 //! the general path examines them in, so the applied list and the R-SIM-3 matched
 //! statements come out the same. Resource policies are not in the index, hence in no
 //! program: a hop's own resource policy's statements run through their blocks too (their
-//! action clauses checked on the folded action), merged by statement id with the program's
+//! action clauses read from a table decided per service at build, [`own_actions`], or,
+//! when a clause depends on the action's name, matched on the index's folded service and
+//! name or the folded action), merged by statement id with the program's
 //! (as the general path merges them with its candidates), their missing keys recorded as
 //! the general `examine` records them. Short literals are compared in words (`bytes`), not
 //! through `memcmp`; ARN segments are cut at the colons the compact request found.

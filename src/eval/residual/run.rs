@@ -159,7 +159,8 @@ impl<'p> Evaluator<'p> {
 
     /// Statement `id` of the hop's own resource policy (never in a program: the index
     /// leaves resource policies out), through its block as the program's are; its action
-    /// clause is checked on the folded action (`sc.action`, folded on first need), and its absent keys go to `sc.missing_bits` as
+    /// clause is read from `own_actions` when the hop's service decides it, else checked as
+    /// `open_action_clause` checks it; its absent keys go to `sc.missing_bits` as
     /// [`Evaluator::examine`] records them.
     #[inline(never)]
     fn own_step<'r, R: RequestView>(
