@@ -560,11 +560,35 @@ fn instant_of(p: &ValueRec) -> Instant {
     }
 }
 
-/// Whether an ordering satisfies a positive ordering operator (R-OPN-*, R-OPD-*).
+/// Whether an ordering satisfies a positive ordering operator (R-OPN-*, R-OPD-*): a bit of
+/// [`ORDERINGS`], a load and a shift where [`ordered`]'s match was a jump a test.
 #[inline]
 pub(super) fn holds(op: BaseOperator, ord: Ordering) -> bool {
-    ordered(op, ord) == Comparison::Match
+    let orderings = ORDERINGS.get(op as usize).copied().unwrap_or(0);
+    orderings >> (ord as i8 + 1) & 1 == 1
 }
+
+/// By base operator (its discriminant, its place in `BaseOperator::ALL`), the orderings
+/// that satisfy it as [`ordered`] answers: bit 0 `Less`, bit 1 `Equal`, bit 2 `Greater`;
+/// none for an operator that is not a positive ordering one.
+const ORDERINGS: [u8; BaseOperator::ALL.len()] = {
+    let mut table = [0u8; BaseOperator::ALL.len()];
+    let mut i = 0;
+    while i < table.len() {
+        use BaseOperator as B;
+        let (less, equal, greater) = (1, 2, 4);
+        table[i] = match BaseOperator::ALL[i] {
+            B::NumericEquals | B::DateEquals => equal,
+            B::NumericLessThan | B::DateLessThan => less,
+            B::NumericLessThanEquals | B::DateLessThanEquals => less | equal,
+            B::NumericGreaterThan | B::DateGreaterThan => greater,
+            B::NumericGreaterThanEquals | B::DateGreaterThanEquals => greater | equal,
+            _ => 0,
+        };
+        i += 1;
+    }
+    table
+};
 
 /// The comparison an ordering makes under a positive ordering operator; `Error` for any
 /// other operator.
@@ -714,6 +738,21 @@ impl<T: Copy> Memo<T> {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    /// The table of orderings answers as the match of [`ordered`], for every operator
+    /// (each at its discriminant's place) and ordering.
+    #[test]
+    fn holds_answers_as_ordered() {
+        for (i, op) in BaseOperator::ALL.iter().enumerate() {
+            assert_eq!(*op as usize, i, "{op:?}");
+            for ord in [Ordering::Less, Ordering::Equal, Ordering::Greater] {
+                let want = ordered(*op, ord) == Comparison::Match;
+                assert_eq!(holds(*op, ord), want, "{op:?} {ord:?}");
+            }
+        }
+    }
+
     /// The word read of a boolean answers as `primitives::parse_bool` on every case mix of
     /// `true` and `false`, their neighbours by one bit, and other lengths.
     #[test]
