@@ -591,6 +591,19 @@ mod tests {
             "2026-05-01",
             "not a date",
             "not a date",
+            // Texts of 16 to 24 bytes, compared as three words: each word differing, and
+            // the lengths at both ends and just past them.
+            "2026-05-01T12:00:00Z",
+            "2026-05-02T12:00:00Z",
+            "2026-05-01T13:00:00Z",
+            "2026-05-01T12:00:01Z",
+            "2026-05-01T12:00",
+            "2026-05-01T12:01",
+            "2026-05-01T12:00:00.123Z",
+            "2026-05-01T12:00:00.124Z",
+            "2026-05-01T12:00:00.1234Z",
+            "2026-05-01T12:00:00.1235Z",
+            "2026-05-01T12:0",
             // Texts of 4 to 16 bytes that differ only in a middle byte, in length or past
             // the first eight, an IPv6 text longer than 16 and one shorter than 4.
             "1.2.3.4",
