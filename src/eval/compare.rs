@@ -360,6 +360,11 @@ mod tests {
             // More than four ranges a family: searched, not scanned.
             r#""IpAddress": {"aws:username": ["10.0.0.0/8", "172.16.0.0/12", "192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32", "fe80::/10", "::1", "::ffff:0:0/96", "2002::/16"]}"#,
             r#""NotIpAddress": {"aws:username": ["10.0.0.0/8", "172.16.0.0/12", "192.0.2.7", "198.51.100.0/24", "203.0.113.0/25"]}"#,
+            // Edge prefixes: the whole space and one address, each family; IPv4-mapped.
+            r#""IpAddress": {"aws:username": ["0.0.0.0/0"]}"#,
+            r#""NotIpAddress": {"aws:username": ["1.2.3.4/32", "::ffff:1.2.3.0/120"]}"#,
+            r#""IpAddress": {"aws:username": ["255.255.255.255/32", "::/0"]}"#,
+            r#""NotIpAddress": {"aws:username": "::1/128"}"#,
             r#""StringLike": {"aws:username": "*"}"#,
             r#""StringLike": {"aws:username": ["alice", "b*", "*.amazonaws.com"]}"#,
             r#""StringNotLike": {"aws:username": ["a?ice", "*o*b*", ""]}"#,
@@ -456,6 +461,34 @@ mod tests {
             "ARN:aws:iam::111122223333:root",
             "arn:aws:iam:::::",
             "arn:::::",
+            // Addresses at the edges of the dotted-quad read and of the prefixes above.
+            "1.2.3.4",
+            "1.2.3.5",
+            "1.2.3.04",
+            "01.2.3.4",
+            "1.2.3",
+            "1.2.3.4.5",
+            "256.0.0.1",
+            "255.255.255.255",
+            "255.255.255.256",
+            "0.0.0.0",
+            "00.0.0.0",
+            " 1.2.3.4",
+            "1.2.3.4 ",
+            "1.2.3. 4",
+            "1..3.4",
+            ".1.2.3",
+            "1.2.3.",
+            "1234.2.3.4",
+            "1.2.3.4/32",
+            "::ffff:1.2.3.4",
+            "::FFFF:1.2.3.4",
+            "::ffff:102:304",
+            "::1",
+            "::1%lo",
+            "[::1]",
+            "0:0:0:0:0:0:0:1",
+            "1.2.3.4:80",
         ];
         let mut resolved = 0;
         for i in 0..program.view().conditions.len() {
@@ -558,6 +591,19 @@ mod tests {
             "2026-05-01",
             "not a date",
             "not a date",
+            // Texts of 16 to 24 bytes, compared as three words: each word differing, and
+            // the lengths at both ends and just past them.
+            "2026-05-01T12:00:00Z",
+            "2026-05-02T12:00:00Z",
+            "2026-05-01T13:00:00Z",
+            "2026-05-01T12:00:01Z",
+            "2026-05-01T12:00",
+            "2026-05-01T12:01",
+            "2026-05-01T12:00:00.123Z",
+            "2026-05-01T12:00:00.124Z",
+            "2026-05-01T12:00:00.1234Z",
+            "2026-05-01T12:00:00.1235Z",
+            "2026-05-01T12:0",
             // Texts of 4 to 16 bytes that differ only in a middle byte, in length or past
             // the first eight, an IPv6 text longer than 16 and one shorter than 4.
             "1.2.3.4",

@@ -34,7 +34,7 @@
 use std::cmp::Ordering;
 use std::net::IpAddr;
 
-use crate::primitives::ip::{padded, Address};
+use crate::primitives::ip::{padded, quad, Address};
 
 use crate::bytecode::{BaseOperator, OperatorFamily};
 use crate::bytecode::{ConditionRec, MatcherKind, MatcherRec, StrId, ValueKind, ValueRec};
@@ -524,7 +524,7 @@ pub(super) fn parse_bool(v: &str) -> Option<bool> {
 /// gives them): the last range starting at or below `x` is the only candidate. Shared
 /// with the general comparison's prefix tables. A table of up to four ranges is scanned
 /// (a compare pair a range, no search loop).
-#[inline]
+#[inline(always)]
 pub(super) fn within<R, T: Ord + Copy>(ranges: &[R], bounds: impl Fn(&R) -> (T, T), x: T) -> bool {
     if ranges.len() <= 4 {
         return ranges.iter().any(|r| {
@@ -532,6 +532,12 @@ pub(super) fn within<R, T: Ord + Copy>(ranges: &[R], bounds: impl Fn(&R) -> (T, 
             lo <= x && x <= hi
         });
     }
+    within_searched(ranges, bounds, x)
+}
+
+/// [`within`] on a table of more than four ranges: a binary search, out of line.
+#[inline(never)]
+fn within_searched<R, T: Ord + Copy>(ranges: &[R], bounds: impl Fn(&R) -> (T, T), x: T) -> bool {
     let i = ranges.partition_point(|r| bounds(r).0 <= x);
     i > 0 && x <= bounds(&ranges[i - 1]).1
 }
@@ -554,11 +560,35 @@ fn instant_of(p: &ValueRec) -> Instant {
     }
 }
 
-/// Whether an ordering satisfies a positive ordering operator (R-OPN-*, R-OPD-*).
+/// Whether an ordering satisfies a positive ordering operator (R-OPN-*, R-OPD-*): a bit of
+/// [`ORDERINGS`], a load and a shift where [`ordered`]'s match was a jump a test.
 #[inline]
 pub(super) fn holds(op: BaseOperator, ord: Ordering) -> bool {
-    ordered(op, ord) == Comparison::Match
+    let orderings = ORDERINGS.get(op as usize).copied().unwrap_or(0);
+    orderings >> (ord as i8 + 1) & 1 == 1
 }
+
+/// By base operator (its discriminant, its place in `BaseOperator::ALL`), the orderings
+/// that satisfy it as [`ordered`] answers: bit 0 `Less`, bit 1 `Equal`, bit 2 `Greater`;
+/// none for an operator that is not a positive ordering one.
+const ORDERINGS: [u8; BaseOperator::ALL.len()] = {
+    let mut table = [0u8; BaseOperator::ALL.len()];
+    let mut i = 0;
+    while i < table.len() {
+        use BaseOperator as B;
+        let (less, equal, greater) = (1, 2, 4);
+        table[i] = match BaseOperator::ALL[i] {
+            B::NumericEquals | B::DateEquals => equal,
+            B::NumericLessThan | B::DateLessThan => less,
+            B::NumericLessThanEquals | B::DateLessThanEquals => less | equal,
+            B::NumericGreaterThan | B::DateGreaterThan => greater,
+            B::NumericGreaterThanEquals | B::DateGreaterThanEquals => greater | equal,
+            _ => 0,
+        };
+        i += 1;
+    }
+    table
+};
 
 /// The comparison an ordering makes under a positive ordering operator; `Error` for any
 /// other operator.
@@ -584,15 +614,16 @@ pub(super) struct ParseMemo {
 }
 
 /// The last address parsed. A text of 4 to 16 bytes (every dotted quad, short IPv6) is
-/// remembered as its length and its first and last eight bytes (four, below eight) —
-/// which cover it, so that a hit is exact: three compares — and its [`Address`], the
-/// bits the tests compare; a longer or shorter one in a [`Memo`] of its own.
+/// remembered as its length and its [`padded`] text — which determine it, so that a hit is
+/// exact: three compares — and its [`Address`], the bits the tests compare; a longer or
+/// shorter one in a [`Memo`] of its own. The padded text is also what the dotted-quad read
+/// ([`quad`]) takes, so a miss loads the text once for both.
 #[derive(Clone, Debug)]
 pub(super) struct IpMemo {
     /// Length of the text remembered, within 4..=16; `usize::MAX` when none (no text is
     /// that long).
     len: usize,
-    ends: (u64, u64),
+    text: u128,
     address: Address,
     other: Memo<Address>,
 }
@@ -601,24 +632,10 @@ impl Default for IpMemo {
     fn default() -> Self {
         IpMemo {
             len: usize::MAX,
-            ends: (0, 0),
+            text: 0,
             address: Address::Invalid,
             other: Memo::default(),
         }
-    }
-}
-
-/// A text's first and last eight bytes (four, for 4 to 7 bytes): with its length, the
-/// text, for a text of 4 to 16 bytes.
-#[inline(always)]
-fn ends(b: &[u8]) -> (u64, u64) {
-    let n = b.len();
-    let word = |at: usize| u64::from_le_bytes(b[at..at + 8].try_into().expect("8 bytes"));
-    let half = |at: usize| u64::from(u32::from_le_bytes(b[at..at + 4].try_into().expect("4")));
-    if n >= 8 {
-        (word(0), word(n - 8))
-    } else {
-        (half(0), half(n - 4))
     }
 }
 
@@ -640,23 +657,33 @@ impl IpMemo {
     /// The address of `v` when `v` is the text of 4 to 16 bytes parsed last.
     #[inline(always)]
     pub(super) fn remembered(&self, v: &str) -> Option<Address> {
-        // `self.len` is within 4..=16 or `usize::MAX`: equal lengths make `ends` safe.
-        (v.len() == self.len && ends(v.as_bytes()) == self.ends).then_some(self.address)
+        // `self.len` is within 4..=16 or `usize::MAX`: equal lengths make `padded` `Some`.
+        (v.len() == self.len && padded(v.as_bytes()) == Some(self.text)).then_some(self.address)
     }
 
     /// `Address::parse(v)` for a `v` not remembered, remembered from now (inlined into
-    /// `ValueTests::ip_parsed`, itself out of line: no second call a miss).
+    /// `ValueTests::ip_parsed`, itself out of line: no second call a miss). A dotted quad
+    /// is read here, from the padded text; anything else goes to `std`, out of line.
     #[inline(always)]
     pub(super) fn parse_new(&mut self, v: &str) -> Address {
         let b = v.as_bytes();
         let Some(text) = padded(b) else {
-            return (self.other)
-                .parse(v, |v| Some(Address::parse(v, None)))
-                .unwrap_or_default();
+            return self.parse_other(v);
         };
-        let address = Address::parse(v, Some(text));
-        (self.len, self.ends, self.address) = (b.len(), ends(b), address);
+        let address = match quad(text, b.len()) {
+            Some(a) => Address::V4(a),
+            None => Address::parse_std(v),
+        };
+        (self.len, self.text, self.address) = (b.len(), text, address);
         address
+    }
+
+    /// A text shorter than 4 bytes or longer than 16 (long IPv6), through its own memo.
+    #[inline(never)]
+    fn parse_other(&mut self, v: &str) -> Address {
+        (self.other)
+            .parse(v, |v| Some(Address::parse(v, None)))
+            .unwrap_or_default()
     }
 
     /// `primitives::parse_ip(v)`, through the memo (the general comparison's form).
@@ -690,10 +717,31 @@ impl<T: Copy> Memo<T> {
     #[inline(always)]
     pub(super) fn parse(&mut self, v: &str, parse: impl Fn(&str) -> Option<T>) -> Option<T> {
         let b = v.as_bytes();
-        if b.len() == self.len && self.text.get(..b.len()).is_some_and(|t| same(t, b)) {
+        if b.len() == self.len && self.holds(b) {
             return self.value;
         }
         self.miss(v, parse)
+    }
+
+    /// Whether `b`, as long as the text remembered, is that text. A text of 16 to 24 bytes
+    /// (an ISO 8601 time, `2026-12-07T14:00:00Z`, has 20) is three overlapping words, compared
+    /// at once with no loop; others go through `same`. A date memo hit cost ~33
+    /// instructions through `same` alone (BENCHMARKS.md, eleventh session, `tests3`).
+    #[inline(always)]
+    fn holds(&self, b: &[u8]) -> bool {
+        let n = b.len();
+        if (16..=24).contains(&n) {
+            let word = |t: &[u8], at: usize| {
+                u64::from_le_bytes(t[at..at + 8].try_into().expect("8 bytes"))
+            };
+            let t = &self.text[..n];
+            (word(b, 0) ^ word(t, 0))
+                | (word(b, 8) ^ word(t, 8))
+                | (word(b, n - 8) ^ word(t, n - 8))
+                == 0
+        } else {
+            self.text.get(..n).is_some_and(|t| same(t, b))
+        }
     }
 
     #[inline(never)]
@@ -711,6 +759,21 @@ impl<T: Copy> Memo<T> {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    /// The table of orderings answers as the match of [`ordered`], for every operator
+    /// (each at its discriminant's place) and ordering.
+    #[test]
+    fn holds_answers_as_ordered() {
+        for (i, op) in BaseOperator::ALL.iter().enumerate() {
+            assert_eq!(*op as usize, i, "{op:?}");
+            for ord in [Ordering::Less, Ordering::Equal, Ordering::Greater] {
+                let want = ordered(*op, ord) == Comparison::Match;
+                assert_eq!(holds(*op, ord), want, "{op:?} {ord:?}");
+            }
+        }
+    }
+
     /// The word read of a boolean answers as `primitives::parse_bool` on every case mix of
     /// `true` and `false`, their neighbours by one bit, and other lengths.
     #[test]

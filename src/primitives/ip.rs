@@ -44,6 +44,13 @@ impl Address {
         if let Some(a) = text.and_then(|t| quad(t, s.len())) {
             return Address::V4(a);
         }
+        Address::parse_std(s)
+    }
+
+    /// The address `std` reads from `s` (IPv6, and every text [`quad`] turns down), out of
+    /// line: the callers that inline the dotted-quad read keep no registers for it.
+    #[inline(never)]
+    pub(crate) fn parse_std(s: &str) -> Address {
         Address::of(s.parse().ok())
     }
 
@@ -103,8 +110,8 @@ fn parse_dotted_quad(b: &[u8]) -> Option<u32> {
 /// is at most 15; the `& 15` only shows it). A chain's `aws:SourceIp` is parsed once for
 /// its IP conditions: the loop over digits with a count cost ~160 instructions an address,
 /// reading through `get` ~126 (BENCHMARKS.md, tenth session).
-#[inline]
-fn quad(text: u128, len: usize) -> Option<u32> {
+#[inline(always)]
+pub(crate) fn quad(text: u128, len: usize) -> Option<u32> {
     let b = text.to_le_bytes();
     let digit = |i: usize| u32::from(b[i & 15].wrapping_sub(b'0'));
     let mut addr = 0u32;
