@@ -244,12 +244,42 @@ impl<'p> Evaluator<'p> {
         if scratch.slots.len() != self.v.keys.len() {
             *scratch = self.scratch();
         }
+        let denied_at = self.run_on(req, scratch, true);
+        self.finish(denied_at, scratch)
+    }
+
+    /// Runs a chain on the view `req` gives, in a scratch made for this evaluator; `touch`:
+    /// ask for its lines first.
+    #[inline(always)]
+    fn run_on<R: RequestView>(&self, req: &R, scratch: &mut Scratch, touch: bool) -> Option<usize> {
         scratch.hops.clear();
         scratch.matched.clear();
         scratch.missing.clear();
-        std::hint::black_box(req.touch());
-        let denied_at = self.run(req, scratch);
-        self.finish(denied_at, scratch)
+        req.read_with(Run {
+            evaluator: self,
+            scratch,
+            touch,
+        })
+    }
+}
+
+/// An evaluation's run on the view its request gives ([`RequestView::read_with`]).
+struct Run<'e, 'p, 's> {
+    evaluator: &'e Evaluator<'p>,
+    scratch: &'s mut Scratch,
+    /// Whether to ask for the request's lines first (not when a batch already has).
+    touch: bool,
+}
+
+impl crate::request::ReadWith for Run<'_, '_, '_> {
+    type Out = Option<usize>;
+
+    #[inline(always)]
+    fn read<V: RequestView>(self, view: &V) -> Option<usize> {
+        if self.touch {
+            std::hint::black_box(view.touch());
+        }
+        self.evaluator.run(view, self.scratch)
     }
 }
 
