@@ -217,6 +217,26 @@ pub fn run(config: &BenchConfig) -> Result<BenchReport, String> {
             );
         }
         rows("compiled-compact", Rows::Compact(&compact))?;
+        // The same requests through `evaluate_each`, which asks for the next request's cache
+        // lines while evaluating one. A batch has no per-chain latency: p50/p99 not measured.
+        for threads in thread_counts(config.threads) {
+            let rate = throughput(&compact, threads, config.min_time, |reqs| {
+                let mut scratch = evaluator.scratch();
+                evaluator.evaluate_each(reqs, &mut scratch, |_, o| {
+                    std::hint::black_box(o.decision);
+                });
+            })?;
+            let row = figures(
+                "compiled-compact-batch",
+                threads,
+                rate,
+                &prepared,
+                hops,
+                f64::NAN,
+                f64::NAN,
+            );
+            report.results.push(row);
+        }
         // Building them, per chain through one reused builder (from the parsed requests:
         // the principal copied, not parsed again), alone and followed by the evaluation.
         for evaluate in [false, true] {
