@@ -503,13 +503,13 @@ impl std::fmt::Display for BenchReport {
         )?;
         writeln!(
             f,
-            "{:<18} {:>7} {:>14} {:>14} {:>10} {:>12} {:>12}",
+            "{:<22} {:>7} {:>14} {:>14} {:>10} {:>12} {:>12}",
             "engine", "threads", "decisions/s", "hops/s", "ns/hop", "p50 ns/chain", "p99 ns/chain"
         )?;
         for r in &self.results {
             writeln!(
                 f,
-                "{:<18} {:>7} {:>14.0} {:>14.0} {:>10.1} {:>12.0} {:>12.0}",
+                "{:<22} {:>7} {:>14.0} {:>14.0} {:>10.1} {:>12.0} {:>12.0}",
                 r.engine,
                 r.threads,
                 r.decisions_per_second,
@@ -525,7 +525,12 @@ impl std::fmt::Display for BenchReport {
                 .find(|r| r.engine == name && r.threads == 1)
                 .map(|r| r.hops_per_second)
         };
-        for engine in ["compiled", "compiled-packed", "compiled-compact"] {
+        for engine in [
+            "compiled",
+            "compiled-packed",
+            "compiled-compact",
+            "compiled-compact-batch",
+        ] {
             if let (Some(c), Some(r)) = (rate(engine), rate("reference")) {
                 writeln!(f, "{engine} / reference, one thread: {:.1}x", c / r)?;
             }
