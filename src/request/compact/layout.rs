@@ -120,32 +120,39 @@ impl Packed {
         &self.buf
     }
 
-    /// The parts, found by cutting the buffer in order (one comparison a part).
+    /// The parts, found by cutting the buffer in order: a multiply-add and one comparison a
+    /// part, all on the one path (a layout `pack` made always fits; one that did not would
+    /// read as an empty request, never out of bounds).
     #[inline]
     pub fn split(&self) -> Split<'_> {
-        let mut words = self.buf.as_slice();
-        let hops = take::<_, HOP_WORDS>(&mut words, self.at.hops);
-        let given = take::<_, 3>(&mut words, self.at.given);
-        let entries = take::<_, 5>(&mut words, self.at.entries);
-        let values = take::<_, 2>(&mut words, self.at.values);
+        self.try_split().unwrap_or_default()
+    }
+
+    #[inline(always)]
+    fn try_split(&self) -> Option<Split<'_>> {
+        let words = self.buf.as_slice();
+        let (hops, words) = take::<_, HOP_WORDS>(words, self.at.hops)?;
+        let (given, words) = take::<_, 3>(words, self.at.given)?;
+        let (entries, words) = take::<_, 5>(words, self.at.entries)?;
+        let (values, words) = take::<_, 2>(words, self.at.values)?;
         let bytes = bytemuck::cast_slice::<u32, u8>(words);
-        let bytes = bytes.get(..self.at.text_len as usize).unwrap_or_default();
+        let bytes = bytes.get(..self.at.text_len as usize)?;
         debug_assert!(std::str::from_utf8(bytes).is_ok());
         // SAFETY: `buf` and `at` are private to this module and set together only by
         // `pack` (which empties both on an error): `pack_into` wrote the four parts of
         // `at`'s counts, then the `text_len` bytes of a `String` (UTF-8), so the bytes
         // after those parts are a `str`'s. (`Default`: both empty; `Clone`: both copied;
-        // a cut that failed, which `pack` never allows, leaves no bytes.) Checking with
-        // `from_utf8` instead would cost a pass over the text a request.
+        // a cut that failed, which `pack` never allows, gives the empty split.) Checking
+        // with `from_utf8` instead would cost a pass over the text a request.
         #[allow(unsafe_code)]
         let text = unsafe { std::str::from_utf8_unchecked(bytes) };
-        Split {
+        Some(Split {
             hops,
             given,
             entries,
             values,
             text,
-        }
+        })
     }
 
     #[inline]
@@ -155,7 +162,7 @@ impl Packed {
 }
 
 /// A request's parts, borrowed from its buffer ([`Packed::split`]).
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Default)]
 pub(super) struct Split<'a> {
     pub hops: &'a [CompactHop],
     pub given: &'a [GivenKey],
@@ -164,25 +171,15 @@ pub(super) struct Split<'a> {
     pub text: &'a str,
 }
 
-/// Cuts `n` records of `W` words off the front of `words` (all of them, and no record, if
-/// there are fewer: never, for a layout `pack` made).
+/// Cuts `n` records of `W` words off the front of `words`: the records and the rest, or
+/// `None` if there are fewer words (never, for a layout `pack` made).
 #[inline(always)]
-fn take<'a, T: Pod, const W: usize>(words: &mut &'a [u32], n: u32) -> &'a [T] {
+fn take<T: Pod, const W: usize>(words: &[u32], n: u32) -> Option<(&[T], &[u32])> {
     const { assert!(std::mem::size_of::<T>() == 4 * W) };
-    // From a u32, `n * W` cannot overflow, and the compiler can see that the part holds
-    // `n` records.
-    match words.split_at_checked(n as usize * W) {
-        Some((part, rest)) => {
-            *words = rest;
-            // `part` holds `n * W` words: the size check passes and the count is `n`
-            // (cast here, where its length is known, so that nothing is divided).
-            bytemuck::try_cast_slice(part).unwrap_or_default()
-        }
-        None => {
-            *words = &[];
-            &[]
-        }
-    }
+    // From a u32, `n * W` cannot overflow; cast where the part's length is known to be
+    // `n * W` words, so that the size check folds away and nothing is divided.
+    let (part, rest) = words.split_at_checked(n as usize * W)?;
+    Some((bytemuck::try_cast_slice(part).ok()?, rest))
 }
 
 #[cfg(test)]
