@@ -65,10 +65,8 @@ impl<'p> Evaluator<'p> {
         let authenticated = !matches!(who, Who::Anonymous | Who::Service);
         // A resource naming no account is the principal's (its account, or none for both):
         // only a resource naming one compares account texts.
-        let same_account = authenticated
-            && req
-                .resource_account(hop)
-                .is_none_or(|r| req.principal_account() == Some(r));
+        // (A compact request decided it when it was built.)
+        let same_account = authenticated && req.resource_in_principal_account(hop);
         let rb = |cats: u8| summary.resource_categories & cats != 0;
         let id_allow_statement = has(Kind::Identity);
         let id_allow = id_allow_statement || (who == Who::Root && same_account);

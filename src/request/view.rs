@@ -129,6 +129,16 @@ pub trait RequestView {
     fn resource_policy_required(&self, hop: usize) -> bool;
     fn requires_no_permission(&self, hop: usize) -> bool;
 
+    /// Whether hop `hop`'s resource is in the principal's account, as the decision asks
+    /// (SEMANTICS.md §10.1 `same_account`, R-EVAL-4): a resource naming no account is the principal's, one naming an account
+    /// is if the principal's account is that text. A
+    /// [`CompactRequest`](super::compact::CompactRequest) answers from a flag set when it
+    /// was built; the default compares the texts.
+    #[inline]
+    fn resource_in_principal_account(&self, hop: usize) -> bool {
+        same_account(self.resource_account(hop), self.principal_account())
+    }
+
     /// Reads a little of every part of the request up front, so that the cache misses of a
     /// request not in the cache are taken together instead of one by one as the
     /// interpreter reaches each part. The value returned only keeps the reads.
@@ -205,6 +215,13 @@ pub trait RequestView {
     fn touch_all(&self) -> u32 {
         self.touch()
     }
+}
+
+/// [`RequestView::resource_in_principal_account`] of a resource's account and the
+/// principal's.
+#[inline]
+pub(crate) fn same_account(resource: Option<&str>, principal: Option<&str>) -> bool {
+    resource.is_none_or(|r| principal == Some(r))
 }
 
 /// Work done on whichever view a request gives ([`RequestView::read_with`]): a generic

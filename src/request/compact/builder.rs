@@ -771,6 +771,17 @@ impl RequestBuilder {
             if k > 0 && !h.via.is_some() {
                 return Err(BuildError::MissingVia(k));
             }
+            // Decided here, where both accounts are known, so that the decision reads a
+            // flag (`same_account`, SEMANTICS.md §10.1).
+            let principal_account = req.principal[ACCOUNT];
+            let in_principal_account = crate::request::view::same_account(
+                resource_account
+                    .is_some()
+                    .then(|| resource_account.of(&parts.text)),
+                principal_account
+                    .is_some()
+                    .then(|| principal_account.of(&parts.text)),
+            );
             let hop = CompactHop {
                 via: h.via,
                 action: h.action,
@@ -784,6 +795,7 @@ impl RequestBuilder {
                     .requires_no_permission
                     .unwrap_or_else(|| default_requires_no_permission(req.dialect, action))
                     as u32,
+                in_principal_account: in_principal_account as u32,
                 context: [0, 0],
                 action_entry: resolver.map_or(NO_ID, |r| r.action_entry(action, fold)),
                 // A resource is shorter than the 4 GiB text, so every place fits.
@@ -839,6 +851,11 @@ mod tests {
             assert_eq!(compact.action(k), req.action(k));
             assert_eq!(compact.resource(k), req.resource(k));
             assert_eq!(compact.resource_account(k), req.resource_account(k));
+            assert_eq!(
+                compact.resource_in_principal_account(k),
+                req.resource_in_principal_account(k),
+                "{k}"
+            );
             assert_eq!(compact.resource_policy(k), req.resource_policy(k));
             assert_eq!(
                 compact.resource_policy_required(k),

@@ -111,6 +111,10 @@ struct CompactHop {
     resource_policy_required: u32,
     /// 0 or 1.
     requires_no_permission: u32,
+    /// 1: the resource is in the principal's account
+    /// ([`RequestView::resource_in_principal_account`]), decided when the request is
+    /// finished (the principal is then known); 0: not.
+    in_principal_account: u32,
     /// This hop's own context: a range of `entries`.
     context: [u32; 2],
     /// The action's entry in the resolver's index, or [`NO_ID`].
@@ -376,6 +380,14 @@ impl<'r> CompactRead<'r> {
     }
 
     #[inline]
+    fn resource_in_principal_account(self, hop: usize) -> bool {
+        // Past the hops, as the default: no resource account, the principal's.
+        self.hops
+            .get(hop)
+            .is_none_or(|h| h.in_principal_account != 0)
+    }
+
+    #[inline]
     fn resource_policy(self, hop: usize) -> Option<u32> {
         self.hops
             .get(hop)
@@ -533,6 +545,10 @@ macro_rules! read_through {
             $read.resource_account(hop)
         }
         #[inline]
+        fn resource_in_principal_account(&$s, hop: usize) -> bool {
+            $read.resource_in_principal_account(hop)
+        }
+        #[inline]
         fn resource_policy(&$s, hop: usize) -> Option<u32> {
             $read.resource_policy(hop)
         }
@@ -586,5 +602,126 @@ impl RequestView for CompactRequest {
     #[inline]
     fn touch_all(&self) -> u32 {
         prefetch::touch_lines(self.packed.words(), |w| *w)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::request::RequestBuilder;
+
+    /// The flag set when the request is built answers as comparing the texts (the
+    /// default, which parsed and packed requests use), and as expected, for resources in
+    /// the principal's account, in another, naming none, given explicitly, and for
+    /// principals with no account — in both orders of setting the principal's account and
+    /// the hops.
+    #[test]
+    fn resource_in_principal_account_is_decided_when_built() {
+        let user = "arn:aws:iam::111122223333:user/a";
+        // (principal, principal account set after the hops, resource, given resource
+        // account, expected)
+        type Case<'a> = (
+            &'a str,
+            Option<&'a str>,
+            &'a str,
+            Option<Option<&'a str>>,
+            bool,
+        );
+        let cases: &[Case] = &[
+            (
+                user,
+                None,
+                "arn:aws:kms:us-east-1:111122223333:key/k",
+                None,
+                true,
+            ),
+            (
+                user,
+                None,
+                "arn:aws:kms:us-east-1:444455556666:key/k",
+                None,
+                false,
+            ),
+            (user, None, "arn:aws:s3:::bucket/k", None, true),
+            (user, None, "*", None, true),
+            (
+                user,
+                None,
+                "arn:aws:s3:::b",
+                Some(Some("111122223333")),
+                true,
+            ),
+            (
+                user,
+                None,
+                "arn:aws:s3:::b",
+                Some(Some("444455556666")),
+                false,
+            ),
+            (
+                user,
+                None,
+                "arn:aws:kms:us-east-1:444455556666:key/k",
+                Some(None),
+                true,
+            ),
+            (user, None, "arn:aws:s3:::b", Some(Some("")), false),
+            (
+                user,
+                Some("444455556666"),
+                "arn:aws:kms:us-east-1:444455556666:key/k",
+                None,
+                true,
+            ),
+            (
+                user,
+                Some("444455556666"),
+                "arn:aws:kms:us-east-1:111122223333:key/k",
+                None,
+                false,
+            ),
+            (
+                "anonymous",
+                None,
+                "arn:aws:kms:us-east-1:111122223333:key/k",
+                None,
+                false,
+            ),
+            ("anonymous", None, "arn:aws:s3:::bucket/k", None, true),
+            (
+                "s3.amazonaws.com",
+                None,
+                "arn:aws:kms:us-east-1:111122223333:key/k",
+                None,
+                false,
+            ),
+        ];
+        let mut b = RequestBuilder::new();
+        for &(principal, later_account, resource, given, expected) in cases {
+            b.clear();
+            b.principal(principal).unwrap();
+            b.hop("kms:Decrypt", resource);
+            if let Some(account) = given {
+                b.resource_account(account);
+            }
+            b.forwarded_hop("s3.amazonaws.com", "kms:Decrypt", resource);
+            if let Some(account) = later_account {
+                b.principal_account(account);
+            }
+            let req = b.finish().unwrap();
+            let case = (principal, later_account, resource, given);
+            for k in 0..3 {
+                let by_text = crate::request::view::same_account(
+                    req.resource_account(k),
+                    req.principal_account(),
+                );
+                assert_eq!(
+                    req.resource_in_principal_account(k),
+                    by_text,
+                    "{case:?} {k}"
+                );
+            }
+            assert_eq!(req.resource_in_principal_account(0), expected, "{case:?}");
+        }
     }
 }
