@@ -297,8 +297,7 @@ impl<'p> Evaluator<'p> {
                 *slot = Slot::Absent;
             }
         }
-        let via = req.via(k).unwrap_or_default();
-        if req.appends_to_called_via(via) {
+        if req.hop_appends_to_called_via(k) {
             sc.called_via_hops.push(k as u32);
         }
         let non_empty = self.called_via_len(req, sc) > 0;

@@ -87,6 +87,13 @@ pub trait RequestView {
     fn preserve_source_ip(&self) -> bool;
     /// Whether a forwarded hop made by `via` appends to the CalledVia list (R-FAS-6).
     fn appends_to_called_via(&self, via: &str) -> bool;
+    /// [`appends_to_called_via`](RequestView::appends_to_called_via) of hop `hop`'s `via`
+    /// (`""` for none). A [`CompactRequest`](super::compact::CompactRequest) answers from a
+    /// flag set when it was built.
+    #[inline]
+    fn hop_appends_to_called_via(&self, hop: usize) -> bool {
+        self.appends_to_called_via(self.via(hop).unwrap_or_default())
+    }
 
     fn principal_kind(&self) -> PrincipalKind;
     fn service_linked(&self) -> bool;

@@ -796,6 +796,16 @@ impl RequestBuilder {
                     .unwrap_or_else(|| default_requires_no_permission(req.dialect, action))
                     as u32,
                 in_principal_account: in_principal_account as u32,
+                appends_to_called_via: super::appends_among(
+                    req,
+                    &parts.values,
+                    &parts.text,
+                    if h.via.is_some() {
+                        h.via.of(&parts.text)
+                    } else {
+                        ""
+                    },
+                ) as u32,
                 context: [0, 0],
                 action_entry: resolver.map_or(NO_ID, |r| r.action_entry(action, fold)),
                 // A resource is shorter than the 4 GiB text, so every place fits.
@@ -851,6 +861,11 @@ mod tests {
             assert_eq!(compact.action(k), req.action(k));
             assert_eq!(compact.resource(k), req.resource(k));
             assert_eq!(compact.resource_account(k), req.resource_account(k));
+            assert_eq!(
+                compact.hop_appends_to_called_via(k),
+                req.hop_appends_to_called_via(k),
+                "{k}"
+            );
             assert_eq!(
                 compact.resource_in_principal_account(k),
                 req.resource_in_principal_account(k),

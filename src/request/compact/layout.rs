@@ -7,7 +7,7 @@
 //! instructions (BENCHMARKS.md, tenth session). Here they are one `Vec<u32>`:
 //!
 //! ```text
-//! [hops: 21 words each][given keys: 3 each][entries: 5 each][list values: 2 each][text bytes, padded to a word]
+//! [hops: 22 words each][given keys: 3 each][entries: 5 each][list values: 2 each][text bytes, padded to a word]
 //! ```
 //!
 //! Each part is a run of plain-word records (`bytemuck::Pod`), read back as a typed slice
@@ -67,7 +67,7 @@ struct Layout {
 }
 
 /// A hop record's words.
-const HOP_WORDS: usize = 21;
+const HOP_WORDS: usize = 22;
 
 /// The buffer would pass `u32::MAX` words.
 #[derive(Debug)]

@@ -115,6 +115,9 @@ struct CompactHop {
     /// ([`RequestView::resource_in_principal_account`]), decided when the request is
     /// finished (the principal is then known); 0: not.
     in_principal_account: u32,
+    /// 1: this hop's `via` is appended to the CalledVia list
+    /// ([`RequestView::hop_appends_to_called_via`]), decided when the request is finished.
+    appends_to_called_via: u32,
     /// This hop's own context: a range of `entries`.
     context: [u32; 2],
     /// The action's entry in the resolver's index, or [`NO_ID`].
@@ -264,17 +267,14 @@ impl<'r> CompactRead<'r> {
 
     #[inline]
     fn appends_to_called_via(self, via: &str) -> bool {
-        match self.req.called_via_services {
-            None => appends_to_called_via_among(
-                self.req.dialect,
-                via,
-                DEFAULT_CALLED_VIA_SERVICES.iter().copied(),
-            ),
-            Some((first, end)) => {
-                let services = self.values.get(first as usize..end as usize);
-                let services = services.unwrap_or_default().iter();
-                appends_to_called_via_among(self.req.dialect, via, services.map(|s| self.str(*s)))
-            }
+        appends_among(self.req, self.values, self.text, via)
+    }
+
+    #[inline]
+    fn hop_appends_to_called_via(self, hop: usize) -> bool {
+        match self.hops.get(hop) {
+            Some(h) => h.appends_to_called_via != 0,
+            None => self.appends_to_called_via(""),
         }
     }
 
@@ -456,6 +456,23 @@ impl<'r> CompactRead<'r> {
     }
 }
 
+/// [`RequestView::appends_to_called_via`] of a request whose list values and text are
+/// `values` and `text` (the builder's parts, or the buffer's).
+fn appends_among(req: &CompactRequest, values: &[Span], text: &str, via: &str) -> bool {
+    match req.called_via_services {
+        None => appends_to_called_via_among(
+            req.dialect,
+            via,
+            DEFAULT_CALLED_VIA_SERVICES.iter().copied(),
+        ),
+        Some((first, end)) => {
+            let services = values.get(first as usize..end as usize);
+            let services = services.unwrap_or_default().iter();
+            appends_to_called_via_among(req.dialect, via, services.map(|s| s.of(text)))
+        }
+    }
+}
+
 /// The [`RequestView`] methods, each answered by `CompactRead`'s inherent method of the
 /// name on the view `$read` (an expression of `$s`, the receiver).
 macro_rules! read_through {
@@ -475,6 +492,10 @@ macro_rules! read_through {
         #[inline]
         fn appends_to_called_via(&$s, via: &str) -> bool {
             $read.appends_to_called_via(via)
+        }
+        #[inline]
+        fn hop_appends_to_called_via(&$s, hop: usize) -> bool {
+            $read.hop_appends_to_called_via(hop)
         }
         #[inline]
         fn principal_kind(&$s) -> PrincipalKind {
