@@ -462,6 +462,7 @@ impl<'p> Evaluator<'p> {
     fn tabulate_classes(&self, table: &mut Vec<u32>, ranges: &mut Vec<(u32, u32)>) {
         let (table_len, ranges_len) = (table.len(), ranges.len());
         let mut verdicts: rustc_hash::FxHashMap<StatementId, ServiceVerdicts> = Default::default();
+        let mut memo = PatternMemo::default();
         let mut list: Vec<u32> = Vec::new();
         let mut joined = String::new();
         let services = self.v.services.len();
@@ -477,7 +478,7 @@ impl<'p> Evaluator<'p> {
             let ids = ids.chain(self.not_action.iter().copied());
             for id in ids.chain(self.always.iter().copied()) {
                 let v = verdicts.entry(id).or_insert_with(|| {
-                    self.service_verdicts(&self.v.statements[id as usize], &mut joined)
+                    self.service_verdicts(&self.v.statements[id as usize], &mut memo, &mut joined)
                 });
                 match v.of((service < services).then_some(service as u32)) {
                     ClassVerdict::Always => list.push(id << 1 | 1),
@@ -505,10 +506,13 @@ impl<'p> Evaluator<'p> {
     /// never for the others), and a literal name the index names exactly never matches
     /// (the hop's action is not that one); `*`, `*:*` decide every class; a pattern with a
     /// service glob, or a name glob, is left to the hop in the classes it could concern.
-    /// `joined` is a buffer for the `service:name` looked up.
-    fn service_verdicts(&self, st: &StatementRec, joined: &mut String) -> ServiceVerdicts {
-        let literal = |p: &str| !p.bytes().any(|b| b == b'*' || b == b'?');
-        let stars = |p: &str| !p.is_empty() && p.bytes().all(|b| b == b'*');
+    /// Each pattern is decided once per program (`memo`, [`Evaluator::pattern_verdict`]).
+    fn service_verdicts(
+        &self,
+        st: &StatementRec,
+        memo: &mut PatternMemo,
+        joined: &mut String,
+    ) -> ServiceVerdicts {
         let actions = &self.v.actions
             [st.actions_first as usize..(st.actions_first + st.actions_len) as usize];
         let mut v = ServiceVerdicts {
@@ -521,29 +525,13 @@ impl<'p> Evaluator<'p> {
             match ActionKind::from_code(a.kind) {
                 Some(ActionKind::Any) => v.every = v.every.or(Is::Yes),
                 Some(ActionKind::Aws) => {
-                    let (ps, pn) = (self.s(a.a), self.s(a.b));
-                    let service = literal(ps).then(|| self.services.get(ps)).flatten();
-                    let name = if stars(pn) {
-                        Is::Yes
-                    } else if literal(pn) && literal(ps) && {
-                        joined.clear();
-                        joined.push_str(ps);
-                        joined.push(':');
-                        joined.push_str(pn);
-                        self.exact.get(joined).is_some()
-                    } {
-                        Is::No
-                    } else {
-                        Is::Maybe
-                    };
-                    match service {
-                        // A service of the index: its class only.
-                        Some(i) => v.services.push((i, name)),
-                        // A literal service the index does not know: only the unknown class.
-                        None if literal(ps) => v.unknown = v.unknown.or(Is::Maybe.min(name)),
-                        None if stars(ps) => v.every = v.every.or(name),
-                        // A service glob: any class it could match, per hop.
-                        None => v.every = v.every.or(Is::Maybe.min(name)),
+                    let verdict = *memo
+                        .entry((a.a, a.b))
+                        .or_insert_with(|| self.pattern_verdict(a, joined));
+                    match verdict {
+                        PatternVerdict::Service(i, name) => v.services.push((i, name)),
+                        PatternVerdict::Unknown(is) => v.unknown = v.unknown.or(is),
+                        PatternVerdict::Every(is) => v.every = v.every.or(is),
                     }
                 }
                 Some(ActionKind::Huawei) => v.every = v.every.or(Is::Maybe),
@@ -553,7 +541,56 @@ impl<'p> Evaluator<'p> {
         v.services.sort_unstable_by_key(|(i, _)| *i);
         v
     }
+
+    /// What one AWS action pattern `a` answers, by class (see
+    /// [`Evaluator::service_verdicts`]); `joined` is a buffer for the `service:name`
+    /// looked up.
+    fn pattern_verdict(&self, a: &ActionRec, joined: &mut String) -> PatternVerdict {
+        let literal = |p: &str| !p.bytes().any(|b| b == b'*' || b == b'?');
+        let stars = |p: &str| !p.is_empty() && p.bytes().all(|b| b == b'*');
+        let (ps, pn) = (self.s(a.a), self.s(a.b));
+        let service = literal(ps).then(|| self.services.get(ps)).flatten();
+        let name = if stars(pn) {
+            Is::Yes
+        } else if literal(pn) && literal(ps) && {
+            joined.clear();
+            joined.push_str(ps);
+            joined.push(':');
+            joined.push_str(pn);
+            self.exact.get(joined).is_some()
+        } {
+            Is::No
+        } else {
+            Is::Maybe
+        };
+        match service {
+            // A service of the index: its class only.
+            Some(i) => PatternVerdict::Service(i, name),
+            // A literal service the index does not know: only the unknown class.
+            None if literal(ps) => PatternVerdict::Unknown(Is::Maybe.min(name)),
+            None if stars(ps) => PatternVerdict::Every(name),
+            // A service glob: any class it could match, per hop.
+            None => PatternVerdict::Every(Is::Maybe.min(name)),
+        }
+    }
 }
+
+/// What one AWS action pattern answers for the classes (see
+/// [`Evaluator::pattern_verdict`]).
+#[derive(Clone, Copy)]
+enum PatternVerdict {
+    /// For the class of this service of the index only.
+    Service(u32, Is),
+    /// For the class of the services the index does not know only.
+    Unknown(Is),
+    /// For every class.
+    Every(Is),
+}
+
+/// [`PatternVerdict`]s by the pattern's service and name strings: the managed policies'
+/// glob statements repeat the same action patterns (`ec2:DescribeInstances` in hundreds of
+/// them), each decided once instead of hashing its service and `service:name` again.
+type PatternMemo = rustc_hash::FxHashMap<(StrId, StrId), PatternVerdict>;
 
 /// The programs of the spec vectors' and conformance cases' policy sets (resource
 /// policies, SCPs, Huawei actions), from the repository's `corpus/`: for data-driven tests
