@@ -73,7 +73,15 @@ pub(in crate::eval) fn build<'p>(e: &Evaluator<'p>) -> Residual<'p> {
         }
         r.own_actions = own_actions::OwnActions::build(e);
     }
-    r
+    // The walk reads these tables without bounds tests (`verify`): a residual that fails
+    // its checks is not run — every hop takes the general path.
+    match r.verify(e) {
+        Ok(()) => r,
+        Err(error) => {
+            debug_assert!(false, "the residual tables fail their checks: {error}");
+            Residual::default()
+        }
+    }
 }
 
 /// Which statements read keys, and their ranges of `statement_keys`: read per candidate

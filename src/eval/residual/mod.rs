@@ -64,6 +64,7 @@ mod own_actions;
 mod run;
 #[cfg(test)]
 mod typed_tests;
+mod verify;
 
 use crate::bytecode::KeyId;
 use crate::bytecode::PolicyKind as Kind;
@@ -205,18 +206,36 @@ impl Residual<'_> {
 
     /// The text of a typed test, as bytes: the ops compare bytes, and a `str` range would
     /// test both ends for character boundaries on every read.
+    #[allow(unsafe_code)]
     #[inline]
     fn text(&self, t: Text) -> &[u8] {
-        self.texts
-            .as_bytes()
-            .get(t.0 as usize..t.1 as usize)
-            .unwrap_or_default()
+        let range = t.0 as usize..t.1 as usize;
+        debug_assert!(range.start <= range.end && range.end <= self.texts.len());
+        // SAFETY: every `Text` the ops hold (and the variable globs' heads) is a range of
+        // `texts` (`verify::op_in_range`), and the ops are the only source of them.
+        unsafe { self.texts.as_bytes().get_unchecked(range) }
     }
 
-    /// Key `bit` of program `p`.
+    /// Key `bit` of program `p`; `bit` is one of the bits of `p`'s masks.
+    #[allow(unsafe_code)]
     #[inline]
     pub(super) fn key(&self, p: ActionProgram, bit: u32) -> KeyId {
-        self.keys[(p.keys.0 + bit) as usize]
+        debug_assert!(bit < p.keys.1 - p.keys.0 && p.keys.1 as usize <= self.keys.len());
+        // SAFETY: `p` is one of `programs`, whose key ranges lie in `keys` and whose masks
+        // have no bit past their keys (`verify::verify_program`); the walk's and the hop's
+        // bits are its masks' bits.
+        unsafe { *self.keys.get_unchecked((p.keys.0 + bit) as usize) }
+    }
+
+    /// The key masks of `p`'s candidates that read keys.
+    #[allow(unsafe_code)]
+    #[inline]
+    fn masks(&self, p: ActionProgram) -> &[u64] {
+        let range = p.masks.0 as usize..p.masks.1 as usize;
+        debug_assert!(range.start <= range.end && range.end <= self.masks.len());
+        // SAFETY: `p` is one of `programs`, whose mask ranges lie in `masks`
+        // (`verify::verify_program`).
+        unsafe { self.masks.get_unchecked(range) }
     }
 }
 

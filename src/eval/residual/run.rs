@@ -118,7 +118,7 @@ impl<'p> Evaluator<'p> {
         // absent ones are the missing keys, tested once after the walk.
         let mut read = 0;
         // The key masks of the candidates that read keys, in candidate order.
-        let mut masks = r.masks[p.masks.0 as usize..p.masks.1 as usize].iter();
+        let mut masks = r.masks(p).iter();
         let (mut own, own_end) = own;
         for &c in candidates {
             // The tables reached through an opaque reference, once per candidate: otherwise
@@ -134,7 +134,7 @@ impl<'p> Evaluator<'p> {
                 e.own_step(own, &hop, req, sc, &mut target);
                 own += 1;
             }
-            let (at, head) = r.head(id);
+            let head = r.head(id);
             // Taken before any test can skip the statement, so that the masks follow the
             // candidates.
             let keys = if head.part & READS_KEYS != 0 {
@@ -143,7 +143,7 @@ impl<'p> Evaluator<'p> {
                 0
             };
             let Some(categories) =
-                e.block_matches(id, at, head, c & 1 == 1, &hop, req, sc, &mut target)
+                e.block_matches(id, head, c & 1 == 1, &hop, req, sc, &mut target)
             else {
                 continue;
             };
@@ -181,9 +181,9 @@ impl<'p> Evaluator<'p> {
         if decided == Some(false) {
             return;
         }
-        let (at, head) = r.head(id);
+        let head = r.head(id);
         let Some(categories) =
-            self.block_matches(id, at, head, decided.is_some(), hop, req, sc, target)
+            self.block_matches(id, head, decided.is_some(), hop, req, sc, target)
         else {
             return;
         };
@@ -198,15 +198,15 @@ impl<'p> Evaluator<'p> {
         self.conditions_then_apply(id, head, categories, req, sc);
     }
 
-    /// Whether statement `id`'s block, whose head `head` is op `at`, passes its
+    /// Whether statement `id`'s block, whose head is `head`, passes its
     /// participation, action (unless `verified`), principal and resource ops: its principal
     /// categories if it does.
+    #[allow(unsafe_code)]
     #[allow(clippy::too_many_arguments)]
     #[inline(always)]
     fn block_matches<'r, R: RequestView>(
         &self,
         id: u32,
-        at: usize,
         head: Head,
         verified: bool,
         hop: &HopTests<'r, '_>,
@@ -225,9 +225,13 @@ impl<'p> Evaluator<'p> {
         }
         let ops = &self.residual.ops;
         let mut categories = 0;
-        let mut pc = at + 1;
-        while pc < head.conditions as usize {
-            let passes = match ops[pc] {
+        let mut pc = head.at as usize + 1;
+        let conditions = head.conditions as usize;
+        while pc < conditions {
+            debug_assert!(conditions <= ops.len());
+            // SAFETY: `pc < head.conditions <= ops.len()`: every head's block lies in `ops`
+            // (`verify_head`), and `head` is one of `heads` (`Residual::head`).
+            let passes = match unsafe { *ops.get_unchecked(pc) } {
                 Op::Position(position) => hop.part.resource == Some(position),
                 Op::Accounts(first, end) => {
                     let accounts = &self.residual.accounts[first as usize..end as usize];
@@ -242,7 +246,11 @@ impl<'p> Evaluator<'p> {
                     categories != 0
                 }
                 Op::AnyOf { count, not } => {
-                    let group = &ops[pc + 1..pc + 1 + count as usize];
+                    let group = pc + 1..pc + 1 + count as usize;
+                    debug_assert!(group.end <= conditions);
+                    // SAFETY: an `AnyOf` group of a block's resource ops ends at or before
+                    // the block's conditions (`verify_head`), which lie in `ops`.
+                    let group = unsafe { ops.get_unchecked(group) };
                     pc += count as usize;
                     group
                         .iter()
@@ -261,6 +269,7 @@ impl<'p> Evaluator<'p> {
 
     /// Runs the statement's condition ops; if they hold, the statement joins the applied
     /// list.
+    #[allow(unsafe_code)]
     #[inline(always)]
     fn conditions_then_apply<R: RequestView>(
         &self,
@@ -270,7 +279,12 @@ impl<'p> Evaluator<'p> {
         req: &R,
         sc: &mut Scratch,
     ) {
-        let ops = &self.residual.ops[head.conditions as usize..head.end as usize];
+        let ops = &self.residual.ops;
+        let conditions = head.conditions as usize..head.end as usize;
+        debug_assert!(conditions.start <= conditions.end && conditions.end <= ops.len());
+        // SAFETY: `head` is one of `heads` (`Residual::head`), whose condition ranges lie in
+        // `ops` (`verify_head`).
+        let ops = unsafe { ops.get_unchecked(conditions) };
         for op in ops {
             if !self.condition_op(*op, req, sc) {
                 return;
@@ -287,12 +301,11 @@ impl<'p> Evaluator<'p> {
 
     /// The mask of `p`'s keys among `read` (a mask of its numbering) whose slot is absent.
     fn absent_keys(&self, p: ActionProgram, mut read: u64, sc: &Scratch) -> u64 {
-        let keys = &self.residual.keys[p.keys.0 as usize..p.keys.1 as usize];
         let mut mask = 0;
         while read != 0 {
             let bit = read.trailing_zeros();
             read &= read - 1;
-            let key = keys[bit as usize];
+            let key = self.residual.key(p, bit);
             mask |= ((sc.slots[key as usize] == Slot::Absent) as u64) << bit;
         }
         mask
@@ -474,12 +487,17 @@ pub(super) struct Head {
     kind: Kind,
     deny: bool,
     level: u32,
-    at: u32,
-    conditions: u32,
-    end: u32,
+    pub(super) at: u32,
+    pub(super) conditions: u32,
+    pub(super) end: u32,
 }
 
 impl Head {
+    /// The block's first op, where its conditions start and its end, for `verify`.
+    pub(super) fn ranges(&self) -> (u32, u32, u32) {
+        (self.at, self.conditions, self.end)
+    }
+
     /// A head that never takes part (no participation bit), with no ops.
     fn never(at: u32) -> Head {
         Head {
@@ -522,14 +540,16 @@ impl Residual<'_> {
         }
     }
 
-    /// Where statement `id`'s block starts, and its head.
+    /// Statement `id`'s head; `id` is a tabulated candidate's statement (of
+    /// `exact_candidates`) or one of a resource policy's (`resource_policy_statements`).
+    #[allow(unsafe_code)]
     #[inline(always)]
-    fn head(&self, id: u32) -> (usize, Head) {
-        match self.heads.get(id as usize) {
-            Some(head) => (head.at as usize, *head),
-            // Every statement has a head (`build`).
-            None => (0, Head::never(0)),
-        }
+    fn head(&self, id: u32) -> Head {
+        debug_assert!((id as usize) < self.heads.len());
+        // SAFETY: there is one head per statement, every `exact_candidates` entry names a
+        // statement and every `resource_policy_statements` range lies in the statements
+        // (`verify`), and the walk runs only those.
+        unsafe { *self.heads.get_unchecked(id as usize) }
     }
 }
 
