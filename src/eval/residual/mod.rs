@@ -104,8 +104,8 @@ pub(super) struct Residual<'p> {
     heads: Vec<run::Head>,
     /// The texts of the typed ops (see [`Text`]).
     texts: String,
-    /// The segment tests of [`Op::Arn`] ops.
-    arn_segs: Vec<SegTest<'p>>,
+    /// The segment tests of [`Op::Arn`] ops, `*` segments left out.
+    arn_checks: Vec<ArnCheck<'p>>,
     /// The globs of [`Op::Stars`] ops …
     stars: Vec<Stars<'p>>,
     /// … and their middle literals (those of [`Op::VariableGlob`] tails too).
@@ -162,6 +162,19 @@ struct VariableGlob<'p> {
 enum SegTest<'p> {
     Seg(Seg<'p>),
     Stars(Stars<'p>),
+    /// A literal of twelve bytes (an account, `111122223333`): its bytes 0..8 and 8..12
+    /// as little-endian words, compared as two words rather than through a loop.
+    Twelve(u64, u32),
+}
+
+/// One segment test of an ARN pattern's tail that is not `*`: the segment's number
+/// (`literal..6`) and its test. `arn:aws:kms:*:111122223333:key/*` (three literal
+/// segments) holds two: segment 4 `Twelve("111122223333")`, segment 5 `Prefix("key/")`;
+/// the region is never cut.
+#[derive(Clone, Copy, Debug)]
+struct ArnCheck<'p> {
+    seg: u8,
+    test: SegTest<'p>,
 }
 
 /// A glob of literals and `*`s, `first*…*last`, as its first and last literals and the
@@ -194,7 +207,7 @@ impl Residual<'_> {
             + heap_bytes(&self.middles)
             + heap_bytes(&self.globs)
             + self.texts.capacity()
-            + heap_bytes(&self.arn_segs)
+            + heap_bytes(&self.arn_checks)
             + heap_bytes(&self.entry_services)
             + self.own_actions.heap_bytes()
     }
@@ -225,6 +238,17 @@ impl Residual<'_> {
         // have no bit past their keys (`verify::verify_program`); the walk's and the hop's
         // bits are its masks' bits.
         unsafe { *self.keys.get_unchecked((p.keys.0 + bit) as usize) }
+    }
+
+    /// The `count` segment tests of an [`Op::Arn`] from `first`.
+    #[allow(unsafe_code)]
+    #[inline]
+    fn arn_checks(&self, first: u32, count: u8) -> &[ArnCheck<'_>] {
+        let range = first as usize..first as usize + count as usize;
+        debug_assert!(range.end <= self.arn_checks.len());
+        // SAFETY: every `Op::Arn`'s checks lie in `arn_checks` (`verify::op_in_range`),
+        // and the ops are the only source of them.
+        unsafe { self.arn_checks.get_unchecked(range) }
     }
 
     /// The key masks of `p`'s candidates that read keys.

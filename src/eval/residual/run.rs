@@ -360,21 +360,26 @@ impl<'p> Evaluator<'p> {
             Op::Arn {
                 head,
                 literal,
-                segs,
+                count,
+                checks,
             } => {
                 let head = r.text(head);
                 bytes::prefix_of(text.as_bytes(), head) && {
-                    let literal = literal as usize;
-                    let segs = &r.arn_segs[segs as usize..segs as usize + 6 - literal];
+                    let checks = r.arn_checks(checks, count);
                     if literal == 5 {
                         // The head holds the five colons: the rest is the last segment.
-                        self.seg_test(&segs[0], text.get(head.len()..).unwrap_or_default())
+                        // At most one check, of segment 5.
+                        let last = text.get(head.len()..).unwrap_or_default();
+                        match checks.first() {
+                            Some(check) => self.seg_test(&check.test, last),
+                            None => true,
+                        }
                     } else if let Some((colons, found)) = req.resource_colons(hop.k) {
                         // The colons the compact request found: no `Target` to build.
-                        self.arn_tail_at(text, &colons, found, literal, segs)
+                        self.arn_tail_at(text, &colons, found, checks)
                     } else {
                         let target = target.get_or_insert_with(|| hop_target(req, hop.k));
-                        self.arn_tail(target, literal, segs)
+                        self.arn_tail(target, checks)
                     }
                 }
             }
@@ -554,21 +559,16 @@ impl Residual<'_> {
 }
 
 impl Evaluator<'_> {
-    /// Whether segments `literal..6` of the hop's resource, `target` (whose text starts with
-    /// the pattern's head, `literal` segments), pass `segs` (R-RES-4); a resource with fewer
-    /// than five colons is not an ARN (R-RES-2), and fails. The colons are the ones the
-    /// compact request found when it was built (or `find_colons` once per hop), never
-    /// searched again here.
+    /// Whether the segments of the hop's resource, `target` (whose text starts with the
+    /// pattern's head), pass `checks` (R-RES-4; the `*` segments are not among them); a
+    /// resource with fewer than five colons is not an ARN (R-RES-2), and fails.
     #[inline(never)]
-    fn arn_tail(&self, target: &Target<'_>, literal: usize, segs: &[SegTest<'_>]) -> bool {
+    fn arn_tail(&self, target: &Target<'_>, checks: &[ArnCheck<'_>]) -> bool {
         if !target.is_arn() {
             return false;
         }
-        // Segment `literal + j` against `segs[j]` (the op holds `6 - literal` of them): an
-        // open range, which unlike `literal..6` adds no bound test of its own.
-        for (i, seg) in (literal..).zip(segs) {
-            // `*` (a region, an account) passes any segment: not cut.
-            if !matches!(seg, SegTest::Seg(Seg::Any)) && !self.seg_test(seg, target.part(i)) {
+        for check in checks {
+            if !self.seg_test(&check.test, target.part(check.seg as usize)) {
                 return false;
             }
         }
@@ -576,38 +576,37 @@ impl Evaluator<'_> {
     }
 
     /// [`Evaluator::arn_tail`] on the hop's resource `text` whose first five colons a
-    /// compact request found (`found` of them, at `colons`): each segment the op tests is
-    /// cut from those places when its test is not `*`, with no `Target` built. Places that
-    /// are not `text`'s colons (a hostile request) cut wrong segments, never panic.
+    /// compact request found (`found` of them, at `colons`): each tested segment is cut
+    /// from those places, with no `Target` built. Places that are not `text`'s colons (a
+    /// hostile request) cut wrong segments, never panic.
     #[inline(never)]
     fn arn_tail_at(
         &self,
         text: &str,
         colons: &[u32; 5],
         found: u8,
-        literal: usize,
-        segs: &[SegTest<'_>],
+        checks: &[ArnCheck<'_>],
     ) -> bool {
         // R-RES-2, as `Target::with_colons` decides it.
         if found != 5 || !bytes::starts_with(text, "arn:") {
             return false;
         }
-        for (i, seg) in (literal..).zip(segs) {
-            if matches!(seg, SegTest::Seg(Seg::Any)) {
-                continue;
-            }
-            let start = match i.checked_sub(1) {
-                Some(before) => colons.get(before).map_or(0, |c| *c as usize + 1),
-                None => 0,
-            };
-            let end = colons.get(i).map_or(text.len(), |c| *c as usize);
+        // Segment `i` is `cuts[i] + 1..cuts[i + 1]` (the first starts after a colon at
+        // -1, the last ends at the text's end); nine entries, so that `i & 7` and
+        // `(i & 7) + 1` index them with no bound test.
+        let [c0, c1, c2, c3, c4] = *colons;
+        let cuts = [u32::MAX, c0, c1, c2, c3, c4, text.len() as u32, 0, 0];
+        for check in checks {
+            let i = check.seg as usize & 7;
+            let (start, end) = (cuts[i].wrapping_add(1) as usize, cuts[i + 1] as usize);
             // The literal tests compare bytes: a segment cut at colons (ASCII) is cut on
             // character boundaries, with no test of them; the others take it as text.
             let part = text.as_bytes().get(start..end).unwrap_or_default();
-            let passes = match seg {
+            let passes = match check.test {
+                SegTest::Twelve(lo, hi) => twelve(part, lo, hi),
                 SegTest::Seg(Seg::Exact(s)) => bytes::same(part, s.as_bytes()),
                 SegTest::Seg(Seg::Prefix(s)) => bytes::prefix_of(part, s.as_bytes()),
-                _ => self.seg_test(seg, text.get(start..end).unwrap_or_default()),
+                test => self.seg_test(&test, text.get(start..end).unwrap_or_default()),
             };
             if !passes {
                 return false;
@@ -628,7 +627,20 @@ impl Evaluator<'_> {
                 seg => seg.matches(part, &mut |_, _| false),
             },
             SegTest::Stars(stars) => stars_match(stars, &self.residual.middles, part),
+            SegTest::Twelve(lo, hi) => twelve(part.as_bytes(), *lo, *hi),
         }
+    }
+}
+
+/// Whether `part` is the twelve bytes whose words are `lo` (bytes 0..8) and `hi` (8..12).
+#[inline(always)]
+fn twelve(part: &[u8], lo: u64, hi: u32) -> bool {
+    match part {
+        [a @ .., b0, b1, b2, b3] if a.len() == 8 => {
+            let a: [u8; 8] = a.try_into().unwrap_or_default();
+            u64::from_le_bytes(a) == lo && u32::from_le_bytes([*b0, *b1, *b2, *b3]) == hi
+        }
+        _ => false,
     }
 }
 

@@ -132,11 +132,15 @@ impl Residual<'_> {
             Op::Arn {
                 head,
                 literal,
-                segs,
+                count,
+                checks,
             } => {
                 text(head)
                     && literal <= 5
-                    && segs as usize + 6 - literal as usize <= self.arn_segs.len()
+                    && self
+                        .arn_checks
+                        .get(checks as usize..checks as usize + count as usize)
+                        .is_some_and(|c| c.iter().all(|c| literal <= c.seg && c.seg <= 5))
             }
             Op::Stars(i) => self.stars.get(i as usize).is_some_and(stars),
             Op::VariableGlob(i) => self
@@ -208,7 +212,7 @@ mod tests {
         assert!(built.residual_programs() > 0);
         assert_eq!(built.residual.verify(&built), Ok(()));
         type Corrupt = fn(&mut Evaluator<'_>) -> VerifyError;
-        let corruptions: [(&str, Corrupt); 15] = [
+        let corruptions: [(&str, Corrupt); 16] = [
             ("a head fewer", |e| {
                 e.residual.heads.pop();
                 VerifyError::HeadCount {
@@ -259,9 +263,16 @@ mod tests {
             }),
             ("ARN segments past the table", |e| {
                 let at = first_at(&e.residual, |op| matches!(op, Op::Arn { .. }));
-                let len = e.residual.arn_segs.len() as u32;
-                if let Op::Arn { segs, .. } = &mut e.residual.ops[at] {
-                    *segs = len;
+                let len = e.residual.arn_checks.len() as u32;
+                if let Op::Arn { checks, .. } = &mut e.residual.ops[at] {
+                    *checks = len;
+                }
+                VerifyError::OpIndex(at)
+            }),
+            ("an ARN check of a literal segment", |e| {
+                let at = first_at(&e.residual, |op| matches!(op, Op::Arn { .. }));
+                if let Op::Arn { checks, .. } = e.residual.ops[at] {
+                    e.residual.arn_checks[checks as usize].seg = 0;
                 }
                 VerifyError::OpIndex(at)
             }),
