@@ -498,7 +498,7 @@ mod tests {
             };
             for text in texts {
                 assert_eq!(
-                    stars_match(&split, &middles, text),
+                    stars_match(&split, &middles, text.as_bytes()),
                     crate::primitives::wildcard_match(glob, text),
                     "{glob:?} on {text:?}"
                 );

@@ -383,7 +383,7 @@ impl<'p> Evaluator<'p> {
                     }
                 }
             }
-            Op::Stars(i) => stars_match(&r.stars[i as usize], &r.middles, text),
+            Op::Stars(i) => stars_match(&r.stars[i as usize], &r.middles, text.as_bytes()),
             Op::VariableGlob(i) => {
                 let glob = &r.globs[i as usize];
                 let head = r.text(glob.head);
@@ -391,8 +391,8 @@ impl<'p> Evaluator<'p> {
                     && self
                         .variable(&self.v.tokens[glob.token as usize], req, sc)
                         .is_some_and(|value| {
-                            let rest = text.get(head.len()..).unwrap_or_default();
-                            bytes::starts_with(rest, value)
+                            let rest = text.as_bytes().get(head.len()..).unwrap_or_default();
+                            bytes::prefix_of(rest, value.as_bytes())
                                 && stars_match(&glob.tail, &r.middles, &rest[value.len()..])
                         })
             }
@@ -606,6 +606,7 @@ impl Evaluator<'_> {
                 SegTest::Twelve(lo, hi) => twelve(part, lo, hi),
                 SegTest::Seg(Seg::Exact(s)) => bytes::same(part, s.as_bytes()),
                 SegTest::Seg(Seg::Prefix(s)) => bytes::prefix_of(part, s.as_bytes()),
+                SegTest::Stars(stars) => stars_match(&stars, &self.residual.middles, part),
                 test => self.seg_test(&test, text.get(start..end).unwrap_or_default()),
             };
             if !passes {
@@ -626,7 +627,7 @@ impl Evaluator<'_> {
                 Seg::Suffix(s) => bytes::ends_with(part, s),
                 seg => seg.matches(part, &mut |_, _| false),
             },
-            SegTest::Stars(stars) => stars_match(stars, &self.residual.middles, part),
+            SegTest::Stars(stars) => stars_match(stars, &self.residual.middles, part.as_bytes()),
             SegTest::Twelve(lo, hi) => twelve(part.as_bytes(), *lo, *hi),
         }
     }
@@ -649,17 +650,20 @@ fn twelve(part: &[u8], lo: u64, hi: u32) -> bool {
 /// between; the leftmost place of each middle literal is as good as any, a star taking the
 /// rest.
 #[inline(always)]
-pub(super) fn stars_match(stars: &Stars<'_>, middles: &[&str], text: &str) -> bool {
-    let (head, tail) = (stars.first.len(), stars.last.len());
-    if text.len() < head + tail
-        || !bytes::starts_with(text, stars.first)
-        || !bytes::ends_with(text, stars.last)
-    {
+pub(super) fn stars_match(stars: &Stars<'_>, middles: &[&str], text: &[u8]) -> bool {
+    let (first, last) = (stars.first.as_bytes(), stars.last.as_bytes());
+    let Some(end) = text.len().checked_sub(last.len()) else {
+        return false;
+    };
+    let Some(mut rest) = text.get(first.len()..end) else {
+        return false;
+    };
+    if !bytes::same(&text[..first.len()], first) || !bytes::same(&text[end..], last) {
         return false;
     }
-    let mut rest = &text[head..text.len() - tail];
-    let (first, end) = stars.middles;
-    for middle in &middles[first as usize..end as usize] {
+    let (from, end) = stars.middles;
+    for middle in &middles[from as usize..end as usize] {
+        let middle = middle.as_bytes();
         match bytes::find(rest, middle) {
             Some(at) => rest = &rest[at + middle.len()..],
             None => return false,
