@@ -119,7 +119,18 @@ impl<'p> Evaluator<'p> {
         let mut read = 0;
         // The key masks of the candidates that read keys, in candidate order.
         let mut masks = r.masks(p).iter();
-        let (mut own, own_end) = own;
+        // The next own statement to merge, `NONE_LEFT` once all are: one compare a
+        // candidate (statement ids are below `u32::MAX`, `verify`).
+        const NONE_LEFT: u32 = u32::MAX;
+        let own_end = own.1;
+        let mut own = if own.0 < own.1 { own.0 } else { NONE_LEFT };
+        let own_step = |e: &Self, own: &mut u32, sc: &mut Scratch, target: &mut _| {
+            e.own_step(*own, &hop, req, sc, target);
+            *own += 1;
+            if *own == own_end {
+                *own = NONE_LEFT;
+            }
+        };
         for &c in candidates {
             // The tables reached through an opaque reference, once per candidate: otherwise
             // the compiler hoists every table's pointer and length the inlined walk might
@@ -130,9 +141,8 @@ impl<'p> Evaluator<'p> {
             let r = &e.residual;
             let id = c >> 1;
             // The index leaves resource policies out: `id` is never one of `own`.
-            while OWN && own < own_end && own < id {
-                e.own_step(own, &hop, req, sc, &mut target);
-                own += 1;
+            while OWN && own < id {
+                own_step(e, &mut own, sc, &mut target);
             }
             let head = r.head(id);
             // Taken before any test can skip the statement, so that the masks follow the
@@ -150,9 +160,8 @@ impl<'p> Evaluator<'p> {
             read |= keys;
             e.conditions_then_apply(id, head, categories, req, sc);
         }
-        while OWN && own < own_end {
-            self.own_step(own, &hop, req, sc, &mut target);
-            own += 1;
+        while OWN && own != NONE_LEFT {
+            own_step(self, &mut own, sc, &mut target);
         }
         self.absent_keys(p, read, sc)
     }
