@@ -44,7 +44,9 @@
 //! name or the folded action), merged by statement id with the program's
 //! (as the general path merges them with its candidates), their missing keys recorded as
 //! the general `examine` records them. Short literals are compared in words (`bytes`), not
-//! through `memcmp`; ARN segments are cut at the colons the compact request found.
+//! through `memcmp`; ARN segments are cut at the colons the compact request found. Every
+//! index the tables hold is checked once when they are built ([`verify`]), so the walk
+//! reads them without bounds tests; a residual failing the check is not run.
 //!
 //! ```text
 //! s3:GetObject, with candidates 3 (identity, Allow arn:aws:s3:::b/*, StringEquals on
