@@ -1,12 +1,13 @@
 //! Runs the compiled engine over the standard workload in a loop, for profilers
 //! (`perf record`, `valgrind --tool=callgrind`):
-//! `cargo run --release --example profile_eval [ROUNDS] [CHAINS] [packed|request|compact|lazy|build|build-lazy] [general]`.
+//! `cargo run --release --example profile_eval [ROUNDS] [CHAINS] [packed|request|compact|compact-batch|lazy|build|build-lazy] [general]`.
 //!
 //! `packed` (the default) packs every request once before timing and evaluates the packed
 //! requests; `request` evaluates the [`fastiam::request::Request`]s as they are; `compact`
 //! builds every request once into a [`fastiam::request::CompactRequest`] resolved against
-//! the evaluator (keys and actions by id), `lazy` into one built without it (registered
-//! keys by registry id, the others by name). `build` and `build-lazy` build each request
+//! the evaluator (keys and actions by id), and `compact-batch` evaluates those through
+//! [`fastiam::eval::Evaluator::evaluate_each`] (the next request's lines asked for while one
+//! is evaluated); `lazy` builds into requests built without the evaluator (keys by name). `build` and `build-lazy` build each request
 //! per chain, inside the loop, from its strings through one reused `RequestBuilder` (as a C
 //! caller's `fastiam_builder_build`), then evaluate it: profile `build_and_evaluate`. `general` evaluates without the residual programs
 //! ([`fastiam::eval::Evaluator::general`]), so that one binary times both paths.
@@ -60,13 +61,13 @@ fn main() {
     };
     let mut builder = RequestBuilder::new();
     let compact: Vec<CompactRequest> = match mode.as_str() {
-        "compact" | "lazy" => prepared
+        "compact" | "compact-batch" | "lazy" => prepared
             .requests
             .iter()
             .map(|r| {
                 builder.fill_from(r);
                 let built = match mode.as_str() {
-                    "compact" => builder.finish_for(&evaluator),
+                    "compact" | "compact-batch" => builder.finish_for(&evaluator),
                     _ => builder.finish(),
                 };
                 built.expect("a valid request").clone()
@@ -75,7 +76,7 @@ fn main() {
         "packed" | "request" | "build" | "build-lazy" => Vec::new(),
         other => {
             eprintln!(
-                "unknown mode `{other}`: packed, request, compact, lazy, build or build-lazy"
+                "unknown mode `{other}`: packed, request, compact, compact-batch, lazy, build or build-lazy"
             );
             std::process::exit(2)
         }
@@ -105,6 +106,11 @@ fn main() {
                         resolved,
                     );
                 }
+            }
+            "compact-batch" => {
+                evaluator.evaluate_each(&compact, &mut scratch, |_, outcome| {
+                    hops += outcome.hops.len();
+                });
             }
             _ => {
                 for request in &compact {

@@ -45,6 +45,9 @@ pub enum Path {
     Packed,
     /// The compiled engine on `CompactRequest`s built against its evaluator before timing.
     Compact,
+    /// The same `CompactRequest`s through [`Evaluator::evaluate_each`], which asks for the
+    /// next request's cache lines while it evaluates one.
+    CompactBatch,
     /// Building each request's `CompactRequest` (one reused `RequestBuilder`: `fill_from`,
     /// `finish_for`) and evaluating it, both timed.
     CompactBuildEval,
@@ -54,10 +57,11 @@ pub enum Path {
 
 impl Path {
     /// Every path, in the order of the variants.
-    pub const ALL: [Path; 5] = [
+    pub const ALL: [Path; 6] = [
         Path::Compiled,
         Path::Packed,
         Path::Compact,
+        Path::CompactBatch,
         Path::CompactBuildEval,
         Path::Reference,
     ];
@@ -68,6 +72,7 @@ impl Path {
             Path::Compiled => "compiled",
             Path::Packed => "packed",
             Path::Compact => "compact",
+            Path::CompactBatch => "compact_batch",
             Path::CompactBuildEval => "compact_build_eval",
             Path::Reference => "reference",
         }
@@ -192,7 +197,7 @@ impl Forms {
         } else {
             Vec::new()
         };
-        let compact = if paths.contains(&Path::Compact) {
+        let compact = if paths.contains(&Path::Compact) || paths.contains(&Path::CompactBatch) {
             workload
                 .requests
                 .iter()
@@ -235,6 +240,14 @@ fn time_cell(path: Path, cell: &Cell, builder: &mut RequestBuilder, min_time: Du
         Path::Compiled => time_views(evaluator, &w.requests, hops, min_time),
         Path::Packed => time_views(evaluator, &forms.packed, hops, min_time),
         Path::Compact => time_views(evaluator, &forms.compact, hops, min_time),
+        Path::CompactBatch => {
+            let mut scratch = evaluator.scratch();
+            ns_per_hop(hops, min_time, || {
+                evaluator.evaluate_each(&forms.compact, &mut scratch, |_, o| {
+                    std::hint::black_box(o.decision);
+                });
+            })
+        }
         Path::CompactBuildEval => {
             let mut scratch = evaluator.scratch();
             ns_per_hop(hops, min_time, || {

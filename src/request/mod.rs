@@ -32,4 +32,4 @@ pub use fas::{
 pub use packed::PackedRequest;
 pub use principal::{principal_arn_key_of, Principal, PrincipalError, PrincipalKind};
 pub use shared::{PolicySetCache, SharedPolicies};
-pub use view::{ListRef, RequestView, ValueRef};
+pub use view::{ListRef, ReadWith, RequestView, ValueRef};

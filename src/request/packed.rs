@@ -35,7 +35,9 @@ use super::view::{ListRef, RequestView, ValueRef};
 use crate::policy::Dialect;
 
 /// A string of the text buffer: `start..start + len`. `start == u32::MAX` means absent.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// Plain words (`Pod`), so that a compact request stores its spans in its one buffer.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
 pub struct Span {
     start: u32,
     len: u32,

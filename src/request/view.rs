@@ -187,6 +187,31 @@ pub trait RequestView {
     fn resource_colons(&self, _hop: usize) -> Option<([u32; 5], u8)> {
         None
     }
+
+    /// Runs `with` on the view the interpreter should read: the request itself, or one
+    /// that finds the request's parts once for all the reads of an evaluation (a
+    /// [`CompactRequest`](super::compact::CompactRequest)'s one buffer).
+    #[inline]
+    fn read_with<W: ReadWith>(&self, with: W) -> W::Out
+    where
+        Self: Sized,
+    {
+        with.read(self)
+    }
+
+    /// Asks for every cache line of the request (for a batch: the next request's, while
+    /// this one is evaluated); by default as much as [`touch`](RequestView::touch).
+    #[inline]
+    fn touch_all(&self) -> u32 {
+        self.touch()
+    }
+}
+
+/// Work done on whichever view a request gives ([`RequestView::read_with`]): a generic
+/// function as a value.
+pub trait ReadWith {
+    type Out;
+    fn read<V: RequestView>(self, view: &V) -> Self::Out;
 }
 
 /// How many shapes of principal [`principal_shape`] tells apart.

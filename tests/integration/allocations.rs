@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use fastiam::compile::compile;
 use fastiam::eval::Evaluator;
 use fastiam::request::{parse_case, Chain};
-use fastiam::request::{PackedRequest, RequestBuilder};
+use fastiam::request::{CompactRequest, PackedRequest, RequestBuilder};
 use fastiam::table::{AlignedBytes, Program};
 
 use crate::util::read_corpus;
@@ -95,7 +95,31 @@ fn count_hot_path(chains: &[Chain]) -> (usize, usize, usize) {
                 .filter(|h| evaluator.takes_residual_path(&h.action))
                 .count();
         }
+        // The batch path: the same requests prebuilt, evaluated by `evaluate_each` (warmed
+        // once, then counted with the rest).
+        let mut prebuilder = RequestBuilder::new();
+        let prebuilt: Vec<CompactRequest> = group
+            .iter()
+            .map(|c| {
+                prebuilder
+                    .fill_from(&c.request)
+                    .finish_for(&evaluator)
+                    .unwrap()
+                    .clone()
+            })
+            .collect();
+        let expected: Vec<_> = prebuilt
+            .iter()
+            .map(|r| evaluator.evaluate(r, &mut scratch).decision)
+            .collect();
+        let mut batch_decisions = vec![None; prebuilt.len()];
+        evaluator.evaluate_each(&prebuilt, &mut scratch, |i, o| {
+            batch_decisions[i] = Some(o.decision)
+        });
         let before = allocations();
+        evaluator.evaluate_each(&prebuilt, &mut scratch, |i, o| {
+            batch_decisions[i] = Some(o.decision)
+        });
         for chain in group {
             let outcome = evaluator.evaluate(&chain.request, &mut scratch);
             let decision = outcome.decision;
@@ -108,6 +132,8 @@ fn count_hot_path(chains: &[Chain]) -> (usize, usize, usize) {
             assert_eq!(build_and_evaluate(chain, &mut scratch), decision);
         }
         let during = allocations() - before;
+        let batch: Vec<_> = batch_decisions.into_iter().map(Option::unwrap).collect();
+        assert_eq!(batch, expected, "the batch decides as one at a time");
         assert_eq!(
             during,
             0,

@@ -28,6 +28,7 @@
 use std::convert::Infallible;
 use std::fmt;
 
+use super::layout::Parts;
 use super::{CompactHop, CompactRequest, Entry, GivenKey, Resolver, NO_ID};
 use crate::policy::Dialect;
 use crate::primitives::arn::{split_arn_at, split_urn_at};
@@ -122,6 +123,8 @@ struct PendingHop {
 #[derive(Clone, Debug)]
 pub struct RequestBuilder {
     req: CompactRequest,
+    /// The request's parts as set, packed into `req`'s one buffer by `finish`.
+    parts: Parts,
     /// Principals parsed from strings, one per shape of ARN ([`parse_slot`]), so that a
     /// builder seeing principals of alternating shapes keeps every field's buffer.
     parsed: [Principal; PARSE_SLOTS],
@@ -185,6 +188,7 @@ impl RequestBuilder {
     pub fn new() -> RequestBuilder {
         RequestBuilder {
             req: CompactRequest::default(),
+            parts: Parts::default(),
             parsed: std::array::from_fn(|_| {
                 Principal::from_arn("anonymous").expect("`anonymous` is a principal")
             }),
@@ -200,11 +204,7 @@ impl RequestBuilder {
     /// buffer.
     pub fn clear(&mut self) -> &mut Self {
         let r = &mut self.req;
-        r.text.clear();
-        r.entries.clear();
-        r.given.clear();
-        r.values.clear();
-        r.hops.clear();
+        self.parts.clear();
         r.dialect = Dialect::Aws;
         r.called_via_services = None;
         r.preserve_source_ip = true;
@@ -321,7 +321,7 @@ impl RequestBuilder {
         I: IntoIterator<Item = Result<S, E>>,
         S: AsRef<str>,
     {
-        let text = self.req.text.len();
+        let text = self.parts.text.len();
         self.req.called_via_services = Some(self.try_push_values(text, services)?);
         Ok(self)
     }
@@ -499,9 +499,9 @@ impl RequestBuilder {
     }
 
     fn push(&mut self, s: &str) -> Span {
-        let start = self.req.text.len();
-        self.req.text.push_str(s);
-        match u32::try_from(self.req.text.len()) {
+        let start = self.parts.text.len();
+        self.parts.text.push_str(s);
+        match u32::try_from(self.parts.text.len()) {
             Ok(_) => Span::new(start as u32, s.len() as u32),
             Err(_) => {
                 self.defer(BuildError::TooLarge);
@@ -516,10 +516,10 @@ impl RequestBuilder {
 
     /// Canonicalises `key` into the text (R-CTX-2).
     fn push_key(&mut self, key: &str) -> Span {
-        let start = self.req.text.len();
-        canonical_key_into(key, &mut self.req.text);
-        let len = self.req.text.len() - start;
-        match u32::try_from(self.req.text.len()) {
+        let start = self.parts.text.len();
+        canonical_key_into(key, &mut self.parts.text);
+        let len = self.parts.text.len() - start;
+        match u32::try_from(self.parts.text.len()) {
             Ok(_) => Span::new(start as u32, len as u32),
             Err(_) => {
                 self.defer(BuildError::TooLarge);
@@ -531,19 +531,19 @@ impl RequestBuilder {
     fn single(&mut self, ctx: u32, key: &str, value: &str) {
         let key = self.push_key(key);
         let value = self.push(value);
-        let entry = if is_multi_valued(key.of(&self.req.text)) {
-            let start = self.req.values.len() as u32;
-            self.req.values.push(value);
+        let entry = if is_multi_valued(key.of(&self.parts.text)) {
+            let start = self.parts.values.len() as u32;
+            self.parts.values.push(value);
             Entry {
                 key,
                 value: Span::new(start, 1),
-                multi: true,
+                multi: 1,
             }
         } else {
             Entry {
                 key,
                 value,
-                multi: false,
+                multi: 0,
             }
         };
         self.given.push((ctx, entry));
@@ -563,7 +563,7 @@ impl RequestBuilder {
         I: IntoIterator<Item = Result<S, E>>,
         S: AsRef<str>,
     {
-        let text = self.req.text.len();
+        let text = self.parts.text.len();
         let key = self.push_key(key);
         let (start, end) = self.try_push_values(text, values)?;
         let len = end - start;
@@ -574,7 +574,7 @@ impl RequestBuilder {
                 Entry {
                     key,
                     value,
-                    multi: true,
+                    multi: 1,
                 },
             ));
         }
@@ -589,21 +589,21 @@ impl RequestBuilder {
         I: IntoIterator<Item = Result<S, E>>,
         S: AsRef<str>,
     {
-        let start = self.req.values.len();
+        let start = self.parts.values.len();
         for v in values {
             match v {
                 Ok(v) => {
                     let span = self.push(v.as_ref());
-                    self.req.values.push(span);
+                    self.parts.values.push(span);
                 }
                 Err(e) => {
-                    self.req.values.truncate(start);
-                    self.req.text.truncate(text);
+                    self.parts.values.truncate(start);
+                    self.parts.text.truncate(text);
                     return Err(e);
                 }
             }
         }
-        Ok((start as u32, self.req.values.len() as u32))
+        Ok((start as u32, self.parts.values.len() as u32))
     }
 
     fn push_hop(&mut self, via: Option<&str>, action: &str, resource: &str) -> &mut Self {
@@ -650,8 +650,8 @@ impl RequestBuilder {
         if self.hops[0].via.is_some() {
             return Err(BuildError::ViaOnFirstHop);
         }
-        self.req.entries.clear();
-        self.req.given.clear();
+        self.parts.entries.clear();
+        self.parts.given.clear();
         self.req.context = (0, 0);
         self.hops_with_defaults(resolver)?;
         self.entries_in_order(resolver)?;
@@ -668,14 +668,20 @@ impl RequestBuilder {
             // A string pushed above overflowed the text.
             return Err(self.deferred.take().unwrap_or(BuildError::TooLarge));
         }
+        self.req
+            .packed
+            .pack(&self.parts)
+            .map_err(|_| BuildError::TooLarge)?;
         Ok(&self.req)
     }
 
     /// Sorts the given entries by context and key, rejects a key given twice in a context
     /// (R-CTX-2), resolves each key and sets each context's range. The hops are built.
     fn entries_in_order(&mut self, resolver: Option<&dyn Resolver>) -> Result<(), BuildError> {
-        let RequestBuilder { req, given, .. } = self;
-        let text = req.text.as_str();
+        let RequestBuilder {
+            req, parts, given, ..
+        } = self;
+        let text = parts.text.as_str();
         // Compared as bytes (the order of `str`), without the character-boundary checks of
         // cutting `str`s: the spans are the builder's own.
         let bytes = |s: Span| {
@@ -693,6 +699,7 @@ impl RequestBuilder {
             given.sort_unstable_by(order);
         }
         let mut previous: Option<(u32, &str)> = None;
+        let mut context = [0u32; 2];
         for (ctx, entry) in given.iter() {
             let key = entry.key.of(text);
             if previous == Some((*ctx, key)) {
@@ -702,44 +709,49 @@ impl RequestBuilder {
                 });
             }
             previous = Some((*ctx, key));
-            let range = match *ctx {
-                0 => &mut req.context,
-                k => &mut req.hops[k as usize - 1].context,
+            let range: &mut [u32; 2] = match *ctx {
+                0 => &mut context,
+                k => &mut parts.hops[k as usize - 1].context,
             };
-            let at = req.entries.len() as u32;
-            if range.1 == 0 {
-                *range = (at, at);
+            let at = parts.entries.len() as u32;
+            if range[1] == 0 {
+                *range = [at, at];
             }
-            range.1 = at + 1;
-            req.entries.push(*entry);
+            range[1] = at + 1;
+            parts.entries.push(*entry);
             // A request built without a resolver has its keys looked up by name at
             // evaluation (a registry of well-known keys cost more to search here, about 280
             // instructions a key, than the lookup it saved, about 65: BENCHMARKS.md,
             // "Compact requests").
-            let (start, len) = match (entry.multi, entry.value.start()) {
+            let (start, len) = match (entry.multi != 0, entry.value.start()) {
                 (true, _) => (GivenKey::LIST, at),
                 // Only an empty value at the very end of a 4 GiB text starts there: the
                 // empty text anywhere else reads the same.
                 (false, GivenKey::LIST) => (0, 0),
                 (false, start) => (start, entry.value.len()),
             };
-            req.given.push(GivenKey {
+            parts.given.push(GivenKey {
                 id: resolver.map_or(NO_ID, |r| r.key_id(key)),
                 start,
                 len,
             });
         }
+        req.context = (context[0], context[1]);
         Ok(())
     }
 
     /// Derives the hops' defaults (CASES.md) and resolves their actions.
     fn hops_with_defaults(&mut self, resolver: Option<&dyn Resolver>) -> Result<(), BuildError> {
         let RequestBuilder {
-            req, hops, fold, ..
+            req,
+            parts,
+            hops,
+            fold,
+            ..
         } = self;
         for (k, h) in hops.iter().enumerate() {
-            let action = h.action.of(&req.text);
-            let resource = h.resource.of(&req.text);
+            let action = h.action.of(&parts.text);
+            let resource = h.resource.of(&parts.text);
             // The resource split once, for the interpreter and for every default.
             let mut colons = [0usize; 5];
             let found = crate::primitives::find_colons(resource, &mut colons);
@@ -767,21 +779,23 @@ impl RequestBuilder {
                 resource_policy: h.resource_policy,
                 resource_policy_required: h.resource_policy_required.unwrap_or_else(|| {
                     default_resource_policy_required_split(req.dialect, action, arn)
-                }),
+                }) as u32,
                 requires_no_permission: h
                     .requires_no_permission
-                    .unwrap_or_else(|| default_requires_no_permission(req.dialect, action)),
-                context: (0, 0),
+                    .unwrap_or_else(|| default_requires_no_permission(req.dialect, action))
+                    as u32,
+                context: [0, 0],
                 action_entry: resolver.map_or(NO_ID, |r| r.action_entry(action, fold)),
                 // A resource is shorter than the 4 GiB text, so every place fits.
-                resource_colons: (colons.map(|c| c as u32), found as u8),
+                resource_colons: colons.map(|c| c as u32),
+                colons_found: found as u32,
             };
-            match req.hops.get_mut(k) {
+            match parts.hops.get_mut(k) {
                 Some(slot) => *slot = hop,
-                None => req.hops.push(hop),
+                None => parts.hops.push(hop),
             }
         }
-        req.hops.truncate(hops.len());
+        parts.hops.truncate(hops.len());
         Ok(())
     }
 }
@@ -872,13 +886,54 @@ mod tests {
             "context":{"g:SourceIp":"10.0.0.1"},
             "chain":[{"action":"obs:object:GetObject","resource":"obs:cn-north-4:0a1b:object:b/k"}]}"#,
         ];
+        // The one buffer's edges: no context at all, many hops each with its own context,
+        // long and multi-byte texts (the text's end falls at every offset in a word).
+        let long = "é€x".repeat(700);
+        let mut many = String::from(
+            r#"{"id":"m","principal":"arn:aws:iam::111122223333:user/u","chain":[
+            {"action":"s3:GetObject","resource":"arn:aws:s3:::b/k"}"#,
+        );
+        for k in 1..14 {
+            many.push_str(&format!(
+                r#",{{"via":"s{k}.amazonaws.com","action":"s{k}:Do{k}","resource":"arn:aws:s{k}:us-east-1:111122223333:thing/{}",
+                "context":{{"s{k}:Key":"{}","s{k}:List":["{}","b"]}}}}"#,
+                "r".repeat(k * 37),
+                long.chars().take(k * 5).collect::<String>(),
+                "v".repeat(k)
+            ));
+        }
+        many.push_str("]}");
+        let generated = [
+            r#"{"id":"e","principal":"arn:aws:iam::111122223333:user/u",
+            "chain":[{"action":"s3:ListBucket","resource":"arn:aws:s3:::b"}]}"#
+                .to_string(),
+            many,
+            format!(
+                r#"{{"id":"l","principal":"arn:aws:iam::111122223333:user/{long}",
+                "context":{{"aws:userid":"{long}","aws:TagKeys":["{long}","{long}x"]}},
+                "chain":[{{"action":"s3:GetObject","resource":"arn:aws:s3:::b/{long}"}}]}}"#
+            ),
+        ];
+        let texts = cases
+            .iter()
+            .copied()
+            .chain(generated.iter().map(String::as_str));
+        let texts: Vec<&str> = texts.collect();
         let mut b = RequestBuilder::new();
+        let mut kept = Vec::new();
         for _round in 0..2 {
-            for text in cases {
+            for text in &texts {
                 let req = request(text);
                 b.fill_from(&req);
-                assert_reads_as(b.finish().unwrap(), &req);
+                let built = b.finish().unwrap();
+                assert_reads_as(built, &req);
+                kept.push((built.clone(), req));
             }
+        }
+        // A clone is one copy of the buffer, independent of the builder's next requests.
+        for (clone, req) in &kept {
+            assert_reads_as(clone, req);
+            assert!(clone.buffer_len() >= clone.text_len());
         }
     }
 

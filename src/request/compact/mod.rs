@@ -39,6 +39,7 @@
 //! ```
 
 mod builder;
+mod layout;
 pub mod prefetch;
 
 pub use builder::{BuildError, RequestBuilder};
@@ -47,7 +48,7 @@ use super::chain::Credentials;
 use super::fas::{appends_to_called_via_among, DEFAULT_CALLED_VIA_SERVICES};
 use super::packed::Span;
 use super::principal::PrincipalKind;
-use super::view::{ListRef, RequestView, ValueRef};
+use super::view::{ListRef, ReadWith, RequestView, ValueRef};
 use crate::policy::Dialect;
 
 /// "No id": the key is not registered / not in the evaluator's table, the action not in its
@@ -73,7 +74,8 @@ pub trait Resolver {
 /// bytes `start..start + len` of the request's text ([`RequestView::span_text`]), or, when
 /// `start` is [`GivenKey::LIST`], the list of the request's entry `len`
 /// ([`RequestView::entry_value`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
 pub struct GivenKey {
     pub id: u32,
     pub start: u32,
@@ -86,15 +88,18 @@ impl GivenKey {
 }
 
 /// One context entry (see `PackedRequest`).
-#[derive(Clone, Copy, Debug)]
+#[repr(C)]
+#[derive(Clone, Copy, Debug, bytemuck::Pod, bytemuck::Zeroable)]
 struct Entry {
     key: Span,
-    /// A single value's span; for a multi value, `start..start + len` indexes `values`.
+    /// A single value's span; for a multi value (`multi` 1), `start..start + len` indexes
+    /// `values`.
     value: Span,
-    multi: bool,
+    multi: u32,
 }
 
-#[derive(Clone, Copy, Debug)]
+#[repr(C)]
+#[derive(Clone, Copy, Debug, bytemuck::Pod, bytemuck::Zeroable)]
 struct CompactHop {
     via: Span,
     action: Span,
@@ -102,36 +107,39 @@ struct CompactHop {
     resource_account: Span,
     /// [`NO_ID`]: none.
     resource_policy: u32,
-    resource_policy_required: bool,
-    requires_no_permission: bool,
+    /// 0 or 1.
+    resource_policy_required: u32,
+    /// 0 or 1.
+    requires_no_permission: u32,
     /// This hop's own context: a range of `entries`.
-    context: (u32, u32),
+    context: [u32; 2],
     /// The action's entry in the resolver's index, or [`NO_ID`].
     action_entry: u32,
-    /// The first five colons of the resource and how many there are (`find_colons`).
-    resource_colons: ([u32; 5], u8),
+    /// The first five colons of the resource (`find_colons`)...
+    resource_colons: [u32; 5],
+    /// ... and how many there are.
+    colons_found: u32,
 }
 
 /// A request built by [`RequestBuilder`] (see the module docs). It implements
 /// [`RequestView`], so every engine path reads it.
+///
+/// Everything but the few header fields sits in ONE buffer ([`layout`]), in the order
+/// evaluation reads it — hops, given keys, entries, list values, then the text — so that a
+/// request out of cache is one run of consecutive lines, one allocation, one copy to clone.
 #[derive(Clone, Debug)]
 pub struct CompactRequest {
-    text: String,
-    entries: Vec<Entry>,
-    /// Per entry of `entries`: its key's id for `token`'s resolver ([`NO_ID`] when built
-    /// without one) and its value's place.
-    given: Vec<GivenKey>,
-    values: Vec<Span>,
-    hops: Vec<CompactHop>,
+    /// The parts, laid out by [`layout::Packed::pack`].
+    packed: layout::Packed,
     dialect: Dialect,
     kind: PrincipalKind,
     service_linked: bool,
     management_account: bool,
     /// The principal's ARN, account, role ARN, name and parent user ARN.
     principal: [Span; 5],
-    /// The request context: a range of `entries`.
+    /// The request context: a range of the entries.
     context: (u32, u32),
-    /// A range of `values`; `None`: the default registry.
+    /// A range of the list values; `None`: the default registry.
     called_via_services: Option<(u32, u32)>,
     preserve_source_ip: bool,
     credentials: Option<Credentials>,
@@ -150,11 +158,7 @@ const PARENT_USER_ARN: usize = 4;
 impl Default for CompactRequest {
     fn default() -> Self {
         CompactRequest {
-            text: String::with_capacity(512),
-            entries: Vec::with_capacity(16),
-            given: Vec::with_capacity(16),
-            values: Vec::with_capacity(8),
-            hops: Vec::with_capacity(4),
+            packed: layout::Packed::default(),
             dialect: Dialect::Aws,
             kind: PrincipalKind::Anonymous,
             service_linked: false,
@@ -171,23 +175,20 @@ impl Default for CompactRequest {
 }
 
 impl CompactRequest {
+    /// The request with its buffer's parts found once: what the interpreter reads
+    /// ([`RequestView::read_with`]), so that each read is a field and an index, as with
+    /// separate vectors, instead of finding its part in the buffer again.
     #[inline]
-    fn str(&self, span: Span) -> &str {
-        span.of(&self.text)
-    }
-
-    #[inline]
-    fn opt(&self, span: Span) -> Option<&str> {
-        span.is_some().then(|| self.str(span))
-    }
-
-    #[inline]
-    fn context_range(&self, ctx: usize) -> (usize, usize) {
-        let (first, end) = match ctx {
-            0 => self.context,
-            k => self.hops.get(k - 1).map_or((0, 0), |h| h.context),
-        };
-        (first as usize, end as usize)
+    pub fn read(&self) -> CompactRead<'_> {
+        let parts = self.packed.split();
+        CompactRead {
+            req: self,
+            text: parts.text,
+            hops: parts.hops,
+            given: parts.given,
+            entries: parts.entries,
+            values: parts.values,
+        }
     }
 
     /// The resolver token the ids were resolved against (0: built without one).
@@ -195,96 +196,138 @@ impl CompactRequest {
         self.token
     }
 
-    /// The bytes of the one text buffer (for measuring a request's size).
+    /// The bytes of the text (for measuring a request's size).
     pub fn text_len(&self) -> usize {
-        self.text.len()
+        self.packed.text().len()
+    }
+
+    /// The bytes of the one buffer holding the request's parts and text.
+    pub fn buffer_len(&self) -> usize {
+        std::mem::size_of_val(self.packed.words())
     }
 }
 
-impl RequestView for CompactRequest {
+/// A [`CompactRequest`] with its buffer's parts found ([`CompactRequest::read`]).
+#[derive(Clone, Copy, Debug)]
+pub struct CompactRead<'r> {
+    req: &'r CompactRequest,
+    text: &'r str,
+    hops: &'r [CompactHop],
+    given: &'r [GivenKey],
+    entries: &'r [Entry],
+    values: &'r [Span],
+}
+
+// The reads, as inherent methods whose answers borrow the request (`'r`), not the view:
+// `CompactRequest`'s `RequestView` answers with them through a view made for the call.
+impl<'r> CompactRead<'r> {
     #[inline]
-    fn dialect(&self) -> Dialect {
-        self.dialect
+    fn str(self, span: Span) -> &'r str {
+        span.of(self.text)
     }
 
     #[inline]
-    fn credentials(&self) -> Option<Credentials> {
-        self.credentials
+    fn opt(self, span: Span) -> Option<&'r str> {
+        span.is_some().then(|| self.str(span))
     }
 
     #[inline]
-    fn preserve_source_ip(&self) -> bool {
-        self.preserve_source_ip
+    fn context_range(self, ctx: usize) -> (usize, usize) {
+        let (first, end) = match ctx {
+            0 => self.req.context,
+            k => self
+                .hops
+                .get(k - 1)
+                .map_or((0, 0), |h| (h.context[0], h.context[1])),
+        };
+        (first as usize, end as usize)
     }
 
     #[inline]
-    fn appends_to_called_via(&self, via: &str) -> bool {
-        match self.called_via_services {
+    fn dialect(self) -> Dialect {
+        self.req.dialect
+    }
+
+    #[inline]
+    fn credentials(self) -> Option<Credentials> {
+        self.req.credentials
+    }
+
+    #[inline]
+    fn preserve_source_ip(self) -> bool {
+        self.req.preserve_source_ip
+    }
+
+    #[inline]
+    fn appends_to_called_via(self, via: &str) -> bool {
+        match self.req.called_via_services {
             None => appends_to_called_via_among(
-                self.dialect,
+                self.req.dialect,
                 via,
                 DEFAULT_CALLED_VIA_SERVICES.iter().copied(),
             ),
             Some((first, end)) => {
-                let services = self.values[first as usize..end as usize].iter();
-                appends_to_called_via_among(self.dialect, via, services.map(|s| self.str(*s)))
+                let services = self.values.get(first as usize..end as usize);
+                let services = services.unwrap_or_default().iter();
+                appends_to_called_via_among(self.req.dialect, via, services.map(|s| self.str(*s)))
             }
         }
     }
 
     #[inline]
-    fn principal_kind(&self) -> PrincipalKind {
-        self.kind
+    fn principal_kind(self) -> PrincipalKind {
+        self.req.kind
     }
 
     #[inline]
-    fn service_linked(&self) -> bool {
-        self.service_linked
+    fn service_linked(self) -> bool {
+        self.req.service_linked
     }
 
     #[inline]
-    fn management_account(&self) -> bool {
-        self.management_account
+    fn management_account(self) -> bool {
+        self.req.management_account
     }
 
     #[inline]
-    fn principal_arn(&self) -> &str {
-        self.str(self.principal[ARN])
+    fn principal_arn(self) -> &'r str {
+        self.str(self.req.principal[ARN])
     }
 
     #[inline]
-    fn principal_shape(&self) -> usize {
-        self.shape as usize
+    fn principal_shape(self) -> usize {
+        self.req.shape as usize
     }
 
     #[inline]
-    fn principal_account(&self) -> Option<&str> {
-        self.opt(self.principal[ACCOUNT])
+    fn principal_account(self) -> Option<&'r str> {
+        self.opt(self.req.principal[ACCOUNT])
     }
 
     #[inline]
-    fn principal_role_arn(&self) -> Option<&str> {
-        self.opt(self.principal[ROLE_ARN])
+    fn principal_role_arn(self) -> Option<&'r str> {
+        self.opt(self.req.principal[ROLE_ARN])
     }
 
     #[inline]
-    fn principal_name(&self) -> Option<&str> {
-        self.opt(self.principal[NAME])
+    fn principal_name(self) -> Option<&'r str> {
+        self.opt(self.req.principal[NAME])
     }
 
     #[inline]
-    fn principal_parent_user_arn(&self) -> Option<&str> {
-        self.opt(self.principal[PARENT_USER_ARN])
+    fn principal_parent_user_arn(self) -> Option<&'r str> {
+        self.opt(self.req.principal[PARENT_USER_ARN])
     }
 
     #[inline]
-    fn context_keys(&self, ctx: usize) -> impl Iterator<Item = &str> {
+    fn context_keys(self, ctx: usize) -> impl Iterator<Item = &'r str> {
         let (first, end) = self.context_range(ctx);
-        self.entries[first..end].iter().map(|e| self.str(e.key))
+        let entries = self.entries.get(first..end).unwrap_or_default();
+        entries.iter().map(move |e| self.str(e.key))
     }
 
     #[inline]
-    fn context_value(&self, ctx: usize, entry: usize) -> Option<ValueRef<'_>> {
+    fn context_value(self, ctx: usize, entry: usize) -> Option<ValueRef<'r>> {
         let (first, end) = self.context_range(ctx);
         let i = first + entry;
         if i >= end {
@@ -294,46 +337,46 @@ impl RequestView for CompactRequest {
     }
 
     #[inline]
-    fn entry_value(&self, entry: u32) -> Option<ValueRef<'_>> {
+    fn entry_value(self, entry: u32) -> Option<ValueRef<'r>> {
         let e = self.entries.get(entry as usize)?;
-        Some(if e.multi {
+        Some(if e.multi != 0 {
             let (start, len) = (e.value.start() as usize, e.value.len() as usize);
             let spans = self.values.get(start..start + len).unwrap_or_default();
-            ValueRef::Multi(ListRef::spans(&self.text, spans))
+            ValueRef::Multi(ListRef::spans(self.text, spans))
         } else {
             ValueRef::Single(self.str(e.value))
         })
     }
 
     #[inline]
-    fn hop_count(&self) -> usize {
+    fn hop_count(self) -> usize {
         self.hops.len()
     }
 
     #[inline]
-    fn via(&self, hop: usize) -> Option<&str> {
+    fn via(self, hop: usize) -> Option<&'r str> {
         self.hops.get(hop).and_then(|h| self.opt(h.via))
     }
 
     #[inline]
-    fn action(&self, hop: usize) -> &str {
+    fn action(self, hop: usize) -> &'r str {
         self.hops.get(hop).map_or("", |h| self.str(h.action))
     }
 
     #[inline]
-    fn resource(&self, hop: usize) -> &str {
+    fn resource(self, hop: usize) -> &'r str {
         self.hops.get(hop).map_or("", |h| self.str(h.resource))
     }
 
     #[inline]
-    fn resource_account(&self, hop: usize) -> Option<&str> {
+    fn resource_account(self, hop: usize) -> Option<&'r str> {
         self.hops
             .get(hop)
             .and_then(|h| self.opt(h.resource_account))
     }
 
     #[inline]
-    fn resource_policy(&self, hop: usize) -> Option<u32> {
+    fn resource_policy(self, hop: usize) -> Option<u32> {
         self.hops
             .get(hop)
             .map(|h| h.resource_policy)
@@ -341,15 +384,17 @@ impl RequestView for CompactRequest {
     }
 
     #[inline]
-    fn resource_policy_required(&self, hop: usize) -> bool {
+    fn resource_policy_required(self, hop: usize) -> bool {
         self.hops
             .get(hop)
-            .is_some_and(|h| h.resource_policy_required)
+            .is_some_and(|h| h.resource_policy_required != 0)
     }
 
     #[inline]
-    fn requires_no_permission(&self, hop: usize) -> bool {
-        self.hops.get(hop).is_some_and(|h| h.requires_no_permission)
+    fn requires_no_permission(self, hop: usize) -> bool {
+        self.hops
+            .get(hop)
+            .is_some_and(|h| h.requires_no_permission != 0)
     }
 
     /// The cache lines of the text, asked for up front ([`prefetch::touch_lines`]: a
@@ -362,13 +407,13 @@ impl RequestView for CompactRequest {
     /// no slower out of cache, BENCHMARKS.md "The chain frame's touch (issue 17, tenth
     /// session, `frame2`)".
     #[inline]
-    fn touch(&self) -> u32 {
+    fn touch(self) -> u32 {
         prefetch::touch_lines(self.text.as_bytes(), |b| *b as u32)
     }
 
     #[inline]
-    fn given_keys(&self, ctx: usize, token: u64) -> Option<&[GivenKey]> {
-        if token == 0 || token != self.token {
+    fn given_keys(self, ctx: usize, token: u64) -> Option<&'r [GivenKey]> {
+        if token == 0 || token != self.req.token {
             return None;
         }
         let (first, end) = self.context_range(ctx);
@@ -376,7 +421,7 @@ impl RequestView for CompactRequest {
     }
 
     #[inline]
-    fn span_text(&self, start: u32, len: u32) -> &str {
+    fn span_text(self, start: u32, len: u32) -> &'r str {
         let start = start as usize;
         self.text
             .get(start..start + len as usize)
@@ -384,15 +429,160 @@ impl RequestView for CompactRequest {
     }
 
     #[inline]
-    fn resolved_action(&self, hop: usize, token: u64) -> Option<u32> {
-        if token == 0 || token != self.token {
+    fn resolved_action(self, hop: usize, token: u64) -> Option<u32> {
+        if token == 0 || token != self.req.token {
             return None;
         }
         self.hops.get(hop).map(|h| h.action_entry)
     }
 
     #[inline]
-    fn resource_colons(&self, hop: usize) -> Option<([u32; 5], u8)> {
-        self.hops.get(hop).map(|h| h.resource_colons)
+    fn resource_colons(self, hop: usize) -> Option<([u32; 5], u8)> {
+        self.hops
+            .get(hop)
+            .map(|h| (h.resource_colons, h.colons_found as u8))
+    }
+}
+
+/// The [`RequestView`] methods, each answered by `CompactRead`'s inherent method of the
+/// name on the view `$read` (an expression of `$s`, the receiver).
+macro_rules! read_through {
+    ($s:ident => $read:expr) => {
+        #[inline]
+        fn dialect(&$s) -> Dialect {
+            $read.dialect()
+        }
+        #[inline]
+        fn credentials(&$s) -> Option<Credentials> {
+            $read.credentials()
+        }
+        #[inline]
+        fn preserve_source_ip(&$s) -> bool {
+            $read.preserve_source_ip()
+        }
+        #[inline]
+        fn appends_to_called_via(&$s, via: &str) -> bool {
+            $read.appends_to_called_via(via)
+        }
+        #[inline]
+        fn principal_kind(&$s) -> PrincipalKind {
+            $read.principal_kind()
+        }
+        #[inline]
+        fn service_linked(&$s) -> bool {
+            $read.service_linked()
+        }
+        #[inline]
+        fn management_account(&$s) -> bool {
+            $read.management_account()
+        }
+        #[inline]
+        fn principal_arn(&$s) -> &str {
+            $read.principal_arn()
+        }
+        #[inline]
+        fn principal_shape(&$s) -> usize {
+            $read.principal_shape()
+        }
+        #[inline]
+        fn principal_account(&$s) -> Option<&str> {
+            $read.principal_account()
+        }
+        #[inline]
+        fn principal_role_arn(&$s) -> Option<&str> {
+            $read.principal_role_arn()
+        }
+        #[inline]
+        fn principal_name(&$s) -> Option<&str> {
+            $read.principal_name()
+        }
+        #[inline]
+        fn principal_parent_user_arn(&$s) -> Option<&str> {
+            $read.principal_parent_user_arn()
+        }
+        #[inline]
+        fn context_keys(&$s, ctx: usize) -> impl Iterator<Item = &str> {
+            $read.context_keys(ctx)
+        }
+        #[inline]
+        fn context_value(&$s, ctx: usize, entry: usize) -> Option<ValueRef<'_>> {
+            $read.context_value(ctx, entry)
+        }
+        #[inline]
+        fn entry_value(&$s, entry: u32) -> Option<ValueRef<'_>> {
+            $read.entry_value(entry)
+        }
+        #[inline]
+        fn hop_count(&$s) -> usize {
+            $read.hop_count()
+        }
+        #[inline]
+        fn via(&$s, hop: usize) -> Option<&str> {
+            $read.via(hop)
+        }
+        #[inline]
+        fn action(&$s, hop: usize) -> &str {
+            $read.action(hop)
+        }
+        #[inline]
+        fn resource(&$s, hop: usize) -> &str {
+            $read.resource(hop)
+        }
+        #[inline]
+        fn resource_account(&$s, hop: usize) -> Option<&str> {
+            $read.resource_account(hop)
+        }
+        #[inline]
+        fn resource_policy(&$s, hop: usize) -> Option<u32> {
+            $read.resource_policy(hop)
+        }
+        #[inline]
+        fn resource_policy_required(&$s, hop: usize) -> bool {
+            $read.resource_policy_required(hop)
+        }
+        #[inline]
+        fn requires_no_permission(&$s, hop: usize) -> bool {
+            $read.requires_no_permission(hop)
+        }
+        #[inline]
+        fn touch(&$s) -> u32 {
+            $read.touch()
+        }
+        #[inline]
+        fn given_keys(&$s, ctx: usize, token: u64) -> Option<&[GivenKey]> {
+            $read.given_keys(ctx, token)
+        }
+        #[inline]
+        fn span_text(&$s, start: u32, len: u32) -> &str {
+            $read.span_text(start, len)
+        }
+        #[inline]
+        fn resolved_action(&$s, hop: usize, token: u64) -> Option<u32> {
+            $read.resolved_action(hop, token)
+        }
+        #[inline]
+        fn resource_colons(&$s, hop: usize) -> Option<([u32; 5], u8)> {
+            $read.resource_colons(hop)
+        }
+    };
+}
+
+impl RequestView for CompactRead<'_> {
+    read_through!(self => (*self));
+}
+
+/// Read through a [`CompactRead`] made for each call; the interpreter makes one for a
+/// whole evaluation ([`RequestView::read_with`]).
+impl RequestView for CompactRequest {
+    read_through!(self => self.read());
+
+    #[inline]
+    fn read_with<W: ReadWith>(&self, with: W) -> W::Out {
+        with.read(&self.read())
+    }
+
+    #[inline]
+    fn touch_all(&self) -> u32 {
+        prefetch::touch_lines(self.packed.words(), |w| *w)
     }
 }

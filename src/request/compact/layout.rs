@@ -1,0 +1,261 @@
+//! The one buffer of a [`CompactRequest`](super::CompactRequest): its parts as words, in
+//! the order evaluation reads them.
+//!
+//! A request whose parts are separate vectors (text, entries, given keys, list values,
+//! hops) is five allocations scattered over the heap: out of cache, five or six groups of
+//! lines each missed on its own, which cost about as much again as all of a hop's
+//! instructions (BENCHMARKS.md, tenth session). Here they are one `Vec<u32>`:
+//!
+//! ```text
+//! [hops: 20 words each][given keys: 3 each][entries: 5 each][list values: 2 each][text bytes, padded to a word]
+//! ```
+//!
+//! Each part is a run of plain-word records (`bytemuck::Pod`), read back as a typed slice
+//! with `bytemuck` (which checks size and alignment: a `u32` buffer is aligned for every
+//! record). The text's bytes are copied from the builder's `String`, so they are UTF-8.
+//!
+//! ```ignore
+//! // (private) after `packed.pack(&parts)?`:
+//! assert_eq!(packed.split().text, parts.text);
+//! assert_eq!(packed.split().hops.len(), parts.hops.len());
+//! ```
+
+use super::{CompactHop, Entry, GivenKey};
+use crate::request::packed::Span;
+use bytemuck::Pod;
+
+/// The parts of a request as the builder writes them, each in its own reused buffer, before
+/// [`Layout::pack`] lays them out in the request's one buffer.
+#[derive(Clone, Debug, Default)]
+pub(super) struct Parts {
+    pub text: String,
+    pub entries: Vec<Entry>,
+    pub given: Vec<GivenKey>,
+    pub values: Vec<Span>,
+    pub hops: Vec<CompactHop>,
+}
+
+impl Parts {
+    pub fn clear(&mut self) {
+        self.text.clear();
+        self.entries.clear();
+        self.given.clear();
+        self.values.clear();
+        self.hops.clear();
+    }
+}
+
+/// A request's one buffer and where its parts are. The two change together, only in
+/// [`Packed::pack`] (the fields are private to this module): the text's safety rests on it
+/// ([`Packed::text`]).
+#[derive(Clone, Debug, Default)]
+pub(super) struct Packed {
+    buf: Vec<u32>,
+    at: Layout,
+}
+
+/// How many records each part holds (the text: bytes); the parts follow each other from
+/// word 0. Counts, not ends, so that reading a part back divides nothing (a record's
+/// words are a constant).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Layout {
+    hops: u32,
+    given: u32,
+    entries: u32,
+    values: u32,
+    text_len: u32,
+}
+
+/// A hop record's words.
+const HOP_WORDS: usize = 20;
+
+/// The buffer would pass `u32::MAX` words.
+#[derive(Debug)]
+pub(super) struct TooLarge;
+
+impl Packed {
+    /// Writes `parts` into the buffer (cleared first; its capacity is kept, so a reused
+    /// buffer allocates nothing once large enough). On an error the request is empty.
+    pub fn pack(&mut self, parts: &Parts) -> Result<(), TooLarge> {
+        self.at = Layout::default();
+        match Self::pack_into(&mut self.buf, parts) {
+            Ok(at) => {
+                self.at = at;
+                Ok(())
+            }
+            Err(e) => {
+                self.buf.clear();
+                Err(e)
+            }
+        }
+    }
+
+    fn pack_into(buf: &mut Vec<u32>, parts: &Parts) -> Result<Layout, TooLarge> {
+        buf.clear();
+        let place = |buf: &Vec<u32>| u32::try_from(buf.len()).map_err(|_| TooLarge);
+        let count = |n: usize| u32::try_from(n).map_err(|_| TooLarge);
+        buf.extend_from_slice(bytemuck::cast_slice(&parts.hops));
+        buf.extend_from_slice(bytemuck::cast_slice(&parts.given));
+        buf.extend_from_slice(bytemuck::cast_slice(&parts.entries));
+        buf.extend_from_slice(bytemuck::cast_slice(&parts.values));
+        let text = place(buf)?;
+        let bytes = parts.text.as_bytes();
+        let text_len = u32::try_from(bytes.len()).map_err(|_| TooLarge)?;
+        buf.resize(buf.len() + bytes.len().div_ceil(4), 0);
+        place(buf)?;
+        bytemuck::cast_slice_mut::<u32, u8>(&mut buf[text as usize..])[..bytes.len()]
+            .copy_from_slice(bytes);
+        Ok(Layout {
+            hops: count(parts.hops.len())?,
+            given: count(parts.given.len())?,
+            entries: count(parts.entries.len())?,
+            values: count(parts.values.len())?,
+            text_len,
+        })
+    }
+
+    /// The whole buffer (for prefetching and measuring).
+    #[inline]
+    pub fn words(&self) -> &[u32] {
+        &self.buf
+    }
+
+    /// The parts, found by cutting the buffer in order (one comparison a part).
+    #[inline]
+    pub fn split(&self) -> Split<'_> {
+        let mut words = self.buf.as_slice();
+        let hops = take::<_, HOP_WORDS>(&mut words, self.at.hops);
+        let given = take::<_, 3>(&mut words, self.at.given);
+        let entries = take::<_, 5>(&mut words, self.at.entries);
+        let values = take::<_, 2>(&mut words, self.at.values);
+        let bytes = bytemuck::cast_slice::<u32, u8>(words);
+        let bytes = bytes.get(..self.at.text_len as usize).unwrap_or_default();
+        debug_assert!(std::str::from_utf8(bytes).is_ok());
+        // SAFETY: `buf` and `at` are private to this module and set together only by
+        // `pack` (which empties both on an error): `pack_into` wrote the four parts of
+        // `at`'s counts, then the `text_len` bytes of a `String` (UTF-8), so the bytes
+        // after those parts are a `str`'s. (`Default`: both empty; `Clone`: both copied;
+        // a cut that failed, which `pack` never allows, leaves no bytes.) Checking with
+        // `from_utf8` instead would cost a pass over the text a request.
+        #[allow(unsafe_code)]
+        let text = unsafe { std::str::from_utf8_unchecked(bytes) };
+        Split {
+            hops,
+            given,
+            entries,
+            values,
+            text,
+        }
+    }
+
+    #[inline]
+    pub fn text(&self) -> &str {
+        self.split().text
+    }
+}
+
+/// A request's parts, borrowed from its buffer ([`Packed::split`]).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Split<'a> {
+    pub hops: &'a [CompactHop],
+    pub given: &'a [GivenKey],
+    pub entries: &'a [Entry],
+    pub values: &'a [Span],
+    pub text: &'a str,
+}
+
+/// Cuts `n` records of `W` words off the front of `words` (all of them, and no record, if
+/// there are fewer: never, for a layout `pack` made).
+#[inline(always)]
+fn take<'a, T: Pod, const W: usize>(words: &mut &'a [u32], n: u32) -> &'a [T] {
+    const { assert!(std::mem::size_of::<T>() == 4 * W) };
+    // From a u32, `n * W` cannot overflow, and the compiler can see that the part holds
+    // `n` records.
+    match words.split_at_checked(n as usize * W) {
+        Some((part, rest)) => {
+            *words = rest;
+            // `part` holds `n * W` words: the size check passes and the count is `n`
+            // (cast here, where its length is known, so that nothing is divided).
+            bytemuck::try_cast_slice(part).unwrap_or_default()
+        }
+        None => {
+            *words = &[];
+            &[]
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parts(text: &str, hops: usize, entries: usize, values: usize) -> Parts {
+        let span = |i: usize| Span::new(i as u32, 1);
+        Parts {
+            text: text.to_string(),
+            entries: (0..entries)
+                .map(|i| Entry {
+                    key: span(i),
+                    value: span(i + 1),
+                    multi: (i % 2) as u32,
+                })
+                .collect(),
+            given: (0..entries)
+                .map(|i| GivenKey {
+                    id: i as u32,
+                    start: 2 * i as u32,
+                    len: 3,
+                })
+                .collect(),
+            values: (0..values).map(span).collect(),
+            hops: (0..hops)
+                .map(|i| {
+                    let mut h: CompactHop = bytemuck::Zeroable::zeroed();
+                    h.action = span(i);
+                    h.resource_colons = [i as u32; 5];
+                    h
+                })
+                .collect(),
+        }
+    }
+
+    /// Every part reads back as written, for texts of every length modulo the word (and
+    /// multi-byte characters at the end), empty parts included, into a reused buffer.
+    #[test]
+    fn every_part_reads_back_as_packed() {
+        let mut packed = Packed::default();
+        for text in [
+            "",
+            "a",
+            "ab",
+            "abc",
+            "abcd",
+            "abcde",
+            "é",
+            "aé",
+            "x€",
+            &"long".repeat(300),
+        ] {
+            for (hops, entries, values) in [(0, 0, 0), (1, 0, 0), (1, 3, 2), (9, 40, 17)] {
+                let p = parts(text, hops, entries, values);
+                packed.pack(&p).unwrap();
+                let read = packed.split();
+                assert_eq!(read.text, text);
+                assert_eq!(read.hops.len(), hops);
+                for (a, b) in read.hops.iter().zip(&p.hops) {
+                    assert_eq!((a.action, a.resource_colons), (b.action, b.resource_colons));
+                }
+                assert_eq!(read.given, p.given.as_slice());
+                let keys = |e: &[Entry]| {
+                    e.iter()
+                        .map(|e| (e.key, e.value, e.multi))
+                        .collect::<Vec<_>>()
+                };
+                assert_eq!(keys(read.entries), keys(&p.entries));
+                assert_eq!(read.values, p.values.as_slice());
+                let words = hops * HOP_WORDS + entries * (3 + 5) + values * 2;
+                assert_eq!(packed.words().len(), words + text.len().div_ceil(4));
+            }
+        }
+    }
+}
