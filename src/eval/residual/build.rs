@@ -42,15 +42,16 @@ pub(in crate::eval) fn build<'p>(e: &Evaluator<'p>) -> Residual<'p> {
     let Layout {
         middles,
         mut texts,
-        mut arn_segs,
+        mut arn_checks,
         stars,
         globs,
         ..
     } = l;
     texts.shrink_to_fit();
-    arn_segs.shrink_to_fit();
+    arn_checks.shrink_to_fit();
     r.ops.shrink_to_fit();
-    (r.texts, r.arn_segs, r.middles, r.stars, r.globs) = (texts, arn_segs, middles, stars, globs);
+    (r.texts, r.arn_checks, r.middles) = (texts, arn_checks, middles);
+    (r.stars, r.globs) = (stars, globs);
     let statements = StatementKeys::new(v.statements, v.statement_keys);
     let mut scratch = ProgramScratch::new(statements.key_count);
     for &(first, end) in &e.exact_candidate_ranges {
@@ -73,7 +74,15 @@ pub(in crate::eval) fn build<'p>(e: &Evaluator<'p>) -> Residual<'p> {
         }
         r.own_actions = own_actions::OwnActions::build(e);
     }
-    r
+    // The walk reads these tables without bounds tests (`verify`): a residual that fails
+    // its checks is not run — every hop takes the general path.
+    match r.verify(e) {
+        Ok(()) => r,
+        Err(error) => {
+            debug_assert!(false, "the residual tables fail their checks: {error}");
+            Residual::default()
+        }
+    }
 }
 
 /// Which statements read keys, and their ranges of `statement_keys`: read per candidate
@@ -324,7 +333,7 @@ struct Layout<'p> {
     placed: rustc_hash::FxHashMap<String, Text>,
     /// The text being looked up.
     joined: String,
-    arn_segs: Vec<SegTest<'p>>,
+    arn_checks: Vec<ArnCheck<'p>>,
     stars: Vec<Stars<'p>>,
     globs: Vec<VariableGlob<'p>>,
 }
@@ -394,20 +403,28 @@ fn resource_op<'p>(
             segs,
         } if head.starts_with("arn:") && !segs.iter().any(|g| matches!(g, Seg::General(_))) => {
             let head = l.text(head, "");
-            let first = l.arn_segs.len() as u32;
-            for &seg in &segs[*literal..] {
+            let first = l.arn_checks.len() as u32;
+            for (i, &seg) in segs.iter().enumerate().skip(*literal) {
                 let test = match seg {
+                    // `*` passes any segment: not cut, not tested.
+                    Seg::Any => continue,
                     Seg::Glob(glob) => {
                         stars(glob, &mut l.middles).map_or(SegTest::Seg(seg), SegTest::Stars)
                     }
+                    Seg::Exact(s) if s.len() == 12 => {
+                        let (lo, hi) = s.as_bytes().split_at(8);
+                        let lo = u64::from_le_bytes(lo.try_into().expect("8 bytes"));
+                        SegTest::Twelve(lo, u32::from_le_bytes(hi.try_into().expect("4 bytes")))
+                    }
                     seg => SegTest::Seg(seg),
                 };
-                l.arn_segs.push(test);
+                l.arn_checks.push(ArnCheck { seg: i as u8, test });
             }
             Some(Op::Arn {
                 head,
                 literal: *literal as u8,
-                segs: first,
+                count: (l.arn_checks.len() as u32 - first) as u8,
+                checks: first,
             })
         }
         _ => None,

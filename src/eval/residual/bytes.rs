@@ -59,11 +59,13 @@ pub(in crate::eval) fn ends_with(text: &str, suffix: &str) -> bool {
 /// Where `needle` (not empty) first occurs in `hay`: at a place of its first byte (found 8
 /// bytes at a time, [`byte`]) where the rest compares equal in words. A needle of up to 8
 /// bytes costs at most 8 compares a place (linear in `hay`); a longer one, after
-/// [`LONG_TRIES`] places that did not match, goes to `str::find`'s two-way search, linear
+/// [`LONG_TRIES`] places that did not match, goes to `memchr`'s `memmem` search, linear
 /// too — so a text built to repeat the needle's first byte cannot make it quadratic.
+/// Bytes, not `str`: the glob matcher cuts the text at the places found, and byte slices
+/// test no character boundaries (a match of a UTF-8 needle in UTF-8 text starts and ends
+/// on boundaries anyway).
 #[inline]
-pub(in crate::eval) fn find(hay: &str, needle: &str) -> Option<usize> {
-    let (h, n) = (hay.as_bytes(), needle.as_bytes());
+pub(in crate::eval) fn find(h: &[u8], n: &[u8]) -> Option<usize> {
     let Some(&first) = n.first() else {
         return Some(0);
     };
@@ -80,8 +82,7 @@ pub(in crate::eval) fn find(hay: &str, needle: &str) -> Option<usize> {
         }
         tries += 1;
         if n.len() > 8 && tries == LONG_TRIES {
-            // `at` holds the needle's first byte, which starts a character: a boundary.
-            return find_long(&hay[at..], needle).map(|i| at + i);
+            return find_long(&h[at..], n).map(|i| at + i);
         }
         at += 1;
     }
@@ -92,12 +93,12 @@ pub(in crate::eval) fn find(hay: &str, needle: &str) -> Option<usize> {
 /// rest of the text to the two-way search.
 const LONG_TRIES: u32 = 4;
 
-/// `str::find`, out of line: its two-way searcher's frame would otherwise be set up by
+/// `memchr::memmem::find`, out of line: its searcher's frame would otherwise be set up by
 /// every caller of [`find`], short needles too.
 #[inline(never)]
 #[cold]
-fn find_long(hay: &str, needle: &str) -> Option<usize> {
-    hay.find(needle)
+fn find_long(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    memchr::memmem::find(hay, needle)
 }
 
 /// Where byte `b` first occurs in `hay`, 8 bytes at a time.
@@ -161,7 +162,11 @@ mod tests {
                 assert_eq!(starts_with(a, b), a.starts_with(b.as_str()), "{a:?} {b:?}");
                 assert_eq!(ends_with(a, b), a.ends_with(b.as_str()), "{a:?} {b:?}");
                 if !b.is_empty() {
-                    assert_eq!(find(a, b), a.find(b.as_str()), "{a:?} {b:?}");
+                    assert_eq!(
+                        find(a.as_bytes(), b.as_bytes()),
+                        a.find(b.as_str()),
+                        "{a:?} {b:?}"
+                    );
                 }
             }
         }

@@ -44,7 +44,9 @@
 //! name or the folded action), merged by statement id with the program's
 //! (as the general path merges them with its candidates), their missing keys recorded as
 //! the general `examine` records them. Short literals are compared in words (`bytes`), not
-//! through `memcmp`; ARN segments are cut at the colons the compact request found.
+//! through `memcmp`; ARN segments are cut at the colons the compact request found. Every
+//! index the tables hold is checked once when they are built ([`verify`]), so the walk
+//! reads them without bounds tests; a residual failing the check is not run.
 //!
 //! ```text
 //! s3:GetObject, with candidates 3 (identity, Allow arn:aws:s3:::b/*, StringEquals on
@@ -64,6 +66,7 @@ mod own_actions;
 mod run;
 #[cfg(test)]
 mod typed_tests;
+mod verify;
 
 use crate::bytecode::KeyId;
 use crate::bytecode::PolicyKind as Kind;
@@ -103,8 +106,8 @@ pub(super) struct Residual<'p> {
     heads: Vec<run::Head>,
     /// The texts of the typed ops (see [`Text`]).
     texts: String,
-    /// The segment tests of [`Op::Arn`] ops.
-    arn_segs: Vec<SegTest<'p>>,
+    /// The segment tests of [`Op::Arn`] ops, `*` segments left out.
+    arn_checks: Vec<ArnCheck<'p>>,
     /// The globs of [`Op::Stars`] ops …
     stars: Vec<Stars<'p>>,
     /// … and their middle literals (those of [`Op::VariableGlob`] tails too).
@@ -161,6 +164,19 @@ struct VariableGlob<'p> {
 enum SegTest<'p> {
     Seg(Seg<'p>),
     Stars(Stars<'p>),
+    /// A literal of twelve bytes (an account, `111122223333`): its bytes 0..8 and 8..12
+    /// as little-endian words, compared as two words rather than through a loop.
+    Twelve(u64, u32),
+}
+
+/// One segment test of an ARN pattern's tail that is not `*`: the segment's number
+/// (`literal..6`) and its test. `arn:aws:kms:*:111122223333:key/*` (three literal
+/// segments) holds two: segment 4 `Twelve("111122223333")`, segment 5 `Prefix("key/")`;
+/// the region is never cut.
+#[derive(Clone, Copy, Debug)]
+struct ArnCheck<'p> {
+    seg: u8,
+    test: SegTest<'p>,
 }
 
 /// A glob of literals and `*`s, `first*…*last`, as its first and last literals and the
@@ -193,7 +209,7 @@ impl Residual<'_> {
             + heap_bytes(&self.middles)
             + heap_bytes(&self.globs)
             + self.texts.capacity()
-            + heap_bytes(&self.arn_segs)
+            + heap_bytes(&self.arn_checks)
             + heap_bytes(&self.entry_services)
             + self.own_actions.heap_bytes()
     }
@@ -205,18 +221,47 @@ impl Residual<'_> {
 
     /// The text of a typed test, as bytes: the ops compare bytes, and a `str` range would
     /// test both ends for character boundaries on every read.
+    #[allow(unsafe_code)]
     #[inline]
     fn text(&self, t: Text) -> &[u8] {
-        self.texts
-            .as_bytes()
-            .get(t.0 as usize..t.1 as usize)
-            .unwrap_or_default()
+        let range = t.0 as usize..t.1 as usize;
+        debug_assert!(range.start <= range.end && range.end <= self.texts.len());
+        // SAFETY: every `Text` the ops hold (and the variable globs' heads) is a range of
+        // `texts` (`verify::op_in_range`), and the ops are the only source of them.
+        unsafe { self.texts.as_bytes().get_unchecked(range) }
     }
 
-    /// Key `bit` of program `p`.
+    /// Key `bit` of program `p`; `bit` is one of the bits of `p`'s masks.
+    #[allow(unsafe_code)]
     #[inline]
     pub(super) fn key(&self, p: ActionProgram, bit: u32) -> KeyId {
-        self.keys[(p.keys.0 + bit) as usize]
+        debug_assert!(bit < p.keys.1 - p.keys.0 && p.keys.1 as usize <= self.keys.len());
+        // SAFETY: `p` is one of `programs`, whose key ranges lie in `keys` and whose masks
+        // have no bit past their keys (`verify::verify_program`); the walk's and the hop's
+        // bits are its masks' bits.
+        unsafe { *self.keys.get_unchecked((p.keys.0 + bit) as usize) }
+    }
+
+    /// The `count` segment tests of an [`Op::Arn`] from `first`.
+    #[allow(unsafe_code)]
+    #[inline]
+    fn arn_checks(&self, first: u32, count: u8) -> &[ArnCheck<'_>] {
+        let range = first as usize..first as usize + count as usize;
+        debug_assert!(range.end <= self.arn_checks.len());
+        // SAFETY: every `Op::Arn`'s checks lie in `arn_checks` (`verify::op_in_range`),
+        // and the ops are the only source of them.
+        unsafe { self.arn_checks.get_unchecked(range) }
+    }
+
+    /// The key masks of `p`'s candidates that read keys.
+    #[allow(unsafe_code)]
+    #[inline]
+    fn masks(&self, p: ActionProgram) -> &[u64] {
+        let range = p.masks.0 as usize..p.masks.1 as usize;
+        debug_assert!(range.start <= range.end && range.end <= self.masks.len());
+        // SAFETY: `p` is one of `programs`, whose mask ranges lie in `masks`
+        // (`verify::verify_program`).
+        unsafe { self.masks.get_unchecked(range) }
     }
 }
 
@@ -455,7 +500,7 @@ mod tests {
             };
             for text in texts {
                 assert_eq!(
-                    stars_match(&split, &middles, text),
+                    stars_match(&split, &middles, text.as_bytes()),
                     crate::primitives::wildcard_match(glob, text),
                     "{glob:?} on {text:?}"
                 );

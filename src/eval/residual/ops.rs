@@ -62,8 +62,14 @@ pub(super) enum Op {
     /// The resource starts with this text.
     Prefix(Text),
     /// An ARN pattern: the resource starts with `head` (its first `literal` segments, each
-    /// with its `:`), and segments `literal..6` pass `Residual::arn_segs[segs..]`.
-    Arn { head: Text, literal: u8, segs: u32 },
+    /// with its `:`), and segments `literal..6` pass the `count` tests
+    /// `Residual::arn_checks[checks..]` (those not `*`).
+    Arn {
+        head: Text,
+        literal: u8,
+        count: u8,
+        checks: u32,
+    },
     /// A glob of literals and `*`s over the whole resource: `Residual::stars[.0]`.
     Stars(u32),
     /// `literal${variable}glob` after five literal segments: `Residual::globs[.0]`.

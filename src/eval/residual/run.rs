@@ -118,8 +118,19 @@ impl<'p> Evaluator<'p> {
         // absent ones are the missing keys, tested once after the walk.
         let mut read = 0;
         // The key masks of the candidates that read keys, in candidate order.
-        let mut masks = r.masks[p.masks.0 as usize..p.masks.1 as usize].iter();
-        let (mut own, own_end) = own;
+        let mut masks = r.masks(p).iter();
+        // The next own statement to merge, `NONE_LEFT` once all are: one compare a
+        // candidate (statement ids are below `u32::MAX`, `verify`).
+        const NONE_LEFT: u32 = u32::MAX;
+        let own_end = own.1;
+        let mut own = if own.0 < own.1 { own.0 } else { NONE_LEFT };
+        let own_step = |e: &Self, own: &mut u32, sc: &mut Scratch, target: &mut _| {
+            e.own_step(*own, &hop, req, sc, target);
+            *own += 1;
+            if *own == own_end {
+                *own = NONE_LEFT;
+            }
+        };
         for &c in candidates {
             // The tables reached through an opaque reference, once per candidate: otherwise
             // the compiler hoists every table's pointer and length the inlined walk might
@@ -130,11 +141,10 @@ impl<'p> Evaluator<'p> {
             let r = &e.residual;
             let id = c >> 1;
             // The index leaves resource policies out: `id` is never one of `own`.
-            while OWN && own < own_end && own < id {
-                e.own_step(own, &hop, req, sc, &mut target);
-                own += 1;
+            while OWN && own < id {
+                own_step(e, &mut own, sc, &mut target);
             }
-            let (at, head) = r.head(id);
+            let head = r.head(id);
             // Taken before any test can skip the statement, so that the masks follow the
             // candidates.
             let keys = if head.part & READS_KEYS != 0 {
@@ -143,16 +153,15 @@ impl<'p> Evaluator<'p> {
                 0
             };
             let Some(categories) =
-                e.block_matches(id, at, head, c & 1 == 1, &hop, req, sc, &mut target)
+                e.block_matches(id, head, c & 1 == 1, &hop, req, sc, &mut target)
             else {
                 continue;
             };
             read |= keys;
             e.conditions_then_apply(id, head, categories, req, sc);
         }
-        while OWN && own < own_end {
-            self.own_step(own, &hop, req, sc, &mut target);
-            own += 1;
+        while OWN && own != NONE_LEFT {
+            own_step(self, &mut own, sc, &mut target);
         }
         self.absent_keys(p, read, sc)
     }
@@ -181,9 +190,9 @@ impl<'p> Evaluator<'p> {
         if decided == Some(false) {
             return;
         }
-        let (at, head) = r.head(id);
+        let head = r.head(id);
         let Some(categories) =
-            self.block_matches(id, at, head, decided.is_some(), hop, req, sc, target)
+            self.block_matches(id, head, decided.is_some(), hop, req, sc, target)
         else {
             return;
         };
@@ -198,15 +207,15 @@ impl<'p> Evaluator<'p> {
         self.conditions_then_apply(id, head, categories, req, sc);
     }
 
-    /// Whether statement `id`'s block, whose head `head` is op `at`, passes its
+    /// Whether statement `id`'s block, whose head is `head`, passes its
     /// participation, action (unless `verified`), principal and resource ops: its principal
     /// categories if it does.
+    #[allow(unsafe_code)]
     #[allow(clippy::too_many_arguments)]
     #[inline(always)]
     fn block_matches<'r, R: RequestView>(
         &self,
         id: u32,
-        at: usize,
         head: Head,
         verified: bool,
         hop: &HopTests<'r, '_>,
@@ -225,9 +234,13 @@ impl<'p> Evaluator<'p> {
         }
         let ops = &self.residual.ops;
         let mut categories = 0;
-        let mut pc = at + 1;
-        while pc < head.conditions as usize {
-            let passes = match ops[pc] {
+        let mut pc = head.at as usize + 1;
+        let conditions = head.conditions as usize;
+        while pc < conditions {
+            debug_assert!(conditions <= ops.len());
+            // SAFETY: `pc < head.conditions <= ops.len()`: every head's block lies in `ops`
+            // (`verify_head`), and `head` is one of `heads` (`Residual::head`).
+            let passes = match unsafe { *ops.get_unchecked(pc) } {
                 Op::Position(position) => hop.part.resource == Some(position),
                 Op::Accounts(first, end) => {
                     let accounts = &self.residual.accounts[first as usize..end as usize];
@@ -242,7 +255,11 @@ impl<'p> Evaluator<'p> {
                     categories != 0
                 }
                 Op::AnyOf { count, not } => {
-                    let group = &ops[pc + 1..pc + 1 + count as usize];
+                    let group = pc + 1..pc + 1 + count as usize;
+                    debug_assert!(group.end <= conditions);
+                    // SAFETY: an `AnyOf` group of a block's resource ops ends at or before
+                    // the block's conditions (`verify_head`), which lie in `ops`.
+                    let group = unsafe { ops.get_unchecked(group) };
                     pc += count as usize;
                     group
                         .iter()
@@ -261,6 +278,7 @@ impl<'p> Evaluator<'p> {
 
     /// Runs the statement's condition ops; if they hold, the statement joins the applied
     /// list.
+    #[allow(unsafe_code)]
     #[inline(always)]
     fn conditions_then_apply<R: RequestView>(
         &self,
@@ -270,7 +288,12 @@ impl<'p> Evaluator<'p> {
         req: &R,
         sc: &mut Scratch,
     ) {
-        let ops = &self.residual.ops[head.conditions as usize..head.end as usize];
+        let ops = &self.residual.ops;
+        let conditions = head.conditions as usize..head.end as usize;
+        debug_assert!(conditions.start <= conditions.end && conditions.end <= ops.len());
+        // SAFETY: `head` is one of `heads` (`Residual::head`), whose condition ranges lie in
+        // `ops` (`verify_head`).
+        let ops = unsafe { ops.get_unchecked(conditions) };
         for op in ops {
             if !self.condition_op(*op, req, sc) {
                 return;
@@ -287,12 +310,11 @@ impl<'p> Evaluator<'p> {
 
     /// The mask of `p`'s keys among `read` (a mask of its numbering) whose slot is absent.
     fn absent_keys(&self, p: ActionProgram, mut read: u64, sc: &Scratch) -> u64 {
-        let keys = &self.residual.keys[p.keys.0 as usize..p.keys.1 as usize];
         let mut mask = 0;
         while read != 0 {
             let bit = read.trailing_zeros();
             read &= read - 1;
-            let key = keys[bit as usize];
+            let key = self.residual.key(p, bit);
             mask |= ((sc.slots[key as usize] == Slot::Absent) as u64) << bit;
         }
         mask
@@ -347,25 +369,30 @@ impl<'p> Evaluator<'p> {
             Op::Arn {
                 head,
                 literal,
-                segs,
+                count,
+                checks,
             } => {
                 let head = r.text(head);
                 bytes::prefix_of(text.as_bytes(), head) && {
-                    let literal = literal as usize;
-                    let segs = &r.arn_segs[segs as usize..segs as usize + 6 - literal];
+                    let checks = r.arn_checks(checks, count);
                     if literal == 5 {
                         // The head holds the five colons: the rest is the last segment.
-                        self.seg_test(&segs[0], text.get(head.len()..).unwrap_or_default())
+                        // At most one check, of segment 5.
+                        let last = text.get(head.len()..).unwrap_or_default();
+                        match checks.first() {
+                            Some(check) => self.seg_test(&check.test, last),
+                            None => true,
+                        }
                     } else if let Some((colons, found)) = req.resource_colons(hop.k) {
                         // The colons the compact request found: no `Target` to build.
-                        self.arn_tail_at(text, &colons, found, literal, segs)
+                        self.arn_tail_at(text, &colons, found, checks)
                     } else {
                         let target = target.get_or_insert_with(|| hop_target(req, hop.k));
-                        self.arn_tail(target, literal, segs)
+                        self.arn_tail(target, checks)
                     }
                 }
             }
-            Op::Stars(i) => stars_match(&r.stars[i as usize], &r.middles, text),
+            Op::Stars(i) => stars_match(&r.stars[i as usize], &r.middles, text.as_bytes()),
             Op::VariableGlob(i) => {
                 let glob = &r.globs[i as usize];
                 let head = r.text(glob.head);
@@ -373,8 +400,8 @@ impl<'p> Evaluator<'p> {
                     && self
                         .variable(&self.v.tokens[glob.token as usize], req, sc)
                         .is_some_and(|value| {
-                            let rest = text.get(head.len()..).unwrap_or_default();
-                            bytes::starts_with(rest, value)
+                            let rest = text.as_bytes().get(head.len()..).unwrap_or_default();
+                            bytes::prefix_of(rest, value.as_bytes())
                                 && stars_match(&glob.tail, &r.middles, &rest[value.len()..])
                         })
             }
@@ -474,12 +501,17 @@ pub(super) struct Head {
     kind: Kind,
     deny: bool,
     level: u32,
-    at: u32,
-    conditions: u32,
-    end: u32,
+    pub(super) at: u32,
+    pub(super) conditions: u32,
+    pub(super) end: u32,
 }
 
 impl Head {
+    /// The block's first op, where its conditions start and its end, for `verify`.
+    pub(super) fn ranges(&self) -> (u32, u32, u32) {
+        (self.at, self.conditions, self.end)
+    }
+
     /// A head that never takes part (no participation bit), with no ops.
     fn never(at: u32) -> Head {
         Head {
@@ -522,33 +554,30 @@ impl Residual<'_> {
         }
     }
 
-    /// Where statement `id`'s block starts, and its head.
+    /// Statement `id`'s head; `id` is a tabulated candidate's statement (of
+    /// `exact_candidates`) or one of a resource policy's (`resource_policy_statements`).
+    #[allow(unsafe_code)]
     #[inline(always)]
-    fn head(&self, id: u32) -> (usize, Head) {
-        match self.heads.get(id as usize) {
-            Some(head) => (head.at as usize, *head),
-            // Every statement has a head (`build`).
-            None => (0, Head::never(0)),
-        }
+    fn head(&self, id: u32) -> Head {
+        debug_assert!((id as usize) < self.heads.len());
+        // SAFETY: there is one head per statement, every `exact_candidates` entry names a
+        // statement and every `resource_policy_statements` range lies in the statements
+        // (`verify`), and the walk runs only those.
+        unsafe { *self.heads.get_unchecked(id as usize) }
     }
 }
 
 impl Evaluator<'_> {
-    /// Whether segments `literal..6` of the hop's resource, `target` (whose text starts with
-    /// the pattern's head, `literal` segments), pass `segs` (R-RES-4); a resource with fewer
-    /// than five colons is not an ARN (R-RES-2), and fails. The colons are the ones the
-    /// compact request found when it was built (or `find_colons` once per hop), never
-    /// searched again here.
+    /// Whether the segments of the hop's resource, `target` (whose text starts with the
+    /// pattern's head), pass `checks` (R-RES-4; the `*` segments are not among them); a
+    /// resource with fewer than five colons is not an ARN (R-RES-2), and fails.
     #[inline(never)]
-    fn arn_tail(&self, target: &Target<'_>, literal: usize, segs: &[SegTest<'_>]) -> bool {
+    fn arn_tail(&self, target: &Target<'_>, checks: &[ArnCheck<'_>]) -> bool {
         if !target.is_arn() {
             return false;
         }
-        // Segment `literal + j` against `segs[j]` (the op holds `6 - literal` of them): an
-        // open range, which unlike `literal..6` adds no bound test of its own.
-        for (i, seg) in (literal..).zip(segs) {
-            // `*` (a region, an account) passes any segment: not cut.
-            if !matches!(seg, SegTest::Seg(Seg::Any)) && !self.seg_test(seg, target.part(i)) {
+        for check in checks {
+            if !self.seg_test(&check.test, target.part(check.seg as usize)) {
                 return false;
             }
         }
@@ -556,38 +585,38 @@ impl Evaluator<'_> {
     }
 
     /// [`Evaluator::arn_tail`] on the hop's resource `text` whose first five colons a
-    /// compact request found (`found` of them, at `colons`): each segment the op tests is
-    /// cut from those places when its test is not `*`, with no `Target` built. Places that
-    /// are not `text`'s colons (a hostile request) cut wrong segments, never panic.
+    /// compact request found (`found` of them, at `colons`): each tested segment is cut
+    /// from those places, with no `Target` built. Places that are not `text`'s colons (a
+    /// hostile request) cut wrong segments, never panic.
     #[inline(never)]
     fn arn_tail_at(
         &self,
         text: &str,
         colons: &[u32; 5],
         found: u8,
-        literal: usize,
-        segs: &[SegTest<'_>],
+        checks: &[ArnCheck<'_>],
     ) -> bool {
         // R-RES-2, as `Target::with_colons` decides it.
         if found != 5 || !bytes::starts_with(text, "arn:") {
             return false;
         }
-        for (i, seg) in (literal..).zip(segs) {
-            if matches!(seg, SegTest::Seg(Seg::Any)) {
-                continue;
-            }
-            let start = match i.checked_sub(1) {
-                Some(before) => colons.get(before).map_or(0, |c| *c as usize + 1),
-                None => 0,
-            };
-            let end = colons.get(i).map_or(text.len(), |c| *c as usize);
+        // Segment `i` is `cuts[i] + 1..cuts[i + 1]` (the first starts after a colon at
+        // -1, the last ends at the text's end); nine entries, so that `i & 7` and
+        // `(i & 7) + 1` index them with no bound test.
+        let [c0, c1, c2, c3, c4] = *colons;
+        let cuts = [u32::MAX, c0, c1, c2, c3, c4, text.len() as u32, 0, 0];
+        for check in checks {
+            let i = check.seg as usize & 7;
+            let (start, end) = (cuts[i].wrapping_add(1) as usize, cuts[i + 1] as usize);
             // The literal tests compare bytes: a segment cut at colons (ASCII) is cut on
             // character boundaries, with no test of them; the others take it as text.
             let part = text.as_bytes().get(start..end).unwrap_or_default();
-            let passes = match seg {
+            let passes = match check.test {
+                SegTest::Twelve(lo, hi) => twelve(part, lo, hi),
                 SegTest::Seg(Seg::Exact(s)) => bytes::same(part, s.as_bytes()),
                 SegTest::Seg(Seg::Prefix(s)) => bytes::prefix_of(part, s.as_bytes()),
-                _ => self.seg_test(seg, text.get(start..end).unwrap_or_default()),
+                SegTest::Stars(stars) => stars_match(&stars, &self.residual.middles, part),
+                test => self.seg_test(&test, text.get(start..end).unwrap_or_default()),
             };
             if !passes {
                 return false;
@@ -607,8 +636,21 @@ impl Evaluator<'_> {
                 Seg::Suffix(s) => bytes::ends_with(part, s),
                 seg => seg.matches(part, &mut |_, _| false),
             },
-            SegTest::Stars(stars) => stars_match(stars, &self.residual.middles, part),
+            SegTest::Stars(stars) => stars_match(stars, &self.residual.middles, part.as_bytes()),
+            SegTest::Twelve(lo, hi) => twelve(part.as_bytes(), *lo, *hi),
         }
+    }
+}
+
+/// Whether `part` is the twelve bytes whose words are `lo` (bytes 0..8) and `hi` (8..12).
+#[inline(always)]
+fn twelve(part: &[u8], lo: u64, hi: u32) -> bool {
+    match part {
+        [a @ .., b0, b1, b2, b3] if a.len() == 8 => {
+            let a: [u8; 8] = a.try_into().unwrap_or_default();
+            u64::from_le_bytes(a) == lo && u32::from_le_bytes([*b0, *b1, *b2, *b3]) == hi
+        }
+        _ => false,
     }
 }
 
@@ -617,17 +659,20 @@ impl Evaluator<'_> {
 /// between; the leftmost place of each middle literal is as good as any, a star taking the
 /// rest.
 #[inline(always)]
-pub(super) fn stars_match(stars: &Stars<'_>, middles: &[&str], text: &str) -> bool {
-    let (head, tail) = (stars.first.len(), stars.last.len());
-    if text.len() < head + tail
-        || !bytes::starts_with(text, stars.first)
-        || !bytes::ends_with(text, stars.last)
-    {
+pub(super) fn stars_match(stars: &Stars<'_>, middles: &[&str], text: &[u8]) -> bool {
+    let (first, last) = (stars.first.as_bytes(), stars.last.as_bytes());
+    let Some(end) = text.len().checked_sub(last.len()) else {
+        return false;
+    };
+    let Some(mut rest) = text.get(first.len()..end) else {
+        return false;
+    };
+    if !bytes::same(&text[..first.len()], first) || !bytes::same(&text[end..], last) {
         return false;
     }
-    let mut rest = &text[head..text.len() - tail];
-    let (first, end) = stars.middles;
-    for middle in &middles[first as usize..end as usize] {
+    let (from, end) = stars.middles;
+    for middle in &middles[from as usize..end as usize] {
+        let middle = middle.as_bytes();
         match bytes::find(rest, middle) {
             Some(at) => rest = &rest[at + middle.len()..],
             None => return false,

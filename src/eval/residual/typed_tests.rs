@@ -50,8 +50,12 @@ pub(super) const CLAUSES: [&str; 8] = [
     r#""NotAction":["s3:*","kms:Encrypt"]"#,
 ];
 
-const RESOURCES: [&str; 17] = [
+const RESOURCES: [&str; 21] = [
     "arn:aws:kms:us-east-1:111122223333:key/abc",
+    "arn:aws:kms:us-east-1:11112222333:key/abc",
+    "arn:aws:kms:us-east-1:1111222233334:key/abc",
+    "arn:aws:kms:ap-south-123:111122223333:key/abc",
+    "arn:aws:kms:ap-south-124:111122223333:key/abc",
     "arn:aws:kms::111122223333:key/",
     "arn:aws:kms:us-east-1:111122223334:key/abc",
     "arn:aws:kms:us-east-1:111122223333:alias/x",
@@ -84,6 +88,9 @@ fn typed_arn_patterns_decide_as_the_reference() {
         "arn:*:kms:*:*:key/*",
         "arn:aws:kms:*:*:*",
         "arn:aws:kms:::",
+        "arn:aws:kms:ap-south-123:*:key/*",
+        "arn:aws:*:*:111122223333:*",
+        "arn:aws:kms:*:111122223333:key/abc",
     ];
     for pattern in patterns {
         let statement = format!(r#"{{"Effect":"Allow","Action":"*","Resource":"{pattern}"}}"#);
@@ -125,7 +132,7 @@ fn own_resource_policy_clauses_decide_as_the_reference() {
         let case = parse_case(&text, "test").unwrap();
         let mut hops = Vec::new();
         for action in actions {
-            for resource in &RESOURCES[..6] {
+            for resource in &RESOURCES[..10] {
                 hops.push((action, *resource));
             }
         }
