@@ -286,13 +286,7 @@ impl RequestBuilder {
     pub(super) fn push(&mut self, s: &str) -> Span {
         let start = self.parts.text.len();
         self.parts.text.push_str(s);
-        match u32::try_from(self.parts.text.len()) {
-            Ok(_) => Span::new(start as u32, s.len() as u32),
-            Err(_) => {
-                self.defer(BuildError::TooLarge);
-                Span::NONE
-            }
-        }
+        self.pushed_span(start, s.len())
     }
 
     pub(super) fn defer(&mut self, error: BuildError) {
@@ -304,6 +298,12 @@ impl RequestBuilder {
         let start = self.parts.text.len();
         canonical_key_into(key, &mut self.parts.text);
         let len = self.parts.text.len() - start;
+        self.pushed_span(start, len)
+    }
+
+    /// The span of the `len` bytes just pushed at `start`; [`Span::NONE`] (and the request
+    /// too large, reported by `finish`) once the text passes the 4 GiB a span addresses.
+    fn pushed_span(&mut self, start: usize, len: usize) -> Span {
         match u32::try_from(self.parts.text.len()) {
             Ok(_) => Span::new(start as u32, len as u32),
             Err(_) => {
@@ -412,6 +412,8 @@ impl RequestBuilder {
         self
     }
 
+    /// The last hop, for a per-hop setter `what`; before any hop, `None`, and the error
+    /// kept for `finish`.
     fn last_hop(&mut self, what: &'static str) -> Option<&mut PendingHop> {
         if self.hops.is_empty() {
             self.defer(BuildError::BeforeFirstHop(what));
@@ -419,11 +421,9 @@ impl RequestBuilder {
         self.hops.last_mut()
     }
 
+    /// The context of the last hop (k + 1 for hop k), as [`last_hop`](Self::last_hop).
     fn last_hop_context(&mut self, what: &'static str) -> Option<u32> {
-        if self.hops.is_empty() {
-            self.defer(BuildError::BeforeFirstHop(what));
-            return None;
-        }
-        Some(self.hops.len() as u32)
+        let found = self.last_hop(what).is_some();
+        found.then_some(self.hops.len() as u32)
     }
 }
