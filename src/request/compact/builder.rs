@@ -40,8 +40,8 @@ pub struct RequestBuilder {
     pub(super) req: CompactRequest,
     /// The request's parts as set, packed into `req`'s one buffer by `finish`.
     pub(super) parts: Parts,
-    /// Principals parsed from strings, one per shape of ARN ([`parse_slot`]), so that a
-    /// builder seeing principals of alternating shapes keeps every field's buffer.
+    /// Principals parsed from strings, one per shape of ARN (`setters::parse_slot`), so
+    /// that a builder seeing principals of alternating shapes keeps every field's buffer.
     pub(super) parsed: [Principal; PARSE_SLOTS],
     pub(super) has_principal: bool,
     /// Context entries as given: the context (0: the request's, k + 1: hop k's), the entry.

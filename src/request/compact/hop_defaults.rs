@@ -14,7 +14,8 @@
 //! let mut b = RequestBuilder::new();
 //! b.principal("arn:aws:iam::111122223333:user/a").unwrap();
 //! b.hop("s3:GetObject", "arn:aws:s3:::b/k");
-//! b.forwarded_hop("athena.amazonaws.com", "kms:Decrypt", "arn:aws:kms:us-east-1:111122223333:key/k");
+//! let key = "arn:aws:kms:us-east-1:111122223333:key/k";
+//! b.forwarded_hop("athena.amazonaws.com", "kms:Decrypt", key);
 //! let req = b.finish().unwrap();
 //! assert_eq!(req.resource_account(1), Some("111122223333")); // from the ARN
 //! assert!(req.resource_in_principal_account(1));

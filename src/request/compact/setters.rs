@@ -149,7 +149,8 @@ impl RequestBuilder {
     }
 
     /// The services whose forwarded hops append to CalledVia (R-FAS-6); default: the
-    /// registry of [`DEFAULT_CALLED_VIA_SERVICES`].
+    /// registry of
+    /// [`DEFAULT_CALLED_VIA_SERVICES`](crate::request::DEFAULT_CALLED_VIA_SERVICES).
     pub fn called_via_services<I, S>(&mut self, services: I) -> &mut Self
     where
         I: IntoIterator<Item = S>,
@@ -266,7 +267,8 @@ impl RequestBuilder {
     }
 
     /// Whether the last hop's resource policy must grant even within the account
-    /// (R-EVAL-5). Default: [`default_resource_policy_required`].
+    /// (R-EVAL-5). Default:
+    /// [`default_resource_policy_required`](crate::request::chain::default_resource_policy_required).
     pub fn resource_policy_required(&mut self, yes: bool) -> &mut Self {
         if let Some(hop) = self.last_hop("resource_policy_required") {
             hop.resource_policy_required = Some(yes);
@@ -275,7 +277,7 @@ impl RequestBuilder {
     }
 
     /// Whether the last hop's action needs no permission (R-EVAL-7). Default:
-    /// [`default_requires_no_permission`].
+    /// [`default_requires_no_permission`](crate::request::default_requires_no_permission).
     pub fn requires_no_permission(&mut self, yes: bool) -> &mut Self {
         if let Some(hop) = self.last_hop("requires_no_permission") {
             hop.requires_no_permission = Some(yes);
