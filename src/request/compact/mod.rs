@@ -38,11 +38,17 @@
 //! assert_eq!(req.resource_account(0), None); // S3 ARNs name no account
 //! ```
 
+mod build_error;
 mod builder;
+mod fill;
+mod hop_defaults;
 mod layout;
 pub mod prefetch;
+mod resolve_keys;
+mod setters;
 
-pub use builder::{BuildError, RequestBuilder};
+pub use build_error::BuildError;
+pub use builder::RequestBuilder;
 
 use super::chain::Credentials;
 use super::fas::{appends_to_called_via_among, DEFAULT_CALLED_VIA_SERVICES};
