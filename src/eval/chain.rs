@@ -21,6 +21,7 @@ use crate::request::{PrincipalKind as Who, RequestView};
 
 use super::candidates::Candidates;
 use super::outcome::{ChainOutcome, HopOutcome};
+use super::residual::{ActionProgram, Own};
 use super::resource_plan::Target;
 use super::slots::Value;
 use super::statement::Participation;
@@ -109,7 +110,7 @@ impl<'p> Evaluator<'p> {
             .and_then(|slot| self.resource_policy_statements.get(slot as usize))
             .copied()
             .unwrap_or((0, 0));
-        let has_own = own.0 < own.1;
+        let mut has_own = own.0 < own.1;
         // A compact request built against this evaluator names its action's entry: its
         // tabulated candidates and its program are read here directly (the common case);
         // any other hop lets `collect_candidates` find them.
@@ -129,12 +130,19 @@ impl<'p> Evaluator<'p> {
                 // exactly) and a resource policy's statements are checked on the folded
                 // action, which the walk folds when the first of them needs it.
                 sc.action_folded = folded;
-                // The residual walk records its own resource policy's missing keys in
-                // `missing_bits`, as `examine` does.
+                let mut walk = (p, &self.exact_candidates[first as usize..end as usize], own);
                 if has_own {
-                    sc.missing_bits.iter_mut().for_each(|w| *w = 0);
+                    // The action's candidates merged with the statements of its own
+                    // resource policy that can apply, when the evaluator was built.
+                    walk = self.with_own(walk, part.resource, entry);
+                    has_own = walk.2 .0 < walk.2 .1;
+                    // The residual walk records its own resource policy's missing keys in
+                    // `missing_bits`, as `examine` does.
+                    if has_own {
+                        sc.missing_bits.iter_mut().for_each(|w| *w = 0);
+                    }
                 }
-                let candidates = &self.exact_candidates[first as usize..end as usize];
+                let (p, candidates, own) = walk;
                 let missing = self.run_residual((entry, p), candidates, own, req, sc, k, &part);
                 Some((p, missing))
             }
@@ -180,6 +188,24 @@ impl<'p> Evaluator<'p> {
         }
         out.missing.1 = sc.missing.len() as u32;
         out
+    }
+
+    /// The walk of a hop of `entry` carrying resource policy `slot` (its program, its
+    /// candidates and the policy's statements to merge, `walk`): the merged program built
+    /// for the pair, or the action's alone when none of the policy's statements can apply
+    /// (no statement left to merge either way), else `walk` as it is.
+    #[inline(never)]
+    fn with_own<'s>(
+        &'s self,
+        walk: (ActionProgram, &'s [u32], (u32, u32)),
+        slot: Option<u32>,
+        entry: u32,
+    ) -> (ActionProgram, &'s [u32], (u32, u32)) {
+        match slot.map(|slot| self.residual.own(slot, entry)) {
+            Some(Own::Merged(candidates, p)) => (p, candidates, (0, 0)),
+            Some(Own::Skip) => (walk.0, walk.1, (0, 0)),
+            Some(Own::Walk) | None => walk,
+        }
     }
 
     /// The candidates of a hop whose request did not name a tabulated entry: a tabulated

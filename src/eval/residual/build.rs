@@ -73,11 +73,24 @@ pub(in crate::eval) fn build<'p>(e: &Evaluator<'p>) -> Residual<'p> {
             }
         }
         r.own_actions = own_actions::OwnActions::build(e);
+        r.own_programs = own_programs::OwnPrograms::build(e, &statements, &mut scratch, &mut r);
     }
     // The walk reads these tables without bounds tests (`verify`): a residual that fails
     // its checks is not run — every hop takes the general path.
     match r.verify(e) {
-        Ok(()) => r,
+        Ok(()) => {
+            // The merged programs are read as unchecked as the others: failing their
+            // checks, they are dropped (each hop merges its own policy while walking).
+            let merged_ok = r.own_programs.check(v.statements.len())
+                && r.own_programs
+                    .programs()
+                    .all(|p| r.verify_program(p).is_ok());
+            if !merged_ok {
+                debug_assert!(false, "the merged own-policy programs fail their checks");
+                r.own_programs = own_programs::OwnPrograms::default();
+            }
+            r
+        }
         Err(error) => {
             debug_assert!(false, "the residual tables fail their checks: {error}");
             Residual::default()
@@ -89,7 +102,7 @@ pub(in crate::eval) fn build<'p>(e: &Evaluator<'p>) -> Residual<'p> {
 /// from these small tables rather than from the statement records. Most candidates' statements
 /// read no key (about 37,000 of the managed policies' 325,495 tabulated candidates do),
 /// and the bit set (1.1 KB for 9,032 statements) answers for those in one bit test.
-struct StatementKeys {
+pub(super) struct StatementKeys {
     /// Bit `id % 64` of word `id / 64`: statement `id` reads keys.
     reads: Vec<u64>,
     /// Per statement, its range of `statement_keys`.
@@ -121,7 +134,7 @@ impl StatementKeys {
 }
 
 /// Buffers reused by every [`program`] call.
-struct ProgramScratch {
+pub(super) struct ProgramScratch {
     /// The candidates whose statements read keys, in order: their ranges of
     /// `statement_keys`.
     reading: Vec<(u32, u32)>,
@@ -155,7 +168,7 @@ impl ProgramScratch {
 /// distinct without a sort), each given its bit in a table by key id; the masks are then
 /// computed from the short list with one table read a key, rather than by a second pass
 /// over every candidate and a binary search a key.
-fn program(
+pub(super) fn program(
     e: &Evaluator<'_>,
     statements: &StatementKeys,
     candidates: &[u32],

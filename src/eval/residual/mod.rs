@@ -63,6 +63,7 @@ mod build;
 pub(super) mod bytes;
 mod ops;
 mod own_actions;
+mod own_programs;
 mod run;
 #[cfg(test)]
 mod typed_tests;
@@ -75,6 +76,7 @@ use super::resource_plan::Seg;
 use ops::Op;
 
 pub(super) use build::build;
+pub(super) use own_programs::Own;
 
 /// Participation bits, one per class of policies that take part in a hop or not together.
 pub(super) const PART_SCP: u8 = 1;
@@ -124,6 +126,10 @@ pub(super) struct Residual<'p> {
     /// The resource-policy statements' action clauses decided per service (empty for a
     /// program without resource policies).
     own_actions: own_actions::OwnActions,
+    /// Per resource-policy slot and exact entry, the entry's candidates merged with the
+    /// policy's statements that can apply, and their program (empty for a program without
+    /// resource policies).
+    own_programs: own_programs::OwnPrograms,
 }
 
 /// One action's program: its statements are its tabulated candidates; a range of `keys`,
@@ -212,6 +218,13 @@ impl Residual<'_> {
             + heap_bytes(&self.arn_checks)
             + heap_bytes(&self.entry_services)
             + self.own_actions.heap_bytes()
+            + self.own_programs.heap_bytes()
+    }
+
+    /// What a hop of exact entry `entry` does with its own resource policy, slot `slot`.
+    #[inline]
+    pub(super) fn own(&self, slot: u32, entry: u32) -> Own<'_> {
+        self.own_programs.own(slot, entry)
     }
 
     /// How many actions have a program.

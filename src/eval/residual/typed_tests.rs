@@ -139,3 +139,87 @@ fn own_resource_policy_clauses_decide_as_the_reference() {
         agree(case, &hops);
     }
 }
+
+/// A hop's own resource policy merged into its action's program when the evaluator is
+/// built (`own_programs`): statements decided yes, by name, or no for the action's service,
+/// reading keys the identity statements read too and keys they do not, in every order
+/// against the identity statements' ids; each context leaves different keys absent, so the
+/// merged programs' missing keys (R-SIM-4) and matched statements (R-SIM-3) are checked
+/// with the decision. The hops of exact actions take the merged program (or skip the
+/// policy), the others merge while walking; all decide as the reference.
+#[test]
+fn merged_own_programs_decide_as_the_reference() {
+    let policies = [
+        // Every statement can apply to kms; s3 by name; a Deny of everything.
+        r#"[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},
+            "Action":"kms:*","Resource":"*",
+            "Condition":{"StringLike":{"kms:ViaService":"s3.*"}}},
+           {"Effect":"Deny","Principal":"*","Action":["s3:Get*","kms:Describe?ey"],
+            "Resource":"*","Condition":{"Bool":{"aws:SecureTransport":"false"}}},
+           {"Effect":"Allow","Principal":"*","NotAction":"kms:Encrypt",
+            "Resource":"arn:aws:kms:*:111122223333:key/*",
+            "Condition":{"StringEquals":{"aws:PrincipalTag/y":"z"}}},
+           {"Effect":"Deny","Principal":"*","Action":"*","Resource":"*",
+            "Condition":{"IpAddress":{"aws:SourceIp":"192.0.2.0/24"}}}]"#,
+        // Only kms statements: a hop of any other service skips the policy.
+        r#"[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:user/a"},
+            "Action":["kms:Decrypt","kms:Encrypt"],"Resource":"*",
+            "Condition":{"StringEquals":{"aws:PrincipalTag/x":"y"}}},
+           {"Effect":"Deny","Principal":"*","Action":"kms:Encrypt","Resource":"*"}]"#,
+    ];
+    let contexts = [
+        r#"{}"#,
+        r#"{"aws:PrincipalTag/x":"y","aws:SecureTransport":"false"}"#,
+        r#"{"kms:ViaService":"s3.us-east-1.amazonaws.com","aws:PrincipalTag/y":"z",
+            "aws:SourceIp":"10.1.2.3","aws:SecureTransport":"true"}"#,
+        r#"{"aws:SourceIp":"192.0.2.9","aws:PrincipalTag/x":"n","kms:ViaService":"sqs.x"}"#,
+    ];
+    let actions = [
+        "kms:Decrypt",
+        "kms:Encrypt",
+        "kms:DescribeKey",
+        "s3:GetObject",
+        "s3:PutObject",
+        "sqs:SendMessage",
+        "sqs:DeleteQueue",
+        "KMS:decrypt",
+    ];
+    let (mut merged, mut skipped) = (0, 0);
+    for policy in policies {
+        for context in contexts {
+            let text = format!(
+                r#"{{"id":"t","principal":"arn:aws:iam::111122223333:user/a",
+                "options":{{"mode":"lenient"}},"context":{context},
+                "policies":{{"identity":[{{"Version":"2012-10-17","Statement":[
+                  {{"Effect":"Allow","Action":["kms:Decrypt","s3:GetObject","sqs:Send*"],
+                    "Resource":"*","Condition":{{"StringEquals":{{"aws:PrincipalTag/x":"y"}}}}}},
+                  {{"Effect":"Allow","Action":["kms:*","s3:PutObject","sqs:*"],"Resource":"*"}},
+                  {{"Effect":"Deny","Action":"s3:*","Resource":"*",
+                    "Condition":{{"StringEquals":{{"aws:SecureTransport":"false"}}}}}}]}}]}},
+                "chain":[{{"action":"kms:Decrypt","resource":"*","resource_policy":
+                  {{"Version":"2012-10-17","Statement":{policy}}}}}]}}"#
+            );
+            let case = parse_case(&text, "test").unwrap();
+            let program = super::tests::program_of(&case);
+            let e = Evaluator::new(&program);
+            for action in actions {
+                let Some(entry) = e.exact.get(action.to_ascii_lowercase().as_str()) else {
+                    continue;
+                };
+                match e.residual.own(0, entry) {
+                    super::Own::Merged(..) => merged += 1,
+                    super::Own::Skip => skipped += 1,
+                    super::Own::Walk => {}
+                }
+            }
+            let mut hops = Vec::new();
+            for action in actions {
+                for resource in ["arn:aws:kms:us-east-1:111122223333:key/k", "*"] {
+                    hops.push((action, resource));
+                }
+            }
+            agree(case, &hops);
+        }
+    }
+    assert!(merged > 0 && skipped > 0, "{merged} {skipped}");
+}

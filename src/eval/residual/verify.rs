@@ -154,7 +154,7 @@ impl Residual<'_> {
 
     /// A program's ranges lie in `keys` and `masks`, it has at most 64 keys, and its masks'
     /// bits name its keys.
-    fn verify_program(&self, p: ActionProgram) -> Result<(), ()> {
+    pub(super) fn verify_program(&self, p: ActionProgram) -> Result<(), ()> {
         let (kf, ke) = p.keys;
         let (mf, me) = p.masks;
         if !range_in(kf, ke, self.keys.len()) || ke - kf > 64 || !range_in(mf, me, self.masks.len())
