@@ -30,8 +30,9 @@ use super::{ActionProgram, Residual};
 
 /// Past this many (slot, entry) cells (four bytes each) the table is not built.
 const MAX_CELLS: usize = 1 << 18;
-/// Past this many merged candidates in all, the remaining cells merge at run time.
-const MAX_CANDIDATES: usize = 1 << 20;
+/// Past this many merged candidates in all (four bytes each, plus their key masks), the
+/// remaining cells merge at run time: at most about 1 MB more tables.
+const MAX_CANDIDATES: usize = 1 << 18;
 
 /// A cell: merged at run time, as without the table.
 const WALK: u32 = u32::MAX;
