@@ -38,7 +38,10 @@
 //! without a `:`, keep the general path. Candidates are run in statement-id order, the order
 //! the general path examines them in, so the applied list and the R-SIM-3 matched
 //! statements come out the same. Resource policies are not in the index, hence in no
-//! program: a hop's own resource policy's statements run through their blocks too (their
+//! action's program: for each resource policy and exact action, the policy's statements
+//! that can apply to the action's service are merged into its candidates at build, with a
+//! program of their own ([`own_programs`]); past that table's caps, and for a class's
+//! hop, a hop's own resource policy's statements run through their blocks too (their
 //! action clauses read from a table decided per service at build, [`own_actions`], or,
 //! when a clause depends on the action's name, matched on the index's folded service and
 //! name or the folded action), merged by statement id with the program's
