@@ -85,6 +85,11 @@ impl OwnPrograms {
         let mut own = Vec::new();
         let mut merged = Vec::new();
         for (slot, &(first, end)) in e.resource_policy_statements.iter().enumerate() {
+            // A range past the statements (which `verify` rejects) merges nothing here.
+            if first > end || end as usize > e.v.statements.len() {
+                table.cells.extend(std::iter::repeat_n(WALK, width));
+                continue;
+            }
             for entry in 0..width {
                 let service = r.entry_services[entry];
                 let range = e.exact_candidate_ranges.get(entry).copied();
