@@ -7,7 +7,7 @@
 //!
 //! | module | what | rules |
 //! |---|---|---|
-//! | [`fold`] | case folding, context-key canonicalisation | R-OPS-3, R-CTX-2, R-ACT-2 |
+//! | [`fold`](mod@fold) | case folding, context-key canonicalisation | R-OPS-3, R-CTX-2, R-ACT-2 |
 //! | [`glob`] | `*`/`?` matching over pieces or wildcard strings | R-OPS-4, R-ACT-3, R-RES-4, R-VAR-2 |
 //! | [`number`] | exact decimal parsing and ordering | R-OPN-2 |
 //! | [`date`] | epoch / W3C date parsing into instants | R-OPD-1..3 |

@@ -235,7 +235,7 @@ const PLAN_CACHE_ENTRIES: usize = 4096;
 /// unknown and read, and whether the resource is known, unless a policy variable makes it
 /// read the request's other values (then it is made for each record and not kept).
 ///
-/// Looked up by a borrowed [`PlanKeyView`] of the record, hashed in place: a record whose
+/// Looked up by a borrowed `PlanKeyView` of the record, hashed in place: a record whose
 /// plan is cached copies none of its strings (a third of the records of a perimeter-SCP
 /// replay come here, where building an owned key cost some ten allocations each).
 #[derive(Default)]

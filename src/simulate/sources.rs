@@ -1,6 +1,6 @@
 //! The policies of a simulation, and where each of their statements was written.
 //!
-//! An answer that says "allowed by statement 3 of identity[0]" sends the reader counting;
+//! An answer that says "allowed by statement 3 of `identity[0]`" sends the reader counting;
 //! one that says "`ReadData` at `data-reader.json:12`" sends them to the line. So policy
 //! files are read here, not through [`crate::policy::files::read_policies`]: each file's
 //! text is kept long enough to find the line where each `Statement` element starts, and

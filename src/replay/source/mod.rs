@@ -27,7 +27,7 @@
 //! * `split` cuts documents into records without parsing them: the elements of a
 //!   `{"Records": [...]}` array (or of a top-level array) and the lines of JSON Lines are
 //!   found by a byte scanner that tracks only strings, escapes and nesting depth; each
-//!   record is then parsed on its own (with sonic-rs, [`super::json`]). Memory is one record, not one file
+//!   record is then parsed on its own (with sonic-rs, [`super::json`](mod@super::json)). Memory is one record, not one file
 //!   (a 1 GB delivery document streams like JSON Lines); a record past
 //!   [`ReadOptions::max_record_bytes`] is skipped and reported, and reading goes on after
 //!   it; a record with an invalid UTF-8 byte or any other error costs that record only.
