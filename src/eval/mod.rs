@@ -9,7 +9,8 @@
 //! a request of a given shape, evaluating requests of that shape allocates nothing
 //! (proven by the counting-allocator test). Results stay in the scratch
 //! ([`ChainOutcome`]); [`Evaluator::decision`] turns one into the owned
-//! [`ChainDecision`] the reference evaluator returns, for comparison and output.
+//! [`ChainDecision`](crate::decision::ChainDecision) the reference evaluator returns, for
+//! comparison and output.
 //!
 //! How a hop is decided (the same procedure as [`crate::reference`], over tables), one
 //! module per phase:

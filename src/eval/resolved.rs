@@ -49,7 +49,7 @@ impl Resolver for Evaluator<'_> {
     }
 
     /// As `collect_candidates` looks it up: the action's entry in the index, else its
-    /// service's class ([`Evaluator::class_entry`]), so that a hop of an action the index
+    /// service's class (`Evaluator::class_entry`), so that a hop of an action the index
     /// does not name exactly reads its class's candidates without folding and looking up
     /// its service again (it still folds the action, which the class's open action clauses
     /// are checked on).

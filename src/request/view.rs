@@ -152,7 +152,7 @@ pub trait RequestView {
     fn touch(&self) -> u32;
 
     /// The index of the principal's shape — dialect, kind, and whether it has an account
-    /// and a name ([`principal_shape`]) — which decides the context keys the principal
+    /// and a name (`principal_shape`) — which decides the context keys the principal
     /// gives by default (the interpreter keeps a template of them per shape).
     #[inline]
     fn principal_shape(&self) -> usize {

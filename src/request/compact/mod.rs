@@ -137,7 +137,7 @@ struct CompactHop {
 /// A request built by [`RequestBuilder`] (see the module docs). It implements
 /// [`RequestView`], so every engine path reads it.
 ///
-/// Everything but the few header fields sits in ONE buffer ([`layout`]), in the order
+/// Everything but the few header fields sits in ONE buffer (module `layout`), in the order
 /// evaluation reads it — hops, given keys, entries, list values, then the text — so that a
 /// request out of cache is one run of consecutive lines, one allocation, one copy to clone.
 #[derive(Clone, Debug)]
