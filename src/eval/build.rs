@@ -4,10 +4,10 @@
 //! glob pieces of text tokens, resolves condition value tests, derives the slots each shape
 //! of principal takes (`slots`), tabulates the candidates of every action the index names
 //! (`tabulate`) and lays out their residual programs (`residual`). This costs time
-//! proportional to the program — about 68M instructions and 8.6 MB of tables for all 1,645
-//! AWS managed policies, half of it tabulating candidates and a third laying out and
-//! verifying residual programs (BENCHMARKS.md, "The evaluator build, `build`", and "After
-//! the eleventh session's merges") — and takes work off every request.
+//! proportional to the program — about 60M instructions and 8.6 MB of tables for all 1,645
+//! AWS managed policies, a third of it laying out and verifying residual programs and a
+//! quarter tabulating candidates (BENCHMARKS.md, "The evaluator build, `build`", and "The
+//! evaluator build, second round") — and takes work off every request.
 
 use super::slots::{fixed_id, SetValue};
 use crate::bytecode::*;
