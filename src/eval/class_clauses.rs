@@ -24,8 +24,6 @@
 //! four. The table is bounded ([`MAX_CLASS_PATTERNS`]); past it, every hop checks the whole
 //! list as before.
 
-use rustc_hash::FxHashMap;
-
 use crate::bytecode::*;
 
 use super::candidates::action_glob;
@@ -77,6 +75,8 @@ impl ClassClauses {
 impl<'p> Evaluator<'p> {
     /// The class clause table of the tabulated classes' open statements (empty when the
     /// classes are not tabulated, or the table would exceed [`MAX_CLASS_PATTERNS`]).
+    /// Out of line: its cost in an evaluator build is then its own line in a profile.
+    #[inline(never)]
     pub(super) fn build_class_clauses(&self) -> ClassClauses {
         let mut out = ClassClauses::default();
         let services = self.v.services.len();
@@ -87,38 +87,44 @@ impl<'p> Evaluator<'p> {
         if ranges.len() != services + 1 {
             return out;
         }
-        // Each statement's patterns, keyed by the class they concern, sorted by key: a
-        // range of `keyed` per statement, classified once.
+        let known = KnownPatterns::of(self);
+        // Per string id: 0 not yet seen, 1 a glob, 2 literal.
+        let mut literal_names = vec![0u8; self.v.string_index.len()];
+        // Each open statement's patterns, keyed by the class they concern and sorted by
+        // key, classified once: per statement, the start of its range of `keyed`, the
+        // start of its `EVERY` patterns there, and its end.
         let mut keyed: Vec<(u32, ActionRec)> = Vec::new();
-        let mut seen: FxHashMap<StatementId, (u32, u32)> = FxHashMap::default();
-        let mut joined = String::new();
+        let mut seen: Vec<(u32, u32, u32)> = vec![(0, 0, u32::MAX); self.v.statements.len()];
         for (class, &(from, to)) in ranges.iter().enumerate() {
+            let class = class as u32;
             let class_start = out.open.len() as u32;
-            let service = (class < services).then(|| self.s(self.v.services[class].name));
+            let service =
+                (class < services as u32).then(|| self.s(self.v.services[class as usize].name));
             for code in &self.exact_candidates[from as usize..to as usize] {
                 if code & 1 == 1 {
                     continue;
                 }
                 let id = code >> 1;
-                let (sf, se) = *seen.entry(id).or_insert_with(|| {
-                    let start = keyed.len() as u32;
-                    self.classify_patterns(id, &mut keyed, &mut joined);
-                    (start, keyed.len() as u32)
-                });
-                let group = &keyed[sf as usize..se as usize];
-                let from = group.partition_point(|(key, _)| *key < class as u32);
-                for (key, a) in &group[from..] {
-                    if *key != class as u32 && *key != EVERY {
-                        continue;
-                    }
-                    // A service glob that cannot match the class's service.
-                    let other_service = *key == EVERY
-                        && ActionKind::from_code(a.kind) == Some(ActionKind::Aws)
-                        && service.is_some_and(|svc| !action_glob(self.s(a.a), svc));
-                    if !other_service {
-                        out.patterns.push(*a);
-                    }
+                let Some(entry) = seen.get_mut(id as usize) else {
+                    continue;
+                };
+                if entry.2 == u32::MAX {
+                    let start = keyed.len();
+                    self.classify_patterns(id, &known, &mut keyed, &mut literal_names);
+                    let every = start + keyed[start..].partition_point(|(key, _)| *key != EVERY);
+                    *entry = (start as u32, every as u32, keyed.len() as u32);
                 }
+                let (start, every, end) = *entry;
+                let own = &keyed[start as usize..every as usize];
+                let lo = own.partition_point(|(key, _)| *key < class);
+                let hi = lo + own[lo..].partition_point(|(key, _)| *key == class);
+                out.patterns.extend(own[lo..hi].iter().map(|(_, a)| *a));
+                // A service glob that cannot match the class's service is left out.
+                let others = keyed[every as usize..end as usize].iter().map(|(_, a)| a);
+                out.patterns.extend(others.filter(|a| {
+                    ActionKind::from_code(a.kind) != Some(ActionKind::Aws)
+                        || service.is_none_or(|svc| action_glob(self.s(a.a), svc))
+                }));
                 if out.patterns.len() > MAX_CLASS_PATTERNS {
                     return ClassClauses::default();
                 }
@@ -137,10 +143,22 @@ impl<'p> Evaluator<'p> {
     fn classify_patterns(
         &self,
         id: StatementId,
+        known: &KnownPatterns,
         keyed: &mut Vec<(u32, ActionRec)>,
-        joined: &mut String,
+        literal_names: &mut [u8],
     ) {
-        let literal = |p: &str| !p.bytes().any(|b| b == b'*' || b == b'?');
+        let glob = |p: StrId| self.s(p).bytes().any(|b| b == b'*' || b == b'?');
+        // An exact entry's name is literal in a program the compiler wrote: checked
+        // anyway (a hostile file's), once per name.
+        let mut literal_name = |p: StrId| match literal_names.get(p as usize).copied() {
+            Some(0) => {
+                let literal = !glob(p);
+                literal_names[p as usize] = 1 + literal as u8;
+                literal
+            }
+            Some(known) => known == 2,
+            None => !glob(p),
+        };
         let st = &self.v.statements[id as usize];
         let start = keyed.len();
         let actions = &self.v.actions
@@ -148,32 +166,97 @@ impl<'p> Evaluator<'p> {
         for a in actions {
             let key = match ActionKind::from_code(a.kind) {
                 Some(ActionKind::Any) | Some(ActionKind::Huawei) => EVERY,
-                Some(ActionKind::Aws) => {
-                    let (ps, pn) = (self.s(a.a), self.s(a.b));
-                    if !literal(ps) {
-                        EVERY
-                    } else if let Some(i) = self.services.get(ps) {
-                        if literal(pn) && {
-                            joined.clear();
-                            joined.push_str(ps);
-                            joined.push(':');
-                            joined.push_str(pn);
-                            self.exact.get(joined).is_some()
-                        } {
-                            // The index names it exactly: never a class's hop.
-                            continue;
-                        }
-                        i
-                    } else {
-                        self.v.services.len() as u32
-                    }
-                }
+                Some(ActionKind::Aws) => match known.service(a.a) {
+                    // The index names it exactly: never a class's hop.
+                    Some(i) if known.is_exact(i, a.b) && literal_name(a.b) => continue,
+                    Some(i) => i,
+                    None if glob(a.a) => EVERY,
+                    None => self.v.services.len() as u32,
+                },
                 // Matches nothing (`action_clause`).
                 Some(ActionKind::Never) | None => continue,
             };
             keyed.push((key, *a));
         }
         keyed[start..].sort_by_key(|(key, _)| *key);
+    }
+}
+
+/// The index's services and exact actions by string id, for classifying patterns without
+/// hashing their text: a pattern's strings are the program's (the compiler stores each
+/// text once), so a pattern naming an index service, or an exact action, has its ids.
+/// A text stored twice would only be classified as not known: kept, never dropped.
+struct KnownPatterns {
+    /// Per string id: the index of the service of that literal name, or [`NONE`].
+    services: Vec<u32>,
+    /// Per string id: the service of the only `index_exact` entry of that name, [`NONE`],
+    /// or [`SEVERAL`] (`listtags` in many services: then in `several`).
+    exact_names: Vec<u32>,
+    /// `service << 32 | name` of the `index_exact` entries whose name is in several services.
+    several: rustc_hash::FxHashSet<u64>,
+}
+
+const NONE: u32 = u32::MAX;
+const SEVERAL: u32 = u32::MAX - 1;
+
+impl KnownPatterns {
+    fn of(e: &Evaluator<'_>) -> Self {
+        let strings = e.v.string_index.len();
+        let mut known = KnownPatterns {
+            services: vec![NONE; strings],
+            exact_names: vec![NONE; strings],
+            several: Default::default(),
+        };
+        let names = |svc: &ServiceRec| {
+            e.v.index_exact
+                .get(svc.exact_first as usize..(svc.exact_first + svc.exact_len) as usize)
+                .unwrap_or_default()
+        };
+        for (i, svc) in e.v.services.iter().enumerate() {
+            let literal = !e.s(svc.name).bytes().any(|b| b == b'*' || b == b'?');
+            if let Some(slot) = known
+                .services
+                .get_mut(svc.name as usize)
+                .filter(|_| literal)
+            {
+                *slot = i as u32;
+            }
+            for x in names(svc) {
+                if let Some(slot) = known.exact_names.get_mut(x.name as usize) {
+                    *slot = match *slot {
+                        NONE => i as u32,
+                        s if s == i as u32 => s,
+                        _ => SEVERAL,
+                    };
+                }
+            }
+        }
+        for (i, svc) in e.v.services.iter().enumerate() {
+            for x in names(svc) {
+                if known.exact_names.get(x.name as usize) == Some(&SEVERAL) {
+                    known.several.insert((i as u64) << 32 | x.name as u64);
+                }
+            }
+        }
+        known
+    }
+
+    fn service(&self, name: StrId) -> Option<u32> {
+        self.services
+            .get(name as usize)
+            .copied()
+            .filter(|i| *i != NONE)
+    }
+
+    /// Whether `service:name` is an `index_exact` entry.
+    fn is_exact(&self, service: u32, name: StrId) -> bool {
+        match self.exact_names.get(name as usize).copied() {
+            None | Some(NONE) => false,
+            Some(SEVERAL) => self
+                .several
+                .contains(&((service as u64) << 32 | name as u64)),
+            Some(only) => only == service,
+        }
     }
 }
 
