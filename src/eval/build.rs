@@ -118,6 +118,7 @@ impl<'p> Evaluator<'p> {
             glob_heads,
             token: super::resolved::next_token(),
             residual: super::residual::Residual::default(),
+            class_clauses: Default::default(),
         };
         for d in [Dialect::Aws, Dialect::Huawei] {
             let i = dialect_index(d);
@@ -208,6 +209,7 @@ impl<'p> Evaluator<'p> {
                     + heap_bytes(&special.principal_defaults),
             ),
             ("residual programs", self.residual.heap_bytes()),
+            ("class clause patterns", self.class_clauses.heap_bytes()),
         ]
     }
 }

@@ -231,12 +231,26 @@ impl<'p> Evaluator<'p> {
     }
 
     pub(super) fn action_clause(&self, st: &StatementRec, folded: &str) -> bool {
+        let actions = &self.v.actions
+            [st.actions_first as usize..(st.actions_first + st.actions_len) as usize];
+        self.action_clause_over(st, actions, folded)
+    }
+
+    /// Statement `st`'s action clause on a folded action, answered over `actions`: its
+    /// whole list, or the part that concerns the action's class (`class_clauses`).
+    #[inline]
+    pub(super) fn action_clause_over(
+        &self,
+        st: &StatementRec,
+        actions: &[ActionRec],
+        folded: &str,
+    ) -> bool {
         // The service is the text before the first colon (`split_once`), found once.
         let split = folded
             .bytes()
             .position(|b| b == b':')
             .map(|at| (&folded[..at], &folded[at + 1..]));
-        self.action_clause_split(st, split, Some(folded))
+        self.patterns_clause(st, actions, split, Some(folded))
             .unwrap_or_default()
     }
 
@@ -251,6 +265,20 @@ impl<'p> Evaluator<'p> {
     ) -> Option<bool> {
         let actions = &self.v.actions
             [st.actions_first as usize..(st.actions_first + st.actions_len) as usize];
+        self.patterns_clause(st, actions, split, whole)
+    }
+
+    /// Statement `st`'s action clause, answered over `actions` (its whole list, or the part
+    /// of it that concerns the hop's class, `class_clauses`), as
+    /// [`Evaluator::action_clause_split`] answers.
+    #[inline]
+    pub(super) fn patterns_clause(
+        &self,
+        st: &StatementRec,
+        actions: &[ActionRec],
+        split: Option<(&str, &str)>,
+        whole: Option<&str>,
+    ) -> Option<bool> {
         let mut any = false;
         for a in actions {
             any = match ActionKind::from_code(a.kind) {

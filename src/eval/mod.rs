@@ -53,6 +53,7 @@
 mod build;
 mod candidates;
 mod chain;
+mod class_clauses;
 mod compare;
 mod decide;
 mod glob_heads;
@@ -180,6 +181,8 @@ pub struct Evaluator<'p> {
     token: u64,
     /// The tabulated actions' residual programs (none for [`Evaluator::general`]).
     residual: residual::Residual<'p>,
+    /// Per service class, the action patterns each open statement is checked against.
+    class_clauses: class_clauses::ClassClauses,
 }
 
 impl<'p> Evaluator<'p> {

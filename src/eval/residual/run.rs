@@ -347,7 +347,14 @@ impl<'p> Evaluator<'p> {
             crate::primitives::fold_into(req.action(hop.k), &mut sc.action);
             sc.action_folded = true;
         }
-        self.action_clause(st, &sc.action)
+        // A class's open clause: only the patterns that concern the class (`class_clauses`).
+        let patterns = (hop.entry as usize)
+            .checked_sub(self.v.index_exact.len())
+            .and_then(|class| self.class_clauses.patterns(class as u32, id));
+        match patterns {
+            Some(actions) => self.action_clause_over(st, actions, &sc.action),
+            None => self.action_clause(st, &sc.action),
+        }
     }
 
     /// One resource op's test of the hop's resource; `target` is the hop's resource cut at

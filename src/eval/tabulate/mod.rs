@@ -411,6 +411,7 @@ impl<'p> Evaluator<'p> {
         table.shrink_to_fit();
         self.exact_candidates = table;
         self.exact_candidate_ranges = ranges;
+        self.class_clauses = self.build_class_clauses();
     }
 
     /// The entries of `shared` (sorted `NotAction` and always-check statements, `true`
