@@ -144,6 +144,10 @@ fn invalid_utf8_line_is_one_error_not_the_end() {
 
 fn temp_dir(name: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("fastiam-{name}-{}", std::process::id()));
+    // Emptied first: process ids come round again on a long-lived machine, and a directory
+    // left by an earlier run of the same id would hold its files (a stale `empty.fiam` made
+    // `compile_without_any_policy_needs_allow_empty` fail).
+    let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
