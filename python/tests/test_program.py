@@ -149,8 +149,25 @@ def test_compiled_by_the_cli_loads(tmp_path, fastiam_bin):
 def test_gil_released_during_evaluate_many():
     """Two threads run evaluate_many while a Python thread keeps ticking. Each batch is
     read from a generator that notes when it is exhausted: after that the call only
-    evaluates, and a Python thread can tick in that window only if the GIL was released."""
-    program = fastiam.Program.compile(identity=[ALLOW_GET])
+    evaluates, and a Python thread can tick in that window only if the GIL was released.
+
+    The 1,000 conditional statements (each a candidate of every hop, each failing on
+    aws:PrincipalArn) only make the evaluation itself longer: with ALLOW_GET alone it was a
+    few milliseconds of each window (the rest is turning results into Python objects, with
+    the GIL), and a CI run counted 2 ticks; with them, 100-160 on this machine."""
+    slow = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": "s3:GetObject",
+                "Resource": "*",
+                "Condition": {"StringEquals": {"aws:PrincipalArn": f"{ALICE}-not-{i}"}},
+            }
+            for i in range(1000)
+        ],
+    }
+    program = fastiam.Program.compile(identity=[ALLOW_GET, slow])
     ticks = []
     windows = []
     stop = threading.Event()
