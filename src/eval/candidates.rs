@@ -230,9 +230,14 @@ impl<'p> Evaluator<'p> {
         super::tabulate::dedup_candidates(out, 0);
     }
 
+    /// Statement `st`'s action patterns: its range of the program's action records.
+    #[inline]
+    pub(super) fn statement_actions(&self, st: &StatementRec) -> &[ActionRec] {
+        &self.v.actions[st.actions_first as usize..(st.actions_first + st.actions_len) as usize]
+    }
+
     pub(super) fn action_clause(&self, st: &StatementRec, folded: &str) -> bool {
-        let actions = &self.v.actions
-            [st.actions_first as usize..(st.actions_first + st.actions_len) as usize];
+        let actions = self.statement_actions(st);
         self.action_clause_over(st, actions, folded)
     }
 
@@ -263,8 +268,7 @@ impl<'p> Evaluator<'p> {
         split: Option<(&str, &str)>,
         whole: Option<&str>,
     ) -> Option<bool> {
-        let actions = &self.v.actions
-            [st.actions_first as usize..(st.actions_first + st.actions_len) as usize];
+        let actions = self.statement_actions(st);
         self.patterns_clause(st, actions, split, whole)
     }
 

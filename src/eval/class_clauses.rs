@@ -161,8 +161,7 @@ impl<'p> Evaluator<'p> {
         };
         let st = &self.v.statements[id as usize];
         let start = keyed.len();
-        let actions = &self.v.actions
-            [st.actions_first as usize..(st.actions_first + st.actions_len) as usize];
+        let actions = self.statement_actions(st);
         for a in actions {
             let key = match ActionKind::from_code(a.kind) {
                 Some(ActionKind::Any) | Some(ActionKind::Huawei) => EVERY,
@@ -299,8 +298,7 @@ mod tests {
                     .class_clauses
                     .patterns(class as u32, id)
                     .expect("every open statement of a class has its patterns");
-                let actions = &e.v.actions
-                    [st.actions_first as usize..(st.actions_first + st.actions_len) as usize];
+                let actions = e.statement_actions(st);
                 let mut names = vec!["".to_string(), "x".to_string(), "getobject2".to_string()];
                 let mut unknown = vec!["benchsvc".to_string(), "zz".to_string()];
                 for a in actions.iter().take(64) {

@@ -476,8 +476,7 @@ impl<'p> Evaluator<'p> {
     /// anything else depends on the name.
     fn exact_verdict(&self, st: &StatementRec, service: &str) -> Is {
         let stars = |p: &str| !p.is_empty() && p.bytes().all(|b| b == b'*');
-        let actions = &self.v.actions
-            [st.actions_first as usize..(st.actions_first + st.actions_len) as usize];
+        let actions = self.statement_actions(st);
         let any = actions
             .iter()
             .fold(Is::No, |any, a| match ActionKind::from_code(a.kind) {
@@ -565,8 +564,7 @@ impl<'p> Evaluator<'p> {
         memo: &mut PatternMemo,
         joined: &mut String,
     ) -> ServiceVerdicts {
-        let actions = &self.v.actions
-            [st.actions_first as usize..(st.actions_first + st.actions_len) as usize];
+        let actions = self.statement_actions(st);
         let mut v = ServiceVerdicts {
             every: Is::No,
             unknown: Is::No,
