@@ -19,12 +19,40 @@ use super::candidates::{globs_by_pattern, in_resource_policy, resource_policy_st
 use super::glob_heads::GlobHeads;
 use super::resource_plan::ResourcePlan;
 use super::str_table::StrTable;
+use super::tabulate::join_if;
 use super::value_test::ValueTests;
 use super::{dialect_index, Evaluator, Special};
 
+/// The statements from which [`Evaluator::from_view`] builds on several threads (see
+/// [`Evaluator::from_view_parallel`]). Below it, handing work to other threads costs more
+/// than it saves (measured in BENCHMARKS.md, "The evaluator build in parallel").
+pub const PARALLEL_BUILD_STATEMENTS: usize = 1_000;
+
 impl<'p> Evaluator<'p> {
-    /// Evaluates with already-borrowed tables.
+    /// Evaluates with already-borrowed tables (built on the threads of the current rayon
+    /// pool for a program of [`PARALLEL_BUILD_STATEMENTS`] statements or more). Inlined:
+    /// a profile's `--toggle-collect='*Evaluator*from_view*'` then names one function.
+    #[inline]
     pub fn from_view(v: ProgramView<'p>) -> Self {
+        Evaluator::from_view_parallel(v, PARALLEL_BUILD_STATEMENTS)
+    }
+
+    /// [`Evaluator::from_view`], built on the threads of the current rayon pool (the
+    /// global one, or the one this is called in: `rayon::ThreadPool::install`) when the
+    /// program has at least `min_statements` statements and the pool more than one thread;
+    /// otherwise on this thread alone (`usize::MAX`, or `RAYON_NUM_THREADS=1`). Either way
+    /// the tables are the same: the independent parts (resource plans; the candidates'
+    /// runs of services, the service classes, the statements' blocks; the programs' runs
+    /// of actions) are built apart and joined in a fixed order.
+    ///
+    /// ```
+    /// # let program = fastiam::compile::compile(&[]).unwrap();
+    /// let sequential = fastiam::eval::Evaluator::from_view_parallel(program.view(), usize::MAX);
+    /// let parallel = fastiam::eval::Evaluator::from_view_parallel(program.view(), 0);
+    /// assert_eq!(sequential.table_bytes(), parallel.table_bytes());
+    /// ```
+    pub fn from_view_parallel(v: ProgramView<'p>, min_statements: usize) -> Self {
+        let parallel = v.statements.len() >= min_statements && rayon::current_num_threads() > 1;
         let meta = v.meta.first().copied().unwrap_or_default();
         let s = |id: StrId| {
             let r = v.string_index[id as usize];
@@ -74,11 +102,19 @@ impl<'p> Evaluator<'p> {
             })
             .collect();
         let glob_heads = GlobHeads::new(&v, &token_pieces, &text_pieces);
-        let resource_plans = v
-            .resources
-            .iter()
-            .map(|r| ResourcePlan::new(r, v.matchers, &s))
-            .collect();
+        let resource_plans = if parallel {
+            use rayon::prelude::*;
+            // Sized first: `collect` would reserve at least 4 (the sequential build's
+            // vector has exactly its length).
+            let mut plans = Vec::with_capacity(v.resources.len());
+            plans
+                .par_extend((v.resources.par_iter()).map(|r| ResourcePlan::new(r, v.matchers, &s)));
+            plans
+        } else {
+            (v.resources.iter())
+                .map(|r| ResourcePlan::new(r, v.matchers, &s))
+                .collect()
+        };
         let (globs_by_pattern, service_globs) = globs_by_pattern(&v);
         let indexed = |ids: &[StatementId]| -> Vec<StatementId> {
             ids.iter()
@@ -142,8 +178,18 @@ impl<'p> Evaluator<'p> {
         e.special.principal_defaults = PRINCIPAL_DEFAULT_KEYS.iter().map(|k| e.key_id(k)).collect();
         e.tabulate_principal_defaults();
         e.tabulate_dropped_keys();
-        e.tabulate_candidates();
-        e.residual = super::residual::build(&e);
+        // The statements' blocks read none of the candidates: laid out meanwhile.
+        let (tabulated, blocks) = join_if(
+            parallel,
+            || e.tabulate(parallel),
+            || super::residual::blocks(&e),
+        );
+        if let Some(t) = tabulated {
+            e.exact_candidates = t.table;
+            e.exact_candidate_ranges = t.ranges;
+            e.class_clauses = t.class_clauses;
+        }
+        e.residual = super::residual::build(&e, blocks, parallel);
         e
     }
 
@@ -235,6 +281,83 @@ mod tests {
         let program = crate::compile::compile(&case.chain.policies).unwrap();
         let evaluator = Evaluator::new(&program);
         (evaluator.table_bytes(), evaluator.tabulated_candidates())
+    }
+
+    /// Everything an evaluator's build adds that a run reads, as text: the parallel and the
+    /// sequential build must agree on every entry of it.
+    fn tables(e: &Evaluator<'_>) -> Vec<String> {
+        vec![
+            format!("{:?}", (&e.exact_candidates, &e.exact_candidate_ranges)),
+            format!("{:?}", e.class_clauses),
+            format!("{:?}", e.residual),
+            format!("{:?}", e.resource_plans),
+            format!("{:?}", (&e.key_ids, &e.exact, &e.services, &e.value_tests)),
+            format!(
+                "{:?}",
+                (&e.token_pieces, &e.text_pieces, &e.principal_slots)
+            ),
+            format!("{:?}", e.table_parts()),
+        ]
+    }
+
+    fn pool(threads: usize) -> rayon::ThreadPool {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+    }
+
+    /// The managed policies and the case programs built on 2 and 3 threads (in runs of
+    /// services and of actions, every part above the threshold) give the sequential
+    /// build's tables, entry for entry; and on one thread, asked to be parallel, too.
+    #[test]
+    fn parallel_build_is_the_sequential_build() {
+        let mut programs = vec![crate::eval::tabulate::managed_program()];
+        programs.extend(crate::eval::tabulate::case_programs());
+        for program in &programs {
+            let sequential = Evaluator::from_view_parallel(program.view(), usize::MAX);
+            let expected = tables(&sequential);
+            for threads in [1, 2, 3] {
+                let built =
+                    pool(threads).install(|| Evaluator::from_view_parallel(program.view(), 0));
+                for (part, (want, got)) in expected.iter().zip(tables(&built)).enumerate() {
+                    assert!(
+                        *want == got,
+                        "{threads} threads: part {part} differs{}",
+                        if part == 6 {
+                            format!(": {want} {got}")
+                        } else {
+                            String::new()
+                        }
+                    );
+                }
+            }
+        }
+    }
+
+    /// Evaluators built at once from inside a rayon pool's tasks (a Spark-like caller
+    /// that builds one per task), and from plain threads, finish (no deadlock) with the
+    /// same tables.
+    #[test]
+    fn builds_inside_a_pool_and_from_many_threads() {
+        use rayon::prelude::*;
+        let program = crate::eval::tabulate::managed_program();
+        let expected = tables(&Evaluator::from_view_parallel(program.view(), usize::MAX));
+        let inside: Vec<Vec<String>> = pool(2).install(|| {
+            (0..4)
+                .into_par_iter()
+                .map(|_| tables(&Evaluator::from_view_parallel(program.view(), 0)))
+                .collect()
+        });
+        assert!(inside.iter().all(|t| *t == expected));
+        std::thread::scope(|scope| {
+            let threads: Vec<_> = (0..3)
+                .map(|_| scope.spawn(|| tables(&Evaluator::from_view_parallel(program.view(), 0))))
+                .collect();
+            for t in threads {
+                assert!(t.join().unwrap() == expected);
+            }
+        });
     }
 
     /// The tables counted include the tabulated candidates and the resolved resource

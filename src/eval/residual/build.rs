@@ -23,12 +23,21 @@ use super::super::value_test::ValueTest;
 use super::super::Evaluator;
 use super::*;
 
-/// The residual programs of `e`, whose candidates are tabulated.
-pub(in crate::eval) fn build<'p>(e: &Evaluator<'p>) -> Residual<'p> {
+/// Runs of actions per thread when the programs are laid out in parallel (see
+/// [`programs`]).
+const RUNS_PER_THREAD: usize = 4;
+
+/// The statements' blocks, laid out (see [`blocks`]): what the rest of the residual
+/// build ([`build`]) starts from.
+pub(in crate::eval) struct Blocks<'p>(Residual<'p>);
+
+/// The blocks of `e`'s statements (see [`block`]) and what they share: they read the
+/// resolved resource patterns and value tests, not the tabulated candidates, so they can
+/// be laid out while the candidates are tabulated.
+pub(in crate::eval) fn blocks<'p>(e: &Evaluator<'p>) -> Blocks<'p> {
     let v = &e.v;
     let mut l = Layout::default();
     let mut r = Residual {
-        programs: Vec::with_capacity(e.exact_candidate_ranges.len()),
         ops: Vec::with_capacity(v.statements.len() * 3),
         starts: Vec::with_capacity(v.statements.len()),
         ..Residual::default()
@@ -52,13 +61,75 @@ pub(in crate::eval) fn build<'p>(e: &Evaluator<'p>) -> Residual<'p> {
     r.ops.shrink_to_fit();
     (r.texts, r.arn_checks, r.middles) = (texts, arn_checks, middles);
     (r.stars, r.globs) = (stars, globs);
+    Blocks(r)
+}
+
+/// The programs of `e`'s tabulated candidates ([`program`], one per range of
+/// `exact_candidate_ranges`) into `r`: on the threads of the current rayon pool when
+/// `parallel`, in runs of ranges each with key and mask tables of its own, joined in order
+/// with their offsets moved — the same tables as one run.
+fn programs<'p>(
+    e: &Evaluator<'p>,
+    statements: &StatementKeys,
+    scratch: &mut ProgramScratch,
+    r: &mut Residual<'p>,
+    parallel: bool,
+) {
+    let ranges = &e.exact_candidate_ranges;
+    r.programs = Vec::with_capacity(ranges.len());
+    let candidates = |&(first, end): &(u32, u32)| &e.exact_candidates[first as usize..end as usize];
+    if !parallel {
+        for range in ranges {
+            let program = program(e, statements, candidates(range), scratch, r);
+            r.programs.push(program);
+        }
+        return;
+    }
+    use rayon::prelude::*;
+    let runs = rayon::current_num_threads() * RUNS_PER_THREAD;
+    let runs: Vec<_> = ranges
+        .par_chunks(ranges.len().div_ceil(runs).max(1))
+        .map(|run| {
+            let mut own = Residual::default();
+            let mut scratch = ProgramScratch::new(statements.key_count);
+            let programs: Vec<_> = (run.iter())
+                .map(|range| program(e, statements, candidates(range), &mut scratch, &mut own))
+                .collect();
+            (programs, own.keys, own.masks)
+        })
+        .collect();
+    r.keys.reserve(runs.iter().map(|run| run.1.len()).sum());
+    r.masks.reserve(runs.iter().map(|run| run.2.len()).sum());
+    for (programs, keys, masks) in runs {
+        let (k, m) = (r.keys.len() as u32, r.masks.len() as u32);
+        r.programs.extend(programs.into_iter().map(|p| {
+            p.map(|p| ActionProgram {
+                keys: (p.keys.0 + k, p.keys.1 + k),
+                // A program none of whose statements reads keys has no masks: `(0, 0)`.
+                masks: if p.masks.0 == p.masks.1 {
+                    p.masks
+                } else {
+                    (p.masks.0 + m, p.masks.1 + m)
+                },
+            })
+        }));
+        r.keys.extend_from_slice(&keys);
+        r.masks.extend_from_slice(&masks);
+    }
+}
+
+/// The residual programs of `e`, whose candidates are tabulated, from its statements'
+/// `blocks`; the programs on the current rayon pool's threads when `parallel`.
+pub(in crate::eval) fn build<'p>(
+    e: &Evaluator<'p>,
+    blocks: Blocks<'p>,
+    parallel: bool,
+) -> Residual<'p> {
+    let v = &e.v;
+    let Blocks(mut r) = blocks;
     let statements = StatementKeys::new(v.statements, v.statement_keys);
     let mut scratch = ProgramScratch::new(statements.key_count);
-    for &(first, end) in &e.exact_candidate_ranges {
-        let candidates = &e.exact_candidates[first as usize..end as usize];
-        let program = program(e, &statements, candidates, &mut scratch, &mut r);
-        r.programs.push(program);
-    }
+    programs(e, &statements, &mut scratch, &mut r, parallel);
     r.masks.shrink_to_fit();
     r.keys.shrink_to_fit();
     if !e.resource_policy_statements.is_empty() {
