@@ -17,7 +17,7 @@ use crate::table::ProgramView;
 
 use super::candidates::{globs_by_pattern, in_resource_policy, resource_policy_statements};
 use super::glob_heads::GlobHeads;
-use super::resource_plan::ResourcePlan;
+use super::resource_plan::{Heads, ResourcePlan};
 use super::str_table::StrTable;
 use super::tabulate::join_if;
 use super::value_test::ValueTests;
@@ -102,19 +102,6 @@ impl<'p> Evaluator<'p> {
             })
             .collect();
         let glob_heads = GlobHeads::new(&v, &token_pieces, &text_pieces);
-        let resource_plans = if parallel {
-            use rayon::prelude::*;
-            // Sized first: `collect` would reserve at least 4 (the sequential build's
-            // vector has exactly its length).
-            let mut plans = Vec::with_capacity(v.resources.len());
-            plans
-                .par_extend((v.resources.par_iter()).map(|r| ResourcePlan::new(r, v.matchers, &s)));
-            plans
-        } else {
-            (v.resources.iter())
-                .map(|r| ResourcePlan::new(r, v.matchers, &s))
-                .collect()
-        };
         let (globs_by_pattern, service_globs) = globs_by_pattern(&v);
         let indexed = |ids: &[StatementId]| -> Vec<StatementId> {
             ids.iter()
@@ -136,7 +123,7 @@ impl<'p> Evaluator<'p> {
             key_ids,
             exact,
             services,
-            resource_plans,
+            resource_plans: Vec::new(),
             token_pieces,
             text_pieces,
             principal_shapes: Vec::new(),
@@ -178,12 +165,19 @@ impl<'p> Evaluator<'p> {
         e.special.principal_defaults = PRINCIPAL_DEFAULT_KEYS.iter().map(|k| e.key_id(k)).collect();
         e.tabulate_principal_defaults();
         e.tabulate_dropped_keys();
-        // The statements' blocks read none of the candidates: laid out meanwhile.
-        let (tabulated, blocks) = join_if(
-            parallel,
-            || e.tabulate(parallel),
-            || super::residual::blocks(&e),
-        );
+        // The resource plans and the statements' blocks read none of the candidates: built
+        // meanwhile, on one thread (about a quarter of the work).
+        let plans_and_blocks = || {
+            let mut heads = Heads::default();
+            let plans: Vec<_> = (v.resources.iter())
+                .map(|r| ResourcePlan::new(r, v.matchers, &s, &mut heads))
+                .collect();
+            let blocks = super::residual::blocks(&e, &plans);
+            (plans, blocks)
+        };
+        let (tabulated, (plans, blocks)) =
+            join_if(parallel, || e.tabulate(parallel), plans_and_blocks);
+        e.resource_plans = plans;
         if let Some(t) = tabulated {
             e.exact_candidates = t.table;
             e.exact_candidate_ranges = t.ranges;

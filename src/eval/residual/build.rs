@@ -32,9 +32,9 @@ const RUNS_PER_THREAD: usize = 4;
 pub(in crate::eval) struct Blocks<'p>(Residual<'p>);
 
 /// The blocks of `e`'s statements (see [`block`]) and what they share: they read the
-/// resolved resource patterns and value tests, not the tabulated candidates, so they can
-/// be laid out while the candidates are tabulated.
-pub(in crate::eval) fn blocks<'p>(e: &Evaluator<'p>) -> Blocks<'p> {
+/// resolved resource patterns (`plans`, `e`'s to be) and value tests, not the tabulated
+/// candidates, so they can be laid out while the candidates are tabulated.
+pub(in crate::eval) fn blocks<'p>(e: &Evaluator<'p>, plans: &[ResourcePlan<'p>]) -> Blocks<'p> {
     let v = &e.v;
     let mut l = Layout::default();
     let mut r = Residual {
@@ -45,7 +45,7 @@ pub(in crate::eval) fn blocks<'p>(e: &Evaluator<'p>) -> Blocks<'p> {
     let mut records = Vec::new();
     for st in v.statements.iter() {
         r.starts.push(r.ops.len() as u32);
-        block(e, st, &mut l, &mut records, &mut r);
+        block(e, plans, st, &mut l, &mut records, &mut r);
     }
     r.heads = r.starts.iter().map(|at| r.decode_head(*at)).collect();
     let Layout {
@@ -310,6 +310,7 @@ pub(super) fn program(
 /// is a buffer for its typed resource records.
 fn block<'p>(
     e: &Evaluator<'p>,
+    plans: &[ResourcePlan<'p>],
     st: &StatementRec,
     l: &mut Layout<'p>,
     records: &mut Vec<Option<Op>>,
@@ -336,7 +337,7 @@ fn block<'p>(
     let not_resource = st.flags & STMT_NOT_RESOURCE != 0;
     records.clear();
     for i in st.resources_first..st.resources_first + st.resources_len {
-        records.push(resource_op(e, i, &e.resource_plans[i as usize], l));
+        records.push(resource_op(e, i, &plans[i as usize], l));
     }
     let any = records.iter().any(Option::is_none);
     match (records.len(), any, not_resource) {
