@@ -23,30 +23,31 @@ use super::tabulate::join_if;
 use super::value_test::ValueTests;
 use super::{dialect_index, Evaluator, Special};
 
-/// The statements from which [`Evaluator::from_view`] builds on several threads (see
-/// [`Evaluator::from_view_parallel`]). Below it, handing work to other threads costs more
-/// than it saves (measured in BENCHMARKS.md, "The evaluator build in parallel").
+/// The statements from which [`Evaluator::from_view`] builds on two threads (see
+/// [`Evaluator::from_view_parallel`]).
 pub const PARALLEL_BUILD_STATEMENTS: usize = 1_000;
 
 impl<'p> Evaluator<'p> {
-    /// Evaluates with already-borrowed tables (built on the threads of the current rayon
-    /// pool for a program of [`PARALLEL_BUILD_STATEMENTS`] statements or more). Inlined:
-    /// a profile's `--toggle-collect='*Evaluator*from_view*'` then names one function.
+    /// Evaluates with already-borrowed tables (on two threads for a program of
+    /// [`PARALLEL_BUILD_STATEMENTS`] statements or more). Inlined: a profile's
+    /// `--toggle-collect='*Evaluator*from_view*'` then names one function.
     #[inline]
     pub fn from_view(v: ProgramView<'p>) -> Self {
         Evaluator::from_view_parallel(v, PARALLEL_BUILD_STATEMENTS)
     }
 
-    /// [`Evaluator::from_view`], built on the threads of the current rayon pool (the
-    /// global one, or the one this is called in: `rayon::ThreadPool::install`) when the
-    /// program has at least `min_statements` statements and the pool more than one thread;
-    /// otherwise on this thread alone (`usize::MAX`, or `RAYON_NUM_THREADS=1`). Either way
-    /// the tables are the same: the independent parts (resource plans; the candidates'
-    /// runs of services, the service classes, the statements' blocks; the programs' runs
-    /// of actions) are built apart and joined in a fixed order.
+    /// [`Evaluator::from_view`], built on this thread and one of the current rayon pool's
+    /// (the global one, or the one this is called in: `rayon::ThreadPool::install`) when
+    /// the program has at least `min_statements` statements and the pool more than one
+    /// thread; otherwise on this thread alone (`usize::MAX`, or `RAYON_NUM_THREADS=1`).
+    /// Either way the tables are the same: this thread builds the exact actions' lists and
+    /// then the first half of the action programs, the pool the resource plans and the
+    /// statements' blocks, the service classes with their class clauses, and the second
+    /// half of the programs; the parts are joined in a fixed order. Called from inside a
+    /// pool's task, this thread takes other tasks while it waits (no deadlock).
     ///
     /// ```
-    /// # let program = fastiam::compile::compile(&[]).unwrap();
+    /// let program = fastiam::compile::compile(&Default::default()).unwrap();
     /// let sequential = fastiam::eval::Evaluator::from_view_parallel(program.view(), usize::MAX);
     /// let parallel = fastiam::eval::Evaluator::from_view_parallel(program.view(), 0);
     /// assert_eq!(sequential.table_bytes(), parallel.table_bytes());

@@ -19,13 +19,10 @@ use crate::bytecode::*;
 use crate::bytecode::{BaseOperator, PolicyKind as Kind};
 
 use super::super::resource_plan::{ResourcePlan, Seg};
+use super::super::tabulate::join_if;
 use super::super::value_test::ValueTest;
 use super::super::Evaluator;
 use super::*;
-
-/// Runs of actions per thread when the programs are laid out in parallel (see
-/// [`programs`]).
-const RUNS_PER_THREAD: usize = 4;
 
 /// The statements' blocks, laid out (see [`blocks`]): what the rest of the residual
 /// build ([`build`]) starts from.
@@ -65,9 +62,9 @@ pub(in crate::eval) fn blocks<'p>(e: &Evaluator<'p>, plans: &[ResourcePlan<'p>])
 }
 
 /// The programs of `e`'s tabulated candidates ([`program`], one per range of
-/// `exact_candidate_ranges`) into `r`: on the threads of the current rayon pool when
-/// `parallel`, in runs of ranges each with key and mask tables of its own, joined in order
-/// with their offsets moved — the same tables as one run.
+/// `exact_candidate_ranges`) into `r`; when `parallel`, the first half of the ranges on
+/// this thread and the second on the rayon pool's, each with key and mask tables of its
+/// own, joined in order with the second's offsets moved — the same tables as one run.
 fn programs<'p>(
     e: &Evaluator<'p>,
     statements: &StatementKeys,
@@ -85,19 +82,18 @@ fn programs<'p>(
         }
         return;
     }
-    use rayon::prelude::*;
-    let runs = rayon::current_num_threads() * RUNS_PER_THREAD;
-    let runs: Vec<_> = ranges
-        .par_chunks(ranges.len().div_ceil(runs).max(1))
-        .map(|run| {
-            let mut own = Residual::default();
-            let mut scratch = ProgramScratch::new(statements.key_count);
-            let programs: Vec<_> = (run.iter())
-                .map(|range| program(e, statements, candidates(range), &mut scratch, &mut own))
-                .collect();
-            (programs, own.keys, own.masks)
-        })
-        .collect();
+    // Two runs: the first on this thread, the second on the pool's.
+    let run = |run: &[(u32, u32)]| {
+        let mut own = Residual::default();
+        let mut scratch = ProgramScratch::new(statements.key_count);
+        let programs: Vec<_> = (run.iter())
+            .map(|range| program(e, statements, candidates(range), &mut scratch, &mut own))
+            .collect();
+        (programs, own.keys, own.masks)
+    };
+    let (first, second) = ranges.split_at(ranges.len() / 2);
+    let (first, second) = join_if(true, || run(first), || run(second));
+    let runs = [first, second];
     r.keys.reserve(runs.iter().map(|run| run.1.len()).sum());
     r.masks.reserve(runs.iter().map(|run| run.2.len()).sum());
     for (programs, keys, masks) in runs {

@@ -1,24 +1,19 @@
-//! The exact actions' lists and the service classes, tabulated in runs of services that
-//! can be built on several threads and assembled in a fixed order.
+//! The exact actions' lists and the service classes, tabulated side by side.
 //!
 //! Why: on the 1,645 AWS managed policies the tabulation is about half of an evaluator
-//! build, and every service's lists depend only on the program, not on another service's
-//! (the buffers reused from action to action are reset at each service). So the services
-//! are cut into runs of about equal work, each run builds its own table with offsets of its
-//! own, and the runs are joined in service order with their offsets moved: the result is
-//! the same table, entry for entry, whatever the number of runs — one run (a small program,
-//! or a 1-thread pool) is the sequential build itself. The service classes are built beside
-//! the exact lists (they read none of them) and appended after them.
+//! build, and the service classes' lists (with their class clauses, a third of it) read
+//! none of the exact lists. So when the build is parallel the classes are built on the
+//! rayon pool's thread while this thread builds the exact lists, each in a table of its
+//! own, and the classes' table is appended after the exact one with its offsets moved: the
+//! same table, entry for entry, as one after the other.
 //!
-//! For example, with services `ec2` (600 actions) and `s3` (150) cut into two runs on two
-//! threads, `ec2`'s lists are the first run's table and `s3`'s the second's; `s3:getobject`'s
-//! range `(10, 14)` in the second run becomes `(10 + len₁, 14 + len₁)` in the joined table.
+//! For example, with 300,000 exact entries and the `s3` class's list at `(10, 14)` in the
+//! classes' table, the joined table has it at `(300,010, 300,014)`.
 //!
 //! The cut-off [`MAX_TABULATED_CANDIDATES`] is decided as the sequential build decides it:
-//! each run keeps the largest `table.len() + list size` it tested (its `peak`, in its own
-//! offsets); with the runs before it, the joined build would have tested `offset + peak`.
-
-use std::ops::Range;
+//! the classes keep the largest `table.len() + list size` they tested (`peak`, in their
+//! own offsets); after the exact lists, the sequential build would have tested
+//! `exact length + peak`.
 
 use crate::bytecode::*;
 
@@ -26,10 +21,6 @@ use super::super::candidates::{in_resource_policy, MAX_TABULATED_CANDIDATES};
 use super::super::class_clauses::ClassClauses;
 use super::super::Evaluator;
 use super::{union, Hit, Is, Keep, Lists, NameGlob};
-
-/// Runs of services per thread when the build is parallel: more runs than threads, so that
-/// one slow run (a large service's) does not leave the other threads idle.
-const RUNS_PER_THREAD: usize = 4;
 
 /// What [`Evaluator::tabulate`] builds: the evaluator's `exact_candidates`,
 /// `exact_candidate_ranges` and `class_clauses`.
@@ -39,52 +30,36 @@ pub(in crate::eval) struct Tabulated {
     pub(in crate::eval) class_clauses: ClassClauses,
 }
 
-/// A run of services' exact lists, in offsets of its own table.
-#[derive(Default)]
-struct Run {
-    table: Vec<u32>,
-    /// Per exact entry of the run's services: the entry, and its list's range in `table`.
-    ranges: Vec<(u32, u32, u32)>,
-    /// The largest `table.len() + list size` tested against [`MAX_TABULATED_CANDIDATES`].
-    peak: usize,
-}
+/// The exact actions' lists: the table, and per exact entry its range in it.
+type ExactLists = (Vec<u32>, Vec<(u32, u32)>);
 
-/// The service classes' lists, in offsets of their own table (see [`Run`]).
+/// The service classes' lists, in offsets of their own table (see the module docs).
 pub(super) struct Classes {
     pub(super) table: Vec<u32>,
     pub(super) ranges: Vec<(u32, u32)>,
     pub(super) peak: usize,
 }
 
-/// `a` and `b`, on two threads when `parallel` (in the current rayon pool).
+/// `a` and `b`, on two threads when `parallel`: `a` on this thread, `b` handed to the
+/// current rayon pool. This thread keeps working rather than waiting for the pool (a
+/// `rayon::join` called from outside the pool hands both to it and sleeps: measured
+/// 1.3 ms slower than the sequential build on the loaded 2-core machine); called from
+/// inside a pool, it takes other tasks while it waits for `b`, so a build inside a pool's
+/// task cannot deadlock.
 pub(in crate::eval) fn join_if<A: Send, B: Send>(
     parallel: bool,
     a: impl FnOnce() -> A + Send,
     b: impl FnOnce() -> B + Send,
 ) -> (A, B) {
-    if parallel {
-        rayon::join(a, b)
-    } else {
-        (a(), b())
+    if !parallel {
+        return (a(), b());
     }
-}
-
-/// The services cut into `count` consecutive runs of about equal `weight` (at least one
-/// run; each run holds at least one service when there are any).
-fn cut(weights: &[usize], count: usize) -> Vec<Range<usize>> {
-    let total: usize = weights.iter().sum();
-    let mut runs = Vec::with_capacity(count);
-    let (mut start, mut sum) = (0, 0);
-    for (i, w) in weights.iter().enumerate() {
-        sum += w;
-        let goal = total / count * (runs.len() + 1);
-        if sum >= goal && runs.len() + 1 < count {
-            runs.push(start..i + 1);
-            start = i + 1;
-        }
-    }
-    runs.push(start..weights.len());
-    runs
+    let mut b_out = None;
+    let a_out = rayon::in_place_scope(|scope| {
+        scope.spawn(|_| b_out = Some(b()));
+        a()
+    });
+    (a_out, b_out.expect("the scope waits for its tasks"))
 }
 
 impl<'p> Evaluator<'p> {
@@ -93,7 +68,7 @@ impl<'p> Evaluator<'p> {
     /// unless the table would exceed [`MAX_TABULATED_CANDIDATES`] (`None`: no action is
     /// tabulated). Each list is what `collect_dynamic(…, check_always = true)` builds for
     /// the action's folded `service:name`, built service by service (see the module docs);
-    /// on the threads of the current rayon pool when `parallel`, with the same result.
+    /// the classes on the rayon pool's thread when `parallel`, with the same result.
     pub(in crate::eval) fn tabulate(&self, parallel: bool) -> Option<Tabulated> {
         let v = self.v;
         let kinds: Vec<Hit> = (0..v.statements.len() as StatementId)
@@ -113,65 +88,15 @@ impl<'p> Evaluator<'p> {
             .chain(self.always.iter().map(|id| (*id, false)))
             .collect();
         shared.sort_unstable();
-        let exact_runs = || {
-            let one = 0..v.services.len();
-            if !parallel {
-                // Sized for the index's hits and the lists every action repeats.
-                let room = v.index_statements.len() + v.index_exact.len() * shared.len();
-                return vec![self.tabulate_run(one, &kinds, &shared, room)];
-            }
-            use rayon::prelude::*;
-            let (weights, rooms): (Vec<usize>, Vec<usize>) = v
-                .services
-                .iter()
-                .map(|svc| {
-                    let entries =
-                        svc.exact_first as usize..(svc.exact_first + svc.exact_len) as usize;
-                    let hits = (v.index_exact.get(entries).unwrap_or_default().iter())
-                        .map(|e| e.statements_len as usize)
-                        .sum::<usize>();
-                    let room = hits + svc.exact_len as usize * shared.len();
-                    (room + svc.exact_len as usize, room)
-                })
-                .unzip();
-            let runs = cut(&weights, rayon::current_num_threads() * RUNS_PER_THREAD);
-            runs.into_par_iter()
-                .map(|run| {
-                    let room = rooms[run.clone()].iter().sum();
-                    self.tabulate_run(run, &kinds, &shared, room)
-                })
-                .collect::<Vec<Run>>()
-        };
+        let exact = || self.tabulate_exact(&kinds, &shared);
         let classes = || {
             let classes = self.tabulate_classes();
             let clauses = self.build_class_clauses(&classes.ranges, &classes.table);
             (classes, clauses)
         };
-        let (runs, (classes, class_clauses)) = join_if(parallel, exact_runs, classes);
-        // Where each run starts in the joined table, and whether a list would have
-        // crossed the cut-off there.
-        let mut offset = 0usize;
-        for run in &runs {
-            if offset + run.peak > MAX_TABULATED_CANDIDATES {
-                return None;
-            }
-            offset += run.table.len();
-        }
-        let exact_len = offset;
-        let mut ranges = vec![(0, 0); v.index_exact.len()];
-        let mut table = Vec::new();
-        let mut offset = 0u32;
-        for run in runs {
-            for &(entry, first, end) in &run.ranges {
-                ranges[entry as usize] = (first + offset, end + offset);
-            }
-            offset += run.table.len() as u32;
-            if table.is_empty() {
-                table = run.table;
-            } else {
-                table.extend_from_slice(&run.table);
-            }
-        }
+        let (exact, (classes, class_clauses)) = join_if(parallel, exact, classes);
+        let (mut table, mut ranges) = exact?;
+        let (exact_len, offset) = (table.len(), table.len() as u32);
         let keep_classes = exact_len + classes.peak <= MAX_TABULATED_CANDIDATES;
         if keep_classes {
             table.extend_from_slice(&classes.table);
@@ -193,27 +118,20 @@ impl<'p> Evaluator<'p> {
         })
     }
 
-    /// The exact lists of the actions of `services`, in a table of their own sized
-    /// `room` (see [`Run`]); stopped at the first list that would cross
-    /// [`MAX_TABULATED_CANDIDATES`] (the whole tabulation is then dropped).
-    fn tabulate_run(
-        &self,
-        services: Range<usize>,
-        kinds: &[Hit],
-        shared: &[(StatementId, bool)],
-        room: usize,
-    ) -> Run {
+    /// The exact lists of the actions the index names (the table and, per entry, its
+    /// range), or `None` when a list would cross [`MAX_TABULATED_CANDIDATES`] (the whole
+    /// tabulation is then dropped).
+    fn tabulate_exact(&self, kinds: &[Hit], shared: &[(StatementId, bool)]) -> Option<ExactLists> {
         let v = self.v;
         let mut lists = Lists::default();
-        let mut run = Run {
-            table: Vec::with_capacity(room),
-            ..Run::default()
-        };
+        // Sized for the index's hits and the lists every action repeats.
+        let mut table: Vec<u32> =
+            Vec::with_capacity(v.index_statements.len() + v.index_exact.len() * shared.len());
+        let mut ranges = vec![(0, 0); v.index_exact.len()];
         let mut globs: Vec<NameGlob<'p>> = Vec::new();
         let mut keeps: Vec<Keep> = Vec::new();
         let mut service_shared: Vec<u32> = Vec::new();
-        for service_index in services {
-            let svc = &v.services[service_index];
+        for (service_index, svc) in v.services.iter().enumerate() {
             let service = self.s(svc.name);
             let entries = svc.exact_first..svc.exact_first + svc.exact_len;
             if service.contains(':') {
@@ -228,13 +146,12 @@ impl<'p> Evaluator<'p> {
                         .push_str(self.s(v.index_exact[i as usize].name));
                     let (mut list, mut excluded) = (Vec::new(), Vec::new());
                     self.collect_dynamic(&mut list, &mut excluded, &lists.joined, true);
-                    run.peak = run.peak.max(run.table.len() + list.len());
-                    if run.peak > MAX_TABULATED_CANDIDATES {
-                        return run;
+                    if table.len() + list.len() > MAX_TABULATED_CANDIDATES {
+                        return None;
                     }
-                    let first = run.table.len() as u32;
-                    run.table.extend_from_slice(&list);
-                    run.ranges.push((i, first, run.table.len() as u32));
+                    let first = table.len() as u32;
+                    table.extend_from_slice(&list);
+                    ranges[i as usize] = (first, table.len() as u32);
                 }
                 continue;
             }
@@ -287,47 +204,16 @@ impl<'p> Evaluator<'p> {
                     &lists.shared
                 };
                 let runs = [lists.hits.as_slice(), &lists.globs.hits, kept];
-                let size = runs.iter().map(|r| r.len()).sum::<usize>();
-                run.peak = run.peak.max(run.table.len() + size);
-                if run.peak > MAX_TABULATED_CANDIDATES {
-                    return run;
+                if table.len() + runs.iter().map(|r| r.len()).sum::<usize>()
+                    > MAX_TABULATED_CANDIDATES
+                {
+                    return None;
                 }
-                let first = run.table.len() as u32;
-                union::union3_into(&mut run.table, runs, &mut lists.found);
-                run.ranges.push((i, first, run.table.len() as u32));
+                let first = table.len() as u32;
+                union::union3_into(&mut table, runs, &mut lists.found);
+                ranges[i as usize] = (first, table.len() as u32);
             }
         }
-        run
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::cut;
-
-    /// The runs cover every service once, in order, at most `count` of them.
-    #[test]
-    fn runs_cover_the_services_in_order() {
-        for weights in [
-            vec![],
-            vec![5],
-            vec![1; 10],
-            vec![100, 1, 1, 1, 1, 50, 2, 2],
-        ] {
-            for count in 1..6 {
-                let runs = cut(&weights, count);
-                assert!(
-                    !runs.is_empty() && runs.len() <= count.max(1),
-                    "{weights:?} {count}"
-                );
-                let mut next = 0;
-                for r in &runs {
-                    assert_eq!(r.start, next, "{weights:?} {count} {runs:?}");
-                    next = r.end;
-                }
-                assert_eq!(next, weights.len());
-            }
-        }
-        assert_eq!(cut(&[1; 8], 4), vec![0..2, 2..4, 4..6, 6..8]);
+        Some((table, ranges))
     }
 }
