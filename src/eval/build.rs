@@ -24,8 +24,12 @@ use super::value_test::ValueTests;
 use super::{dialect_index, Evaluator, Special};
 
 /// The statements from which [`Evaluator::from_view`] builds on two threads (see
-/// [`Evaluator::from_view_parallel`]).
-pub const PARALLEL_BUILD_STATEMENTS: usize = 1_000;
+/// [`Evaluator::from_view_parallel`]): none, by default. On this project's 2-core machine,
+/// busy with other work, the parallel build of the 1,645 managed policies measured no
+/// faster than the sequential one (its medians 1–4 ms slower in most sets, BENCHMARKS.md,
+/// "`buildpar`"): there was no idle core for the second thread, and it costs 0.8% more
+/// instructions. A caller with idle cores asks for it with `from_view_parallel`.
+pub const PARALLEL_BUILD_STATEMENTS: usize = usize::MAX;
 
 impl<'p> Evaluator<'p> {
     /// Evaluates with already-borrowed tables (on two threads for a program of
