@@ -17,14 +17,47 @@ use crate::table::ProgramView;
 
 use super::candidates::{globs_by_pattern, in_resource_policy, resource_policy_statements};
 use super::glob_heads::GlobHeads;
-use super::resource_plan::ResourcePlan;
+use super::resource_plan::{Heads, ResourcePlan};
 use super::str_table::StrTable;
+use super::tabulate::join_if;
 use super::value_test::ValueTests;
 use super::{dialect_index, Evaluator, Special};
 
+/// The statements from which [`Evaluator::from_view`] builds on two threads (see
+/// [`Evaluator::from_view_parallel`]): none, by default. On this project's 2-core machine,
+/// busy with other work, the parallel build of the 1,645 managed policies measured no
+/// faster than the sequential one (its medians 1–4 ms slower in most sets, BENCHMARKS.md,
+/// "`buildpar`"): there was no idle core for the second thread, and it costs 0.8% more
+/// instructions. A caller with idle cores asks for it with `from_view_parallel`.
+pub const PARALLEL_BUILD_STATEMENTS: usize = usize::MAX;
+
 impl<'p> Evaluator<'p> {
-    /// Evaluates with already-borrowed tables.
+    /// Evaluates with already-borrowed tables (on two threads for a program of
+    /// [`PARALLEL_BUILD_STATEMENTS`] statements or more). Inlined: a profile's
+    /// `--toggle-collect='*Evaluator*from_view*'` then names one function.
+    #[inline]
     pub fn from_view(v: ProgramView<'p>) -> Self {
+        Evaluator::from_view_parallel(v, PARALLEL_BUILD_STATEMENTS)
+    }
+
+    /// [`Evaluator::from_view`], built on this thread and one of the current rayon pool's
+    /// (the global one, or the one this is called in: `rayon::ThreadPool::install`) when
+    /// the program has at least `min_statements` statements and the pool more than one
+    /// thread; otherwise on this thread alone (`usize::MAX`, or `RAYON_NUM_THREADS=1`).
+    /// Either way the tables are the same: this thread builds the exact actions' lists and
+    /// then the first half of the action programs, the pool the resource plans and the
+    /// statements' blocks, the service classes with their class clauses, and the second
+    /// half of the programs; the parts are joined in a fixed order. Called from inside a
+    /// pool's task, this thread takes other tasks while it waits (no deadlock).
+    ///
+    /// ```
+    /// let program = fastiam::compile::compile(&Default::default()).unwrap();
+    /// let sequential = fastiam::eval::Evaluator::from_view_parallel(program.view(), usize::MAX);
+    /// let parallel = fastiam::eval::Evaluator::from_view_parallel(program.view(), 0);
+    /// assert_eq!(sequential.table_bytes(), parallel.table_bytes());
+    /// ```
+    pub fn from_view_parallel(v: ProgramView<'p>, min_statements: usize) -> Self {
+        let parallel = v.statements.len() >= min_statements && rayon::current_num_threads() > 1;
         let meta = v.meta.first().copied().unwrap_or_default();
         let s = |id: StrId| {
             let r = v.string_index[id as usize];
@@ -74,11 +107,6 @@ impl<'p> Evaluator<'p> {
             })
             .collect();
         let glob_heads = GlobHeads::new(&v, &token_pieces, &text_pieces);
-        let resource_plans = v
-            .resources
-            .iter()
-            .map(|r| ResourcePlan::new(r, v.matchers, &s))
-            .collect();
         let (globs_by_pattern, service_globs) = globs_by_pattern(&v);
         let indexed = |ids: &[StatementId]| -> Vec<StatementId> {
             ids.iter()
@@ -100,7 +128,7 @@ impl<'p> Evaluator<'p> {
             key_ids,
             exact,
             services,
-            resource_plans,
+            resource_plans: Vec::new(),
             token_pieces,
             text_pieces,
             principal_shapes: Vec::new(),
@@ -142,8 +170,25 @@ impl<'p> Evaluator<'p> {
         e.special.principal_defaults = PRINCIPAL_DEFAULT_KEYS.iter().map(|k| e.key_id(k)).collect();
         e.tabulate_principal_defaults();
         e.tabulate_dropped_keys();
-        e.tabulate_candidates();
-        e.residual = super::residual::build(&e);
+        // The resource plans and the statements' blocks read none of the candidates: built
+        // meanwhile, on one thread (about a quarter of the work).
+        let plans_and_blocks = || {
+            let mut heads = Heads::default();
+            let plans: Vec<_> = (v.resources.iter())
+                .map(|r| ResourcePlan::new(r, v.matchers, &s, &mut heads))
+                .collect();
+            let blocks = super::residual::blocks(&e, &plans);
+            (plans, blocks)
+        };
+        let (tabulated, (plans, blocks)) =
+            join_if(parallel, || e.tabulate(parallel), plans_and_blocks);
+        e.resource_plans = plans;
+        if let Some(t) = tabulated {
+            e.exact_candidates = t.table;
+            e.exact_candidate_ranges = t.ranges;
+            e.class_clauses = t.class_clauses;
+        }
+        e.residual = super::residual::build(&e, blocks, parallel);
         e
     }
 
@@ -235,6 +280,83 @@ mod tests {
         let program = crate::compile::compile(&case.chain.policies).unwrap();
         let evaluator = Evaluator::new(&program);
         (evaluator.table_bytes(), evaluator.tabulated_candidates())
+    }
+
+    /// Everything an evaluator's build adds that a run reads, as text: the parallel and the
+    /// sequential build must agree on every entry of it.
+    fn tables(e: &Evaluator<'_>) -> Vec<String> {
+        vec![
+            format!("{:?}", (&e.exact_candidates, &e.exact_candidate_ranges)),
+            format!("{:?}", e.class_clauses),
+            format!("{:?}", e.residual),
+            format!("{:?}", e.resource_plans),
+            format!("{:?}", (&e.key_ids, &e.exact, &e.services, &e.value_tests)),
+            format!(
+                "{:?}",
+                (&e.token_pieces, &e.text_pieces, &e.principal_slots)
+            ),
+            format!("{:?}", e.table_parts()),
+        ]
+    }
+
+    fn pool(threads: usize) -> rayon::ThreadPool {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+    }
+
+    /// The managed policies and the case programs built on 2 and 3 threads (in runs of
+    /// services and of actions, every part above the threshold) give the sequential
+    /// build's tables, entry for entry; and on one thread, asked to be parallel, too.
+    #[test]
+    fn parallel_build_is_the_sequential_build() {
+        let mut programs = vec![crate::eval::tabulate::managed_program()];
+        programs.extend(crate::eval::tabulate::case_programs());
+        for program in &programs {
+            let sequential = Evaluator::from_view_parallel(program.view(), usize::MAX);
+            let expected = tables(&sequential);
+            for threads in [1, 2, 3] {
+                let built =
+                    pool(threads).install(|| Evaluator::from_view_parallel(program.view(), 0));
+                for (part, (want, got)) in expected.iter().zip(tables(&built)).enumerate() {
+                    assert!(
+                        *want == got,
+                        "{threads} threads: part {part} differs{}",
+                        if part == 6 {
+                            format!(": {want} {got}")
+                        } else {
+                            String::new()
+                        }
+                    );
+                }
+            }
+        }
+    }
+
+    /// Evaluators built at once from inside a rayon pool's tasks (a Spark-like caller
+    /// that builds one per task), and from plain threads, finish (no deadlock) with the
+    /// same tables.
+    #[test]
+    fn builds_inside_a_pool_and_from_many_threads() {
+        use rayon::prelude::*;
+        let program = crate::eval::tabulate::managed_program();
+        let expected = tables(&Evaluator::from_view_parallel(program.view(), usize::MAX));
+        let inside: Vec<Vec<String>> = pool(2).install(|| {
+            (0..4)
+                .into_par_iter()
+                .map(|_| tables(&Evaluator::from_view_parallel(program.view(), 0)))
+                .collect()
+        });
+        assert!(inside.iter().all(|t| *t == expected));
+        std::thread::scope(|scope| {
+            let threads: Vec<_> = (0..3)
+                .map(|_| scope.spawn(|| tables(&Evaluator::from_view_parallel(program.view(), 0))))
+                .collect();
+            for t in threads {
+                assert!(t.join().unwrap() == expected);
+            }
+        });
     }
 
     /// The tables counted include the tabulated candidates and the resolved resource

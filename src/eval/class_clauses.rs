@@ -74,16 +74,14 @@ impl ClassClauses {
 
 impl<'p> Evaluator<'p> {
     /// The class clause table of the tabulated classes' open statements (empty when the
-    /// classes are not tabulated, or the table would exceed [`MAX_CLASS_PATTERNS`]).
+    /// classes are not tabulated, or the table would exceed [`MAX_CLASS_PATTERNS`]):
+    /// `ranges` are the classes' lists (one per service, then the unknown services'), in
+    /// `table`.
     /// Out of line: its cost in an evaluator build is then its own line in a profile.
     #[inline(never)]
-    pub(super) fn build_class_clauses(&self) -> ClassClauses {
+    pub(super) fn build_class_clauses(&self, ranges: &[(u32, u32)], table: &[u32]) -> ClassClauses {
         let mut out = ClassClauses::default();
         let services = self.v.services.len();
-        let first = self.v.index_exact.len();
-        let Some(ranges) = self.exact_candidate_ranges.get(first..) else {
-            return out;
-        };
         if ranges.len() != services + 1 {
             return out;
         }
@@ -100,7 +98,7 @@ impl<'p> Evaluator<'p> {
             let class_start = out.open.len() as u32;
             let service =
                 (class < services as u32).then(|| self.s(self.v.services[class as usize].name));
-            for code in &self.exact_candidates[from as usize..to as usize] {
+            for code in &table[from as usize..to as usize] {
                 if code & 1 == 1 {
                     continue;
                 }

@@ -12,6 +12,8 @@
 //! `arn:aws:dynamodb:*:111122223333:table/app-*` becomes the head `arn:aws:dynamodb:`, then
 //! `Any`, `Exact("111122223333")` and `Prefix("table/app-")` for segments 3 to 5.
 
+use std::sync::Arc;
+
 use crate::bytecode::*;
 use crate::primitives;
 
@@ -70,7 +72,8 @@ pub(super) enum ResourcePlan<'p> {
     Any,
     /// An ARN pattern: segments `..literal` are `head` (`:` after each), the rest are tests.
     Arn {
-        head: Box<str>,
+        /// Shared by the plans with the same head ([`Heads`]).
+        head: Arc<str>,
         literal: usize,
         segs: [Seg<'p>; 6],
     },
@@ -81,7 +84,8 @@ pub(super) enum ResourcePlan<'p> {
 }
 
 impl<'p> ResourcePlan<'p> {
-    /// The bytes this plan holds on the heap besides itself (an ARN pattern's joined head).
+    /// The bytes this plan holds on the heap besides itself (an ARN pattern's joined head,
+    /// counted in full by every plan that shares it).
     pub(super) fn heap_bytes(&self) -> usize {
         match self {
             ResourcePlan::Arn { head, .. } => head.len(),
@@ -89,11 +93,13 @@ impl<'p> ResourcePlan<'p> {
         }
     }
 
-    /// Resolves resource record `r` of a verified program (`s` reads its strings).
+    /// Resolves resource record `r` of a verified program (`s` reads its strings); an ARN
+    /// pattern's head is taken from `heads` when another plan built it.
     pub(super) fn new(
         r: &ResourceRec,
         matchers: &[MatcherRec],
         s: &impl Fn(StrId) -> &'p str,
+        heads: &mut Heads,
     ) -> ResourcePlan<'p> {
         let seg = |i: u32| {
             matchers
@@ -102,38 +108,46 @@ impl<'p> ResourcePlan<'p> {
         };
         match ResourceKind::from_code(r.kind) {
             Some(ResourceKind::Any) => ResourcePlan::Any,
-            Some(ResourceKind::Arn) => ResourcePlan::arn(std::array::from_fn(|i| seg(i as u32))),
+            Some(ResourceKind::Arn) => {
+                ResourcePlan::arn_in(std::array::from_fn(|i| seg(i as u32)), heads)
+            }
             Some(ResourceKind::Urn) => ResourcePlan::Urn(std::array::from_fn(|i| seg(i as u32))),
             Some(ResourceKind::Plain) => ResourcePlan::Plain(seg(0)),
             Some(ResourceKind::Never) | None => ResourcePlan::Never,
         }
     }
 
-    /// The ARN pattern of the six segment tests `segs` (a resource's, or an `ArnLike`
-    /// condition value's: `value_test`).
+    /// The ARN pattern of the six segment tests `segs` (an `ArnLike` condition value's:
+    /// `value_test`).
     pub(super) fn arn(segs: [Seg<'p>; 6]) -> ResourcePlan<'p> {
+        ResourcePlan::arn_in(segs, &mut Heads::default())
+    }
+
+    /// [`ResourcePlan::arn`], its head shared with the plans of `heads`.
+    fn arn_in(segs: [Seg<'p>; 6], heads: &mut Heads) -> ResourcePlan<'p> {
         // The last segment runs to the end of the ARN: never part of the head.
         let literal = segs[..5]
             .iter()
             .take_while(|g| matches!(g, Seg::Exact(_)))
             .count();
-        // Sized first: the box then takes the string's buffer as it is.
-        let head_len = segs[..literal]
-            .iter()
-            .map(|g| match g {
-                Seg::Exact(text) => text.len() + 1,
-                _ => 0,
-            })
-            .sum();
-        let mut head = String::with_capacity(head_len);
+        let head = &mut heads.joined;
+        head.clear();
         for g in &segs[..literal] {
             if let Seg::Exact(text) = g {
                 head.push_str(text);
                 head.push(':');
             }
         }
+        let head = match heads.seen.get(head.as_str()) {
+            Some(seen) => seen.clone(),
+            None => {
+                let new: Arc<str> = Arc::from(head.as_str());
+                heads.seen.insert(new.clone());
+                new
+            }
+        };
         ResourcePlan::Arn {
-            head: head.into_boxed_str(),
+            head,
             literal,
             segs,
         }
@@ -177,6 +191,16 @@ impl<'p> ResourcePlan<'p> {
             ResourcePlan::Never => false,
         }
     }
+}
+
+/// The ARN heads built so far, each once: most of a program's ARN patterns share a few
+/// heads (`arn:aws:s3:::`, `arn:aws:iam::111122223333:`), and a shared one costs a hash
+/// lookup where a box of its own cost an allocation (a third of the plans' build).
+#[derive(Default)]
+pub(super) struct Heads {
+    seen: rustc_hash::FxHashSet<Arc<str>>,
+    /// The head being joined.
+    joined: String,
 }
 
 /// A hop's resource with the places of its first five colons, found once per hop; the

@@ -19,16 +19,22 @@ use crate::bytecode::*;
 use crate::bytecode::{BaseOperator, PolicyKind as Kind};
 
 use super::super::resource_plan::{ResourcePlan, Seg};
+use super::super::tabulate::join_if;
 use super::super::value_test::ValueTest;
 use super::super::Evaluator;
 use super::*;
 
-/// The residual programs of `e`, whose candidates are tabulated.
-pub(in crate::eval) fn build<'p>(e: &Evaluator<'p>) -> Residual<'p> {
+/// The statements' blocks, laid out (see [`blocks`]): what the rest of the residual
+/// build ([`build`]) starts from.
+pub(in crate::eval) struct Blocks<'p>(Residual<'p>);
+
+/// The blocks of `e`'s statements (see [`block`]) and what they share: they read the
+/// resolved resource patterns (`plans`, `e`'s to be) and value tests, not the tabulated
+/// candidates, so they can be laid out while the candidates are tabulated.
+pub(in crate::eval) fn blocks<'p>(e: &Evaluator<'p>, plans: &[ResourcePlan<'p>]) -> Blocks<'p> {
     let v = &e.v;
     let mut l = Layout::default();
     let mut r = Residual {
-        programs: Vec::with_capacity(e.exact_candidate_ranges.len()),
         ops: Vec::with_capacity(v.statements.len() * 3),
         starts: Vec::with_capacity(v.statements.len()),
         ..Residual::default()
@@ -36,7 +42,7 @@ pub(in crate::eval) fn build<'p>(e: &Evaluator<'p>) -> Residual<'p> {
     let mut records = Vec::new();
     for st in v.statements.iter() {
         r.starts.push(r.ops.len() as u32);
-        block(e, st, &mut l, &mut records, &mut r);
+        block(e, plans, st, &mut l, &mut records, &mut r);
     }
     r.heads = r.starts.iter().map(|at| r.decode_head(*at)).collect();
     let Layout {
@@ -52,13 +58,74 @@ pub(in crate::eval) fn build<'p>(e: &Evaluator<'p>) -> Residual<'p> {
     r.ops.shrink_to_fit();
     (r.texts, r.arn_checks, r.middles) = (texts, arn_checks, middles);
     (r.stars, r.globs) = (stars, globs);
+    Blocks(r)
+}
+
+/// The programs of `e`'s tabulated candidates ([`program`], one per range of
+/// `exact_candidate_ranges`) into `r`; when `parallel`, the first half of the ranges on
+/// this thread and the second on the rayon pool's, each with key and mask tables of its
+/// own, joined in order with the second's offsets moved — the same tables as one run.
+fn programs<'p>(
+    e: &Evaluator<'p>,
+    statements: &StatementKeys,
+    scratch: &mut ProgramScratch,
+    r: &mut Residual<'p>,
+    parallel: bool,
+) {
+    let ranges = &e.exact_candidate_ranges;
+    r.programs = Vec::with_capacity(ranges.len());
+    let candidates = |&(first, end): &(u32, u32)| &e.exact_candidates[first as usize..end as usize];
+    if !parallel {
+        for range in ranges {
+            let program = program(e, statements, candidates(range), scratch, r);
+            r.programs.push(program);
+        }
+        return;
+    }
+    // Two runs: the first on this thread, the second on the pool's.
+    let run = |run: &[(u32, u32)]| {
+        let mut own = Residual::default();
+        let mut scratch = ProgramScratch::new(statements.key_count);
+        let programs: Vec<_> = (run.iter())
+            .map(|range| program(e, statements, candidates(range), &mut scratch, &mut own))
+            .collect();
+        (programs, own.keys, own.masks)
+    };
+    let (first, second) = ranges.split_at(ranges.len() / 2);
+    let (first, second) = join_if(true, || run(first), || run(second));
+    let runs = [first, second];
+    r.keys.reserve(runs.iter().map(|run| run.1.len()).sum());
+    r.masks.reserve(runs.iter().map(|run| run.2.len()).sum());
+    for (programs, keys, masks) in runs {
+        let (k, m) = (r.keys.len() as u32, r.masks.len() as u32);
+        r.programs.extend(programs.into_iter().map(|p| {
+            p.map(|p| ActionProgram {
+                keys: (p.keys.0 + k, p.keys.1 + k),
+                // A program none of whose statements reads keys has no masks: `(0, 0)`.
+                masks: if p.masks.0 == p.masks.1 {
+                    p.masks
+                } else {
+                    (p.masks.0 + m, p.masks.1 + m)
+                },
+            })
+        }));
+        r.keys.extend_from_slice(&keys);
+        r.masks.extend_from_slice(&masks);
+    }
+}
+
+/// The residual programs of `e`, whose candidates are tabulated, from its statements'
+/// `blocks`; the programs on the current rayon pool's threads when `parallel`.
+pub(in crate::eval) fn build<'p>(
+    e: &Evaluator<'p>,
+    blocks: Blocks<'p>,
+    parallel: bool,
+) -> Residual<'p> {
+    let v = &e.v;
+    let Blocks(mut r) = blocks;
     let statements = StatementKeys::new(v.statements, v.statement_keys);
     let mut scratch = ProgramScratch::new(statements.key_count);
-    for &(first, end) in &e.exact_candidate_ranges {
-        let candidates = &e.exact_candidates[first as usize..end as usize];
-        let program = program(e, &statements, candidates, &mut scratch, &mut r);
-        r.programs.push(program);
-    }
+    programs(e, &statements, &mut scratch, &mut r, parallel);
     r.masks.shrink_to_fit();
     r.keys.shrink_to_fit();
     if !e.resource_policy_statements.is_empty() {
@@ -239,6 +306,7 @@ pub(super) fn program(
 /// is a buffer for its typed resource records.
 fn block<'p>(
     e: &Evaluator<'p>,
+    plans: &[ResourcePlan<'p>],
     st: &StatementRec,
     l: &mut Layout<'p>,
     records: &mut Vec<Option<Op>>,
@@ -265,7 +333,7 @@ fn block<'p>(
     let not_resource = st.flags & STMT_NOT_RESOURCE != 0;
     records.clear();
     for i in st.resources_first..st.resources_first + st.resources_len {
-        records.push(resource_op(e, i, &e.resource_plans[i as usize], l));
+        records.push(resource_op(e, i, &plans[i as usize], l));
     }
     let any = records.iter().any(Option::is_none);
     match (records.len(), any, not_resource) {

@@ -78,7 +78,7 @@ use crate::bytecode::PolicyKind as Kind;
 use super::resource_plan::Seg;
 use ops::Op;
 
-pub(super) use build::build;
+pub(super) use build::{blocks, build};
 pub(super) use own_programs::Own;
 
 /// Participation bits, one per class of policies that take part in a hop or not together.

@@ -27,10 +27,13 @@
 
 use crate::bytecode::*;
 
-use super::candidates::{action_glob, in_resource_policy, MAX_TABULATED_CANDIDATES};
+use super::candidates::{action_glob, MAX_TABULATED_CANDIDATES};
 use super::Evaluator;
 
+mod exact;
 mod union;
+
+pub(super) use exact::join_if;
 
 /// Whether an action pattern matches every action of a class, none, or some.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -158,10 +161,24 @@ impl<'p> GlobShape<'p> {
                 let tail = tail.as_bytes();
                 tail.len() <= name.len() && tail.iter().rev().zip(name.iter().rev()).all(same)
             }
-            GlobShape::Contains(middle) => text.contains(middle),
+            GlobShape::Contains(middle) => contains(text.as_bytes(), middle.as_bytes()),
             GlobShape::General(p) => crate::primitives::wildcard_match(p, text),
         }
     }
+}
+
+/// Whether `needle` occurs in `hay`: a scan for its first byte, each hit compared. On
+/// action names (tens of bytes) this is about a third of `str::contains`, whose searcher
+/// is set up for each call (7,432 calls, 1.86M instructions, in the managed policies'
+/// build).
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    let Some((&first, rest)) = needle.split_first() else {
+        return true;
+    };
+    let Some(last) = hay.len().checked_sub(needle.len()) else {
+        return false;
+    };
+    (0..=last).any(|i| hay[i] == first && &hay[i + 1..i + needle.len()] == rest)
 }
 
 /// How the index's hits of a statement count (see `collect_dynamic`).
@@ -291,129 +308,6 @@ pub(super) fn dedup_candidates(list: &mut Vec<u32>, from: usize) {
 }
 
 impl<'p> Evaluator<'p> {
-    /// Tabulates the candidates of every action the index names exactly (see
-    /// `exact_candidates`), then the service classes ([`Evaluator::tabulate_classes`]),
-    /// unless the table would exceed [`MAX_TABULATED_CANDIDATES`]. Each list is what
-    /// `collect_dynamic(…, check_always = true)` builds for the action's folded
-    /// `service:name`, built service by service (see the module docs).
-    pub(super) fn tabulate_candidates(&mut self) {
-        let v = self.v;
-        let kinds: Vec<Hit> = (0..v.statements.len() as StatementId)
-            .map(|id| {
-                if in_resource_policy(&v, id) {
-                    Hit::Ignored
-                } else if v.statements[id as usize].flags & STMT_NOT_ACTION != 0 {
-                    Hit::Excludes
-                } else {
-                    Hit::Candidate
-                }
-            })
-            .collect();
-        // The `NotAction` and always-check statements, sorted: every action's list has
-        // those its hits do not exclude and whose clause passes.
-        let mut shared: Vec<(StatementId, bool)> = (self.not_action.iter().map(|id| (*id, true)))
-            .chain(self.always.iter().map(|id| (*id, false)))
-            .collect();
-        shared.sort_unstable();
-        let mut lists = Lists::default();
-        let mut table: Vec<u32> =
-            Vec::with_capacity(v.index_statements.len() + v.index_exact.len() * shared.len());
-        let mut ranges = vec![(0, 0); v.index_exact.len()];
-        let mut globs: Vec<NameGlob<'p>> = Vec::new();
-        let mut keeps: Vec<Keep> = Vec::new();
-        let mut service_shared: Vec<u32> = Vec::new();
-        for (service_index, svc) in v.services.iter().enumerate() {
-            let service = self.s(svc.name);
-            let entries = svc.exact_first..svc.exact_first + svc.exact_len;
-            if service.contains(':') {
-                // A joined name would split elsewhere than at the service: build such a
-                // list as a hop would (no verified program has one).
-                for i in entries {
-                    lists.joined.clear();
-                    lists.joined.push_str(service);
-                    lists.joined.push(':');
-                    lists
-                        .joined
-                        .push_str(self.s(v.index_exact[i as usize].name));
-                    let (mut list, mut excluded) = (Vec::new(), Vec::new());
-                    self.collect_dynamic(&mut list, &mut excluded, &lists.joined, true);
-                    if table.len() + list.len() > MAX_TABULATED_CANDIDATES {
-                        return;
-                    }
-                    let first = table.len() as u32;
-                    table.extend_from_slice(&list);
-                    ranges[i as usize] = (first, table.len() as u32);
-                }
-                continue;
-            }
-            self.service_name_globs(service_index, &mut globs);
-            keeps.clear();
-            keeps.extend(shared.iter().map(|&(id, not_action)| {
-                if not_action {
-                    Keep::UnlessExcluded
-                } else {
-                    match self.exact_verdict(&v.statements[id as usize], service) {
-                        Is::Yes => Keep::Yes,
-                        Is::No => Keep::No,
-                        Is::Maybe => Keep::Check,
-                    }
-                }
-            }));
-            // What every action of the service without exclusions keeps, when no clause is
-            // left to check.
-            let uniform = !keeps.contains(&Keep::Check);
-            service_shared.clear();
-            service_shared.extend(
-                shared
-                    .iter()
-                    .zip(&keeps)
-                    .filter(|(_, keep)| **keep != Keep::No)
-                    .map(|((id, _), _)| id << 1 | 1),
-            );
-            // A statement both `NotAction` and always-check would be there twice.
-            service_shared.dedup();
-            lists.globs.reset();
-            for i in entries {
-                let entry = v.index_exact[i as usize];
-                let name = self.s(entry.name);
-                lists.hits.clear();
-                lists.excluded.clear();
-                let first = entry.statements_first as usize;
-                for id in &v.index_statements[first..first + entry.statements_len as usize] {
-                    lists.hit(&kinds, *id);
-                }
-                if !union::strictly_sorted(&lists.hits) {
-                    lists.hits.sort_unstable();
-                    lists.hits.dedup();
-                }
-                (lists.globs).of(&globs, name, &self.globs_by_pattern, &kinds);
-                lists.excluded.extend_from_slice(&lists.globs.excluded);
-                let kept = if uniform && lists.excluded.is_empty() {
-                    &service_shared
-                } else {
-                    self.shared_entries(&mut lists, &shared, &keeps, service, name);
-                    &lists.shared
-                };
-                let runs = [lists.hits.as_slice(), &lists.globs.hits, kept];
-                if table.len() + runs.iter().map(|r| r.len()).sum::<usize>()
-                    > MAX_TABULATED_CANDIDATES
-                {
-                    return;
-                }
-                let first = table.len() as u32;
-                union::union3_into(&mut table, runs, &mut lists.found);
-                ranges[i as usize] = (first, table.len() as u32);
-            }
-        }
-        self.tabulate_classes(&mut table, &mut ranges);
-        // Sized for the index's hits and the lists every action repeats; the globs' hits
-        // grew it: give back what is left.
-        table.shrink_to_fit();
-        self.exact_candidates = table;
-        self.exact_candidate_ranges = ranges;
-        self.class_clauses = self.build_class_clauses();
-    }
-
     /// The entries of `shared` (sorted `NotAction` and always-check statements, `true`
     /// for `NotAction`) that action `service:name` keeps, coded verified, into
     /// `lists.shared`: by `keeps`, the service's verdicts, with the `NotAction` statements
@@ -499,24 +393,29 @@ impl<'p> Evaluator<'p> {
     }
 
     /// Tabulates the classes of the actions the index does not name exactly (see
-    /// [`Evaluator::class_entry`]), appending to `table` and `ranges`: for each service of
+    /// [`Evaluator::class_entry`]), in a table of their own ([`exact::Classes`], joined
+    /// after the exact lists by [`Evaluator::tabulate`]): for each service of
     /// the index, then for the services it does not know, the statements that could match
     /// such an action — the service's glob statements, the `NotAction` ones and the
     /// always-check ones, what `collect_dynamic` matches from — with the action clause of
     /// each decided for the whole class where it can be ([`ClassVerdict`]): dropped when it
     /// never matches, verified when it always does, left to the hop otherwise. None are
-    /// added when they would exceed [`MAX_TABULATED_CANDIDATES`].
+    /// kept when they would exceed [`MAX_TABULATED_CANDIDATES`] (`peak`).
     ///
     /// Each statement's action patterns are read once ([`ServiceVerdicts`]), not once per
     /// service: the managed policies' `NotAction` and always-check statements, read again
     /// for each of their 448 services, took 390M instructions.
-    fn tabulate_classes(&self, table: &mut Vec<u32>, ranges: &mut Vec<(u32, u32)>) {
-        let (table_len, ranges_len) = (table.len(), ranges.len());
+    fn tabulate_classes(&self) -> exact::Classes {
+        let services = self.v.services.len();
+        let mut out = exact::Classes {
+            table: Vec::new(),
+            ranges: Vec::with_capacity(services + 1),
+            peak: 0,
+        };
         let mut verdicts: rustc_hash::FxHashMap<StatementId, ServiceVerdicts> = Default::default();
         let mut memo = PatternMemo::default();
         let mut list: Vec<u32> = Vec::new();
         let mut joined = String::new();
-        let services = self.v.services.len();
         for service in 0..=services {
             list.clear();
             let globs = match self.service_globs.get(service) {
@@ -539,15 +438,16 @@ impl<'p> Evaluator<'p> {
             }
             list.sort_unstable();
             dedup_candidates(&mut list, 0);
-            if table.len() + list.len() > MAX_TABULATED_CANDIDATES {
-                table.truncate(table_len);
-                ranges.truncate(ranges_len);
-                return;
+            // Checked against the cut-off once joined after the exact lists.
+            out.peak = out.peak.max(out.table.len() + list.len());
+            if out.peak > MAX_TABULATED_CANDIDATES {
+                return out;
             }
-            let first = table.len() as u32;
-            table.extend_from_slice(&list);
-            ranges.push((first, table.len() as u32));
+            let first = out.table.len() as u32;
+            out.table.extend_from_slice(&list);
+            out.ranges.push((first, out.table.len() as u32));
         }
+        out
     }
 
     /// What statement `st`'s action clause answers for each class (see
@@ -643,6 +543,29 @@ enum PatternVerdict {
 /// them), each decided once instead of hashing its service and `service:name` again.
 type PatternMemo = rustc_hash::FxHashMap<(StrId, StrId), PatternVerdict>;
 
+/// The 1,645 AWS managed policies (the repository's `corpus/managed/policies.tsv.gz`)
+/// compiled as one program: the largest program the data-driven tests build.
+#[cfg(test)]
+pub(super) fn managed_program() -> crate::table::Program<crate::table::AlignedBytes> {
+    use std::io::Read;
+    let corpus =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/managed/policies.tsv.gz");
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(std::fs::File::open(corpus).unwrap())
+        .read_to_string(&mut text)
+        .unwrap();
+    let options = crate::policy::ParseOptions::new(crate::policy::PolicyKind::Identity);
+    let managed = crate::request::PolicySet {
+        identity: text
+            .lines()
+            .filter_map(|l| l.split_once('\t'))
+            .map(|(name, json)| crate::policy::parse_policy(json, name, &options).unwrap())
+            .collect(),
+        ..Default::default()
+    };
+    crate::compile::compile(&managed).unwrap()
+}
+
 /// The programs of the spec vectors' and conformance cases' policy sets (resource
 /// policies, SCPs, Huawei actions), from the repository's `corpus/`: for data-driven tests
 /// of the tables built per program.
@@ -673,6 +596,33 @@ mod tests {
     use super::*;
 
     /// The classified name globs answer as `wildcard_match`.
+    /// `contains` answers as `str::contains` on every needle of every text here (empty
+    /// ones, longer than the text, at either end, repeated first bytes).
+    #[test]
+    fn contains_answers_as_str_contains() {
+        let texts = [
+            "",
+            "a",
+            "aab",
+            "describeinstances",
+            "listtagsforresource",
+            "aaaab",
+        ];
+        for hay in texts {
+            for needle in texts
+                .iter()
+                .chain(&["b", "ab", "aab", "tags", "for", "es", "x"])
+            {
+                let want = hay.contains(needle);
+                assert_eq!(
+                    super::contains(hay.as_bytes(), needle.as_bytes()),
+                    want,
+                    "{hay} {needle}"
+                );
+            }
+        }
+    }
+
     #[test]
     fn glob_shapes_answer_as_wildcard_match() {
         let patterns = [
@@ -723,28 +673,7 @@ mod tests {
     /// policies, SCPs, Huawei actions).
     #[test]
     fn tabulated_lists_are_the_lists_a_hop_would_build() {
-        use std::io::Read;
-        let corpus = |p: &str| {
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("corpus")
-                .join(p)
-        };
-        let mut text = String::new();
-        flate2::read::GzDecoder::new(
-            std::fs::File::open(corpus("managed/policies.tsv.gz")).unwrap(),
-        )
-        .read_to_string(&mut text)
-        .unwrap();
-        let options = crate::policy::ParseOptions::new(crate::policy::PolicyKind::Identity);
-        let managed = crate::request::PolicySet {
-            identity: text
-                .lines()
-                .filter_map(|l| l.split_once('\t'))
-                .map(|(name, json)| crate::policy::parse_policy(json, name, &options).unwrap())
-                .collect(),
-            ..Default::default()
-        };
-        let mut programs = vec![crate::compile::compile(&managed).unwrap()];
+        let mut programs = vec![managed_program()];
         programs.extend(case_programs());
         let (mut lists, mut entries) = (0, 0);
         let (mut list, mut excluded, mut joined) = (Vec::new(), Vec::new(), String::new());
