@@ -131,13 +131,14 @@ impl<'p> Evaluator<'p> {
                 *own = NONE_LEFT;
             }
         };
+        // The tables reached through an opaque reference: otherwise the compiler hoists
+        // every table's pointer and length the inlined walk might read (about thirty) into
+        // stack slots before the loop, on every hop, to reload them from there
+        // (BENCHMARKS.md, "The hop's walk (issue 17, tenth session)"). Once a walk, not a
+        // candidate: `black_box` passes its value through the stack (a store, an address
+        // and a load), and the tables' loads stay in the loop either way (`walk5`).
+        let e = std::hint::black_box(self);
         for &c in candidates {
-            // The tables reached through an opaque reference, once per candidate: otherwise
-            // the compiler hoists every table's pointer and length the inlined walk might
-            // read (about thirty) into stack slots before the loop, on every hop, to
-            // reload them from there (BENCHMARKS.md, "The hop's walk (issue 17, tenth
-            // session)").
-            let e = std::hint::black_box(self);
             let r = &e.residual;
             let id = c >> 1;
             // The index leaves resource policies out: `id` is never one of `own`.
@@ -161,7 +162,7 @@ impl<'p> Evaluator<'p> {
             e.conditions_then_apply(id, head, categories, req, sc);
         }
         while OWN && own != NONE_LEFT {
-            own_step(self, &mut own, sc, &mut target);
+            own_step(e, &mut own, sc, &mut target);
         }
         self.absent_keys(p, read, sc)
     }
@@ -216,7 +217,7 @@ impl<'p> Evaluator<'p> {
     fn block_matches<'r, R: RequestView>(
         &self,
         id: u32,
-        head: Head,
+        head: &Head,
         verified: bool,
         hop: &HopTests<'r, '_>,
         req: &'r R,
@@ -283,7 +284,7 @@ impl<'p> Evaluator<'p> {
     fn conditions_then_apply<R: RequestView>(
         &self,
         id: u32,
-        head: Head,
+        head: &Head,
         categories: u8,
         req: &R,
         sc: &mut Scratch,
@@ -295,7 +296,7 @@ impl<'p> Evaluator<'p> {
         // `ops` (`verify_head`).
         let ops = unsafe { ops.get_unchecked(conditions) };
         for op in ops {
-            if !self.condition_op(*op, req, sc) {
+            if !self.condition_op(op, req, sc) {
                 return;
             }
         }
@@ -428,10 +429,12 @@ impl<'p> Evaluator<'p> {
 
     /// One condition op: its typed test (the key's value read once: an absent key answers
     /// the op's `absent`, a multi-valued one false, R-COND-8), or the general condition
-    /// code.
+    /// code. The op by reference: taken by value, all its fields were loaded before the
+    /// dispatch, whichever the arm (`walk5`: 25 instructions a hop). Resource ops measured
+    /// the other way (by reference, +3 a hop), and stay copies.
     #[inline(always)]
-    fn condition_op<R: RequestView>(&self, op: Op, req: &R, sc: &mut Scratch) -> bool {
-        let (key, absent) = match op {
+    fn condition_op<R: RequestView>(&self, op: &Op, req: &R, sc: &mut Scratch) -> bool {
+        let (key, absent) = match *op {
             Op::Equals { key, absent, .. }
             | Op::Bool { key, absent, .. }
             | Op::Date { key, absent, .. }
@@ -468,7 +471,7 @@ impl<'p> Evaluator<'p> {
             Err(NotSingle::Absent) => return absent,
             Err(NotSingle::Multi) => return false,
         };
-        match op {
+        match *op {
             Op::Equals {
                 literal, negated, ..
             } => bytes::same(v.as_bytes(), self.residual.text(literal)) != negated,
@@ -563,14 +566,17 @@ impl Residual<'_> {
 
     /// Statement `id`'s head; `id` is a tabulated candidate's statement (of
     /// `exact_candidates`) or one of a resource policy's (`resource_policy_statements`).
+    /// By reference, each field read where it is needed: a copy held every field in a
+    /// register or a stack slot from the candidate's first test to its push (`walk5`: 11
+    /// instructions a hop).
     #[allow(unsafe_code)]
     #[inline(always)]
-    fn head(&self, id: u32) -> Head {
+    fn head(&self, id: u32) -> &Head {
         debug_assert!((id as usize) < self.heads.len());
         // SAFETY: there is one head per statement, every `exact_candidates` entry names a
         // statement and every `resource_policy_statements` range lies in the statements
         // (`verify`), and the walk runs only those.
-        unsafe { *self.heads.get_unchecked(id as usize) }
+        unsafe { self.heads.get_unchecked(id as usize) }
     }
 }
 
