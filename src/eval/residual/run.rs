@@ -601,7 +601,7 @@ impl Evaluator<'_> {
     /// compact request found (`found` of them, at `colons`): each tested segment is cut
     /// from those places, with no `Target` built. Places that are not `text`'s colons (a
     /// hostile request) cut wrong segments, never panic.
-    #[inline(never)]
+    #[inline(always)]
     fn arn_tail_at(
         &self,
         text: &str,
@@ -628,14 +628,20 @@ impl Evaluator<'_> {
                 SegTest::Twelve(lo, hi) => twelve(part, lo, hi),
                 SegTest::Seg(Seg::Exact(s)) => bytes::same(part, s.as_bytes()),
                 SegTest::Seg(Seg::Prefix(s)) => bytes::prefix_of(part, s.as_bytes()),
-                SegTest::Stars(stars) => stars_match(&stars, &self.residual.middles, part),
-                test => self.seg_test(&test, text.get(start..end).unwrap_or_default()),
+                test => self.other_seg_test(&test, text, start..end),
             };
             if !passes {
                 return false;
             }
         }
         true
+    }
+
+    /// [`Evaluator::arn_tail_at`]'s rarer segment tests (globs, suffixes, the general
+    /// segment match), out of line: the inlined walk keeps only the literal ones.
+    #[inline(never)]
+    fn other_seg_test(&self, seg: &SegTest<'_>, text: &str, part: std::ops::Range<usize>) -> bool {
+        self.seg_test(seg, text.get(part).unwrap_or_default())
     }
 
     /// One ARN segment's test.
