@@ -7,12 +7,15 @@
 //! instructions (BENCHMARKS.md, tenth session). Here they are one `Vec<u32>`:
 //!
 //! ```text
-//! [hops: 22 words each][given keys: 3 each][entries: 5 each][list values: 2 each][text bytes, padded to a word]
+//! [hops: 22 words each][given keys: 3 each][entries: 5 each][list values: 2 each][text bytes][key names' bytes, padded to a word]
 //! ```
 //!
 //! Each part is a run of plain-word records (`bytemuck::Pod`), read back as a typed slice
 //! with `bytemuck` (which checks size and alignment: a `u32` buffer is aligned for every
-//! record). The text's bytes are copied from the builder's `String`, so they are UTF-8.
+//! record). The text's bytes are copied from the builder's two `String`s (values, then key
+//! names), so they are UTF-8. The key names come last because a request resolved against
+//! its evaluator never reads them: laid among the values (as they were), they spread the
+//! values a hop reads over more cache lines (BENCHMARKS.md, `diet`).
 //!
 //! ```ignore
 //! // (private) after `packed.pack(&parts)?`:
@@ -29,6 +32,11 @@ use bytemuck::Pod;
 #[derive(Clone, Debug, Default)]
 pub(super) struct Parts {
     pub text: String,
+    /// The context keys' canonical names, laid after `text` in the buffer (an entry's key
+    /// span is into this string until `entries_in_order` shifts it past the text): a
+    /// request resolved against its evaluator never reads them, so the values it reads
+    /// are not spread over lines that hold only names.
+    pub keys: String,
     pub entries: Vec<Entry>,
     pub given: Vec<GivenKey>,
     pub values: Vec<Span>,
@@ -38,6 +46,7 @@ pub(super) struct Parts {
 impl Parts {
     pub fn clear(&mut self) {
         self.text.clear();
+        self.keys.clear();
         self.entries.clear();
         self.given.clear();
         self.values.clear();
@@ -99,12 +108,15 @@ impl Packed {
         buf.extend_from_slice(bytemuck::cast_slice(&parts.entries));
         buf.extend_from_slice(bytemuck::cast_slice(&parts.values));
         let text = place(buf)?;
-        let bytes = parts.text.as_bytes();
-        let text_len = u32::try_from(bytes.len()).map_err(|_| TooLarge)?;
-        buf.resize(buf.len() + bytes.len().div_ceil(4), 0);
+        let (values, keys) = (parts.text.as_bytes(), parts.keys.as_bytes());
+        let len = values.len() + keys.len();
+        let text_len = u32::try_from(len).map_err(|_| TooLarge)?;
+        buf.resize(buf.len() + len.div_ceil(4), 0);
         place(buf)?;
-        bytemuck::cast_slice_mut::<u32, u8>(&mut buf[text as usize..])[..bytes.len()]
-            .copy_from_slice(bytes);
+        let bytes = &mut bytemuck::cast_slice_mut::<u32, u8>(&mut buf[text as usize..])[..len];
+        let (at_values, at_keys) = bytes.split_at_mut(values.len());
+        at_values.copy_from_slice(values);
+        at_keys.copy_from_slice(keys);
         Ok(Layout {
             hops: count(parts.hops.len())?,
             given: count(parts.given.len())?,
@@ -140,7 +152,8 @@ impl Packed {
         debug_assert!(std::str::from_utf8(bytes).is_ok());
         // SAFETY: `buf` and `at` are private to this module and set together only by
         // `pack` (which empties both on an error): `pack_into` wrote the four parts of
-        // `at`'s counts, then the `text_len` bytes of a `String` (UTF-8), so the bytes
+        // `at`'s counts, then the `text_len` bytes of two `String`s one after the other (each
+        // UTF-8, so their concatenation is), so the bytes
         // after those parts are a `str`'s. (`Default`: both empty; `Clone`: both copied;
         // a cut that failed, which `pack` never allows, gives the empty split.) Checking
         // with `from_utf8` instead would cost a pass over the text a request.
@@ -188,8 +201,14 @@ mod tests {
 
     fn parts(text: &str, hops: usize, entries: usize, values: usize) -> Parts {
         let span = |i: usize| Span::new(i as u32, 1);
+        // Half the text as values, half as key names: the buffer holds them in a row.
+        let cut = (0..=text.len() / 2)
+            .rev()
+            .find(|&i| text.is_char_boundary(i));
+        let (values_text, names) = text.split_at(cut.unwrap_or(0));
         Parts {
-            text: text.to_string(),
+            text: values_text.to_string(),
+            keys: names.to_string(),
             entries: (0..entries)
                 .map(|i| Entry {
                     key: span(i),

@@ -35,12 +35,16 @@ impl RequestBuilder {
         let RequestBuilder {
             req, parts, given, ..
         } = self;
-        let text = parts.text.as_str();
+        let names = parts.keys.as_str();
+        // The keys' spans are of `names` as set; in the request they are of the whole
+        // text, where the names follow the values (module `layout`): shifted by this.
+        let shift = u32::try_from(parts.text.len()).map_err(|_| BuildError::TooLarge)?;
         // Compared as bytes (the order of `str`), without the character-boundary checks of
         // cutting `str`s: the spans are the builder's own.
         let bytes = |s: Span| {
             let start = s.start() as usize;
-            text.as_bytes()
+            names
+                .as_bytes()
                 .get(start..start + s.len() as usize)
                 .unwrap_or_default()
         };
@@ -55,7 +59,7 @@ impl RequestBuilder {
         let mut previous: Option<(u32, &str)> = None;
         let mut context = [0u32; 2];
         for (ctx, entry) in given.iter() {
-            let key = entry.key.of(text);
+            let key = entry.key.of(names);
             if previous == Some((*ctx, key)) {
                 return Err(BuildError::KeyCollision {
                     context: *ctx as usize,
@@ -72,7 +76,12 @@ impl RequestBuilder {
                 *range = [at, at];
             }
             range[1] = at + 1;
-            parts.entries.push(*entry);
+            let shifted = entry.key.start().checked_add(shift);
+            let shifted = shifted.ok_or(BuildError::TooLarge)?;
+            parts.entries.push(Entry {
+                key: Span::new(shifted, entry.key.len()),
+                ..*entry
+            });
             // A request built without a resolver has its keys looked up by name at
             // evaluation (a registry of well-known keys cost more to search here, about 280
             // instructions a key, than the lookup it saved, about 65: BENCHMARKS.md,

@@ -295,18 +295,24 @@ impl RequestBuilder {
         self.deferred.get_or_insert(error);
     }
 
-    /// Canonicalises `key` into the text (R-CTX-2).
+    /// Canonicalises `key` into the key names (R-CTX-2); the span is of `parts.keys`
+    /// until `finish` shifts it past the text.
     fn push_key(&mut self, key: &str) -> Span {
-        let start = self.parts.text.len();
-        canonical_key_into(key, &mut self.parts.text);
-        let len = self.parts.text.len() - start;
-        self.pushed_span(start, len)
+        let start = self.parts.keys.len();
+        canonical_key_into(key, &mut self.parts.keys);
+        let end = self.parts.keys.len();
+        self.span_within(start, end - start, end)
     }
 
     /// The span of the `len` bytes just pushed at `start`; [`Span::NONE`] (and the request
     /// too large, reported by `finish`) once the text passes the 4 GiB a span addresses.
     fn pushed_span(&mut self, start: usize, len: usize) -> Span {
-        match u32::try_from(self.parts.text.len()) {
+        self.span_within(start, len, self.parts.text.len())
+    }
+
+    /// `start..start + len` of a string now `end` bytes long, as [`pushed_span`](Self::pushed_span).
+    fn span_within(&mut self, start: usize, len: usize, end: usize) -> Span {
+        match u32::try_from(end) {
             Ok(_) => Span::new(start as u32, len as u32),
             Err(_) => {
                 self.defer(BuildError::TooLarge);
@@ -318,7 +324,7 @@ impl RequestBuilder {
     pub(super) fn single(&mut self, ctx: u32, key: &str, value: &str) {
         let key = self.push_key(key);
         let value = self.push(value);
-        let entry = if is_multi_valued(key.of(&self.parts.text)) {
+        let entry = if is_multi_valued(key.of(&self.parts.keys)) {
             let start = self.parts.values.len() as u32;
             self.parts.values.push(value);
             Entry {
@@ -350,9 +356,11 @@ impl RequestBuilder {
         I: IntoIterator<Item = Result<S, E>>,
         S: AsRef<str>,
     {
-        let text = self.parts.text.len();
+        let (text, keys) = (self.parts.text.len(), self.parts.keys.len());
         let key = self.push_key(key);
-        let (start, end) = self.try_push_values(text, values)?;
+        let (start, end) = self
+            .try_push_values(text, values)
+            .inspect_err(|_| self.parts.keys.truncate(keys))?;
         let len = end - start;
         if len > 0 {
             let value = Span::new(start, len);
@@ -427,5 +435,42 @@ impl RequestBuilder {
     fn last_hop_context(&mut self, what: &'static str) -> Option<u32> {
         let found = self.last_hop(what).is_some();
         found.then_some(self.hops.len() as u32)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::request::RequestView;
+
+    /// The key names are laid after every value, in key order, whatever order the setters
+    /// were called in; a list that failed to read leaves neither its values nor its key
+    /// name behind (the buffer is as if it had not been given).
+    #[test]
+    fn key_names_follow_the_values_and_a_failed_list_leaves_none() {
+        let mut b = RequestBuilder::new();
+        let build = |b: &mut RequestBuilder, fail: bool| {
+            b.clear().principal("anonymous").unwrap();
+            b.context("S3:Prefix", "p/")
+                .context("aws:SourceIp", "10.0.0.1");
+            if fail {
+                let r = b.try_context_list("aws:TagKeys", [Ok("t"), Err(())]);
+                assert!(r.is_err());
+            }
+            b.hop("s3:GetObject", "arn:aws:s3:::b/k");
+            b.hop_context("s3:x", "v");
+            let req = b.finish().unwrap();
+            (req.packed.text().to_string(), req.buffer_len())
+        };
+        let (text, len) = build(&mut b, false);
+        assert!(text.ends_with("s3:prefixaws:sourceips3:x"), "{text}");
+        assert!(!text[..text.len() - 25].contains("prefix"), "{text}");
+        assert_eq!(build(&mut b, true), (text, len));
+        let req = b.request();
+        assert_eq!(
+            req.context_keys(0).collect::<Vec<_>>(),
+            ["aws:sourceip", "s3:prefix"]
+        );
+        assert_eq!(req.context_keys(1).collect::<Vec<_>>(), ["s3:x"]);
     }
 }
