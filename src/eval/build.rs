@@ -4,7 +4,7 @@
 //! glob pieces of text tokens, resolves condition value tests, derives the slots each shape
 //! of principal takes (`slots`), tabulates the candidates of every action the index names
 //! (`tabulate`) and lays out their residual programs (`residual`). This costs time
-//! proportional to the program — about 64M instructions and 8.6 MB of tables for all 1,645
+//! proportional to the program — about 62M instructions and 8.6 MB of tables for all 1,645
 //! AWS managed policies, a third of it laying out and verifying residual programs and a
 //! quarter tabulating candidates (BENCHMARKS.md, "The evaluator build, `build`", and "The
 //! evaluator build, second round") — and takes work off every request.

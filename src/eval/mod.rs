@@ -109,7 +109,7 @@ fn dialect_index(d: Dialect) -> usize {
 /// tables that take work off every request — each indexed action's candidate statements,
 /// the slots each shape of principal derives, the resource patterns resolved
 /// (`ResourcePlan`). That makes building one cost time proportional to the program (about
-/// 64M instructions and 8.6 MB of tables for all 1,645 AWS managed policies; `fastiam
+/// 62M instructions and 8.6 MB of tables for all 1,645 AWS managed policies; `fastiam
 /// inspect` times it): build it once, not per request.
 #[derive(Clone, Debug)]
 pub struct Evaluator<'p> {
