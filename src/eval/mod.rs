@@ -79,6 +79,7 @@ use slots::Slot;
 use str_table::StrTable;
 use value_test::ValueTests;
 
+pub use build::PARALLEL_BUILD_STATEMENTS;
 pub use outcome::{ChainOutcome, HopOutcome, Scratch};
 pub use saved::SavedOutcome;
 
