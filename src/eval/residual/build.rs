@@ -18,8 +18,8 @@
 use crate::bytecode::*;
 use crate::bytecode::{BaseOperator, PolicyKind as Kind};
 
+use super::super::build::join_if;
 use super::super::resource_plan::{ResourcePlan, Seg};
-use super::super::tabulate::join_if;
 use super::super::value_test::ValueTest;
 use super::super::Evaluator;
 use super::*;

@@ -17,6 +17,7 @@
 
 use crate::bytecode::*;
 
+use super::super::build::join_if;
 use super::super::candidates::{in_resource_policy, MAX_TABULATED_CANDIDATES};
 use super::super::class_clauses::ClassClauses;
 use super::super::Evaluator;
@@ -38,28 +39,6 @@ pub(super) struct Classes {
     pub(super) table: Vec<u32>,
     pub(super) ranges: Vec<(u32, u32)>,
     pub(super) peak: usize,
-}
-
-/// `a` and `b`, on two threads when `parallel`: `a` on this thread, `b` handed to the
-/// current rayon pool. This thread keeps working rather than waiting for the pool (a
-/// `rayon::join` called from outside the pool hands both to it and sleeps: measured
-/// 1.3 ms slower than the sequential build on the loaded 2-core machine); called from
-/// inside a pool, it takes other tasks while it waits for `b`, so a build inside a pool's
-/// task cannot deadlock.
-pub(in crate::eval) fn join_if<A: Send, B: Send>(
-    parallel: bool,
-    a: impl FnOnce() -> A + Send,
-    b: impl FnOnce() -> B + Send,
-) -> (A, B) {
-    if !parallel {
-        return (a(), b());
-    }
-    let mut b_out = None;
-    let a_out = rayon::in_place_scope(|scope| {
-        scope.spawn(|_| b_out = Some(b()));
-        a()
-    });
-    (a_out, b_out.expect("the scope waits for its tasks"))
 }
 
 impl<'p> Evaluator<'p> {
