@@ -23,7 +23,7 @@ use super::candidates::Candidates;
 use super::outcome::{ChainOutcome, HopOutcome};
 use super::residual::{ActionProgram, Own};
 use super::resource_plan::Target;
-use super::slots::Value;
+use super::slots::{Slot, Value};
 use super::statement::Participation;
 use super::{dialect_index, Evaluator, Scratch};
 
@@ -124,7 +124,7 @@ impl<'p> Evaluator<'p> {
         };
         let program = tabulated.and_then(|(e, range)| Some((e, range, self.residual.program(e)?)));
         let residual_missing = match program {
-            // The action's residual program (missing keys as a mask of its key numbering).
+            // The action's residual program (the keys read as a mask of its key numbering).
             Some((entry, (first, end), p)) => {
                 // A service class's open action clauses (an action the index does not name
                 // exactly) and a resource policy's statements are checked on the folded
@@ -143,8 +143,8 @@ impl<'p> Evaluator<'p> {
                     }
                 }
                 let (p, candidates, own) = walk;
-                let missing = self.run_residual((entry, p), candidates, own, req, sc, k, &part);
-                Some((p, missing))
+                let read = self.run_residual((entry, p), candidates, own, req, sc, k, &part);
+                Some((p, read))
             }
             None => {
                 self.examine_candidates(req, sc, k, &part, tabulated, folded, own);
@@ -160,16 +160,21 @@ impl<'p> Evaluator<'p> {
         out.matched.1 = sc.matched.len() as u32;
         match residual_missing {
             // Only the program's keys can be missing: R-SIM-4's name order is key-id order,
-            // which the program's numbering keeps.
-            Some((p, mut bits)) if !has_own => {
-                while bits != 0 {
-                    sc.missing.push(self.residual.key(p, bits.trailing_zeros()));
-                    bits &= bits - 1;
+            // which the program's numbering keeps. The keys read are tested for absence
+            // here, each pushed as found.
+            Some((p, mut read)) if !has_own => {
+                while read != 0 {
+                    let key = self.residual.key(p, read.trailing_zeros());
+                    read &= read - 1;
+                    if sc.slots[key as usize] == Slot::Absent {
+                        sc.missing.push(key);
+                    }
                 }
             }
             residual_missing => {
                 // The program's missing keys join those `examine` recorded.
-                if let Some((p, mut bits)) = residual_missing {
+                if let Some((p, read)) = residual_missing {
+                    let mut bits = self.absent_keys(p, read, sc);
                     while bits != 0 {
                         let key = self.residual.key(p, bits.trailing_zeros()) as usize;
                         sc.missing_bits[key / 64] |= 1 << (key % 64);

@@ -51,8 +51,9 @@ impl<'p> Evaluator<'p> {
     /// statement order with the hop's own resource policy's statements `own` (`first..end`,
     /// run through their blocks too, their missing keys recorded in `sc.missing_bits` as
     /// the general [`Evaluator::examine`] records them): pushes the applicable statements
-    /// onto `sc.applied`, in statement order, and returns the program's missing keys as a
-    /// mask of its key numbering. A hop without a resource policy of its own (nearly all)
+    /// onto `sc.applied`, in statement order, and returns the program's keys that the
+    /// statements passing their principal and resource tests read, as a mask of its key
+    /// numbering (R-SIM-4: those whose slot is absent are the hop's missing keys). A hop without a resource policy of its own (nearly all)
     /// walks its candidates alone, with no merge test per candidate.
     #[allow(clippy::too_many_arguments)]
     #[inline(always)]
@@ -164,7 +165,7 @@ impl<'p> Evaluator<'p> {
         while OWN && own != NONE_LEFT {
             own_step(e, &mut own, sc, &mut target);
         }
-        self.absent_keys(p, read, sc)
+        read
     }
 
     /// Statement `id` of the hop's own resource policy (never in a program: the index
@@ -310,7 +311,12 @@ impl<'p> Evaluator<'p> {
     }
 
     /// The mask of `p`'s keys among `read` (a mask of its numbering) whose slot is absent.
-    fn absent_keys(&self, p: ActionProgram, mut read: u64, sc: &Scratch) -> u64 {
+    pub(in crate::eval) fn absent_keys(
+        &self,
+        p: ActionProgram,
+        mut read: u64,
+        sc: &Scratch,
+    ) -> u64 {
         let mut mask = 0;
         while read != 0 {
             let bit = read.trailing_zeros();
