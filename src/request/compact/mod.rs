@@ -69,6 +69,10 @@ pub trait Resolver {
     fn token(&self) -> u64;
     /// The id of a canonical key in the key table, [`NO_ID`] if absent.
     fn key_id(&self, canonical: &str) -> u32;
+    /// How many keys the key table holds: every id [`Resolver::key_id`] answers is below
+    /// it. A builder needs it to know whether a narrow "no such key" can be mistaken for a
+    /// key ([`GivenKey::NO_KEY`]).
+    fn key_count(&self) -> usize;
     /// The action index entry of an action as a request gives it — for an action the index
     /// does not name exactly, an entry standing for its service (the evaluator's class
     /// entries) or [`NO_ID`]. `fold` is scratch space for actions that need folding.
@@ -76,21 +80,37 @@ pub trait Resolver {
 }
 
 /// A context entry as resolved when the request was built: its key's id in the
-/// resolver's key table ([`NO_ID`]: not in it) and where its value is — a single value's
-/// bytes `start..start + len` of the request's text ([`RequestView::span_text`]), or, when
-/// `start` is [`GivenKey::LIST`], the list of the request's entry `len`
-/// ([`RequestView::entry_value`]).
+/// resolver's key table ([`GivenKey::NO_KEY`]: not in it) and where its value is — a single
+/// value's bytes `start..start + len` of the request's text ([`RequestView::span_text`]),
+/// or, when `start` is [`GivenKey::LIST`], the request's entry `len`
+/// ([`RequestView::entry_value`]: a list, or a single value too long for `len`).
+///
+/// Eight bytes, not twelve: the evaluator reads one a given key before each chain, and at
+/// twelve they were the second-largest source of cache misses out of cache (BENCHMARKS.md,
+/// `diet`). The narrow fields hold only what the builder proved fits: a request with a key
+/// id or entry index past `u16` (an evaluator of more than 65,535 keys, a request of more
+/// than 65,535 entries) is built with no usable given keys ([`RequestView::given_keys`]
+/// answers `None`), so its keys are looked up by name — never truncated.
+///
+/// ```
+/// use fastiam::request::compact::GivenKey;
+/// assert_eq!(std::mem::size_of::<GivenKey>(), 8);
+/// ```
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
 pub struct GivenKey {
-    pub id: u32,
     pub start: u32,
-    pub len: u32,
+    pub id: u16,
+    pub len: u16,
 }
 
 impl GivenKey {
-    /// `start` of a list value.
+    /// `start` of a value read through its entry (a list, or a single value longer than
+    /// `u16::MAX` bytes).
     pub const LIST: u32 = u32::MAX;
+    /// `id` of a key the resolver's table does not hold: never a slot, since a request
+    /// whose resolver has more keys than this is built without usable given keys.
+    pub const NO_KEY: u16 = u16::MAX;
 }
 
 /// One context entry (see `PackedRequest`).
@@ -158,6 +178,9 @@ pub struct CompactRequest {
     credentials: Option<Credentials>,
     /// The resolver the ids were resolved against; 0: none.
     token: u64,
+    /// The resolver the given keys were resolved against: `token`, or 0 when one of them
+    /// did not fit [`GivenKey`]'s narrow fields (then they are looked up by name).
+    key_token: u64,
     /// [`RequestView::principal_shape`], found when the request was finished.
     shape: u8,
 }
@@ -182,6 +205,7 @@ impl Default for CompactRequest {
             preserve_source_ip: true,
             credentials: None,
             token: 0,
+            key_token: 0,
             shape: 0,
         }
     }
@@ -431,7 +455,7 @@ impl<'r> CompactRead<'r> {
 
     #[inline]
     fn given_keys(self, ctx: usize, token: u64) -> Option<&'r [GivenKey]> {
-        if token == 0 || token != self.req.token {
+        if token == 0 || token != self.req.key_token {
             return None;
         }
         let (first, end) = self.context_range(ctx);
