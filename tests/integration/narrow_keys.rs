@@ -153,3 +153,44 @@ fn evaluators_at_and_past_the_narrow_key_count_decide_as_the_reference() {
         }
     }
 }
+
+/// A compact hop holds its resource's colons as `u16` offsets: a resource of 65,535 bytes
+/// has them recorded, one of 65,536 or more has the interpreter find them. Either way the
+/// resource patterns (an ARN pattern cut at the colons, a glob) decide as the reference.
+#[test]
+fn resources_at_and_past_the_narrow_offsets_decide_as_the_reference() {
+    let engines = engines();
+    let statement = |resource: &str| {
+        format!(r#"{{"Effect":"Allow","Action":"s3:GetObject","Resource":"{resource}"}}"#)
+    };
+    for len in [65_534, 65_535, 65_536, 65_537] {
+        // `arn:aws:s3:us-east-1:111122223333:b/` then `k`s up to `len` bytes: the last
+        // colon sits at byte 33, the ARN's tail runs past the `u16` offsets.
+        let head = "arn:aws:s3:us-east-1:111122223333:b/";
+        let resource = format!("{head}{}", "k".repeat(len - head.len()));
+        for (pattern, want) in [
+            ("arn:aws:s3:us-east-1:111122223333:b/k*", "Allow"),
+            ("arn:aws:s3:*:111122223333:b/kk*", "Allow"),
+            ("arn:aws:s3:*:444455556666:b/k*", "ImplicitDeny"),
+            ("arn:aws:s3:us-east-1:111122223333:b/x*", "ImplicitDeny"),
+        ] {
+            let line = format!(
+                r#"{{"id":"n","principal":"arn:aws:iam::111122223333:user/a",
+                "policies":{{"identity":[{{"Version":"2012-10-17","Statement":[{}]}}]}},
+                "chain":[{{"action":"s3:GetObject","resource":"{resource}"}}]}}"#,
+                statement(pattern)
+            );
+            let what = format!("resource of {len} bytes, {pattern}");
+            assert_eq!(agree(&engines, &line, &what), want, "{what}");
+            let case = parse_case(&line, "n").unwrap();
+            let mut b = RequestBuilder::new();
+            b.fill_from(&case.chain.request);
+            let req = b.finish().unwrap();
+            let colons = req.resource_colons(0);
+            assert_eq!(colons.is_some(), len <= 65_535, "{what}");
+            if let Some((at, found)) = colons {
+                assert_eq!((at, found), ([3, 7, 10, 20, 33], 5), "{what}");
+            }
+        }
+    }
+}

@@ -7,7 +7,7 @@
 //! instructions (BENCHMARKS.md, tenth session). Here they are one `Vec<u32>`:
 //!
 //! ```text
-//! [hops: 22 words each][given keys: 2 each][entries: 5 each][list values: 2 each][text bytes][key names' bytes, padded to a word]
+//! [hops: 15 words each][given keys: 2 each][entries: 5 each][list values: 2 each][text bytes][key names' bytes, padded to a word]
 //! ```
 //!
 //! Each part is a run of plain-word records (`bytemuck::Pod`), read back as a typed slice
@@ -76,7 +76,7 @@ struct Layout {
 }
 
 /// A hop record's words.
-const HOP_WORDS: usize = 22;
+const HOP_WORDS: usize = 15;
 
 /// The buffer would pass `u32::MAX` words.
 #[derive(Debug)]
@@ -228,7 +228,7 @@ mod tests {
                 .map(|i| {
                     let mut h: CompactHop = bytemuck::Zeroable::zeroed();
                     h.action = span(i);
-                    h.resource_colons = [i as u32; 5];
+                    h.resource_colons = [i as u16; 5];
                     h
                 })
                 .collect(),

@@ -124,6 +124,23 @@ struct Entry {
     multi: u32,
 }
 
+/// A hop as the request holds it: 60 bytes (it was 88, BENCHMARKS.md `layout3`): the
+/// flags in one byte, the resource's colons as `u16` offsets into the resource (not
+/// recorded for a resource past 65,535 bytes: [`RequestView::resource_colons`] then
+/// answers `None` and the interpreter finds them).
+///
+/// ```
+/// use fastiam::request::compact::RequestBuilder;
+/// use fastiam::request::RequestView;
+/// let mut b = RequestBuilder::new();
+/// b.principal("anonymous").unwrap();
+/// b.hop("s3:GetObject", "arn:aws:s3:::b/k");
+/// assert_eq!(b.finish().unwrap().resource_colons(0), Some(([3, 7, 10, 11, 12], 5)));
+/// let long = format!("arn:aws:s3:::b/{}", "k".repeat(70_000));
+/// b.clear().principal("anonymous").unwrap();
+/// b.hop("s3:GetObject", &long);
+/// assert_eq!(b.finish().unwrap().resource_colons(0), None);
+/// ```
 #[repr(C)]
 #[derive(Clone, Copy, Debug, bytemuck::Pod, bytemuck::Zeroable)]
 struct CompactHop {
@@ -133,25 +150,37 @@ struct CompactHop {
     resource_account: Span,
     /// [`NO_ID`]: none.
     resource_policy: u32,
-    /// 0 or 1.
-    resource_policy_required: u32,
-    /// 0 or 1.
-    requires_no_permission: u32,
-    /// 1: the resource is in the principal's account
-    /// ([`RequestView::resource_in_principal_account`]), decided when the request is
-    /// finished (the principal is then known); 0: not.
-    in_principal_account: u32,
-    /// 1: this hop's `via` is appended to the CalledVia list
-    /// ([`RequestView::hop_appends_to_called_via`]), decided when the request is finished.
-    appends_to_called_via: u32,
     /// This hop's own context: a range of `entries`.
     context: [u32; 2],
     /// The action's entry in the resolver's index, or [`NO_ID`].
     action_entry: u32,
-    /// The first five colons of the resource (`find_colons`)...
-    resource_colons: [u32; 5],
+    /// The first five colons of the resource (`find_colons`), when
+    /// [`CompactHop::COLONS`] is set (a resource of at most 65,535 bytes)...
+    resource_colons: [u16; 5],
     /// ... and how many there are.
-    colons_found: u32,
+    colons_found: u8,
+    /// [`CompactHop::RESOURCE_POLICY_REQUIRED`] and the other bits below.
+    flags: u8,
+}
+
+impl CompactHop {
+    const RESOURCE_POLICY_REQUIRED: u8 = 1;
+    const REQUIRES_NO_PERMISSION: u8 = 2;
+    /// The resource is in the principal's account
+    /// ([`RequestView::resource_in_principal_account`]), decided when the request is
+    /// finished (the principal is then known).
+    const IN_PRINCIPAL_ACCOUNT: u8 = 4;
+    /// This hop's `via` is appended to the CalledVia list
+    /// ([`RequestView::hop_appends_to_called_via`]), decided when the request is finished.
+    const APPENDS_TO_CALLED_VIA: u8 = 8;
+    /// `resource_colons` holds the colons (the resource's offsets fit a `u16`); else the
+    /// interpreter finds them.
+    const COLONS: u8 = 16;
+
+    #[inline]
+    fn has(&self, flag: u8) -> bool {
+        self.flags & flag != 0
+    }
 }
 
 /// A request built by [`RequestBuilder`] (see the module docs). It implements
@@ -303,7 +332,7 @@ impl<'r> CompactRead<'r> {
     #[inline]
     fn hop_appends_to_called_via(self, hop: usize) -> bool {
         match self.hops.get(hop) {
-            Some(h) => h.appends_to_called_via != 0,
+            Some(h) => h.has(CompactHop::APPENDS_TO_CALLED_VIA),
             None => self.appends_to_called_via(""),
         }
     }
@@ -414,7 +443,7 @@ impl<'r> CompactRead<'r> {
         // Past the hops, as the default: no resource account, the principal's.
         self.hops
             .get(hop)
-            .is_none_or(|h| h.in_principal_account != 0)
+            .is_none_or(|h| h.has(CompactHop::IN_PRINCIPAL_ACCOUNT))
     }
 
     #[inline]
@@ -429,14 +458,14 @@ impl<'r> CompactRead<'r> {
     fn resource_policy_required(self, hop: usize) -> bool {
         self.hops
             .get(hop)
-            .is_some_and(|h| h.resource_policy_required != 0)
+            .is_some_and(|h| h.has(CompactHop::RESOURCE_POLICY_REQUIRED))
     }
 
     #[inline]
     fn requires_no_permission(self, hop: usize) -> bool {
         self.hops
             .get(hop)
-            .is_some_and(|h| h.requires_no_permission != 0)
+            .is_some_and(|h| h.has(CompactHop::REQUIRES_NO_PERMISSION))
     }
 
     /// The cache lines of the text, asked for up front ([`prefetch::touch_lines`]: a
@@ -480,9 +509,9 @@ impl<'r> CompactRead<'r> {
 
     #[inline]
     fn resource_colons(self, hop: usize) -> Option<([u32; 5], u8)> {
-        self.hops
-            .get(hop)
-            .map(|h| (h.resource_colons, h.colons_found as u8))
+        let h = self.hops.get(hop)?;
+        h.has(CompactHop::COLONS)
+            .then(|| (h.resource_colons.map(u32::from), h.colons_found))
     }
 }
 

@@ -125,6 +125,7 @@ impl RequestBuilder {
 /// Checked in bulk, not key by key: the builder writes every given key of every request,
 /// and a check a key cost about 20 instructions a key in `profile_eval 1 2000 build`
 /// (BENCHMARKS.md, `layout3`).
+#[inline]
 fn narrowed(parts: &mut Parts, resolver: Option<&dyn Resolver>, ids: u32, lens: u32) -> bool {
     const MAX: u32 = u16::MAX as u32;
     if resolver.is_some_and(|r| r.key_count() > usize::from(GivenKey::NO_KEY)) || ids > MAX {
