@@ -79,7 +79,7 @@ fn values_at_and_past_the_narrow_length_decide_as_the_reference() {
 /// A list at entry 65,535 (the last index the narrow field holds) and at 65,536, and a long
 /// single value there: the request of 65,537 entries looks its keys up by name.
 #[test]
-#[ignore = "about 4 minutes in a debug build (65,537-entry requests through seven engines): \
+#[ignore = "minutes in a debug build, a minute in release (65,537-entry requests, seven engines): \
             cargo test --release --test integration narrow_keys -- --include-ignored"]
 fn entries_at_and_past_the_narrow_index_decide_as_the_reference() {
     let statement = r#"{"Effect":"Allow","Action":["s3:GetObject","kms:Decrypt"],"Resource":"*",
@@ -111,7 +111,7 @@ fn entries_at_and_past_the_narrow_index_decide_as_the_reference() {
 /// not: keys looked up by name), with the request giving the keys of the highest ids and a
 /// key the program does not know.
 #[test]
-#[ignore = "about 4 minutes in a debug build (65,536-key programs through seven engines): \
+#[ignore = "minutes in a debug build, a minute in release (65,536-key programs, seven engines): \
             cargo test --release --test integration narrow_keys -- --include-ignored"]
 fn evaluators_at_and_past_the_narrow_key_count_decide_as_the_reference() {
     // A statement that reads `n` keys and never applies (it denies only if all equal "x",
