@@ -48,6 +48,10 @@ impl Resolver for Evaluator<'_> {
         Evaluator::key_id(self, canonical).unwrap_or(NO_ID)
     }
 
+    fn key_count(&self) -> usize {
+        self.v.keys.len()
+    }
+
     /// As `collect_candidates` looks it up: the action's entry in the index, else its
     /// service's class (`Evaluator::class_entry`), so that a hop of an action the index
     /// does not name exactly reads its class's candidates without folding and looking up
@@ -88,7 +92,7 @@ impl Evaluator<'_> {
                     if let Some(slot) = sc.slots.get_mut(g.id as usize) {
                         *slot = Slot::Text {
                             start: g.start,
-                            len: g.len,
+                            len: g.len.into(),
                         };
                     }
                 }
@@ -129,6 +133,9 @@ mod tests {
         }
         fn key_id(&self, _: &str) -> u32 {
             NO_ID
+        }
+        fn key_count(&self) -> usize {
+            Resolver::key_count(self.0)
         }
         fn action_entry(&self, _: &str, _: &mut String) -> u32 {
             self.1

@@ -12,6 +12,7 @@ mod fas_context;
 mod generator;
 mod ip_tables;
 mod long_chains;
+mod narrow_keys;
 mod parse_errors;
 mod parser_robustness;
 mod program_integrity;

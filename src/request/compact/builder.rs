@@ -84,6 +84,7 @@ impl RequestBuilder {
         r.preserve_source_ip = true;
         r.credentials = None;
         r.token = 0;
+        r.key_token = 0;
         r.context = (0, 0);
         self.has_principal = false;
         self.given.clear();
@@ -133,8 +134,9 @@ impl RequestBuilder {
         self.parts.given.clear();
         self.req.context = (0, 0);
         self.hops_with_defaults(resolver)?;
-        self.entries_in_order(resolver)?;
+        let keys_fit = self.entries_in_order(resolver)?;
         self.req.token = resolver.map_or(0, |r| r.token());
+        self.req.key_token = if keys_fit { self.req.token } else { 0 };
         let r = &self.req;
         let shape = crate::request::view::principal_shape(
             r.dialect,

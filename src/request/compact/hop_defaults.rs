@@ -98,35 +98,41 @@ impl RequestBuilder {
                     .is_some()
                     .then(|| principal_account.of(&parts.text)),
             );
+            let resource_policy_required = h.resource_policy_required.unwrap_or_else(|| {
+                default_resource_policy_required_split(req.dialect, action, arn)
+            });
+            let requires_no_permission = h
+                .requires_no_permission
+                .unwrap_or_else(|| default_requires_no_permission(req.dialect, action));
+            let appends_to_called_via = super::appends_among(
+                req,
+                &parts.values,
+                &parts.text,
+                if h.via.is_some() {
+                    h.via.of(&parts.text)
+                } else {
+                    ""
+                },
+            );
+            // A resource past 65,535 bytes has its colons found by the interpreter; in a
+            // shorter one every offset fits a `u16`.
+            let recorded = resource.len() <= usize::from(u16::MAX);
+            let flags = (u8::from(resource_policy_required) * CompactHop::RESOURCE_POLICY_REQUIRED)
+                | (u8::from(requires_no_permission) * CompactHop::REQUIRES_NO_PERMISSION)
+                | (u8::from(in_principal_account) * CompactHop::IN_PRINCIPAL_ACCOUNT)
+                | (u8::from(appends_to_called_via) * CompactHop::APPENDS_TO_CALLED_VIA)
+                | (u8::from(recorded) * CompactHop::COLONS);
             let hop = CompactHop {
                 via: h.via,
                 action: h.action,
                 resource: h.resource,
                 resource_account,
                 resource_policy: h.resource_policy,
-                resource_policy_required: h.resource_policy_required.unwrap_or_else(|| {
-                    default_resource_policy_required_split(req.dialect, action, arn)
-                }) as u32,
-                requires_no_permission: h
-                    .requires_no_permission
-                    .unwrap_or_else(|| default_requires_no_permission(req.dialect, action))
-                    as u32,
-                in_principal_account: in_principal_account as u32,
-                appends_to_called_via: super::appends_among(
-                    req,
-                    &parts.values,
-                    &parts.text,
-                    if h.via.is_some() {
-                        h.via.of(&parts.text)
-                    } else {
-                        ""
-                    },
-                ) as u32,
                 context: [0, 0],
                 action_entry: resolver.map_or(NO_ID, |r| r.action_entry(action, fold)),
-                // A resource is shorter than the 4 GiB text, so every place fits.
-                resource_colons: colons.map(|c| c as u32),
-                colons_found: found as u32,
+                resource_colons: colons.map(|c| if recorded { c as u16 } else { 0 }),
+                colons_found: found as u8,
+                flags,
             };
             match parts.hops.get_mut(k) {
                 Some(slot) => *slot = hop,

@@ -7,7 +7,7 @@
 //! instructions (BENCHMARKS.md, tenth session). Here they are one `Vec<u32>`:
 //!
 //! ```text
-//! [hops: 22 words each][given keys: 3 each][entries: 5 each][list values: 2 each][text bytes][key names' bytes, padded to a word]
+//! [hops: 15 words each][given keys: 2 each][entries: 5 each][list values: 2 each][text bytes][key names' bytes, padded to a word]
 //! ```
 //!
 //! Each part is a run of plain-word records (`bytemuck::Pod`), read back as a typed slice
@@ -76,7 +76,7 @@ struct Layout {
 }
 
 /// A hop record's words.
-const HOP_WORDS: usize = 22;
+const HOP_WORDS: usize = 15;
 
 /// The buffer would pass `u32::MAX` words.
 #[derive(Debug)]
@@ -144,7 +144,7 @@ impl Packed {
     fn try_split(&self) -> Option<Split<'_>> {
         let words = self.buf.as_slice();
         let (hops, words) = take::<_, HOP_WORDS>(words, self.at.hops)?;
-        let (given, words) = take::<_, 3>(words, self.at.given)?;
+        let (given, words) = take::<_, 2>(words, self.at.given)?;
         let (entries, words) = take::<_, 5>(words, self.at.entries)?;
         let (values, words) = take::<_, 2>(words, self.at.values)?;
         let bytes = bytemuck::cast_slice::<u32, u8>(words);
@@ -218,7 +218,7 @@ mod tests {
                 .collect(),
             given: (0..entries)
                 .map(|i| GivenKey {
-                    id: i as u32,
+                    id: i as u16,
                     start: 2 * i as u32,
                     len: 3,
                 })
@@ -228,7 +228,7 @@ mod tests {
                 .map(|i| {
                     let mut h: CompactHop = bytemuck::Zeroable::zeroed();
                     h.action = span(i);
-                    h.resource_colons = [i as u32; 5];
+                    h.resource_colons = [i as u16; 5];
                     h
                 })
                 .collect(),
@@ -269,7 +269,7 @@ mod tests {
                 };
                 assert_eq!(keys(read.entries), keys(&p.entries));
                 assert_eq!(read.values, p.values.as_slice());
-                let words = hops * HOP_WORDS + entries * (3 + 5) + values * 2;
+                let words = hops * HOP_WORDS + entries * (2 + 5) + values * 2;
                 assert_eq!(packed.words().len(), words + text.len().div_ceil(4));
             }
         }

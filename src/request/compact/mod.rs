@@ -69,6 +69,10 @@ pub trait Resolver {
     fn token(&self) -> u64;
     /// The id of a canonical key in the key table, [`NO_ID`] if absent.
     fn key_id(&self, canonical: &str) -> u32;
+    /// How many keys the key table holds: every id [`Resolver::key_id`] answers is below
+    /// it. A builder needs it to know whether a narrow "no such key" can be mistaken for a
+    /// key ([`GivenKey::NO_KEY`]).
+    fn key_count(&self) -> usize;
     /// The action index entry of an action as a request gives it — for an action the index
     /// does not name exactly, an entry standing for its service (the evaluator's class
     /// entries) or [`NO_ID`]. `fold` is scratch space for actions that need folding.
@@ -76,21 +80,37 @@ pub trait Resolver {
 }
 
 /// A context entry as resolved when the request was built: its key's id in the
-/// resolver's key table ([`NO_ID`]: not in it) and where its value is — a single value's
-/// bytes `start..start + len` of the request's text ([`RequestView::span_text`]), or, when
-/// `start` is [`GivenKey::LIST`], the list of the request's entry `len`
-/// ([`RequestView::entry_value`]).
+/// resolver's key table ([`GivenKey::NO_KEY`]: not in it) and where its value is — a single
+/// value's bytes `start..start + len` of the request's text ([`RequestView::span_text`]),
+/// or, when `start` is [`GivenKey::LIST`], the request's entry `len`
+/// ([`RequestView::entry_value`]: a list, or a single value too long for `len`).
+///
+/// Eight bytes, not twelve: the evaluator reads one a given key before each chain, and at
+/// twelve they were the second-largest source of cache misses out of cache (BENCHMARKS.md,
+/// `diet`). The narrow fields hold only what the builder proved fits: a request with a key
+/// id or entry index past `u16` (an evaluator of more than 65,535 keys, a request of more
+/// than 65,535 entries) is built with no usable given keys ([`RequestView::given_keys`]
+/// answers `None`), so its keys are looked up by name — never truncated.
+///
+/// ```
+/// use fastiam::request::compact::GivenKey;
+/// assert_eq!(std::mem::size_of::<GivenKey>(), 8);
+/// ```
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
 pub struct GivenKey {
-    pub id: u32,
     pub start: u32,
-    pub len: u32,
+    pub id: u16,
+    pub len: u16,
 }
 
 impl GivenKey {
-    /// `start` of a list value.
+    /// `start` of a value read through its entry (a list, or a single value longer than
+    /// `u16::MAX` bytes).
     pub const LIST: u32 = u32::MAX;
+    /// `id` of a key the resolver's table does not hold: never a slot, since a request
+    /// whose resolver has more keys than this is built without usable given keys.
+    pub const NO_KEY: u16 = u16::MAX;
 }
 
 /// One context entry (see `PackedRequest`).
@@ -104,6 +124,23 @@ struct Entry {
     multi: u32,
 }
 
+/// A hop as the request holds it: 60 bytes (it was 88, BENCHMARKS.md `layout3`): the
+/// flags in one byte, the resource's colons as `u16` offsets into the resource (not
+/// recorded for a resource past 65,535 bytes: [`RequestView::resource_colons`] then
+/// answers `None` and the interpreter finds them).
+///
+/// ```
+/// use fastiam::request::compact::RequestBuilder;
+/// use fastiam::request::RequestView;
+/// let mut b = RequestBuilder::new();
+/// b.principal("anonymous").unwrap();
+/// b.hop("s3:GetObject", "arn:aws:s3:::b/k");
+/// assert_eq!(b.finish().unwrap().resource_colons(0), Some(([3, 7, 10, 11, 12], 5)));
+/// let long = format!("arn:aws:s3:::b/{}", "k".repeat(70_000));
+/// b.clear().principal("anonymous").unwrap();
+/// b.hop("s3:GetObject", &long);
+/// assert_eq!(b.finish().unwrap().resource_colons(0), None);
+/// ```
 #[repr(C)]
 #[derive(Clone, Copy, Debug, bytemuck::Pod, bytemuck::Zeroable)]
 struct CompactHop {
@@ -113,25 +150,37 @@ struct CompactHop {
     resource_account: Span,
     /// [`NO_ID`]: none.
     resource_policy: u32,
-    /// 0 or 1.
-    resource_policy_required: u32,
-    /// 0 or 1.
-    requires_no_permission: u32,
-    /// 1: the resource is in the principal's account
-    /// ([`RequestView::resource_in_principal_account`]), decided when the request is
-    /// finished (the principal is then known); 0: not.
-    in_principal_account: u32,
-    /// 1: this hop's `via` is appended to the CalledVia list
-    /// ([`RequestView::hop_appends_to_called_via`]), decided when the request is finished.
-    appends_to_called_via: u32,
     /// This hop's own context: a range of `entries`.
     context: [u32; 2],
     /// The action's entry in the resolver's index, or [`NO_ID`].
     action_entry: u32,
-    /// The first five colons of the resource (`find_colons`)...
-    resource_colons: [u32; 5],
+    /// The first five colons of the resource (`find_colons`), when
+    /// [`CompactHop::COLONS`] is set (a resource of at most 65,535 bytes)...
+    resource_colons: [u16; 5],
     /// ... and how many there are.
-    colons_found: u32,
+    colons_found: u8,
+    /// [`CompactHop::RESOURCE_POLICY_REQUIRED`] and the other bits below.
+    flags: u8,
+}
+
+impl CompactHop {
+    const RESOURCE_POLICY_REQUIRED: u8 = 1;
+    const REQUIRES_NO_PERMISSION: u8 = 2;
+    /// The resource is in the principal's account
+    /// ([`RequestView::resource_in_principal_account`]), decided when the request is
+    /// finished (the principal is then known).
+    const IN_PRINCIPAL_ACCOUNT: u8 = 4;
+    /// This hop's `via` is appended to the CalledVia list
+    /// ([`RequestView::hop_appends_to_called_via`]), decided when the request is finished.
+    const APPENDS_TO_CALLED_VIA: u8 = 8;
+    /// `resource_colons` holds the colons (the resource's offsets fit a `u16`); else the
+    /// interpreter finds them.
+    const COLONS: u8 = 16;
+
+    #[inline]
+    fn has(&self, flag: u8) -> bool {
+        self.flags & flag != 0
+    }
 }
 
 /// A request built by [`RequestBuilder`] (see the module docs). It implements
@@ -158,6 +207,9 @@ pub struct CompactRequest {
     credentials: Option<Credentials>,
     /// The resolver the ids were resolved against; 0: none.
     token: u64,
+    /// The resolver the given keys were resolved against: `token`, or 0 when one of them
+    /// did not fit [`GivenKey`]'s narrow fields (then they are looked up by name).
+    key_token: u64,
     /// [`RequestView::principal_shape`], found when the request was finished.
     shape: u8,
 }
@@ -182,6 +234,7 @@ impl Default for CompactRequest {
             preserve_source_ip: true,
             credentials: None,
             token: 0,
+            key_token: 0,
             shape: 0,
         }
     }
@@ -279,7 +332,7 @@ impl<'r> CompactRead<'r> {
     #[inline]
     fn hop_appends_to_called_via(self, hop: usize) -> bool {
         match self.hops.get(hop) {
-            Some(h) => h.appends_to_called_via != 0,
+            Some(h) => h.has(CompactHop::APPENDS_TO_CALLED_VIA),
             None => self.appends_to_called_via(""),
         }
     }
@@ -390,7 +443,7 @@ impl<'r> CompactRead<'r> {
         // Past the hops, as the default: no resource account, the principal's.
         self.hops
             .get(hop)
-            .is_none_or(|h| h.in_principal_account != 0)
+            .is_none_or(|h| h.has(CompactHop::IN_PRINCIPAL_ACCOUNT))
     }
 
     #[inline]
@@ -405,14 +458,14 @@ impl<'r> CompactRead<'r> {
     fn resource_policy_required(self, hop: usize) -> bool {
         self.hops
             .get(hop)
-            .is_some_and(|h| h.resource_policy_required != 0)
+            .is_some_and(|h| h.has(CompactHop::RESOURCE_POLICY_REQUIRED))
     }
 
     #[inline]
     fn requires_no_permission(self, hop: usize) -> bool {
         self.hops
             .get(hop)
-            .is_some_and(|h| h.requires_no_permission != 0)
+            .is_some_and(|h| h.has(CompactHop::REQUIRES_NO_PERMISSION))
     }
 
     /// The cache lines of the text, asked for up front ([`prefetch::touch_lines`]: a
@@ -431,7 +484,7 @@ impl<'r> CompactRead<'r> {
 
     #[inline]
     fn given_keys(self, ctx: usize, token: u64) -> Option<&'r [GivenKey]> {
-        if token == 0 || token != self.req.token {
+        if token == 0 || token != self.req.key_token {
             return None;
         }
         let (first, end) = self.context_range(ctx);
@@ -456,9 +509,9 @@ impl<'r> CompactRead<'r> {
 
     #[inline]
     fn resource_colons(self, hop: usize) -> Option<([u32; 5], u8)> {
-        self.hops
-            .get(hop)
-            .map(|h| (h.resource_colons, h.colons_found as u8))
+        let h = self.hops.get(hop)?;
+        h.has(CompactHop::COLONS)
+            .then(|| (h.resource_colons.map(u32::from), h.colons_found))
     }
 }
 
