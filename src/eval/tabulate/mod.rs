@@ -532,7 +532,7 @@ impl<'p> Evaluator<'p> {
     /// [`Evaluator::service_verdicts`]); `joined` is a buffer for the `service:name`
     /// looked up.
     fn pattern_verdict(&self, a: &ActionRec, joined: &mut String) -> PatternVerdict {
-        let literal = |p: &str| !p.bytes().any(|b| b == b'*' || b == b'?');
+        let literal = |p: &str| memchr::memchr2(b'*', b'?', p.as_bytes()).is_none();
         let stars = |p: &str| !p.is_empty() && p.bytes().all(|b| b == b'*');
         let (ps, pn) = (self.s(a.a), self.s(a.b));
         let literal_service = literal(ps);
