@@ -402,7 +402,10 @@ impl<'p> Evaluator<'p> {
     ///
     /// Each statement's action patterns are read once ([`ServiceVerdicts`]), not once per
     /// service: the managed policies' `NotAction` and always-check statements, read again
-    /// for each of their 448 services, took 390M instructions.
+    /// for each of their 448 services, took 390M instructions. The `NotAction` and
+    /// always-check statements are in every class's list: their verdicts are kept in id
+    /// order, so that each class's are a sorted run, unioned ([`union::union_into`]) with
+    /// its sorted glob statements — not looked up by hash and sorted again for each class.
     fn tabulate_classes(&self) -> exact::Classes {
         let services = self.v.services.len();
         let mut out = exact::Classes {
@@ -412,30 +415,55 @@ impl<'p> Evaluator<'p> {
         };
         let mut verdicts: rustc_hash::FxHashMap<StatementId, ServiceVerdicts> = Default::default();
         let mut memo = PatternMemo::default();
-        let mut list: Vec<u32> = Vec::new();
         let mut joined = String::new();
+        // The `NotAction` and always-check statements, in every class's list: read once,
+        // in id order, so that each class keeps a sorted run of them (no hash lookup and
+        // no sort per class).
+        let mut shared: Vec<StatementId> = (self.not_action.iter())
+            .chain(self.always.iter())
+            .copied()
+            .collect();
+        shared.sort_unstable();
+        shared.dedup();
+        let shared: Vec<(StatementId, ServiceVerdicts)> = (shared.into_iter())
+            .map(|id| {
+                let st = &self.v.statements[id as usize];
+                (id, self.service_verdicts(st, &mut memo, &mut joined))
+            })
+            .collect();
+        let (mut list, mut globbed, mut kept) = (Vec::new(), Vec::new(), Vec::new());
+        let push = |run: &mut Vec<u32>, id: StatementId, verdict| match verdict {
+            ClassVerdict::Always => run.push(id << 1 | 1),
+            ClassVerdict::PerAction => run.push(id << 1),
+            ClassVerdict::Never => {}
+        };
         for service in 0..=services {
-            list.clear();
+            let class = (service < services).then_some(service as u32);
             let globs = match self.service_globs.get(service) {
                 Some(&(first, end)) if service < services => {
                     &self.globs_by_pattern[first as usize..end as usize]
                 }
                 _ => &[],
             };
-            let ids = globs.iter().map(|g| g.statement);
-            let ids = ids.chain(self.not_action.iter().copied());
-            for id in ids.chain(self.always.iter().copied()) {
+            // The service's glob statements (by pattern: sorted here), then the shared
+            // ones; a statement in both has the same verdict, so the same entry.
+            globbed.clear();
+            for id in globs.iter().map(|g| g.statement) {
                 let v = verdicts.entry(id).or_insert_with(|| {
                     self.service_verdicts(&self.v.statements[id as usize], &mut memo, &mut joined)
                 });
-                match v.of((service < services).then_some(service as u32)) {
-                    ClassVerdict::Always => list.push(id << 1 | 1),
-                    ClassVerdict::PerAction => list.push(id << 1),
-                    ClassVerdict::Never => {}
-                }
+                push(&mut globbed, id, v.of(class));
             }
-            list.sort_unstable();
-            dedup_candidates(&mut list, 0);
+            globbed.sort_unstable();
+            dedup_candidates(&mut globbed, 0);
+            kept.clear();
+            for (id, v) in &shared {
+                push(&mut kept, *id, v.of(class));
+            }
+            list.clear();
+            union::union_into(&mut list, &globbed, &kept);
+            // Each statement once: its entries in both runs are the same value.
+            debug_assert!(list.windows(2).all(|w| w[0] >> 1 < w[1] >> 1));
             // Checked against the cut-off once joined after the exact lists.
             out.peak = out.peak.max(out.table.len() + list.len());
             if out.peak > MAX_TABULATED_CANDIDATES {
@@ -478,7 +506,16 @@ impl<'p> Evaluator<'p> {
                         .entry((a.a, a.b))
                         .or_insert_with(|| self.pattern_verdict(a, joined));
                     match verdict {
-                        PatternVerdict::Service(i, name) => v.services.push((i, name)),
+                        // `No` changes no class's answer (`of` takes the `or` of a
+                        // service's entries): most patterns here are literal actions the
+                        // index names exactly, which answer `No` for their class.
+                        PatternVerdict::Service(_, Is::No) => {}
+                        // A statement's patterns mostly come grouped by service: one entry
+                        // for each group.
+                        PatternVerdict::Service(i, name) => match v.services.last_mut() {
+                            Some((last, is)) if *last == i => *is = is.or(name),
+                            _ => v.services.push((i, name)),
+                        },
                         PatternVerdict::Unknown(is) => v.unknown = v.unknown.or(is),
                         PatternVerdict::Every(is) => v.every = v.every.or(is),
                     }
@@ -495,13 +532,14 @@ impl<'p> Evaluator<'p> {
     /// [`Evaluator::service_verdicts`]); `joined` is a buffer for the `service:name`
     /// looked up.
     fn pattern_verdict(&self, a: &ActionRec, joined: &mut String) -> PatternVerdict {
-        let literal = |p: &str| !p.bytes().any(|b| b == b'*' || b == b'?');
+        let literal = |p: &str| memchr::memchr2(b'*', b'?', p.as_bytes()).is_none();
         let stars = |p: &str| !p.is_empty() && p.bytes().all(|b| b == b'*');
         let (ps, pn) = (self.s(a.a), self.s(a.b));
-        let service = literal(ps).then(|| self.services.get(ps)).flatten();
+        let literal_service = literal(ps);
+        let service = literal_service.then(|| self.services.get(ps)).flatten();
         let name = if stars(pn) {
             Is::Yes
-        } else if literal(pn) && literal(ps) && {
+        } else if literal(pn) && literal_service && {
             joined.clear();
             joined.push_str(ps);
             joined.push(':');
@@ -516,7 +554,7 @@ impl<'p> Evaluator<'p> {
             // A service of the index: its class only.
             Some(i) => PatternVerdict::Service(i, name),
             // A literal service the index does not know: only the unknown class.
-            None if literal(ps) => PatternVerdict::Unknown(Is::Maybe.min(name)),
+            None if literal_service => PatternVerdict::Unknown(Is::Maybe.min(name)),
             None if stars(ps) => PatternVerdict::Every(name),
             // A service glob: any class it could match, per hop.
             None => PatternVerdict::Every(Is::Maybe.min(name)),
@@ -697,6 +735,55 @@ mod tests {
             programs.len() > 100 && lists > 11_000 && entries > 300_000,
             "{lists} {entries}"
         );
+    }
+
+    /// A statement's class verdicts, with the `No` entries left out and each run of one
+    /// service's entries merged ([`Evaluator::service_verdicts`]), answer as with an entry
+    /// kept for every pattern of a service of the index (the form before), for every
+    /// statement and every class of the managed policies and the case programs.
+    #[test]
+    fn merged_service_verdicts_answer_as_every_entry_kept() {
+        // One service's patterns answering `Yes` then `Maybe`, `Maybe` then `Yes`, apart
+        // and together, with exact names (`No`) among them, for `Action` and `NotAction`.
+        let mixed = r#"{"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": ["s3:*", "s3:Get*", "ec2:Describe*", "s3:GetObject"], "Resource": "*"},
+            {"Effect": "Allow", "Action": ["s3:Get*", "s3:*", "iam:PassRole"], "Resource": "*"},
+            {"Effect": "Allow", "Action": ["s3:GetObject", "ec2:Describe*", "s3:List*", "ec2:*"], "Resource": "*"},
+            {"Effect": "Deny", "NotAction": ["s3:Get*", "s3:*", "ec2:RunInstances"], "Resource": "*"}]}"#;
+        let options = crate::policy::ParseOptions::new(crate::policy::PolicyKind::Identity);
+        let mixed = crate::request::PolicySet {
+            identity: vec![crate::policy::parse_policy(mixed, "mixed", &options).unwrap()],
+            ..Default::default()
+        };
+        let mut programs = vec![crate::compile::compile(&mixed).unwrap(), managed_program()];
+        programs.extend(case_programs());
+        let (mut checked, mut merged) = (0, 0);
+        for program in &programs {
+            let e = Evaluator::new(program);
+            let (mut memo, mut joined) = (PatternMemo::default(), String::new());
+            let services = e.v.services.len() as u32;
+            for st in e.v.statements.iter() {
+                let got = e.service_verdicts(st, &mut memo, &mut joined);
+                let mut services_of_every_entry = Vec::new();
+                let aws = |a: &&ActionRec| ActionKind::from_code(a.kind) == Some(ActionKind::Aws);
+                for a in e.statement_actions(st).iter().filter(aws) {
+                    if let PatternVerdict::Service(i, name) = e.pattern_verdict(a, &mut joined) {
+                        services_of_every_entry.push((i, name));
+                    }
+                }
+                services_of_every_entry.sort_unstable_by_key(|(i, _)| *i);
+                merged += services_of_every_entry.len() - got.services.len();
+                let every_entry = ServiceVerdicts {
+                    services: services_of_every_entry,
+                    ..got
+                };
+                for class in (0..=services).map(|s| (s < services).then_some(s)) {
+                    assert_eq!(got.of(class), every_entry.of(class), "{class:?}");
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 1_000_000 && merged > 10_000, "{checked} {merged}");
     }
 
     #[test]
