@@ -177,12 +177,13 @@ impl<'p> Evaluator<'p> {
             }
             residual_missing => {
                 // The program's missing keys join those `examine` recorded.
-                if let Some((p, read)) = residual_missing {
-                    let mut bits = self.absent_keys(p, read, sc);
-                    while bits != 0 {
-                        let key = self.residual.key(p, bits.trailing_zeros()) as usize;
-                        sc.missing_bits[key / 64] |= 1 << (key % 64);
-                        bits &= bits - 1;
+                if let Some((p, mut read)) = residual_missing {
+                    while read != 0 {
+                        let key = self.residual.key(p, read.trailing_zeros()) as usize;
+                        read &= read - 1;
+                        if sc.slots[key] == Slot::Absent {
+                            sc.missing_bits[key / 64] |= 1 << (key % 64);
+                        }
                     }
                 }
                 for (w, word) in sc.missing_bits.iter().enumerate() {

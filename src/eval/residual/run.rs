@@ -310,23 +310,6 @@ impl<'p> Evaluator<'p> {
         });
     }
 
-    /// The mask of `p`'s keys among `read` (a mask of its numbering) whose slot is absent.
-    pub(in crate::eval) fn absent_keys(
-        &self,
-        p: ActionProgram,
-        mut read: u64,
-        sc: &Scratch,
-    ) -> u64 {
-        let mut mask = 0;
-        while read != 0 {
-            let bit = read.trailing_zeros();
-            read &= read - 1;
-            let key = self.residual.key(p, bit);
-            mask |= ((sc.slots[key as usize] == Slot::Absent) as u64) << bit;
-        }
-        mask
-    }
-
     /// Statement `id`'s action clause, which the tabulation left open (a class's
     /// candidate) or never checked (a resource policy's statement): on a hop of an action
     /// the index names exactly, on the index's folded service and name; else on the hop's
